@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds python:<version>-slim locally from Debian with debootstrap + docker import, because no image registry is
+# reachable. Only versions that a Debian suite ships as its python3 can be provided this way.
+# Usage: build-base-image.sh <python-version>     (idempotent: exits at once when the image exists)
+set -euo pipefail
+version="${1:?python version, e.g. 3.11}"
+tag="python:${version}-slim"
+mirror="${PVHUB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+case "$version" in
+  3.11) suite=bookworm ;;
+  3.13) suite=trixie ;;
+  *) echo "wr_500: python ${version} cannot be provided locally (available: 3.11, 3.13)" >&2; exit 3 ;;
+esac
+
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  exit 0
+fi
+command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+
+work="$(mktemp -d /var/tmp/pvhub-rootfs.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+echo "building $tag from Debian $suite (one-time, a few minutes)" >&2
+debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
+  "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+# Match the official image: `python` on PATH, pip allowed to install into the system interpreter.
+ln -sf /usr/bin/python3 "$work/rootfs/usr/local/bin/python"
+rm -f "$work"/rootfs/usr/lib/python3*/EXTERNALLY-MANAGED
+chroot "$work/rootfs" apt-get clean
+rm -rf "$work"/rootfs/var/lib/apt/lists/* "$work"/rootfs/var/cache/apt/*.bin "$work"/rootfs/usr/share/doc/* "$work"/rootfs/usr/share/man/*
+tar -C "$work/rootfs" -c . | docker import \
+  --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin' \
+  --change 'ENV LANG=C.UTF-8' \
+  --change 'CMD ["python3"]' - "$tag" >/dev/null
+echo "built $tag" >&2
