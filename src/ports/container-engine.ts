@@ -1,0 +1,50 @@
+/** The Docker engine as the pipeline needs it. Implemented by adapters/docker-engine.ts. */
+
+export interface ImageBuildSpec {
+  /** Tag to give the image; also its cache key (same tag ⇒ reuse). */
+  readonly tag: string;
+  /** Directory that is the whole build context (Dockerfile at its root). */
+  readonly contextDir: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export interface Mount {
+  readonly hostPath: string;
+  readonly containerPath: string;
+  readonly readOnly: boolean;
+}
+
+export interface ContainerRunSpec {
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly mounts: readonly Mount[];
+  readonly memoryBytes: number;
+  readonly nanoCpus: number;
+  readonly pidsLimit: number;
+  readonly timeoutMs: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Bytes of stdout+stderr kept; the rest is counted and dropped. */
+  readonly outputCapBytes: number;
+  readonly user: string;
+}
+
+export interface ContainerOutcome {
+  /** null when the container was stopped by the worker (time limit or cancellation). */
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly oomKilled: boolean;
+  readonly output: string;
+  readonly outputTruncated: boolean;
+  readonly durationMs: number;
+}
+
+export interface ContainerEngine {
+  imageExists(tag: string): Promise<boolean>;
+  /** Builds with no network; rejects with the build's own error text when any step fails. */
+  buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void>;
+  /** Runs to completion or time limit; the container is always removed before this settles, also on abort. */
+  runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome>;
+  /** Force-removes containers carrying all these labels; returns how many. */
+  removeContainers(labels: Readonly<Record<string, string>>): Promise<number>;
+}
