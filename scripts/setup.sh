@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set-up from nothing, idempotent: what the worker needs on this machine. Re-running it when all is there takes
+# seconds. Used by both README commands (scripts/demo.sh and scripts/test.sh).
+#   --tests   also what the test suite needs (local SQS and S3 servers)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+mkdir -p logs .cache
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+apt_install() {
+  [ -f .cache/apt-updated ] || { apt-get update -qq >/dev/null && touch .cache/apt-updated; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>logs/setup-apt.log 2>&1
+}
+
+# 1. Node packages.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing node packages"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+# 2. Docker engine: installed when absent, started when not running.
+if ! command -v dockerd >/dev/null 2>&1; then
+  say "installing the Docker engine (docker.io)"
+  apt_install docker.io
+fi
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd (log: logs/dockerd.log)"
+  nohup dockerd >>logs/dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { say "dockerd did not start; see logs/dockerd.log"; exit 1; }
+fi
+
+# 3. Base images (no registry here): python:<v>-slim from Debian.
+command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+for version in ${PVHUB_BASE_PYTHON_VERSIONS:-3.11}; do
+  bash container/base/build-base-image.sh "$version"
+done
+
+# 4. The host-side Python environment: pip for resolving wheels, marimo for reports, pandas for checks.
+venv=.cache/venv
+if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host-requirements.txt -nt "$venv/.complete" ]; then
+  say "creating the host Python environment ($venv)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$venv/bin/python" -m pip install -q -r container/host-requirements.txt >/dev/null
+  touch "$venv/.complete"
+fi
+
+# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1.
+if [ "${1:-}" = "--tests" ] && [ -x scripts/services/start.sh ]; then
+  bash scripts/services/start.sh
+fi
+say "ready"
