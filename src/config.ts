@@ -1,0 +1,185 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Every setting of the worker, read from the environment in this one place. loadConfig is pure: it takes the
+ * environment as an argument and either returns a typed config or throws ConfigError listing every bad setting.
+ */
+export interface ResourceLimits {
+  /** Memory (and memory+swap) limit of one submission container; also what a run reserves from the budget. */
+  readonly containerMemoryBytes: number;
+  readonly containerNanoCpus: number;
+  readonly containerPidsLimit: number;
+  /** Memory kept free for the worker and the host, subtracted from the budget. */
+  readonly memoryReserveBytes: number;
+  /** Upper bound on containers at once; runtime is a leaderboard metric, so runs should not fight for cores. */
+  readonly maxParallel: number;
+  readonly fileTimeLimitMs: number;
+  readonly buildTimeLimitMs: number;
+  readonly outputCapBytes: number;
+  /** The first this-many finished files all failing aborts the job (op_7); 0 turns the rule off. */
+  readonly earlyAbortFiles: number;
+}
+
+export interface AwsSettings {
+  readonly region: string;
+  /** Set for local servers (ElasticMQ, an S3-compatible server); unset means AWS itself. */
+  readonly sqsEndpoint: string | undefined;
+  readonly s3Endpoint: string | undefined;
+  readonly queueName: string;
+  readonly bucket: string;
+  readonly createQueue: boolean;
+}
+
+export interface HubSettings {
+  readonly apiUrl: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly credentialsSecret: string;
+  readonly credentialsSecretRegion: string;
+  readonly requestTimeoutMs: number;
+}
+
+export interface WorkerConfig {
+  readonly production: boolean;
+  readonly workDir: string;
+  readonly logLevel: string;
+  readonly limits: ResourceLimits;
+  readonly aws: AwsSettings;
+  readonly hub: HubSettings;
+  /** Hard limit on one job; kept below the 12-hour visibility cap of SQS. */
+  readonly jobTimeLimitMs: number;
+  /** Visibility lease asked for at each heartbeat. */
+  readonly visibilityLeaseSeconds: number;
+  readonly pollWaitSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i;
+const UNIT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "8g", "512m", "1.5GiB", "1048576" → bytes. */
+export function parseByteSize(text: string): number | undefined {
+  const match = SIZE.exec(text.trim());
+  if (!match) return undefined;
+  const bytes = Number(match[1]) * (UNIT[(match[2] ?? '').toLowerCase()] ?? NaN);
+  return Number.isFinite(bytes) && bytes > 0 ? Math.floor(bytes) : undefined;
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  text(name: string, fallback: string): string {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? fallback : value.trim();
+  }
+
+  optional(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  bytes(name: string, fallback: string): number {
+    const text = this.text(name, fallback);
+    const bytes = parseByteSize(text);
+    if (bytes === undefined) this.problems.push(`${name}=${text} is not a size like 512m or 8g`);
+    return bytes ?? 1;
+  }
+
+  number(name: string, fallback: number, min: number): number {
+    const text = this.optional(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min) {
+      this.problems.push(`${name}=${text} must be a number of at least ${min}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    const text = this.optional(name);
+    if (text === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(text)) return true;
+    if (/^(0|false|no|off)$/i.test(text)) return false;
+    this.problems.push(`${name}=${text} must be true or false`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string | undefined): string | undefined {
+    const text = this.optional(name) ?? fallback;
+    if (text === undefined) return undefined;
+    try {
+      new URL(text);
+    } catch {
+      this.problems.push(`${name}=${text} is not a URL`);
+    }
+    return text;
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Reads the configuration. Production is chosen as the original does, by the presence of PROD (any value);
+ * without it, the endpoints default to the Hub's local stack names (contract §2).
+ */
+export function loadConfig(env: Env, cpuCount: number = os.cpus().length): WorkerConfig {
+  const read = new Reader(env);
+  const production = env['PROD'] !== undefined;
+  const region = read.text('AWS_DEFAULT_REGION', production ? 'us-west-2' : 'elasticmq');
+  const config: WorkerConfig = {
+    production,
+    workDir: path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker'))),
+    logLevel: read.text('LOG_LEVEL', 'info'),
+    limits: {
+      containerMemoryBytes: read.bytes('PVHUB_CONTAINER_MEMORY', '8g'),
+      containerNanoCpus: Math.round(read.number('PVHUB_CONTAINER_CPUS', 1, 0.01) * 1e9),
+      containerPidsLimit: read.number('PVHUB_CONTAINER_PIDS', 256, 16),
+      memoryReserveBytes: read.bytes('PVHUB_MEMORY_RESERVE', '1g'),
+      maxParallel: read.number('PVHUB_MAX_PARALLEL', Math.max(1, cpuCount), 1),
+      fileTimeLimitMs: read.number('PVHUB_FILE_TIME_LIMIT', 1800, 1) * 1000,
+      buildTimeLimitMs: read.number('PVHUB_BUILD_TIME_LIMIT', 1200, 10) * 1000,
+      outputCapBytes: read.bytes('PVHUB_OUTPUT_CAP', '1m'),
+      earlyAbortFiles: read.number('PVHUB_EARLY_ABORT_FILES', 3, 0),
+    },
+    aws: {
+      region,
+      sqsEndpoint: read.url('PVHUB_SQS_ENDPOINT', production ? undefined : 'http://sqs:9324'),
+      s3Endpoint: read.url('PVHUB_S3_ENDPOINT', undefined),
+      queueName: read.text('PVHUB_QUEUE_NAME', 'valhub_submission_queue.fifo'),
+      bucket: read.text('S3_BUCKET_NAME', 'valhub-bucket'),
+      createQueue: read.flag('PVHUB_CREATE_QUEUE', !production),
+    },
+    hub: {
+      apiUrl:
+        read.url('PVHUB_API_URL', production ? 'https://api-pv-validation-hub.stratus.nrel.gov' : 'http://api:8005') ??
+        'http://api:8005',
+      username: read.optional('worker_username') ?? read.optional('valhub_admin_username'),
+      password: read.optional('worker_password') ?? read.optional('valhub_admin_password'),
+      credentialsSecret: read.text('PVHUB_CREDENTIALS_SECRET', 'valhub-worker-credentials'),
+      credentialsSecretRegion: read.text('PVHUB_CREDENTIALS_SECRET_REGION', production ? region : 'us-west-2'),
+      requestTimeoutMs: read.number('PVHUB_API_TIMEOUT', 30, 1) * 1000,
+    },
+    jobTimeLimitMs: read.number('PVHUB_JOB_TIME_LIMIT', 11, 0.001) * HOUR_MS,
+    visibilityLeaseSeconds: read.number('PVHUB_VISIBILITY_LEASE', 600, 30),
+    pollWaitSeconds: read.number('PVHUB_POLL_WAIT', 20, 0),
+  };
+  if (config.jobTimeLimitMs >= 12 * HOUR_MS) {
+    read.problems.push('PVHUB_JOB_TIME_LIMIT must stay below 12 hours, the SQS visibility cap');
+  }
+  if (config.limits.fileTimeLimitMs >= config.jobTimeLimitMs) {
+    read.problems.push('PVHUB_FILE_TIME_LIMIT must be shorter than PVHUB_JOB_TIME_LIMIT');
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
