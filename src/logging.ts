@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { Job } from './domain/job.js';
+
+/** Never log these, whatever object they hide in. */
+const REDACT = ['password', '*.password', 'token', '*.token', '*.headers.authorization', '*.Authorization'];
+
+const OPTIONS = { redact: REDACT, timestamp: pino.stdTimeFunctions.isoTime, base: { service: 'pvhub-worker' } };
+
+/** The process logger: pino JSON on the given stream (stdout for the worker service). */
+export function createRootLogger(level: string, stream: NodeJS.WritableStream = process.stdout): Logger {
+  return pino({ ...OPTIONS, level }, stream);
+}
+
+export const JOB_LOG_FILE = 'submission.log.jsonl';
+
+export interface JobLogger {
+  readonly log: Logger;
+  readonly file: string;
+}
+
+/**
+ * The logger of one submission: every line goes to <logsDir>/submission.log.jsonl, written synchronously so the
+ * file is complete even if the process dies, and also to the console stream when one is given.
+ */
+export function createJobLogger(level: string, job: Job, logsDir: string, console?: NodeJS.WritableStream): JobLogger {
+  mkdirSync(logsDir, { recursive: true });
+  const file = path.join(logsDir, JOB_LOG_FILE);
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: pino.destination({ dest: file, sync: true }) }];
+  if (console) streams.push({ level: 'trace', stream: console });
+  const log = pino({ ...OPTIONS, level }, pino.multistream(streams)).child({
+    submission: job.submissionId,
+    analysis: job.analysisId,
+  });
+  return { log, file };
+}

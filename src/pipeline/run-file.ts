@@ -1,0 +1,131 @@
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Observable } from 'rxjs';
+import type { ResourceLimits } from '../config.js';
+import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
+import { s3Keys } from '../domain/s3-keys.js';
+import { judgeRun } from '../domain/wrapper-outcome.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import { fetchObject } from './staging.js';
+import { type BuiltWorkspace, workspacePaths } from './workspace.js';
+
+export interface RunFileDeps {
+  readonly engine: ContainerEngine;
+  readonly store: ObjectStore;
+  readonly limits: ResourceLimits;
+  /** Labels every container carries, so leftovers of this worker can be found and removed. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The uid of the `runner` user that container/Dockerfile creates. */
+export const RUNNER_USER = '10001:10001';
+export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
+export const OUTPUT_FILE = 'output.csv';
+const STATUS_FILE = 'status.json';
+
+async function readReport(file: string): Promise<WrapperReport | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as WrapperReport) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The wrapper's command line for one file (container/pvhub_wrapper.py). */
+export function wrapperCommand(functionName: string, task: FileTask): string[] {
+  return [
+    'python',
+    WRAPPER_PATH,
+    '--module',
+    'submission_wrapper',
+    '--function',
+    functionName,
+    '--data',
+    `/data/${task.metadata.file_name}`,
+    '--out',
+    '/results',
+    '--kwargs',
+    JSON.stringify(task.kwargs),
+  ];
+}
+
+async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps, signal: AbortSignal): Promise<FileRun> {
+  const started = Date.now();
+  const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
+  const dataDir = path.join(runDir, 'data');
+  const resultsDir = path.join(runDir, 'results');
+  await rm(runDir, { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true });
+  await mkdir(resultsDir, { recursive: true });
+  // The container runs as an unprivileged uid that owns nothing on the host.
+  await chmod(resultsDir, 0o777);
+  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), path.join(dataDir, task.metadata.file_name), 'wr_10');
+  const log = ws.log.child({ file: task.metadata.file_name });
+  log.debug('container starting');
+  const outcome = await deps.engine.runContainer(
+    {
+      image: ws.image,
+      command: wrapperCommand(ws.config.functionName, task),
+      mounts: [
+        { hostPath: dataDir, containerPath: '/data', readOnly: true },
+        { hostPath: resultsDir, containerPath: '/results', readOnly: false },
+      ],
+      memoryBytes: deps.limits.containerMemoryBytes,
+      nanoCpus: deps.limits.containerNanoCpus,
+      pidsLimit: deps.limits.containerPidsLimit,
+      timeoutMs: deps.limits.fileTimeLimitMs,
+      outputCapBytes: deps.limits.outputCapBytes,
+      labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
+      user: RUNNER_USER,
+    },
+    signal,
+  );
+  await rm(dataDir, { recursive: true, force: true });
+  if (outcome.output.trim() !== '') {
+    log.info({ output: outcome.output, truncated: outcome.outputTruncated }, 'submission output');
+  }
+  const verdict = judgeRun({
+    exitCode: outcome.exitCode,
+    timedOut: outcome.timedOut,
+    oomKilled: outcome.oomKilled,
+    timeLimitSeconds: deps.limits.fileTimeLimitMs / 1000,
+    memoryLimitBytes: deps.limits.containerMemoryBytes,
+    outputTail: outcome.output,
+    report: await readReport(path.join(resultsDir, STATUS_FILE)),
+  });
+  const wallTimeMs = Date.now() - started;
+  if (!verdict.ok) {
+    log.warn({ code: verdict.failure.code, durationMs: outcome.durationMs }, verdict.failure.message);
+    return { kind: 'failed', task, failure: verdict.failure, wallTimeMs };
+  }
+  log.info({ executionTime: verdict.executionTime, durationMs: outcome.durationMs }, 'file ran');
+  return {
+    kind: 'ran',
+    task,
+    executionTime: verdict.executionTime,
+    outputPath: path.join(resultsDir, OUTPUT_FILE),
+    functionParameters: verdict.functionParameters,
+    wallTimeMs,
+  };
+}
+
+/**
+ * Runs the submission on one data file in its own container. Cold and cancellable: unsubscribing aborts the run,
+ * and the engine removes the container before the abort settles. Breaking problems (the data file is missing)
+ * error the Observable; everything the submission does wrong is a `failed` FileRun.
+ */
+export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps): Observable<FileRun> {
+  return new Observable<FileRun>((subscriber) => {
+    const abort = new AbortController();
+    runFileOnce(ws, task, deps, abort.signal).then(
+      (run) => {
+        subscriber.next(run);
+        subscriber.complete();
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => abort.abort();
+  });
+}

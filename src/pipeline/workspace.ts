@@ -1,0 +1,36 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { FileTask } from '../domain/file-run.js';
+import type { Job } from '../domain/job.js';
+import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
+import type { TaskConfig } from '../domain/task-config.js';
+
+/** Everything staged for one job on the worker's disk. Answers (references) never enter `submissionDir`. */
+export interface Workspace {
+  readonly job: Job;
+  readonly dir: string;
+  readonly log: Logger;
+  readonly config: TaskConfig;
+  readonly files: readonly FileTask[];
+  readonly fileMetadata: readonly FileMetadata[];
+  readonly systems: ReadonlyMap<number, SystemMetadata>;
+  /** The task's marimo template, when it ships one. */
+  readonly templatePath: string | undefined;
+  readonly submissionDir: string;
+}
+
+export interface BuiltWorkspace extends Workspace {
+  readonly image: string;
+}
+
+/** The fixed folders inside a workspace. */
+export const workspacePaths = (dir: string) => ({
+  task: path.join(dir, 'task'),
+  submission: path.join(dir, 'submission'),
+  archive: path.join(dir, 'archive'),
+  results: path.join(dir, 'results'),
+  resultFiles: path.join(dir, 'results', 'files'),
+  runs: path.join(dir, 'runs'),
+  build: path.join(dir, 'build'),
+  logs: path.join(dir, 'logs'),
+});

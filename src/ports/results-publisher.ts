@@ -1,0 +1,27 @@
+import type { Job } from '../domain/job.js';
+
+/**
+ * Where a finished job's files go: S3 under the contract's keys, or an output folder for local runs.
+ * Both take a local results folder laid out as the contract's results/ (public and private tables,
+ * submission_full_results.csv, private_results.html, files/).
+ */
+export interface ResultsPublisher {
+  publishResults(job: Job, resultsDir: string, names: ResultNames): Promise<void>;
+  /** Called whatever the outcome, so a failed job's log reaches the maintainers too. */
+  publishLogs(job: Job, logsDir: string): Promise<void>;
+}
+
+/** The task-dependent names of the results folder. */
+export interface ResultNames {
+  readonly publicResultsTable: string;
+  readonly privateResultsTable: string;
+}
+
+/** Fixed names of the contract's results folder. */
+export const RESULT_FILES = {
+  fullResults: 'submission_full_results.csv',
+  report: 'private_results.html',
+  executionTimes: 'execution_time.csv',
+  functionInfo: 'submission_function_info.json',
+  filesDir: 'files',
+} as const;
