@@ -50,14 +50,14 @@ export function runWithinMemory<T, R>(
           if (!fits(cost)) return;
           waiting.shift();
           reserved += cost;
-          let inner: Subscription | undefined;
-          let innerDone = false;
+          // The inner may settle synchronously, inside subscribe(), before its Subscription exists.
+          const slot: { subscription?: Subscription; done: boolean } = { done: false };
           const release = () => {
-            innerDone = true;
+            slot.done = true;
             reserved -= cost;
-            if (inner) running.delete(inner);
+            if (slot.subscription) running.delete(slot.subscription);
           };
-          inner = project(item, index++).subscribe({
+          slot.subscription = project(item, index++).subscribe({
             next: (value) => subscriber.next(value),
             error: (error: unknown) => {
               release();
@@ -69,8 +69,7 @@ export function runWithinMemory<T, R>(
               finishIfDone();
             },
           });
-          // A synchronous inner has already released its reservation before subscribe returned.
-          if (!innerDone) running.add(inner);
+          if (!slot.done) running.add(slot.subscription);
         }
       };
 
