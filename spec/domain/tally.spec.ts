@@ -1,0 +1,37 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import { addScore, emptyTally, etaSeconds } from '../../src/domain/tally.js';
+
+const task = (name: string): FileTask => ({
+  index: 0,
+  metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true },
+  kwargs: [],
+});
+
+const scored = (name: string, seconds: number): FileScore => ({
+  kind: 'scored',
+  run: { kind: 'ran', task: task(name), executionTime: seconds, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs: 2000 },
+  row: { file_name: name, data_requirements: ['time_series'], values: { runtime: seconds } },
+});
+
+test('counts successes and failures, keeps rows in arrival order', () => {
+  let tally = emptyTally(3);
+  tally = addScore(tally, scored('a.csv', 1.5));
+  tally = addScore(tally, { kind: 'failed', task: task('b.csv'), failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 4000 });
+  tally = addScore(tally, scored('c.csv', 0.5));
+  assert.is(tally.done, 3);
+  assert.equal(tally.rows.map((row) => row.file_name), ['a.csv', 'c.csv']);
+  assert.equal(tally.failed, [{ fileName: 'b.csv', failure: { code: 'sb_1', message: 'slow' } }]);
+  assert.equal(tally.executionTimes, [['a.csv', 1.5], ['c.csv', 0.5]]);
+  assert.equal(tally.functionParameters, ['time_series']);
+});
+
+test('eta divides the remaining files at the pace so far by the parallelism', () => {
+  const tally = addScore(emptyTally(5), scored('a.csv', 1));
+  assert.is(etaSeconds(emptyTally(5), 2), undefined);
+  assert.is(etaSeconds(tally, 1), 8);
+  assert.is(etaSeconds(tally, 2), 4);
+});
+
+test.run();
