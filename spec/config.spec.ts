@@ -1,0 +1,54 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, loadConfig, parseByteSize } from '../src/config.js';
+
+test('embedded defaults: local stack endpoints, contract names, 8 GiB containers', () => {
+  const config = loadConfig({}, 2);
+  assert.is(config.production, false);
+  assert.is(config.aws.sqsEndpoint, 'http://sqs:9324');
+  assert.is(config.aws.queueName, 'valhub_submission_queue.fifo');
+  assert.is(config.aws.bucket, 'valhub-bucket');
+  assert.is(config.hub.apiUrl, 'http://api:8005');
+  assert.is(config.limits.containerMemoryBytes, 8 * 1024 ** 3);
+  assert.is(config.limits.maxParallel, 2);
+  assert.is(config.limits.fileTimeLimitMs, 1_800_000);
+});
+
+test('PROD (any value) switches to AWS and the production API', () => {
+  const config = loadConfig({ PROD: '', AWS_DEFAULT_REGION: 'eu-west-1' }, 2);
+  assert.is(config.production, true);
+  assert.is(config.aws.sqsEndpoint, undefined);
+  assert.is(config.aws.region, 'eu-west-1');
+  assert.is(config.hub.apiUrl, 'https://api-pv-validation-hub.stratus.nrel.gov');
+  assert.is(config.aws.createQueue, false);
+});
+
+test("develop's credential names win over main's", () => {
+  const config = loadConfig({ worker_username: 'w', valhub_admin_username: 'a', valhub_admin_password: 'p' });
+  assert.is(config.hub.username, 'w');
+  assert.is(config.hub.password, 'p');
+});
+
+test('every bad setting is listed in one error', () => {
+  try {
+    loadConfig({ PVHUB_CONTAINER_MEMORY: 'lots', PVHUB_FILE_TIME_LIMIT: '-1', PVHUB_API_URL: 'not a url', PVHUB_JOB_TIME_LIMIT: '13' });
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    assert.match(problems, 'PVHUB_CONTAINER_MEMORY=lots');
+    assert.match(problems, 'PVHUB_FILE_TIME_LIMIT=-1');
+    assert.match(problems, 'PVHUB_API_URL=not a url');
+    assert.match(problems, '12 hours');
+  }
+});
+
+test('sizes', () => {
+  assert.is(parseByteSize('512m'), 512 * 1024 ** 2);
+  assert.is(parseByteSize('1.5GiB'), 1.5 * 1024 ** 3);
+  assert.is(parseByteSize('100'), 100);
+  assert.is(parseByteSize('0'), undefined);
+  assert.is(parseByteSize('eight'), undefined);
+});
+
+test.run();
