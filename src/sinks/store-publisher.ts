@@ -1,0 +1,59 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkerError } from '../domain/errors.js';
+import type { Job } from '../domain/job.js';
+import { textLogs } from '../domain/log-format.js';
+import { s3Keys } from '../domain/s3-keys.js';
+import { JOB_LOG_FILE } from '../logging.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { ResultsPublisher } from '../ports/results-publisher.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.json': 'application/json',
+  '.csv': 'text/csv',
+  '.jsonl': 'application/x-ndjson',
+  '.log': 'text/plain',
+};
+
+export function contentTypeOf(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) found.push(...(await filesUnder(path.join(dir, entry.name), `${prefix}${entry.name}/`)));
+    else if (entry.isFile()) found.push(`${prefix}${entry.name}`);
+  }
+  return found;
+}
+
+/** Publishes into an ObjectStore (S3) under the contract's keys: results/… and logs/… of the submission. */
+export class StorePublisher implements ResultsPublisher {
+  constructor(private readonly store: ObjectStore) {}
+
+  private async uploadAll(dir: string, keyOf: (relative: string) => string): Promise<void> {
+    for (const relative of await filesUnder(dir)) {
+      const key = keyOf(relative);
+      try {
+        await this.store.upload(key, path.join(dir, relative), contentTypeOf(relative));
+      } catch (error) {
+        throw new WorkerError('wr_1', `upload of ${key} failed: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+
+  async publishResults(job: Job, resultsDir: string): Promise<void> {
+    await this.uploadAll(resultsDir, (relative) => s3Keys.result(job, relative));
+  }
+
+  /** Uploads the JSON log with the text and error logs derived from it (contract §9 names). */
+  async publishLogs(job: Job, logsDir: string): Promise<void> {
+    const jsonl = await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8').catch(() => '');
+    const { all, errors } = textLogs(jsonl);
+    await writeFile(path.join(logsDir, 'submission.log'), all);
+    await writeFile(path.join(logsDir, 'submission.error.log'), errors);
+    await this.uploadAll(logsDir, (relative) => s3Keys.log(job, relative));
+  }
+}
