@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { asWorkerError } from './domain/errors.js';
+import { LOCAL_PYTHON_VERSIONS, runEvaluate } from './main.js';
+import { progressView, summaryText } from './sinks/progress-view.js';
+
+const HELP = `pvhub-worker: scores PV Validation Hub submissions in isolated Docker containers.
+
+Usage:
+  pvhub-worker evaluate --task <dir> --submission <zip|dir> --out <dir> [--python 3.11] [--keep-workspace]
+      Score one submission against a task folder on this machine, with no queue, bucket or API.
+      The task folder is in the Hub's format: config.json, file_test_link.csv, file_metadata.csv,
+      system_metadata.csv, data/, validation_data/, optionally template.py (a marimo report).
+      Writes <out>/results.json, submission_full_results.csv, report.html, files/, logs/.
+      Exit 0 when the job finished (some files may have failed), 1 with the error code otherwise.
+
+  pvhub-worker worker [--max-jobs N]
+      Take submissions from the Hub's SQS queue (default 1 job, then exit; 0 runs until stopped).
+
+  pvhub-worker --help
+      This text. Settings come from environment variables: see the README's configuration table.
+`;
+
+function fail(message: string, status = 2): never {
+  process.stderr.write(`pvhub-worker: ${message}\n`);
+  process.exit(status);
+}
+
+async function evaluate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      task: { type: 'string' },
+      submission: { type: 'string' },
+      out: { type: 'string' },
+      python: { type: 'string', default: '3.11' },
+      'keep-workspace': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.task || !values.submission || !values.out) fail('evaluate needs --task, --submission and --out (see --help)');
+  if (!LOCAL_PYTHON_VERSIONS.includes(values.python)) {
+    fail(`wr_500: python ${values.python} cannot be provided locally (available: ${LOCAL_PYTHON_VERSIONS.join(', ')})`, 1);
+  }
+  const config = loadConfig(process.env);
+  const outcome = await runEvaluate(config, {
+    taskDir: values.task,
+    submission: values.submission,
+    outDir: values.out,
+    pythonVersion: values.python,
+    keepWorkspace: values['keep-workspace'],
+    onEvent: progressView(process.stderr),
+  });
+  if (outcome.type === 'failed') fail(outcome.error.toLine(), 1);
+  process.stdout.write(summaryText(outcome.publicResults, outcome.tally.failed, values.out, 'report.html'));
+  if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command === 'evaluate') return evaluate(rest);
+  if (command === 'worker') {
+    const { runWorkerCommand } = await import('./worker.js');
+    return runWorkerCommand(rest);
+  }
+  fail(`unknown command "${command}" (see --help)`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(error.message);
+  if (error instanceof TypeError && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+    fail(`${error.message} (see --help)`);
+  }
+  fail(asWorkerError(error).toLine(), 1);
+});

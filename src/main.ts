@@ -1,0 +1,74 @@
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { lastValueFrom, tap, toArray } from 'rxjs';
+import { DirectoryPublisher } from './adapters/directory-publisher.js';
+import { DockerEngine } from './adapters/docker-engine.js';
+import { LocalHubApi } from './adapters/local-hub-api.js';
+import { LocalTaskStore } from './adapters/local-task-store.js';
+import type { WorkerConfig } from './config.js';
+import { memoryBudget } from './domain/memory-budget.js';
+import type { Job } from './domain/job.js';
+import { WorkerError } from './domain/errors.js';
+import { createJobLogger } from './logging.js';
+import type { JobEvent } from './pipeline/events.js';
+import { evaluateJob } from './pipeline/evaluate-job.js';
+import { readMemory } from './streams/memory-readings.js';
+
+/** Python versions this worker can provide base images for (container/base/build-base-image.sh). */
+export const LOCAL_PYTHON_VERSIONS = ['3.11', '3.13'];
+
+export interface EvaluateOptions {
+  readonly taskDir: string;
+  readonly submission: string;
+  readonly outDir: string;
+  readonly pythonVersion: string;
+  readonly keepWorkspace: boolean;
+  readonly onEvent: (event: JobEvent) => void;
+}
+
+export type EvaluateOutcome = Extract<JobEvent, { type: 'finished' | 'failed' }>;
+
+export function freeMemoryFor(config: WorkerConfig): () => number {
+  return () => memoryBudget(readMemory(), config.limits.memoryReserveBytes);
+}
+
+/**
+ * `pvhub-worker evaluate`: one submission against a task folder, with no queue, bucket or API; the output folder is
+ * written whole or not at all.
+ */
+export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions): Promise<EvaluateOutcome> {
+  const taskDir = path.resolve(options.taskDir);
+  const submission = path.resolve(options.submission);
+  const outDir = path.resolve(options.outDir);
+  await mkdir(config.workDir, { recursive: true });
+  const job: Job = {
+    analysisId: 1,
+    submissionId: process.pid,
+    userId: os.userInfo().username,
+    submissionFilename: path.basename(submission),
+    pythonVersion: options.pythonVersion,
+  };
+  const logsDir = path.join(config.workDir, `logs-${process.pid}-${Date.now()}`);
+  const { log, file: logFile } = createJobLogger(config.logLevel, job, logsDir);
+  log.info({ taskDir, submission, outDir }, 'local evaluation');
+  const publisher = new DirectoryPublisher(outDir);
+  const events = await lastValueFrom(
+    evaluateJob(job, log, logsDir, {
+      store: new LocalTaskStore(taskDir, submission),
+      hub: new LocalHubApi(taskDir, log, LOCAL_PYTHON_VERSIONS),
+      engine: new DockerEngine(),
+      publisher,
+      limits: config.limits,
+      jobTimeLimitMs: config.jobTimeLimitMs,
+      workDir: config.workDir,
+      freeMemory: freeMemoryFor(config),
+      keepWorkspace: options.keepWorkspace,
+    }).pipe(tap(options.onEvent), toArray()),
+  );
+  const outcome = events.find((event): event is EvaluateOutcome => event.type === 'finished' || event.type === 'failed');
+  if (outcome?.type === 'finished') await publisher.commit();
+  else await publisher.discard();
+  if (!outcome) return { type: 'failed', error: new WorkerError('wr_500', `the job ended without a result; see ${logFile}`) };
+  return outcome;
+}

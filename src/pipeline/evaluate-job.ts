@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { catchError, concat, concatMap, connect, defer, from, last, map, merge, type Observable, of, scan } from 'rxjs';
+import type { Logger } from 'pino';
+import type { ResourceLimits } from '../config.js';
+import { asWorkerError, ERROR_CODES, type WorkerError } from '../domain/errors.js';
+import type { FileScore } from '../domain/file-run.js';
+import type { Job } from '../domain/job.js';
+import { addScore, emptyTally } from '../domain/tally.js';
+import { abortOnEarlyFailures } from '../operators/abort-on-early-failures.js';
+import { failAfter } from '../operators/fail-after.js';
+import { runWithinMemory } from '../operators/run-within-memory.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
+import type { HubApi } from '../ports/hub-api.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { ResultsPublisher } from '../ports/results-publisher.js';
+import { finishJob } from '../sinks/finish-job.js';
+import { reportFileProgress } from '../sinks/hub-progress.js';
+import { buildSubmissionImage } from './build-image.js';
+import type { JobEvent } from './events.js';
+import { runFile } from './run-file.js';
+import { scoreRun } from './score-run.js';
+import { stageJob } from './staging.js';
+import type { BuiltWorkspace } from './workspace.js';
+
+export interface JobDeps {
+  readonly store: ObjectStore;
+  readonly hub: HubApi;
+  readonly engine: ContainerEngine;
+  readonly publisher: ResultsPublisher;
+  readonly limits: ResourceLimits;
+  readonly jobTimeLimitMs: number;
+  readonly workDir: string;
+  /** Bytes free for containers right now (streams/memory-readings + domain/memory-budget). */
+  readonly freeMemory: () => number;
+  /** Keep the workspace after the job (for debugging); it is removed otherwise. */
+  readonly keepWorkspace: boolean;
+}
+
+/** Labels on everything this worker creates for a submission, so leftovers can be found and removed. */
+export function jobLabels(job: Job): Record<string, string> {
+  return { 'pvhub.managed': 'true', 'pvhub.submission': String(job.submissionId) };
+}
+
+/** Files one after another through containers, within memory, scored, reported; stops early on op_7. */
+function fileScores(ws: BuiltWorkspace, deps: JobDeps): Observable<FileScore> {
+  const runDeps = { engine: deps.engine, store: deps.store, limits: deps.limits, labels: jobLabels(ws.job) };
+  return from(ws.files).pipe(
+    runWithinMemory((task) => runFile(ws, task, runDeps).pipe(concatMap((run) => scoreRun(ws, run, deps.store))), {
+      costOf: () => deps.limits.containerMemoryBytes,
+      freeMemory: deps.freeMemory,
+      maxConcurrent: deps.limits.maxParallel,
+    }),
+    abortOnEarlyFailures(
+      Math.min(deps.limits.earlyAbortFiles, ws.files.length),
+      (score) => score.kind === 'failed',
+      (failures) => failures.map((score) => (score.kind === 'failed' ? `${score.task.metadata.file_name}: ${score.failure.message}` : '')).join('; '),
+    ),
+    reportFileProgress(deps.hub, ws.job.submissionId, ws.log),
+  );
+}
+
+function parallelism(deps: JobDeps): number {
+  const byMemory = Math.floor(deps.freeMemory() / deps.limits.containerMemoryBytes);
+  return Math.max(1, Math.min(deps.limits.maxParallel, byMemory));
+}
+
+async function reportFailure(hub: HubApi, job: Job, error: WorkerError, log: Logger): Promise<void> {
+  log.error({ code: error.code, err: error.cause ?? error }, error.message);
+  try {
+    await hub.setStatus(job.submissionId, 'failed');
+  } catch (statusError) {
+    log.error({ err: statusError }, 'could not set status failed');
+  }
+  try {
+    await hub.reportBreakingError(job.submissionId, {
+      error_code: error.code,
+      error_type: ERROR_CODES[error.code],
+      error_message: error.message,
+    });
+  } catch (reportError) {
+    log.error({ err: reportError }, 'could not send the error report');
+  }
+}
+
+/**
+ * One submission, from the message to the final status, as a stream of events. It never errors: a breaking
+ * failure becomes a `failed` event after the Hub has been told. Whatever happens, the job's containers are removed,
+ * its log is published, and its workspace is deleted before the stream completes.
+ */
+export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDeps): Observable<JobEvent> {
+  return defer(() => from(mkdtemp(path.join(deps.workDir, `submission-${job.submissionId}-`)))).pipe(
+    concatMap((dir) => {
+      const main$ = defer(() => from(deps.hub.setStatus(job.submissionId, 'running'))).pipe(
+        catchError((error: unknown) => {
+          throw asWorkerError(error, 'wr_5');
+        }),
+        concatMap(() => stageJob(job, dir, log, deps)),
+        concatMap((ws) =>
+          concat(
+            of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
+            defer(() => from(deps.hub.createBlankErrorReport(job.submissionId).catch((error: unknown) => log.warn({ err: error }, 'blank error report failed')))).pipe(
+              concatMap(() => buildSubmissionImage(ws, { engine: deps.engine, hub: deps.hub, buildTimeLimitMs: deps.limits.buildTimeLimitMs, labels: { 'pvhub.managed': 'true' } })),
+              concatMap((built) => {
+                const parallel = parallelism(deps);
+                log.info({ parallel, files: ws.files.length }, 'running files');
+                return concat(
+                  of<JobEvent>({ type: 'image', tag: built.image, cached: built.cached }),
+                  fileScores(built, deps).pipe(
+                    scan((tally, score) => ({ tally: addScore(tally.tally, score), score }), { tally: emptyTally(ws.files.length), score: undefined as FileScore | undefined }),
+                    connect((shared) =>
+                      merge(
+                        shared.pipe(map(({ tally, score }): JobEvent => ({ type: 'file', score: score as FileScore, tally, parallel }))),
+                        shared.pipe(
+                          last(undefined, { tally: emptyTally(ws.files.length), score: undefined }),
+                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher })),
+                        ),
+                      ),
+                    ),
+                  ),
+                );
+              }),
+            ),
+          ),
+        ),
+        failAfter(deps.jobTimeLimitMs, () => asWorkerError(new Error(`the job exceeded its time limit of ${(deps.jobTimeLimitMs / 3_600_000).toFixed(2)} h`), 'op_500')),
+        catchError((error: unknown) => {
+          const failure = asWorkerError(error);
+          return from(reportFailure(deps.hub, job, failure, log)).pipe(map((): JobEvent => ({ type: 'failed', error: failure })));
+        }),
+      );
+      const cleanup$ = defer(async () => {
+        const removed = await deps.engine.removeContainers(jobLabels(job)).catch(() => 0);
+        if (removed > 0) log.warn({ removed }, 'removed containers left by the job');
+        await deps.publisher.publishLogs(job, logsDir).catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
+        if (!deps.keepWorkspace) await rm(dir, { recursive: true, force: true });
+        else log.info({ workspace: dir }, 'workspace kept');
+      }).pipe(concatMap(() => [] as JobEvent[]));
+      return concat(main$, cleanup$);
+    }),
+  );
+}
+

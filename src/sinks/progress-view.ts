@@ -1,0 +1,75 @@
+import type { JobEvent } from '../pipeline/events.js';
+import { etaSeconds } from '../domain/tally.js';
+import type { ResultsObject } from '../domain/results.js';
+
+function clock(seconds: number): string {
+  const whole = Math.max(0, Math.round(seconds));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+}
+
+function formatNumber(value: number | null): string {
+  if (value === null) return 'n/a';
+  return Math.abs(value) >= 1000 || (Math.abs(value) < 0.001 && value !== 0) ? value.toExponential(3) : value.toFixed(4);
+}
+
+/** The one-screen summary at the end of a local run. Pure. */
+export function summaryText(results: ResultsObject, failed: ReadonlyArray<{ fileName: string; failure: { code: string; message: string } }>, outDir: string, reportName: string): string {
+  const lines = [
+    '',
+    `Scored ${results.number_of_files} file(s)${failed.length > 0 ? `, ${failed.length} failed` : ''}.`,
+    '',
+    'Public metrics:',
+    ...Object.entries(results.metrics).map(([key, value]) => `  ${key.padEnd(44)} ${formatNumber(value)}`),
+    `  ${'mean_runtime (s)'.padEnd(44)} ${formatNumber(results.mean_runtime)}`,
+  ];
+  if (failed.length > 0) {
+    lines.push('', 'Failed files:');
+    for (const { fileName, failure } of failed.slice(0, 10)) lines.push(`  ${fileName}: ${failure.code}: ${failure.message.slice(0, 160)}`);
+    if (failed.length > 10) lines.push(`  … and ${failed.length - 10} more (see the log)`);
+  }
+  lines.push('', `Results: ${outDir}/results.json`, `Report:  ${outDir}/${reportName}`, '');
+  return lines.join('\n');
+}
+
+/**
+ * Shows a job's progress to a person: one line redrawn in place on a terminal, plain lines otherwise (CI logs).
+ * Returns the handler for each event.
+ */
+export function progressView(stream: NodeJS.WriteStream, now: () => number = Date.now): (event: JobEvent) => void {
+  const started = now();
+  const tty = stream.isTTY === true;
+  const elapsed = () => (now() - started) / 1000;
+  return (event) => {
+    switch (event.type) {
+      case 'staged':
+        stream.write(`staged: ${event.files} data file(s), function ${event.functionName}\n`);
+        break;
+      case 'image':
+        stream.write(`image: ${event.tag}${event.cached ? ' (cached)' : ' (built)'} after ${clock(elapsed())}\n`);
+        break;
+      case 'file': {
+        const { tally } = event;
+        const eta = etaSeconds(tally, event.parallel);
+        const line = `files ${tally.done}/${tally.total}  failed ${tally.failed.length}  elapsed ${clock(elapsed())}  eta ${eta === undefined ? '?' : clock(eta)}`;
+        if (tty) {
+          stream.write(`\r\x1b[K${line}`);
+          if (tally.done === tally.total) stream.write('\n');
+        } else {
+          const name = event.score.kind === 'scored' ? event.score.row.file_name : event.score.task.metadata.file_name;
+          const status = event.score.kind === 'scored' ? 'ok' : `${event.score.failure.code} ${event.score.failure.message.slice(0, 120)}`;
+          stream.write(`${line}  ${name}: ${status}\n`);
+        }
+        break;
+      }
+      case 'finished':
+        if (tty) stream.write('\r\x1b[K');
+        break;
+      case 'failed':
+        if (tty) stream.write('\n');
+        break;
+    }
+  };
+}
