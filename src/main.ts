@@ -6,6 +6,7 @@ import { DirectoryPublisher } from './adapters/directory-publisher.js';
 import { DockerEngine } from './adapters/docker-engine.js';
 import { LocalHubApi } from './adapters/local-hub-api.js';
 import { LocalTaskStore } from './adapters/local-task-store.js';
+import { basePythons } from './adapters/python-versions.js';
 import type { WorkerConfig } from './config.js';
 import { memoryBudget } from './domain/memory-budget.js';
 import type { Job } from './domain/job.js';
@@ -15,8 +16,8 @@ import type { JobEvent } from './pipeline/events.js';
 import { evaluateJob } from './pipeline/evaluate-job.js';
 import { readMemory } from './streams/memory-readings.js';
 
-/** Python versions this worker can provide base images for (container/base/build-base-image.sh). */
-export const LOCAL_PYTHON_VERSIONS = ['3.11', '3.13'];
+/** Python versions this worker can provide base images for (container/base/python-versions.json). */
+export const LOCAL_PYTHON_VERSIONS = Object.keys(basePythons());
 
 export interface EvaluateOptions {
   readonly taskDir: string;

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Builds python:<version>-slim locally from Debian with debootstrap + docker import, because no image registry is
-# reachable. Only versions that a Debian suite ships as its python3 can be provided this way.
+# reachable. Only versions that a Debian suite ships as its python3 can be provided this way: the table is
+# container/base/python-versions.json (suite, and the glibc that decides which manylinux wheels fit).
 # Usage: build-base-image.sh <python-version>     (idempotent: exits at once when the image exists)
 set -euo pipefail
 version="${1:?python version, e.g. 3.11}"
 tag="python:${version}-slim"
 mirror="${PVHUB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
-case "$version" in
-  3.11) suite=bookworm ;;
-  3.13) suite=trixie ;;
-  *) echo "wr_500: python ${version} cannot be provided locally (available: 3.11, 3.13)" >&2; exit 3 ;;
-esac
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+suite="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], {}).get("suite", ""))' \
+  "$here/python-versions.json" "$version")"
+if [ -z "$suite" ]; then
+  available="$(python3 -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))))' "$here/python-versions.json")"
+  echo "wr_500: python ${version} cannot be provided locally (available: ${available})" >&2
+  exit 3
+fi
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
   exit 0
