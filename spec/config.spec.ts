@@ -43,6 +43,32 @@ test('every bad setting is listed in one error', () => {
   }
 });
 
+test('worker settings: receive limit, leftover sweep, workspace, local keys only for a local stack', () => {
+  const local = loadConfig({}, 2);
+  assert.is(local.maxReceives, 3);
+  assert.is(local.removeLeftoverContainers, true);
+  assert.is(local.keepWorkspace, false);
+  assert.equal(local.aws.localCredentials, { accessKeyId: 'x', secretAccessKey: 'x' });
+  const tuned = loadConfig({ PVHUB_MAX_RECEIVES: '5', PVHUB_REMOVE_LEFTOVERS: 'false', PVHUB_KEEP_WORKSPACE: 'yes', AWS_ACCESS_KEY_ID: 'AKIA' }, 2);
+  assert.is(tuned.maxReceives, 5);
+  assert.is(tuned.removeLeftoverContainers, false);
+  assert.is(tuned.keepWorkspace, true);
+  assert.is(tuned.aws.localCredentials, undefined, 'keys in the environment are used as they are');
+  assert.is(loadConfig({ PROD: '1' }, 2).aws.localCredentials, undefined, 'production uses the default chain');
+});
+
+test('SQS limits are checked at start: wait at most 20 s, lease at most 12 h, whole receive counts', () => {
+  try {
+    loadConfig({ PVHUB_POLL_WAIT: '25', PVHUB_VISIBILITY_LEASE: '50000', PVHUB_MAX_RECEIVES: '1.5' });
+    assert.unreachable();
+  } catch (error) {
+    const problems = (error as ConfigError).problems.join('\n');
+    assert.match(problems, 'PVHUB_POLL_WAIT');
+    assert.match(problems, 'PVHUB_VISIBILITY_LEASE');
+    assert.match(problems, 'PVHUB_MAX_RECEIVES');
+  }
+});
+
 test('sizes', () => {
   assert.is(parseByteSize('512m'), 512 * 1024 ** 2);
   assert.is(parseByteSize('1.5GiB'), 1.5 * 1024 ** 3);

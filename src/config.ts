@@ -29,6 +29,11 @@ export interface AwsSettings {
   readonly queueName: string;
   readonly bucket: string;
   readonly createQueue: boolean;
+  /**
+   * Fixed keys for a local stack (the original used x/x for ElasticMQ) when the environment names none; unset means
+   * the SDK's default chain (environment, profile, instance role).
+   */
+  readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
 export interface HubSettings {
@@ -52,6 +57,15 @@ export interface WorkerConfig {
   /** Visibility lease asked for at each heartbeat. */
   readonly visibilityLeaseSeconds: number;
   readonly pollWaitSeconds: number;
+  /** A message received this many times is settled (failed and deleted) instead of going back to the queue. */
+  readonly maxReceives: number;
+  /** Keep each job's workspace after it settles, for debugging. */
+  readonly keepWorkspace: boolean;
+  /**
+   * Remove every container labelled pvhub.managed=true when the worker starts (left by a worker that died). Turn
+   * off where several workers share one Docker engine: it would remove the others' running containers.
+   */
+  readonly removeLeftoverContainers: boolean;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +173,10 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       queueName: read.text('PVHUB_QUEUE_NAME', 'valhub_submission_queue.fifo'),
       bucket: read.text('S3_BUCKET_NAME', 'valhub-bucket'),
       createQueue: read.flag('PVHUB_CREATE_QUEUE', !production),
+      localCredentials:
+        production || read.optional('AWS_ACCESS_KEY_ID') !== undefined || read.optional('AWS_PROFILE') !== undefined
+          ? undefined
+          : { accessKeyId: 'x', secretAccessKey: 'x' },
     },
     hub: {
       apiUrl:
@@ -173,10 +191,17 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     jobTimeLimitMs: read.number('PVHUB_JOB_TIME_LIMIT', 11, 0.001) * HOUR_MS,
     visibilityLeaseSeconds: read.number('PVHUB_VISIBILITY_LEASE', 600, 30),
     pollWaitSeconds: read.number('PVHUB_POLL_WAIT', 20, 0),
+    maxReceives: read.number('PVHUB_MAX_RECEIVES', 3, 1),
+    keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
+    removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
   };
   if (config.jobTimeLimitMs >= 12 * HOUR_MS) {
     read.problems.push('PVHUB_JOB_TIME_LIMIT must stay below 12 hours, the SQS visibility cap');
   }
+  // SQS refuses longer waits and leases outright.
+  if (config.pollWaitSeconds > 20) read.problems.push('PVHUB_POLL_WAIT must be at most 20 seconds (the SQS limit)');
+  if (config.visibilityLeaseSeconds > 43_200) read.problems.push('PVHUB_VISIBILITY_LEASE must be at most 43200 seconds (12 hours)');
+  if (!Number.isInteger(config.maxReceives)) read.problems.push('PVHUB_MAX_RECEIVES must be a whole number');
   if (config.limits.fileTimeLimitMs >= config.jobTimeLimitMs) {
     read.problems.push('PVHUB_FILE_TIME_LIMIT must be shorter than PVHUB_JOB_TIME_LIMIT');
   }

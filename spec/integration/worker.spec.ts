@@ -1,0 +1,408 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ROOT } from '../helpers/cli.js';
+import { HUB_PASSWORD, HUB_USERNAME, type HubServer, type RecordedRequest, startHubServer } from '../helpers/hub-server.js';
+import { createBucket, requireServices, type Services, testS3Client, testSqsClient, uniqueName } from '../helpers/services.js';
+
+/**
+ * The worker as the Hub runs it: `pvhub-worker worker --max-jobs N` in its own process, against ElasticMQ, an
+ * S3-compatible server and a stand-in of the Hub API, with the example task stored under the contract's keys.
+ */
+
+const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
+const SUBMISSIONS = path.join(ROOT, 'examples/submissions');
+const ANALYSIS = 1;
+const WORKER_TIME_LIMIT_MS = 9 * 60_000;
+
+/** The task's metadata tables as the API serves them: ints, floats and booleans typed. */
+async function readTable(file: string): Promise<Array<Record<string, unknown>>> {
+  const [header = '', ...lines] = (await readFile(file, 'utf8')).trim().split('\n');
+  const columns = header.split(',');
+  const typed = (text: string): unknown => {
+    if (text === 'True' || text === 'False') return text === 'True';
+    if (text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
+    return text;
+  };
+  return lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i] ?? `c${i}`, typed(cell)])));
+}
+
+interface World {
+  readonly services: Services;
+  readonly bucket: string;
+  readonly queueUrl: string;
+  readonly queueName: string;
+  readonly hub: HubServer;
+  readonly work: string;
+  readonly files: Array<Record<string, unknown>>;
+}
+
+interface Submission {
+  readonly submissionId: number;
+  readonly userId: string;
+  readonly filename: string;
+}
+
+const worlds: World[] = [];
+
+async function world(): Promise<World> {
+  const services = await requireServices();
+  const bucket = await createBucket(services, 'pvhub-worker-spec');
+  const queueName = `${uniqueName('pvhub-worker-spec')}.fifo`;
+  // Made as the Hub makes it (contract §1); the worker must find it, not create it.
+  const created = await testSqsClient(services).send(
+    new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' } }),
+  );
+  const files = await readTable(path.join(TASK, 'file_metadata.csv'));
+  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')) });
+  const work = await mkdtemp(path.join(os.tmpdir(), 'pvhub-worker-spec-'));
+  const made: World = { services, bucket, queueUrl: created.QueueUrl ?? '', queueName, hub, work, files };
+  worlds.push(made);
+  return made;
+}
+
+test.after.each(async () => {
+  for (const made of worlds.splice(0)) {
+    await made.hub.close();
+    await rm(made.work, { recursive: true, force: true });
+  }
+});
+
+async function put(w: World, key: string, file: string): Promise<void> {
+  await testS3Client(w.services).send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: await readFile(file) }));
+}
+
+/** The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. */
+async function storeTask(w: World, omit: readonly string[] = []): Promise<void> {
+  for (const name of ['config.json', 'file_test_link.csv', 'template.py']) {
+    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, path.join(TASK, name));
+  }
+  for (const name of await readdir(path.join(TASK, 'data'))) await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
+  for (const name of await readdir(path.join(TASK, 'validation_data'))) {
+    await put(w, `data_files/references/${ANALYSIS}/${name}`, path.join(TASK, 'validation_data', name));
+  }
+}
+
+/** The archive where the API stores it, and the message the API sends (contract §1). */
+async function submit(w: World, zip: string, submissionId: number): Promise<Submission> {
+  const userId = randomUUID();
+  const filename = `${randomUUID()}_${zip}`;
+  await put(w, `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`, path.join(SUBMISSIONS, zip));
+  await sendRaw(
+    w,
+    JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: submissionId, user_pk: userId, submission_filename: filename, python_version: '3.11' }),
+    String(submissionId),
+  );
+  return { submissionId, userId, filename };
+}
+
+async function sendRaw(w: World, body: string, deduplicationId: string): Promise<void> {
+  await testSqsClient(w.services).send(new SendMessageCommand({ QueueUrl: w.queueUrl, MessageBody: body, MessageGroupId: '1', MessageDeduplicationId: deduplicationId }));
+}
+
+interface WorkerRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The worker's environment: everything pointing at the local servers, small limits for a 2-core machine. */
+function workerEnv(w: World, env: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = { ...process.env };
+  delete inherited['PROD'];
+  return {
+    ...inherited,
+    PVHUB_SQS_ENDPOINT: w.services.sqsEndpoint,
+    PVHUB_S3_ENDPOINT: w.services.s3Endpoint,
+    PVHUB_API_URL: w.hub.url,
+    PVHUB_QUEUE_NAME: w.queueName,
+    PVHUB_CREATE_QUEUE: 'false',
+    S3_BUCKET_NAME: w.bucket,
+    AWS_ACCESS_KEY_ID: 'x',
+    AWS_SECRET_ACCESS_KEY: 'x',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    worker_username: HUB_USERNAME,
+    worker_password: HUB_PASSWORD,
+    PVHUB_WORK_DIR: w.work,
+    PVHUB_CONTAINER_MEMORY: '1g',
+    PVHUB_FILE_TIME_LIMIT: '60',
+    PVHUB_MAX_PARALLEL: '2',
+    PVHUB_POLL_WAIT: '1',
+    // Other specs may be running containers on this engine; the start-up sweep has its own test.
+    PVHUB_REMOVE_LEFTOVERS: 'false',
+    ...env,
+  };
+}
+
+function startWorker(w: World, args: readonly string[], env: Record<string, string> = {}) {
+  return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], { cwd: ROOT, env: workerEnv(w, env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs the worker's command line to its end (killed, and failed, past the time limit). */
+function runWorker(w: World, args: readonly string[], env: Record<string, string> = {}): Promise<WorkerRun> {
+  return new Promise((resolve, reject) => {
+    const child = startWorker(w, args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the worker ran past ${WORKER_TIME_LIMIT_MS / 1000} s; stderr: ${stderr.slice(-2000)}`));
+    }, WORKER_TIME_LIMIT_MS);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+async function keysUnder(w: World, prefix: string): Promise<string[]> {
+  const answer = await testS3Client(w.services).send(new ListObjectsV2Command({ Bucket: w.bucket, Prefix: prefix }));
+  return (answer.Contents ?? []).map((object) => (object.Key ?? '').slice(prefix.length)).sort();
+}
+
+async function objectText(w: World, key: string): Promise<string> {
+  const answer = await testS3Client(w.services).send(new GetObjectCommand({ Bucket: w.bucket, Key: key }));
+  return (await answer.Body?.transformToString()) ?? '';
+}
+
+/** Visible plus in flight: 0 means the message was deleted, not merely hidden. */
+async function messagesLeft(w: World): Promise<number> {
+  const { Attributes } = await testSqsClient(w.services).send(
+    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? NaN) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? NaN);
+}
+
+const prefixOf = (s: Submission) => `submission_files/submission_user_${s.userId}/submission_${s.submissionId}/`;
+const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) => requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
+
+/**
+ * The calls of a job that ran its files, in the order the worker makes them: login, running, every file's
+ * metadata (concurrent, so as a set), the systems, the blank report, the versions (and their redirect), then one
+ * progress per file (with a non-breaking report before it for a failed file), the result and the final status.
+ */
+function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): void {
+  const sid = s.submissionId;
+  const calls = w.hub.calls();
+  const n = w.files.length;
+  assert.equal(calls.slice(0, 2), ['POST login', `PUT submissions/change_submission_status/${sid}`], calls.join('\n'));
+  assert.equal(calls.slice(2, 2 + n).sort(), w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort());
+  const afterMetadata = calls.slice(2 + n);
+  assert.equal(afterMetadata.slice(0, 4), ['GET system_metadata/systemmetadata/', 'POST error/error_report/new', 'GET versions/python', 'GET versions/python/'], calls.join('\n'));
+  const perFile = afterMetadata.slice(4, afterMetadata.length - 2);
+  assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
+  assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length);
+  assert.is(perFile.length, n + failedFiles.length, 'nothing else between the build and the result');
+  assert.equal(afterMetadata.slice(-2), [`PUT submissions/update_submission_result/${sid}`, `PUT submissions/change_submission_status/${sid}`]);
+
+  const requests = w.hub.requests;
+  assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [{ status: 'running' }, { status: 'finished' }]);
+  assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
+  assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), [
+    { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } },
+  ]);
+  assert.equal(bodyOf(requests, 'POST', 'error/error_report'), [], 'no breaking error');
+  const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<Record<string, unknown>>;
+  assert.equal(nonBreaking.map((body) => body['file_name']).sort(), [...failedFiles].sort());
+  for (const body of nonBreaking) {
+    assert.equal(Object.keys(body).sort(), ['error_code', 'error_message', 'error_type', 'file_name']);
+    assert.is(body['error_code'], 'sb_500');
+    assert.match(String(body['error_message']), 'ValueError');
+  }
+  // A failed file's progress carries null; each request of a failed file comes right before its progress.
+  const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`).map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
+  assert.is(progress.filter((seconds) => seconds === null).length, failedFiles.length);
+  assert.ok(progress.every((seconds) => seconds === null || (typeof seconds === 'number' && seconds >= 0)));
+  const perFileRequests = requests.filter((r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'));
+  perFileRequests.forEach((r, i) => {
+    if (r.path.includes('update_non_breaking')) assert.equal(perFileRequests[i + 1]?.body, { file_exec_time: null });
+  });
+  for (const entry of requests) {
+    assert.is(entry.headers['content-type'], 'application/json');
+    if (entry.path !== 'login') assert.match(String(entry.headers['authorization']), /^Token \S+$/);
+  }
+}
+
+async function assertLogsUploaded(w: World, s: Submission): Promise<void> {
+  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), ['submission.error.log', 'submission.log', 'submission.log.jsonl']);
+}
+
+test('a good submission, end to end: results and logs in S3, API calls in order, finished, queue empty', async () => {
+  const w = await world();
+  await storeTask(w);
+  const s = await submit(w, 'time-shift-correct.zip', 101);
+  const run = await runWorker(w, ['--max-jobs', '1']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+
+  assertRunSequence(w, s, []);
+  const results = await keysUnder(w, `${prefixOf(s)}results/`);
+  for (const name of ['time-shift-public-metrics.json', 'time-shift-private-metrics.json', 'submission_full_results.csv', 'private_results.html']) {
+    assert.ok(results.includes(name), `results/${name} uploaded (have: ${results.join(', ')})`);
+  }
+  const outputs = results.filter((key) => key.startsWith('files/')).map((key) => key.slice('files/'.length));
+  assert.equal(outputs.sort(), w.files.map((file) => String(file['file_name'])).sort(), 'one output per data file');
+  await assertLogsUploaded(w, s);
+
+  const publicResults = JSON.parse(await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`)) as Record<string, unknown>;
+  assert.equal(w.hub.results.get(s.submissionId), publicResults, 'the result PUT is the public results file');
+  assert.is(publicResults['module'], 'submission');
+  assert.is(publicResults['number_of_files'], w.files.filter((file) => file['include_on_leaderboard'] === true).length);
+  assert.equal(publicResults['data_requirements'], ['time_series', 'latitude', 'longitude', 'data_sampling_frequency']);
+  const metrics = publicResults['metrics'] as Record<string, unknown>;
+  assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
+  assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
+  assert.match(await objectText(w, `${prefixOf(s)}results/private_results.html`), '<html');
+
+  assert.is(await messagesLeft(w), 0, 'message deleted');
+  assert.not.match(run.stdout + run.stderr, HUB_PASSWORD, 'the password never reaches the output');
+  const token = String(w.hub.requests.at(-1)?.headers['authorization']).replace(/^Token /, '');
+  assert.not.match(run.stdout + run.stderr, token, 'nor the token');
+});
+
+test('a submission that fails on some files: one non-breaking report per failed file, then finished', async () => {
+  const w = await world();
+  await storeTask(w);
+  const s = await submit(w, 'time-shift-raises-some.zip', 102);
+  const run = await runWorker(w, ['--max-jobs', '1']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  // The submission refuses 5-minute data (see its submission_wrapper.py).
+  const failing = w.files.filter((file) => file['data_sampling_frequency'] === 5).map((file) => String(file['file_name']));
+  assert.ok(failing.length > 0);
+  assertRunSequence(w, s, failing);
+  const publicResults = w.hub.results.get(s.submissionId) as { number_of_files: number };
+  const scoredOnLeaderboard = w.files.filter((file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5).length;
+  assert.is(publicResults.number_of_files, scoredOnLeaderboard);
+  await assertLogsUploaded(w, s);
+  assert.is(await messagesLeft(w), 0);
+});
+
+test('a breaking failure (the task has no config.json): failed once, one error report with its code, logs uploaded', async () => {
+  const w = await world();
+  await storeTask(w, ['config.json']);
+  const s = await submit(w, 'time-shift-correct.zip', 103);
+  const run = await runWorker(w, ['--max-jobs', '1']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  assert.equal(w.hub.calls(), [
+    'POST login',
+    `PUT submissions/change_submission_status/${s.submissionId}`,
+    `PUT submissions/change_submission_status/${s.submissionId}`,
+    'POST error/error_report',
+  ]);
+  assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
+  const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
+  assert.equal(Object.keys(report ?? {}).sort(), ['error_code', 'error_message', 'error_type', 'submission']);
+  assert.is(report?.['submission'], s.submissionId);
+  assert.is(report?.['error_code'], 'wr_6');
+  assert.match(String(report?.['error_message']), 'config.json');
+  assert.equal(await keysUnder(w, `${prefixOf(s)}results/`), [], 'no results for a failed job');
+  await assertLogsUploaded(w, s);
+  assert.is(await messagesLeft(w), 0, 'a failure that retrying cannot fix is deleted, not looped');
+});
+
+test('invalid messages: reported when the submission id can be read, deleted either way, nothing run', async () => {
+  const w = await world();
+  await sendRaw(w, JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: 104, user_pk: 'u' }), 'a');
+  await sendRaw(w, 'this is not JSON', 'b');
+  const run = await runWorker(w, ['--max-jobs', '2']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  assert.equal(w.hub.calls(), ['POST login', 'PUT submissions/change_submission_status/104', 'POST error/error_report']);
+  assert.equal(bodyOf(w.hub.requests, 'PUT', 'submissions/change_submission_status/104'), [{ status: 'failed' }]);
+  const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
+  assert.is(report?.['submission'], 104);
+  assert.is(report?.['error_code'], 'wr_500');
+  assert.match(String(report?.['error_message']), 'submission_filename');
+  assert.is(await messagesLeft(w), 0);
+});
+
+test('no queue: the worker stops at once with wr_1 and the queue name', async () => {
+  const w = await world();
+  const run = await runWorker(w, ['--max-jobs', '1'], { PVHUB_QUEUE_NAME: 'pvhub-no-such-queue.fifo' });
+  assert.is(run.status, 1);
+  assert.match(run.stderr, 'pvhub-worker: wr_1: no queue pvhub-no-such-queue.fifo');
+  assert.equal(w.hub.calls(), []);
+});
+
+async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function containersOf(submissionId: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', '--filter', `label=pvhub.submission=${submissionId}`, '--filter', 'label=pvhub.managed=true']);
+  return stdout.split('\n').filter((line) => line.trim() !== '');
+}
+
+async function visibleMessages(w: World): Promise<{ visible: number; hidden: number }> {
+  const { Attributes } = await testSqsClient(w.services).send(
+    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return { visible: Number(Attributes?.ApproximateNumberOfMessages), hidden: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+}
+
+test('at start, containers left by a dead worker (pvhub.managed=true) are removed', async () => {
+  const w = await world();
+  const { stdout } = await promisify(execFile)('docker', [
+    'create', '--label', 'pvhub.managed=true', '--label', 'pvhub.submission=999999', 'python:3.11-slim', 'true',
+  ]);
+  const leftover = stdout.trim();
+  assert.equal(await containersOf(999999), [leftover.slice(0, 12)]);
+  await sendRaw(w, 'not JSON', 'c');
+  const run = await runWorker(w, ['--max-jobs', '1'], { PVHUB_REMOVE_LEFTOVERS: 'true' });
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  assert.equal(await containersOf(999999), []);
+  assert.match(run.stdout, 'removed containers left by an earlier worker');
+});
+
+test('SIGTERM while waiting for a message: stops taking messages at once, exits 143', async () => {
+  const w = await world();
+  const child = startWorker(w, ['--max-jobs', '0'], { PVHUB_POLL_WAIT: '20' });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await until(() => stdout.includes('worker starting'), 30_000, 'the worker to start');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const started = Date.now();
+  child.kill('SIGTERM');
+  assert.is(await exited, 143);
+  assert.ok(Date.now() - started < 5000, 'the long poll is abandoned, not waited out');
+  assert.match(stdout, 'worker stopped');
+  assert.equal(w.hub.calls(), []);
+});
+
+test('SIGTERM during a job: its containers are removed, its message goes back to the queue, exit 143', async () => {
+  const w = await world();
+  await storeTask(w);
+  const s = await submit(w, 'time-shift-sleeps.zip', 105);
+  const child = startWorker(w, ['--max-jobs', '1'], { PVHUB_FILE_TIME_LIMIT: '600' });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await until(async () => (await containersOf(s.submissionId)).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the job');
+    // Let a sleeping (5-minute data) file be among those running.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    child.kill('SIGTERM');
+    assert.is(await exited, 143, stdout.slice(-3000));
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  assert.equal(await containersOf(s.submissionId), [], 'no container of the job is left');
+  assert.equal(await visibleMessages(w), { visible: 1, hidden: 0 }, 'the message is back for another worker');
+  assert.equal(w.hub.statuses.get(s.submissionId), ['running'], 'no final status: another worker will take the job');
+  assert.match(stdout, 'message released for another worker');
+});
+
+test.run();

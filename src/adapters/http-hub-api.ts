@@ -1,0 +1,291 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Logger } from 'pino';
+import type { HubSettings } from '../config.js';
+import { type ErrorCode, WorkerError } from '../domain/errors.js';
+import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
+import type { ResultsObject } from '../domain/results.js';
+import { DEFAULT_RETRY, isNetworkError, retrying, type RetryPolicy } from '../domain/retry.js';
+import type { BreakingError, HubApi, NonBreakingError, SubmissionStatus } from '../ports/hub-api.js';
+
+export interface HubCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** A request the Hub answered with an error status: the status and the start of its body, for the log and the user. */
+export class HubApiError extends WorkerError {
+  constructor(
+    code: ErrorCode,
+    readonly request: string,
+    readonly status: number,
+    readonly responseBody: string,
+  ) {
+    super(code, `${request} answered ${status}${responseBody ? `: ${responseBody}` : ''}`);
+  }
+}
+
+/** The credentials secret (contract §2): JSON {"username","password"}. Read only when the environment has none. */
+export async function readSecretCredentials(secretId: string, region: string, client = new SecretsManagerClient({ region })): Promise<HubCredentials> {
+  const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secret.SecretString ?? '');
+  } catch {
+    throw new Error(`secret ${secretId} is not JSON`);
+  }
+  const { username, password } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof username !== 'string' || typeof password !== 'string') throw new Error(`secret ${secretId} lacks "username" and "password"`);
+  return { username, password };
+}
+
+/** Where the API credentials come from: the environment when it has both, else the Secrets Manager secret. */
+export function credentialsFrom(hub: HubSettings): () => Promise<HubCredentials> {
+  const { username, password } = hub;
+  if (username !== undefined && password !== undefined) return async () => ({ username, password });
+  return () => readSecretCredentials(hub.credentialsSecret, hub.credentialsSecretRegion);
+}
+
+export interface HttpHubApiOptions {
+  /** e.g. https://api-pv-validation-hub.stratus.nrel.gov; routes are appended after a slash. */
+  readonly baseUrl: string;
+  /** Asked once, when the first request needs a token, and again only after a 401. */
+  readonly credentials: () => Promise<HubCredentials>;
+  readonly requestTimeoutMs: number;
+  readonly retry?: RetryPolicy;
+  readonly log?: Logger;
+  /** File-metadata requests at once (the Hub offers one GET per file). */
+  readonly metadataConcurrency?: number;
+}
+
+/** A 5xx or 429: the same request may well succeed later. */
+class TransientStatus extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`status ${status}`);
+  }
+}
+
+const isTransient = (error: unknown) => error instanceof TransientStatus || isNetworkError(error);
+
+const BODY_EXCERPT = 500;
+
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/**
+ * The Hub API over HTTP, route for route as contract §3 has them (paths, methods, bodies, trailing slashes).
+ * Differences from the original, all deliberate: requests time out and are retried with backoff on 5xx, 429 and
+ * network failures; a 401 logs in again once (an expired token); a failure names the request, the status and the
+ * response; every failure carries the Hub code of what failed; credentials and the token never reach a log.
+ * Bodies are JSON.stringify'd, which writes NaN and ±Infinity as null: the API's strict JSON refuses the NaN
+ * tokens the original sent (defect 13).
+ */
+export class HttpHubApi implements HubApi {
+  private token: Promise<string> | undefined;
+  private readonly base: string;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly options: HttpHubApiOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /** One HTTP exchange, retried while transient. The body is read within the same time limit. */
+  private exchange(method: string, route: string, body: unknown, token: string | undefined): Promise<Answer> {
+    const request = `${method} ${route}`;
+    return retrying(
+      async () => {
+        const signal = AbortSignal.timeout(this.options.requestTimeoutMs);
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+        if (token !== undefined) headers['Authorization'] = `Token ${token}`;
+        const response = await fetch(`${this.base}/${route}`, {
+          method,
+          headers,
+          // As the original: a body only when there is something to send.
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          redirect: 'follow',
+          signal,
+        });
+        const text = await response.text();
+        if (response.status >= 500 || response.status === 429) throw new TransientStatus(response.status, text);
+        return { status: response.status, text };
+      },
+      isTransient,
+      this.retry,
+      {
+        onRetry: (error, attempt, delayMs) =>
+          this.options.log?.warn(
+            { request, attempt, delayMs, status: error instanceof TransientStatus ? error.status : undefined, reason: error instanceof TransientStatus ? undefined : String(error) },
+            'Hub API request failed, retrying',
+          ),
+      },
+    );
+  }
+
+  /** The exchange, with its final failure turned into a WorkerError of the caller's code. */
+  private async send(method: string, route: string, body: unknown, token: string | undefined, code: ErrorCode): Promise<Answer> {
+    const request = `${method} ${route}`;
+    try {
+      return await this.exchange(method, route, body, token);
+    } catch (error) {
+      if (error instanceof TransientStatus) throw new HubApiError(code, request, error.status, error.body.slice(0, BODY_EXCERPT));
+      const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : describe(error);
+      throw new WorkerError(code, `${request} failed: ${reason}`, { cause: error });
+    }
+  }
+
+  private login(code: ErrorCode): Promise<string> {
+    this.token ??= (async () => {
+      let credentials: HubCredentials;
+      try {
+        credentials = await this.options.credentials();
+      } catch (error) {
+        throw new WorkerError(code, `no credentials for the Hub API: ${describe(error)}`, { cause: error });
+      }
+      const answer = await this.send('POST', 'login', { username: credentials.username, password: credentials.password }, undefined, code);
+      if (answer.status !== 200) throw new HubApiError(code, 'POST login', answer.status, answer.text.slice(0, BODY_EXCERPT));
+      const token = (parseJson(answer.text) as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || token === '') throw new WorkerError(code, 'POST login answered without a token');
+      return token;
+    })().catch((error: unknown) => {
+      // A failed login must not stick: the next call tries again.
+      this.token = undefined;
+      throw error;
+    });
+    return this.token;
+  }
+
+  /** An authorized call; a 401 means the token is stale: log in again, once. Returns the parsed JSON answer. */
+  private async call(method: string, route: string, code: ErrorCode, body?: unknown): Promise<unknown> {
+    let token = await this.login(code);
+    let answer = await this.send(method, route, body, token, code);
+    if (answer.status === 401) {
+      this.options.log?.info({ request: `${method} ${route}` }, 'Hub API token refused; logging in again');
+      if (this.token !== undefined && (await this.token.catch(() => undefined)) === token) this.token = undefined;
+      token = await this.login(code);
+      answer = await this.send(method, route, body, token, code);
+    }
+    if (answer.status < 200 || answer.status >= 300) throw new HubApiError(code, `${method} ${route}`, answer.status, answer.text.slice(0, BODY_EXCERPT));
+    return parseJson(answer.text);
+  }
+
+  async setStatus(submissionId: number, status: SubmissionStatus): Promise<void> {
+    await this.call('PUT', `submissions/change_submission_status/${submissionId}`, 'wr_5', { status });
+  }
+
+  async fileMetadata(fileId: number): Promise<FileMetadata> {
+    const route = `file_metadata/filemetadata/${fileId}/`;
+    let found: unknown;
+    try {
+      found = await this.call('GET', route, 'wr_7');
+    } catch (error) {
+      if (error instanceof HubApiError && error.status === 404) throw new WorkerError('wr_7', `the Hub has no metadata for file ${fileId}`, { cause: error });
+      throw error;
+    }
+    if (!isObject(found)) throw new WorkerError('wr_13', `GET ${route} answered something other than an object`);
+    return found as FileMetadata;
+  }
+
+  /**
+   * The Hub has no bulk route: one GET per file, at most `metadataConcurrency` at once, results in the ids' order.
+   * (The original made these one after another.)
+   */
+  async fileMetadataMany(fileIds: readonly number[]): Promise<FileMetadata[]> {
+    const results: FileMetadata[] = new Array<FileMetadata>(fileIds.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < fileIds.length) {
+        const index = next;
+        next += 1;
+        results[index] = await this.fileMetadata(fileIds[index] as number);
+      }
+    };
+    const lanes = Math.max(1, Math.min(this.options.metadataConcurrency ?? 4, fileIds.length));
+    await Promise.all(Array.from({ length: lanes }, worker));
+    return results;
+  }
+
+  async systemMetadata(): Promise<SystemMetadata[]> {
+    const route = 'system_metadata/systemmetadata/';
+    const found = await this.call('GET', route, 'op_3');
+    if (!Array.isArray(found) || !found.every(isObject)) throw new WorkerError('wr_13', `GET ${route} answered something other than a list of systems`);
+    return found as SystemMetadata[];
+  }
+
+  /** The route redirects to versions/python/; fetch follows it, keeping the token (same origin). */
+  async pythonVersions(): Promise<string[]> {
+    const found = await this.call('GET', 'versions/python', 'wr_500');
+    if (!Array.isArray(found)) throw new WorkerError('wr_13', 'GET versions/python answered something other than a list');
+    return found.map(String);
+  }
+
+  async createBlankErrorReport(submissionId: number): Promise<void> {
+    await this.call('POST', 'error/error_report/new', 'wr_12', {
+      submission: submissionId,
+      error_code: '',
+      error_type: '',
+      error_message: '',
+      error_rate: 0,
+      file_errors: { errors: [] },
+    });
+  }
+
+  async progressIncrement(submissionId: number, fileExecTime: number | null): Promise<void> {
+    const seconds = fileExecTime !== null && Number.isFinite(fileExecTime) ? fileExecTime : null;
+    await this.call('POST', `submissions/submission/${submissionId}/progress_increment`, 'wr_500', { file_exec_time: seconds });
+  }
+
+  /**
+   * Decision on error_code (contract §3 and §8): the original sent the container's raw exit status as an int
+   * (1, 244, …), which is defect 9: unprefixed, status 1 mislabelled as a time-out, exit(500) arriving as 244. We send
+   * our code string (sb_1, sb_500, op_8, …), the same vocabulary as breaking errors. The API does not validate this
+   * route's code: it appends the object to the first report's file_errors.errors as it is, so a string is stored
+   * and shown like the int was.
+   */
+  async reportFileError(submissionId: number, error: NonBreakingError): Promise<void> {
+    await this.call('POST', `error/error_report/${submissionId}/update_non_breaking`, 'wr_12', {
+      error_code: error.error_code,
+      error_type: error.error_type,
+      error_message: error.error_message,
+      file_name: error.file_name,
+    });
+  }
+
+  async reportBreakingError(submissionId: number, error: BreakingError): Promise<void> {
+    const rate = error.error_rate;
+    await this.call('POST', 'error/error_report', 'wr_12', {
+      submission: submissionId,
+      error_code: error.error_code,
+      error_type: error.error_type,
+      error_message: error.error_message,
+      ...(rate !== undefined && Number.isFinite(rate) ? { error_rate: rate } : {}),
+    });
+  }
+
+  async updateResult(submissionId: number, results: ResultsObject): Promise<void> {
+    await this.call('PUT', `submissions/update_submission_result/${submissionId}`, 'wr_4', results);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}

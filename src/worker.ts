@@ -1,0 +1,169 @@
+import { mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { concatMap, defer, fromEvent, lastValueFrom, map, merge, type Observable, repeat, take, takeUntil, tap } from 'rxjs';
+import type { Logger } from 'pino';
+import { DockerEngine } from './adapters/docker-engine.js';
+import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
+import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
+import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
+import { loadConfig, type WorkerConfig } from './config.js';
+import { submissionIdOf } from './domain/job.js';
+import { createRootLogger } from './logging.js';
+import { freeMemoryFor } from './main.js';
+import { handleMessage, type MessageDeps, type MessageOutcome } from './pipeline/handle-message.js';
+import type { ContainerEngine } from './ports/container-engine.js';
+import type { JobQueue, QueueMessage } from './ports/job-queue.js';
+import { StorePublisher } from './sinks/store-publisher.js';
+import { nextMessage } from './streams/next-message.js';
+import { messageHeartbeat } from './streams/visibility-heartbeat.js';
+
+export interface WorkerArgs {
+  /** Messages to handle before exiting; 0 = until stopped. */
+  readonly maxJobs: number;
+}
+
+export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
+  const { values } = parseArgs({ args: [...args], options: { 'max-jobs': { type: 'string', default: '1' } }, strict: true });
+  const text = values['max-jobs'];
+  const maxJobs = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxJobs)) {
+    throw Object.assign(new TypeError(`--max-jobs must be a whole number (0 = until stopped), got ${text}`), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+  }
+  return { maxJobs };
+}
+
+const MANAGED = { 'pvhub.managed': 'true' } as const;
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end),
+ * each job kept invisible by the heartbeat while it runs. `onReceived` tells which message is in hand, for
+ * cancellation; it stays in hand until its outcome is emitted.
+ */
+export function serveJobs(deps: MessageDeps, pollWaitSeconds: number, maxJobs: number, onReceived: (message: QueueMessage) => void): Observable<MessageOutcome> {
+  const one = defer(() => nextMessage(deps.queue, pollWaitSeconds, () => deps.log.debug('no message'))).pipe(
+    concatMap((message) => {
+      onReceived(message);
+      return handleMessage(message, deps);
+    }),
+  );
+  return maxJobs === 0 ? one.pipe(repeat()) : one.pipe(repeat(maxJobs));
+}
+
+/**
+ * After a stop: the job's stream is unsubscribed, which aborts its container runs; the engine removes each
+ * container as its run settles, which takes a moment, so removal by label is repeated until none is left.
+ * The message goes back to the queue at once for another worker, instead of staying hidden for the lease.
+ */
+async function cancelJob(message: QueueMessage | undefined, engine: ContainerEngine, queue: JobQueue, log: Logger): Promise<void> {
+  const submissionId = message ? submissionIdOf(message.body) : undefined;
+  const labels = submissionId !== undefined ? { ...MANAGED, 'pvhub.submission': String(submissionId) } : MANAGED;
+  for (let round = 0, quiet = 0; round < 20 && quiet < 2; round += 1) {
+    const removed = await engine.removeContainers(labels).catch((error: unknown) => {
+      log.error({ err: error }, 'could not remove the job containers');
+      return 0;
+    });
+    if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
+    quiet = removed === 0 ? quiet + 1 : 0;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (message) {
+    await queue.release(message).then(
+      () => log.warn({ messageId: message.id, submissionId }, 'message released for another worker'),
+      (error: unknown) => log.error({ err: error, messageId: message.id }, 'could not release the message; it reappears when its lease ends'),
+    );
+  }
+}
+
+function buildDeps(config: WorkerConfig, log: Logger) {
+  const queue = new SqsJobQueue(createSqsClient(config.aws), {
+    queueName: config.aws.queueName,
+    createQueue: config.aws.createQueue,
+    leaseSeconds: config.visibilityLeaseSeconds,
+  });
+  const store = new S3ObjectStore(createS3Client(config.aws), config.aws.bucket, { log });
+  const hub = new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log });
+  const engine = new DockerEngine();
+  const deps: MessageDeps = {
+    queue,
+    store,
+    hub,
+    engine,
+    publisher: new StorePublisher(store),
+    limits: config.limits,
+    jobTimeLimitMs: config.jobTimeLimitMs,
+    workDir: config.workDir,
+    freeMemory: freeMemoryFor(config),
+    keepWorkspace: config.keepWorkspace,
+    maxReceives: config.maxReceives,
+    logLevel: config.logLevel,
+    log,
+    heartbeat: (message) =>
+      messageHeartbeat(queue, message, config.visibilityLeaseSeconds).pipe(
+        tap((beat) => {
+          if (beat.kind === 'refused') log.warn({ err: beat.error, messageId: message.id, seconds: beat.seconds }, 'visibility extension refused');
+          else log.debug({ messageId: message.id, seconds: beat.seconds }, 'visibility extended');
+        }),
+      ),
+  };
+  return { deps, queue, engine };
+}
+
+/**
+ * `pvhub-worker worker [--max-jobs N]`: the Hub's worker service. Handles N messages (default 1, as the Hub deploys
+ * it: one job per process, a fresh worker for the next), then exits 0. SIGTERM or SIGINT stops taking messages,
+ * cancels the job under way (its containers removed, its message released) and exits 128 + the signal number;
+ * a second signal exits at once.
+ */
+export async function runWorkerCommand(args: string[]): Promise<void> {
+  const { maxJobs } = parseWorkerArgs(args);
+  const config = loadConfig(process.env);
+  const log = createRootLogger(config.logLevel);
+  await mkdir(config.workDir, { recursive: true });
+  const { deps, queue, engine } = buildDeps(config, log);
+  log.info(
+    { queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production },
+    'worker starting',
+  );
+
+  // Containers left by a worker that died (this host's engine); they hold memory the budget counts on.
+  if (config.removeLeftoverContainers) {
+    const leftovers = await engine.removeContainers(MANAGED);
+    if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
+  }
+  // A missing queue (wr_1) stops the worker here, before anything else happens.
+  await queue.queueUrl();
+
+  let stoppedBy: string | undefined;
+  const stop$ = merge(fromEvent(process, 'SIGTERM').pipe(map(() => 'SIGTERM')), fromEvent(process, 'SIGINT').pipe(map(() => 'SIGINT'))).pipe(
+    take(1),
+    tap((signal) => {
+      stoppedBy = signal;
+      log.warn({ signal }, 'stopping: no new messages; cancelling the job under way');
+      process.once(signal, () => process.exit(SIGNAL_EXIT[signal] ?? 1));
+    }),
+  );
+
+  let inHand: QueueMessage | undefined;
+  let handled = 0;
+  await lastValueFrom(
+    serveJobs(deps, config.pollWaitSeconds, maxJobs, (message) => (inHand = message)).pipe(
+      tap((outcome) => {
+        handled += 1;
+        inHand = undefined;
+        log.info({ ...outcome, handled }, 'job settled');
+      }),
+      takeUntil(stop$),
+    ),
+    { defaultValue: undefined },
+  );
+
+  if (stoppedBy !== undefined) {
+    await cancelJob(inHand, engine, queue, log);
+    log.warn({ handled, signal: stoppedBy }, 'worker stopped');
+    process.exit(SIGNAL_EXIT[stoppedBy] ?? 1);
+  }
+  log.info({ handled }, 'worker done');
+  // Idle keep-alive sockets of the SDKs and the engine must not keep a finished worker alive.
+  process.exit(0);
+}
