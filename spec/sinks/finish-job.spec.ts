@@ -1,0 +1,182 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { lastValueFrom, toArray } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WorkerError } from '../../src/domain/errors.js';
+import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import type { FileMetadata } from '../../src/domain/metadata.js';
+import type { ResultsObject } from '../../src/domain/results.js';
+import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
+import { parseTaskConfig } from '../../src/domain/task-config.js';
+import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
+import type { HubApi } from '../../src/ports/hub-api.js';
+import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publisher.js';
+import { finishJob } from '../../src/sinks/finish-job.js';
+
+const CONFIG = parseTaskConfig({
+  function_name: 'detect_time_shifts',
+  comparison_type: 'time_series',
+  performance_metrics: ['runtime', 'mean_absolute_error'],
+  metrics_operations: { mean_absolute_error_time_series: ['mean', 'median'], runtime: ['mean'] },
+  allowable_kwargs: ['latitude'],
+  references_compare: ['time_series'],
+  public_results_table: 'ts-public-metrics.json',
+  private_results_columns: ['file_name', 'runtime', 'mean_absolute_error_time_series', 'issue'],
+});
+
+const FILES: FileMetadata[] = [
+  { file_id: 1, system_id: 1, file_name: 'a.csv', include_on_leaderboard: true, issue: 'none' },
+  { file_id: 2, system_id: 1, file_name: 'b.csv', include_on_leaderboard: false },
+  { file_id: 3, system_id: 1, file_name: 'c.csv', include_on_leaderboard: true },
+];
+
+const task = (meta: FileMetadata): FileTask => ({ index: 0, metadata: meta, kwargs: [] });
+
+function scored(meta: FileMetadata, runtime: number, mae: number): FileScore {
+  return {
+    kind: 'scored',
+    run: { kind: 'ran', task: task(meta), executionTime: runtime, outputPath: '/x', functionParameters: ['time_series', 'latitude'], wallTimeMs: 1 },
+    row: { file_name: meta.file_name, data_requirements: ['time_series', 'latitude'], values: { runtime, mean_absolute_error_time_series: mae } },
+  };
+}
+
+const [A, B, C] = FILES as [FileMetadata, FileMetadata, FileMetadata];
+const failedC: FileScore = { kind: 'failed', task: task(C), failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' }, wallTimeMs: 1 };
+
+const tallyOf = (...scores: FileScore[]): Tally => scores.reduce(addScore, emptyTally(scores.length));
+
+let scratch = '';
+
+test.before.each(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-finish-'));
+});
+
+test.after.each(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+function workspace(): BuiltWorkspace {
+  return {
+    job: { analysisId: 4, submissionId: 9, userId: 'u', submissionFilename: 's.zip', pythonVersion: '3.11' },
+    dir: scratch,
+    log: pino({ level: 'silent' }),
+    config: CONFIG,
+    files: FILES.map(task),
+    fileMetadata: FILES,
+    systems: new Map(),
+    templatePath: undefined,
+    submissionDir: path.join(scratch, 'submission'),
+    image: 'img',
+  };
+}
+
+/** Records every call in order; `failing` names the call that rejects. */
+function recorder(failing?: 'publish' | 'result' | 'status') {
+  const calls: string[] = [];
+  let published: string[] = [];
+  let names: ResultNames | undefined;
+  let stored: ResultsObject | undefined;
+  const fail = (call: string) => {
+    if (call === failing) throw new Error(`${call} refused`);
+  };
+  const publisher: ResultsPublisher = {
+    async publishResults(_job, resultsDir, resultNames) {
+      calls.push('publish');
+      fail('publish');
+      published = (await readdir(resultsDir)).sort();
+      names = resultNames;
+    },
+    async publishLogs() {},
+  };
+  const hub = {
+    async updateResult(_id: number, results: ResultsObject) {
+      calls.push('result');
+      fail('result');
+      stored = results;
+    },
+    async setStatus(_id: number, status: string) {
+      calls.push(`status ${status}`);
+      fail('status');
+    },
+  } as unknown as HubApi;
+  return { calls, hub, publisher, published: () => published, names: () => names, stored: () => stored };
+}
+
+test('writes the results folder, then publishes, stores the result and only then sets finished', async () => {
+  const record = recorder();
+  const ws = workspace();
+  const events = await lastValueFrom(finishJob(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record).pipe(toArray()));
+  assert.is(events.length, 1);
+  const event = events[0];
+  if (event?.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
+  assert.equal(record.calls, ['publish', 'result', 'status finished']);
+  assert.equal(record.published(), [
+    'execution_time.csv',
+    'files',
+    'private_results.html',
+    'submission_full_results.csv',
+    'submission_function_info.json',
+    'ts-private-metrics.json',
+    'ts-public-metrics.json',
+  ]);
+  assert.equal(record.names(), { publicResultsTable: 'ts-public-metrics.json', privateResultsTable: 'ts-private-metrics.json' });
+  assert.equal(record.stored(), event.publicResults);
+  assert.is(event.publicResults.number_of_files, 1);
+  assert.is(event.privateResults.number_of_files, 2);
+  assert.equal(event.publicResults.metrics, { mean_runtime: 1, mean_mean_absolute_error_time_series: 10, median_mean_absolute_error_time_series: 10 });
+  const results = path.join(scratch, 'results');
+  assert.equal(JSON.parse(await readFile(path.join(results, 'ts-public-metrics.json'), 'utf8')), event.publicResults);
+  assert.equal(JSON.parse(await readFile(path.join(results, 'ts-private-metrics.json'), 'utf8')), event.privateResults);
+  assert.is(await readFile(path.join(results, 'submission_full_results.csv'), 'utf8'), ',file_name,runtime,mean_absolute_error_time_series,issue\n0,a.csv,1.0,10.0,none\n1,b.csv,3.0,30.0,\n');
+  assert.is(await readFile(path.join(results, 'execution_time.csv'), 'utf8'), 'file_name,execution_time\na.csv,1.0\nb.csv,3.0\n');
+  assert.equal(JSON.parse(await readFile(path.join(results, 'submission_function_info.json'), 'utf8')), {
+    data_file_name: 'a.csv',
+    function_name: 'detect_time_shifts',
+    function_parameters: ['time_series', 'latitude'],
+  });
+  assert.match(event.reportWarning ?? '', 'the task has no template.py');
+  const report = await readFile(path.join(results, 'private_results.html'), 'utf8');
+  assert.match(report, '<svg');
+  assert.match(report, 'op_8: the output has 2 values, the reference 3');
+});
+
+async function failure(tally: Tally, record: ReturnType<typeof recorder>): Promise<WorkerError> {
+  try {
+    await lastValueFrom(finishJob(workspace(), tally, record));
+  } catch (error) {
+    assert.instance(error, WorkerError);
+    return error as WorkerError;
+  }
+  return assert.unreachable('finished') as never;
+}
+
+test('nothing scored is a breaking op_7 naming a failure; nothing is published and no status is set', async () => {
+  const record = recorder();
+  const error = await failure(tallyOf(failedC), record);
+  assert.is(error.code, 'op_7');
+  assert.is(error.message, 'every file failed (1 of 1), nothing could be scored; c.csv: op_8: the output has 2 values, the reference 3');
+  assert.equal(record.calls, []);
+  assert.not.ok(existsSync(path.join(scratch, 'results', 'ts-public-metrics.json')));
+});
+
+test('each failing step has its code and stops the steps after it', async () => {
+  const tally = tallyOf(scored(A, 1, 10));
+  const cases = [
+    ['publish', 'wr_1', ['publish']],
+    ['result', 'wr_4', ['publish', 'result']],
+    ['status', 'wr_5', ['publish', 'result', 'status finished']],
+  ] as const;
+  for (const [step, code, calls] of cases) {
+    const record = recorder(step);
+    const error = await failure(tally, record);
+    assert.is(error.code, code, step);
+    assert.match(error.message, `${step} refused`);
+    assert.equal(record.calls, [...calls]);
+  }
+});
+
+test.run();

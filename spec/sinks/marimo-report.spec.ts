@@ -1,0 +1,221 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { lastValueFrom } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ResultsTable } from '../../src/domain/aggregate.js';
+import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import type { FileMetadata } from '../../src/domain/metadata.js';
+import { addScore, emptyTally } from '../../src/domain/tally.js';
+import { parseTaskConfig } from '../../src/domain/task-config.js';
+import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
+import type { HubApi } from '../../src/ports/hub-api.js';
+import { finishJob } from '../../src/sinks/finish-job.js';
+import { argumentProblem, hostPython, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
+import { HOST_PYTHON, run } from '../helpers/cli.js';
+
+/**
+ * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it
+ * can see of its sandbox, so the spec can check the environment and the network.
+ */
+const TEMPLATE = `import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import json
+    import os
+    import socket
+    import marimo as mo
+    import pandas as pd
+    return json, mo, os, pd, socket
+
+
+@app.cell
+def _(json, mo, os, pd, socket):
+    data = mo.cli_args().to_dict()["results_df"]
+    rows = [json.loads(row) for row in (data if isinstance(data, list) else [data])]
+    df = pd.DataFrame.from_records(rows)
+    interfaces = ",".join(sorted(name for _, name in socket.if_nameindex()))
+    facts = f"TOTAL={df['mae'].sum() * 1000:.3f} NAN={int(df['issue'].isna().sum())} ROWS={len(df)} AWS={'AWS_SECRET_ACCESS_KEY' in os.environ} IFACES={interfaces}"
+    mo.md(facts + df.to_html())
+    return (df,)
+
+
+if __name__ == "__main__":
+    app.run()
+`;
+
+const BROKEN = `import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    raise ValueError("the template is broken")
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+`;
+
+const SLOW = BROKEN.replace('raise ValueError("the template is broken")', 'import time\n    time.sleep(120)');
+
+const TABLE: ResultsTable = {
+  columns: ['file_name', 'mae', 'issue', 'data_requirements', 'include_on_leaderboard'],
+  rows: [
+    ['first-file.csv', 1.25, 'none', ['time_series', 'latitude'], true],
+    ['second-file.csv', 2.5, null, ['time_series', 'latitude'], false],
+  ],
+  floatColumns: new Set(['mae']),
+};
+
+const log = pino({ level: 'silent' });
+let scratch = '';
+
+test.before.each(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-marimo-'));
+});
+
+test.after.each(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function template(text: string): Promise<string> {
+  const file = path.join(scratch, 'template.py');
+  await writeFile(file, text);
+  return file;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return assert.unreachable('rendered') as never;
+}
+
+test('one --results_df argument per row, written as json.dumps writes it, NaN for missing values', () => {
+  assert.equal(marimoArguments(TABLE), [
+    '--results_df={"file_name": "first-file.csv", "mae": 1.25, "issue": "none", "data_requirements": ["time_series", "latitude"], "include_on_leaderboard": true}',
+    '--results_df={"file_name": "second-file.csv", "mae": 2.5, "issue": NaN, "data_requirements": ["time_series", "latitude"], "include_on_leaderboard": false}',
+  ]);
+  assert.is(hostPython({ PVHUB_HOST_PYTHON: '/opt/py/bin/python3' }), '/opt/py/bin/python3');
+  assert.is(hostPython({}), HOST_PYTHON);
+});
+
+test('rows that do not fit on a command line are refused before marimo starts', async () => {
+  assert.is(argumentProblem(marimoArguments(TABLE)), undefined);
+  assert.match(argumentProblem([`--results_df=${'x'.repeat(200_000)}`]) ?? '', 'over the 131071-byte limit of one command-line argument');
+  const many = Array.from({ length: 20_000 }, () => `--results_df=${'x'.repeat(100)}`);
+  assert.match(argumentProblem(many) ?? '', 'the 20000 results rows take');
+  const huge: ResultsTable = { ...TABLE, rows: Array.from({ length: 20_000 }, () => TABLE.rows[0] ?? []) };
+  const out = path.join(scratch, 'huge.html');
+  assert.match(await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, { python: HOST_PYTHON, timeLimitMs: 60_000, log })), 'results rows take');
+  assert.not.ok(existsSync(out));
+});
+
+test('a missing host Python is a clear reason', async () => {
+  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, path.join(scratch, 'x.html'), { python: '/nonexistent/python', timeLimitMs: 5000, log }));
+  assert.match(message, 'no host Python at /nonexistent/python');
+});
+
+test('the template renders a real HTML report from the rows, with no credentials and (as root) no network', async () => {
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'must-not-leak';
+  try {
+    const out = path.join(scratch, 'report.html');
+    await renderMarimoReport(await template(TEMPLATE), TABLE, out, { python: HOST_PYTHON, timeLimitMs: 120_000, log });
+    const html = await readFile(out, 'utf8');
+    assert.match(html, '<html');
+    assert.match(html, 'TOTAL=3750.000', 'computed from the rows');
+    assert.match(html, 'NAN=1', 'NaN arrives as NaN');
+    assert.match(html, 'ROWS=2');
+    assert.match(html, 'second-file.csv');
+    assert.match(html, 'AWS=False');
+    const interfaces = /IFACES=([a-z0-9,]*)/.exec(html)?.[1];
+    const unshare = await run('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up']).catch(() => ({ status: 1 }));
+    if (process.getuid?.() === 0 && unshare.status === 0) assert.is(interfaces, 'lo', 'only loopback inside the network namespace');
+  } finally {
+    delete process.env['AWS_SECRET_ACCESS_KEY'];
+  }
+});
+
+test('a template that raises is a rejection with its error, and no report appears', async () => {
+  const out = path.join(scratch, 'report.html');
+  const message = await rejection(renderMarimoReport(await template(BROKEN), TABLE, out, { python: HOST_PYTHON, timeLimitMs: 120_000, log }));
+  assert.match(message, 'marimo exited with status 1');
+  assert.match(message, 'the template is broken');
+  assert.not.ok(existsSync(out));
+});
+
+test('a template that does not finish in time is stopped', async () => {
+  const started = Date.now();
+  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), { python: HOST_PYTHON, timeLimitMs: 4000, log }));
+  assert.is(message, 'marimo did not finish within 4 s');
+  assert.ok(Date.now() - started < 15_000);
+  const left = await run('pgrep', ['-f', path.join(scratch, 'template.py')]);
+  assert.is(left.stdout.trim(), '', 'no marimo process left');
+});
+
+const META: FileMetadata = { file_id: 1, system_id: 1, file_name: 'a.csv', include_on_leaderboard: true };
+const TASK: FileTask = { index: 0, metadata: META, kwargs: [] };
+const SCORE: FileScore = {
+  kind: 'scored',
+  run: { kind: 'ran', task: TASK, executionTime: 1, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs: 1 },
+  row: { file_name: 'a.csv', data_requirements: ['time_series'], values: { runtime: 1, mean_absolute_error_time_series: 1.25 } },
+};
+
+async function finishWith(templateText: string) {
+  const config = parseTaskConfig({
+    function_name: 'f',
+    comparison_type: 'time_series',
+    performance_metrics: ['runtime', 'mean_absolute_error'],
+    metrics_operations: { runtime: ['mean'], mean_absolute_error_time_series: ['mean'] },
+    references_compare: ['time_series'],
+    public_results_table: 'public.json',
+    private_results_columns: ['file_name', 'mean_absolute_error_time_series'],
+  });
+  const ws: BuiltWorkspace = {
+    job: { analysisId: 1, submissionId: 2, userId: 'u', submissionFilename: 's.zip', pythonVersion: '3.11' },
+    dir: scratch,
+    log,
+    config,
+    files: [TASK],
+    fileMetadata: [META],
+    systems: new Map(),
+    templatePath: await template(templateText),
+    submissionDir: scratch,
+    image: 'img',
+  };
+  const hub = { updateResult: async () => undefined, setStatus: async () => undefined } as unknown as HubApi;
+  const publisher = { publishResults: async () => undefined, publishLogs: async () => undefined };
+  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher }));
+  if (event.type !== 'finished') return assert.unreachable('not finished') as never;
+  return { event, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
+}
+
+test('a finished job uses the task template for its report when it renders', async () => {
+  const { event, report } = await finishWith(TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace("int(df['issue'].isna().sum())", '0'));
+  assert.is(event.reportWarning, undefined);
+  assert.match(report, 'TOTAL=1250.000');
+});
+
+test('a broken template falls back to the built-in report, with a one-line warning; the results stand', async () => {
+  const { event, report } = await finishWith(BROKEN);
+  assert.match(event.reportWarning ?? '', "the task's report template failed (marimo exited with status 1");
+  assert.match(event.reportWarning ?? '', 'the built-in report was written');
+  assert.not.match(event.reportWarning ?? '', '\n');
+  assert.match(report, '<svg');
+  assert.match(report, 'the built-in report was written');
+  assert.is(event.publicResults.metrics['mean_mean_absolute_error_time_series'], 1.25);
+});
+
+test.run();

@@ -1,0 +1,95 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { defer, type Observable } from 'rxjs';
+import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
+import { asWorkerError, WorkerError } from '../domain/errors.js';
+import type { Tally } from '../domain/tally.js';
+import type { JobEvent } from '../pipeline/events.js';
+import { type BuiltWorkspace, workspacePaths } from '../pipeline/workspace.js';
+import type { HubApi } from '../ports/hub-api.js';
+import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
+import { hostPython, renderMarimoReport } from './marimo-report.js';
+import { reportHtml } from './report-html.js';
+
+export interface FinishDeps {
+  readonly hub: HubApi;
+  readonly publisher: ResultsPublisher;
+}
+
+/** A template gets this long to render the report before the built-in one is used instead. */
+const REPORT_TIME_LIMIT_MS = 5 * 60_000;
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * The task's marimo template when it ships one, else (or when it fails) the built-in report. Returns the one-line
+ * reason the built-in report was used; a report problem never costs the results.
+ */
+async function writeReport(built: BuiltWorkspace, tally: Tally, aggregation: Aggregation, outPath: string): Promise<string | undefined> {
+  let note: string;
+  if (built.templatePath === undefined) {
+    note = 'the task has no template.py; the built-in report was written';
+  } else {
+    try {
+      await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, { python: hostPython(), timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log });
+      return undefined;
+    } catch (error) {
+      note = `the task's report template failed (${(error as Error).message}); the built-in report was written`;
+    }
+  }
+  built.log.warn(note);
+  const { publicResults, privateResults } = aggregation;
+  await writeFile(outPath, reportHtml({ config: built.config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note }));
+  return note;
+}
+
+async function attempt<T>(step: () => Promise<T>, code: 'wr_1' | 'wr_4' | 'wr_5'): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw asWorkerError(error, code);
+  }
+}
+
+async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Promise<JobEvent> {
+  const { config, job, log } = built;
+  if (tally.rows.length === 0) {
+    // The original called this wr_2 (an S3 download failure), from the missing execution_time.csv it tripped over.
+    const first = tally.failed[0];
+    const example = first ? `; ${first.fileName}: ${first.failure.code}: ${first.failure.message}` : '';
+    throw new WorkerError('op_7', `every file failed (${tally.failed.length} of ${tally.total}), nothing could be scored${example}`);
+  }
+  const paths = workspacePaths(built.dir);
+  await mkdir(paths.resultFiles, { recursive: true });
+  const aggregation = aggregate(config, tally, built.fileMetadata);
+  const { publicResults, privateResults } = aggregation;
+  const firstFile = tally.rows[0]?.file_name ?? '';
+  await Promise.all([
+    writeFile(path.join(paths.results, config.publicResultsTable), json(publicResults)),
+    writeFile(path.join(paths.results, config.privateResultsTable), json(privateResults)),
+    writeFile(path.join(paths.results, RESULT_FILES.fullResults), fullResultsCsv(aggregation.fullResults)),
+    writeFile(path.join(paths.results, RESULT_FILES.executionTimes), executionTimeCsv(tally.executionTimes)),
+    writeFile(
+      path.join(paths.results, RESULT_FILES.functionInfo),
+      json({ data_file_name: firstFile, function_name: config.functionName, function_parameters: publicResults.function_parameters }),
+    ),
+  ]);
+  const reportWarning = await writeReport(built, tally, aggregation, path.join(paths.results, RESULT_FILES.report));
+  log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
+
+  // Results stored first, final status last: the Hub never lists a finished submission without its results.
+  await attempt(() => deps.publisher.publishResults(job, paths.results, { publicResultsTable: config.publicResultsTable, privateResultsTable: config.privateResultsTable }), 'wr_1');
+  await attempt(() => deps.hub.updateResult(job.submissionId, publicResults), 'wr_4');
+  await attempt(() => deps.hub.setStatus(job.submissionId, 'finished'), 'wr_5');
+  log.info('submission finished');
+  return { type: 'finished', publicResults, privateResults, tally, reportWarning };
+}
+
+/**
+ * The end of a job that ran its files: the results folder of contract §6–7 (public and private tables, full
+ * results, execution times, function info, report), then the fixed order publish → result PUT → status finished.
+ * Emits one `finished` event; errors with a WorkerError when nothing could be scored or a step fails.
+ */
+export function finishJob(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Observable<JobEvent> {
+  return defer(() => finish(built, tally, deps));
+}
