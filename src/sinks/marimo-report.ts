@@ -42,8 +42,12 @@ function jsonValue(value: Cell, float: boolean): string {
  * written as Python's json.dumps writes a record (NaN for missing values, which json.loads reads back).
  */
 export function marimoArguments(table: ResultsTable): string[] {
+  // The Hub's published templates read the runtime as `run_time` (an older column name), so it is passed under both.
+  const runtimeIndex = table.columns.indexOf('runtime');
+  const aliasRuntime = runtimeIndex >= 0 && !table.columns.includes('run_time');
   return table.rows.map((row) => {
     const fields = table.columns.map((column, index) => `${JSON.stringify(column)}: ${jsonValue(row[index] ?? null, table.floatColumns.has(column))}`);
+    if (aliasRuntime) fields.push(`"run_time": ${jsonValue(row[runtimeIndex] ?? null, true)}`);
     return `--results_df={${fields.join(', ')}}`;
   });
 }
