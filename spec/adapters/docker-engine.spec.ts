@@ -1,0 +1,224 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { WorkerError } from '../../src/domain/errors.js';
+import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
+
+const LABELS = { 'pvhub.spec': 'docker-engine' };
+const IMAGE = 'pvhub-spec-engine:latest';
+const MIB = 1024 ** 2;
+
+const engine = new DockerEngine();
+const docker = new Dockerode();
+let scratch = '';
+
+async function contextWith(name: string, dockerfile: string): Promise<string> {
+  const dir = path.join(scratch, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+function spec(name: string, python: string, overrides: Partial<ContainerRunSpec> = {}): ContainerRunSpec {
+  return {
+    image: IMAGE,
+    command: ['python', '-c', python],
+    mounts: [],
+    memoryBytes: 256 * MIB,
+    nanoCpus: 1e9,
+    pidsLimit: 64,
+    timeoutMs: 30_000,
+    labels: { ...LABELS, 'pvhub.case': name },
+    outputCapBytes: 64 * 1024,
+    user: '10001:10001',
+    ...overrides,
+  };
+}
+
+async function containersOf(name: string): Promise<number> {
+  return (await docker.listContainers({ all: true, filters: { label: [`pvhub.case=${name}`] } })).length;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+test.before(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-engine-'));
+  const context = await contextWith('ok', 'FROM python:3.11-slim\nCOPY greeting.txt /greeting.txt\n');
+  await writeFile(path.join(context, 'greeting.txt'), 'hello from the context\n');
+  await chmod(path.join(context, 'greeting.txt'), 0o600);
+  await engine.buildImage({ tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000 }, () => undefined);
+});
+
+test.after(async () => {
+  await engine.removeContainers(LABELS);
+  await engine.removeImages(LABELS);
+  await rm(scratch, { recursive: true, force: true });
+});
+
+test('a built image exists; an unknown one does not', async () => {
+  assert.ok(await engine.imageExists(IMAGE));
+  assert.not.ok(await engine.imageExists('pvhub-spec-no-such-image:x'));
+});
+
+test('a container runs hardened, writes to its bound results folder, and is removed', async () => {
+  const results = path.join(scratch, 'results');
+  const data = path.join(scratch, 'data');
+  await mkdir(results);
+  await mkdir(data);
+  await chmod(results, 0o777);
+  process.env['PVHUB_SPEC_SECRET'] = 'must-not-leak';
+  const checks = `
+import json, os
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as error:
+        return error.strerror
+status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+print(json.dumps({
+    "uid": os.getuid(),
+    "context_file": open("/greeting.txt").read(),
+    "root": attempt(lambda: open("/pvhub-probe", "w")),
+    "data": attempt(lambda: open("/data/probe", "w")),
+    "tmp": attempt(lambda: open("/tmp/probe", "w").write("x")),
+    "caps": status["CapEff"].strip(),
+    "no_new_privs": status["NoNewPrivs"].strip(),
+    "env": sorted(os.environ),
+}))
+open("/results/out.txt", "w").write("written")
+`;
+  const outcome = await engine.runContainer(
+    spec('hardened', checks, {
+      mounts: [
+        { hostPath: data, containerPath: '/data', readOnly: true },
+        { hostPath: results, containerPath: '/results', readOnly: false },
+      ],
+    }),
+    new AbortController().signal,
+  );
+  delete process.env['PVHUB_SPEC_SECRET'];
+  assert.is(outcome.exitCode, 0, outcome.output);
+  assert.equal({ timedOut: outcome.timedOut, oomKilled: outcome.oomKilled, outputTruncated: outcome.outputTruncated }, { timedOut: false, oomKilled: false, outputTruncated: false });
+  const seen = JSON.parse(outcome.output);
+  assert.is(seen.uid, 10001);
+  assert.is(seen.context_file, 'hello from the context\n');
+  assert.is(seen.root, 'Read-only file system');
+  assert.is(seen.data, 'Read-only file system');
+  assert.is(seen.tmp, 'allowed');
+  assert.is(seen.caps, '0000000000000000');
+  assert.is(seen.no_new_privs, '1');
+  assert.not.ok(seen.env.includes('PVHUB_SPEC_SECRET'));
+  assert.is(await readFile(path.join(results, 'out.txt'), 'utf8'), 'written');
+  assert.ok(outcome.durationMs > 0);
+  assert.is(await containersOf('hardened'), 0);
+});
+
+test('the container has no network', async () => {
+  const probe = `
+import os, socket
+print(sorted(os.listdir("/sys/class/net")))
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    print("connected")
+except OSError as error:
+    print("refused:", error)
+`;
+  const outcome = await engine.runContainer(spec('network', probe), new AbortController().signal);
+  assert.match(outcome.output, "['lo']");
+  assert.match(outcome.output, 'refused: [Errno 101] Network is unreachable');
+});
+
+test('output beyond the cap is dropped from the middle and counted', async () => {
+  // stdout and stderr reach the engine through separate pipes: only a pause orders them.
+  const outcome = await engine.runContainer(
+    spec('cap', 'import sys, time\nsys.stdout.write("START" + "x" * 200000 + "END")\nsys.stdout.flush()\ntime.sleep(0.3)\nsys.stderr.write("on stderr")', { outputCapBytes: 1000 }),
+    new AbortController().signal,
+  );
+  assert.is(outcome.exitCode, 0);
+  assert.ok(outcome.outputTruncated);
+  assert.ok(outcome.output.startsWith('START'));
+  assert.match(outcome.output, /bytes of output dropped/);
+  assert.ok(outcome.output.endsWith('ENDon stderr'), outcome.output.slice(-80));
+  assert.ok(outcome.output.length < 1100, String(outcome.output.length));
+});
+
+test('the time limit kills the container, which is gone when the run settles', async () => {
+  const started = Date.now();
+  const outcome = await engine.runContainer(spec('timeout', 'import time\ntime.sleep(60)', { timeoutMs: 1500 }), new AbortController().signal);
+  assert.equal({ exitCode: outcome.exitCode, timedOut: outcome.timedOut }, { exitCode: null, timedOut: true });
+  assert.ok(Date.now() - started < 15_000);
+  assert.is(await containersOf('timeout'), 0);
+});
+
+test('the memory limit ends a container that exceeds it, and says so', async () => {
+  const outcome = await engine.runContainer(spec('memory', 'block = b"x" * (400 * 1024 * 1024)', { memoryBytes: 128 * MIB }), new AbortController().signal);
+  assert.ok(outcome.oomKilled, JSON.stringify(outcome));
+  assert.is.not(outcome.exitCode, 0);
+});
+
+test('an abort removes the container before the run rejects', async () => {
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(), 1000);
+  const error = await rejection(engine.runContainer(spec('abort', 'import time\ntime.sleep(60)'), abort.signal));
+  assert.is(error.name, 'AbortError');
+  assert.is(await containersOf('abort'), 0);
+  const early = await rejection(engine.runContainer(spec('abort', 'print(1)'), abort.signal));
+  assert.is(early.name, 'AbortError');
+  assert.is(await containersOf('abort'), 0);
+});
+
+test('a failing build step is op_2 with the build output', async () => {
+  const context = await contextWith('failing', 'FROM python:3.11-slim\nRUN echo pvhub-build-marker && exit 7\n');
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000 }, () => undefined));
+  assert.instance(error, WorkerError);
+  assert.is((error as WorkerError).code, 'op_2');
+  assert.match(error.message, 'pvhub-build-marker');
+  assert.match(error.message, 'returned a non-zero code: 7');
+  assert.not.ok(await engine.imageExists('pvhub-spec-failing:latest'));
+});
+
+test('a build has no network', async () => {
+  const context = await contextWith('offline', 'FROM python:3.11-slim\nRUN python -c "import socket; socket.create_connection((\'1.1.1.1\', 53), timeout=3)"\n');
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000 }, () => undefined));
+  assert.is((error as WorkerError).code, 'op_2');
+  assert.match(error.message, 'Network is unreachable');
+});
+
+test('a build past its time limit is op_2 and leaves no build container running', async () => {
+  const context = await contextWith('slow', 'FROM python:3.11-slim\nRUN sleep 60 && echo pvhub-slow-build-marker\n');
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000 }, () => undefined));
+  assert.is((error as WorkerError).code, 'op_2');
+  assert.match(error.message, 'image build exceeded 3 s');
+  let left = 1;
+  for (let attempt = 0; attempt < 20 && left > 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const all = await docker.listContainers({ all: true });
+    left = all.filter((info) => info.Command.includes('pvhub-slow-build-marker')).length;
+  }
+  assert.is(left, 0);
+});
+
+test('leftover containers are removed by label', async () => {
+  const labels = { ...LABELS, 'pvhub.case': 'leftover' };
+  for (let i = 0; i < 2; i++) {
+    const container = await docker.createContainer({ Image: IMAGE, Cmd: ['sleep', '60'], Labels: labels });
+    await container.start();
+  }
+  assert.is(await engine.removeContainers(labels), 2);
+  assert.is(await containersOf('leftover'), 0);
+  await rejection(engine.removeContainers({})).then((error) => assert.match(error.message, 'at least one label'));
+});
+
+test.run();

@@ -1,0 +1,325 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import Dockerode from 'dockerode';
+import tar from 'tar-stream';
+import { WorkerError } from '../domain/errors.js';
+import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
+
+const GIB = 1024 ** 3;
+/** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
+const FILE_SIZE_LIMIT = GIB;
+/** Fixed, so the same context gives the same layers whatever the files' times on this disk. */
+const CONTEXT_MTIME = new Date('2000-01-01T00:00:00Z');
+/** How long output may still arrive after the container has exited. */
+const OUTPUT_DRAIN_MS = 2_000;
+const BUILD_TAIL_LINES = 8;
+
+/** The parts of a build progress event we read (Docker's JSON message). */
+interface BuildEvent {
+  readonly stream?: string;
+  readonly error?: string;
+  readonly errorDetail?: { readonly message?: string };
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** Force-removal that tolerates the container being gone already, or on its way out. */
+async function forceRemove(container: Dockerode.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (error) {
+    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+  }
+}
+
+function labelFilter(labels: Readonly<Record<string, string>>): string[] {
+  const filter = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+  // No labels would match every container or image of the engine, the worker's or not.
+  if (filter.length === 0) throw new Error('removal by label needs at least one label');
+  return filter;
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
+}
+
+async function* walk(root: string, relative = ''): AsyncGenerator<{ name: string; file: string; directory: boolean }> {
+  for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
+    const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+    if (entry.isDirectory()) {
+      yield { name, file: path.join(root, name), directory: true };
+      yield* walk(root, name);
+    } else if (entry.isFile()) {
+      yield { name, file: path.join(root, name), directory: false };
+    } else {
+      throw new WorkerError('wr_500', `build context entry ${name} is neither a file nor a folder`);
+    }
+  }
+}
+
+/**
+ * The context folder as a tar stream, owned by root with plain modes: what the host's umask or uid made of the files
+ * must not decide whether the runner user can read its code.
+ */
+function packContext(dir: string): Readable {
+  const pack = tar.pack();
+  const fill = async () => {
+    for await (const entry of walk(dir)) {
+      const common = { name: entry.name, uid: 0, gid: 0, mtime: CONTEXT_MTIME };
+      if (entry.directory) {
+        pack.entry({ ...common, type: 'directory', mode: 0o755 });
+        continue;
+      }
+      const { size, mode } = await stat(entry.file);
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry({ ...common, type: 'file', size, mode: mode & 0o111 ? 0o755 : 0o644 }, (error) => (error ? reject(error) : resolve()));
+        pipeline(createReadStream(entry.file), sink).catch(reject);
+      });
+    }
+    pack.finalize();
+  };
+  fill().catch((error: Error) => pack.destroy(error));
+  // tar-stream's streams are streamx ones; the engine's client wants a Node stream.
+  return Readable.from(pack, { objectMode: false });
+}
+
+/** Follows a build's progress; followProgress alone resolves even when a step failed, so error events are kept. */
+function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tail: string[] = [];
+    let failure: string | undefined;
+    const onEvent = (event: BuildEvent) => {
+      for (const line of (event.stream ?? '').split('\n')) {
+        if (line.trim() === '') continue;
+        onLog(line);
+        tail.push(line.trim());
+        if (tail.length > BUILD_TAIL_LINES) tail.shift();
+      }
+      if (event.error !== undefined || event.errorDetail !== undefined) failure = event.errorDetail?.message ?? event.error;
+    };
+    const onEnd = (error: Error | null) => {
+      if (error) reject(error);
+      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${[...tail, failure].join(' | ').slice(-1500)}`));
+      else resolve();
+    };
+    docker.modem.followProgress(stream, onEnd, onEvent);
+  });
+}
+
+/**
+ * Keeps the first and the last half of a container's output within the cap: the start says what the submission was
+ * doing, the end how it died. What lies between is counted and replaced by a marker.
+ */
+class CappedOutput {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private dropped = 0;
+  private readonly headLimit: number;
+  private readonly tailLimit: number;
+
+  constructor(cap: number) {
+    this.headLimit = Math.ceil(cap / 2);
+    this.tailLimit = cap - this.headLimit;
+  }
+
+  write(chunk: Buffer): void {
+    const room = this.headLimit - this.headBytes;
+    if (room > 0) {
+      this.head.push(chunk.subarray(0, room));
+      this.headBytes += Math.min(room, chunk.length);
+      chunk = chunk.subarray(room);
+    }
+    if (chunk.length === 0) return;
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    // Trimmed in batches, so a flood of small writes costs linear time.
+    if (this.tailBytes > 2 * this.tailLimit + 65_536) this.trim();
+  }
+
+  private trim(): void {
+    const all = Buffer.concat(this.tail);
+    const kept = Buffer.from(all.subarray(Math.max(0, all.length - this.tailLimit)));
+    this.dropped += all.length - kept.length;
+    this.tail = [kept];
+    this.tailBytes = kept.length;
+  }
+
+  /** The kept output, with a marker where bytes were dropped. */
+  finish(): { text: string; truncated: boolean } {
+    this.trim();
+    const marker = this.dropped > 0 ? `\n[... ${this.dropped} bytes of output dropped ...]\n` : '';
+    const text = Buffer.concat(this.head).toString('utf8') + marker + Buffer.concat(this.tail).toString('utf8');
+    return { text, truncated: this.dropped > 0 };
+  }
+}
+
+function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions {
+  return {
+    Image: spec.image,
+    Cmd: [...spec.command],
+    User: spec.user,
+    Labels: { ...spec.labels },
+    // Nothing of the worker's environment (credentials) reaches the submission; the image's ENV still applies.
+    Env: [],
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=256m' },
+      Memory: spec.memoryBytes,
+      MemorySwap: spec.memoryBytes,
+      NanoCpus: spec.nanoCpus,
+      PidsLimit: spec.pidsLimit,
+      Ulimits: [
+        { Name: 'nofile', Soft: 1024, Hard: 1024 },
+        { Name: 'fsize', Soft: FILE_SIZE_LIMIT, Hard: FILE_SIZE_LIMIT },
+      ],
+      Binds: spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
+      AutoRemove: false,
+    },
+  };
+}
+
+type Ending = { readonly statusCode: number; readonly stoppedBy: 'time' | 'abort' | undefined; readonly durationMs: number };
+
+/** Starts the container and waits for its end, killing it at the time limit or when the signal fires. */
+async function runToEnd(container: Dockerode.Container, timeoutMs: number, signal: AbortSignal): Promise<Ending> {
+  await container.start();
+  const started = Date.now();
+  let stoppedBy: Ending['stoppedBy'];
+  const stop = (reason: 'time' | 'abort') => {
+    stoppedBy ??= reason;
+    container.kill().catch(() => undefined);
+  };
+  const onAbort = () => stop('abort');
+  const timer = setTimeout(() => stop('time'), timeoutMs);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  try {
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    return { statusCode: StatusCode, stoppedBy, durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The ContainerEngine over a Docker engine (dockerode). */
+export class DockerEngine implements ContainerEngine {
+  private readonly docker: Dockerode;
+
+  /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
+  constructor(options?: Dockerode.DockerOptions) {
+    this.docker = new Dockerode(options);
+  }
+
+  async imageExists(tag: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(tag).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), spec.timeoutMs);
+    try {
+      const stream = await this.docker.buildImage(packContext(spec.contextDir), {
+        t: spec.tag,
+        labels: { ...spec.labels },
+        networkmode: 'none',
+        rm: true,
+        forcerm: true,
+        abortSignal: abort.signal,
+      });
+      await followBuild(this.docker, stream, onLog);
+    } catch (error) {
+      // Dropping the request makes the engine cancel the build.
+      if (abort.signal.aborted) throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!(await this.imageExists(spec.tag))) throw new WorkerError('op_2', `image build ended without an image ${spec.tag}`);
+  }
+
+  async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    signal.throwIfAborted();
+    const container = await this.docker.createContainer(createOptions(spec));
+    try {
+      return await this.supervise(container, spec, signal);
+    } finally {
+      await forceRemove(container);
+    }
+  }
+
+  private async supervise(container: Dockerode.Container, spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    signal.throwIfAborted();
+    const output = new CappedOutput(spec.outputCapBytes);
+    // Attached before the start, so not one byte of output is missed.
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const drained = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    const sink = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        output.write(chunk);
+        done();
+      },
+    });
+    this.docker.modem.demuxStream(stream, sink, sink);
+    try {
+      const ending = await runToEnd(container, spec.timeoutMs, signal);
+      if (ending.stoppedBy === 'abort') throw abortError(signal);
+      await Promise.race([drained, delay(OUTPUT_DRAIN_MS)]);
+      const { State } = await container.inspect();
+      const { text, truncated } = output.finish();
+      return {
+        exitCode: ending.stoppedBy === undefined ? ending.statusCode : null,
+        timedOut: ending.stoppedBy === 'time',
+        oomKilled: State.OOMKilled,
+        output: text,
+        outputTruncated: truncated,
+        durationMs: ending.durationMs,
+      };
+    } finally {
+      (stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+    }
+  }
+
+  /** Force-removes every container, running or not, that carries all these labels; returns how many. */
+  async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
+    const found = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    await Promise.all(found.map((info) => forceRemove(this.docker.getContainer(info.Id))));
+    return found.length;
+  }
+
+  /** Force-removes every image that carries all these labels (the worker's builds label theirs); returns how many. */
+  async removeImages(labels: Readonly<Record<string, string>>): Promise<number> {
+    const found = await this.docker.listImages({ filters: { label: labelFilter(labels) } });
+    for (const info of found) {
+      try {
+        await this.docker.getImage(info.Id).remove({ force: true });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    }
+    return found.length;
+  }
+}
