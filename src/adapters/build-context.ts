@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { basePythons } from './python-versions.js';
 import { WorkerError } from '../domain/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -13,8 +14,8 @@ const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
 const PIP_CACHE = path.join(ROOT, '.cache/pip');
 /** What pvhub_wrapper.py imports. Unpinned, so a version the submission pins is the one installed. */
 const WRAPPER_REQUIREMENTS = ['pandas', 'numpy'];
-/** The base images are Debian bookworm (glibc 2.36) or newer; pip does not expand this to older tags itself. */
-const GLIBC_MINOR = 36;
+/** glibc of the registry's python:<v>-slim images (Debian bookworm), for versions this worker does not build itself. */
+const REGISTRY_GLIBC_MINOR = 36;
 const RESOLVE_TIME_LIMIT_MS = 15 * 60_000;
 const MACHINE: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64' };
 
@@ -144,12 +145,17 @@ function dockerfileFor(template: string, baseImage: string): string {
   return template.replace(line, `ARG BASE_IMAGE=${baseImage}`);
 }
 
-/** manylinux tags from the base images' glibc down to the oldest, newest first (pip prefers earlier ones). */
-function platformTags(): string[] {
+/**
+ * manylinux tags from the base image's glibc down to the oldest, newest first (pip prefers earlier ones, and does
+ * not expand a tag to older ones itself). A wheel for a newer glibc than the image's would not load in it.
+ */
+function platformTags(pythonVersion: string): string[] {
   const machine = MACHINE[process.arch];
   if (machine === undefined) throw new WorkerError('wr_500', `no manylinux wheels for this machine (${process.arch})`);
+  const glibc = basePythons()[pythonVersion]?.glibc;
+  const newest = glibc === undefined ? REGISTRY_GLIBC_MINOR : Number(glibc.split('_')[1]);
   const tags: string[] = [];
-  for (let minor = GLIBC_MINOR; minor >= 5; minor--) tags.push(`manylinux_2_${minor}_${machine}`);
+  for (let minor = newest; minor >= 5; minor--) tags.push(`manylinux_2_${minor}_${machine}`);
   return [...tags, ...['manylinux2014', 'manylinux2010', 'manylinux1'].map((legacy) => `${legacy}_${machine}`)];
 }
 
@@ -214,7 +220,7 @@ async function resolveWheels(options: BuildContextOptions, requirements: readonl
     '--python-version', options.pythonVersion,
     '--implementation', 'cp',
     '--abi', `cp${options.pythonVersion.replace('.', '')}`,
-    ...platformTags().flatMap((tag) => ['--platform', tag]),
+    ...platformTags(options.pythonVersion).flatMap((tag) => ['--platform', tag]),
     '--dest', wheelhouse,
     '--cache-dir', PIP_CACHE,
     '--progress-bar', 'off',

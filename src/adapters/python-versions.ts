@@ -15,9 +15,3 @@ const TABLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../
 export function basePythons(): Readonly<Record<string, BasePython>> {
   return JSON.parse(readFileSync(TABLE, 'utf8')) as Record<string, BasePython>;
 }
-
-/** The manylinux platform tag of wheels that fit the base image of this Python version. */
-export function manylinuxPlatform(version: string, arch = 'x86_64'): string | undefined {
-  const base = basePythons()[version];
-  return base ? `manylinux_${base.glibc}_${arch}` : undefined;
-}

@@ -8,7 +8,7 @@ export interface FileTask {
   readonly kwargs: ReadonlyArray<readonly [string, KwargValue]>;
 }
 
-/** What the wrapper reports from inside the container (container/wrapper.py writes it as status.json). */
+/** What the wrapper reports from inside the container (container/pvhub_wrapper.py writes it as status.json). */
 export interface WrapperReport {
   readonly ok: boolean;
   readonly execution_time?: number;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { prepareBuildContext } from '../adapters/build-context.js';
+import { prepareBuildContext, submissionImageTag } from '../adapters/build-context.js';
 import { WorkerError } from '../domain/errors.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
@@ -45,6 +45,12 @@ export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Prom
   }
   const base = await ensureBaseImage(deps.engine, version);
   const log = ws.log.child({ stage: 'build' });
+  // The tag is known from the content alone, so a cached image skips the wheel resolution (network, seconds).
+  const cachedTag = await submissionImageTag({ submissionDir: ws.submissionDir, pythonVersion: version, baseImage: base });
+  if (await deps.engine.imageExists(cachedTag)) {
+    log.info({ image: cachedTag }, 'image reused from cache');
+    return { ...ws, image: cachedTag, cached: true };
+  }
   const { contextDir, tag } = await prepareBuildContext({
     submissionDir: ws.submissionDir,
     pythonVersion: version,
@@ -52,10 +58,6 @@ export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Prom
     workDir: workspacePaths(ws.dir).build,
     onLog: (line) => log.debug(line),
   });
-  if (await deps.engine.imageExists(tag)) {
-    log.info({ image: tag }, 'image reused from cache');
-    return { ...ws, image: tag, cached: true };
-  }
   const started = Date.now();
   await deps.engine.buildImage(
     { tag, contextDir, labels: { ...deps.labels }, timeoutMs: deps.buildTimeLimitMs },

@@ -59,9 +59,12 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
   await rm(runDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true });
   await mkdir(resultsDir, { recursive: true });
-  // The container runs as an unprivileged uid that owns nothing on the host.
+  // The container runs as an unprivileged uid that owns nothing on the host, whatever the worker's umask.
   await chmod(resultsDir, 0o777);
-  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), path.join(dataDir, task.metadata.file_name), 'wr_10');
+  await chmod(dataDir, 0o755);
+  const dataFile = path.join(dataDir, task.metadata.file_name);
+  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), dataFile, 'wr_10');
+  await chmod(dataFile, 0o644);
   const log = ws.log.child({ file: task.metadata.file_name });
   log.debug('container starting');
   const outcome = await deps.engine.runContainer(
