@@ -52,7 +52,7 @@ async function evaluate(args: string[]): Promise<void> {
     onEvent: progressView(process.stderr),
   });
   if (outcome.type === 'failed') fail(outcome.error.toLine(), 1);
-  process.stdout.write(summaryText(outcome.publicResults, outcome.tally.failed, values.out, 'report.html'));
+  process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, 'report.html'));
   if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);
 }
 

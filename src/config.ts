@@ -17,6 +17,8 @@ export interface ResourceLimits {
   readonly fileTimeLimitMs: number;
   readonly buildTimeLimitMs: number;
   readonly outputCapBytes: number;
+  /** Bytes a container may write to its results folder (all files together) before it is stopped (sb_500). */
+  readonly resultsCapBytes: number;
   /** The first this-many finished files all failing aborts the job (op_7); 0 turns the rule off. */
   readonly earlyAbortFiles: number;
 }
@@ -164,6 +166,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       fileTimeLimitMs: read.number('PVHUB_FILE_TIME_LIMIT', 1800, 1) * 1000,
       buildTimeLimitMs: read.number('PVHUB_BUILD_TIME_LIMIT', 1200, 10) * 1000,
       outputCapBytes: read.bytes('PVHUB_OUTPUT_CAP', '1m'),
+      resultsCapBytes: read.bytes('PVHUB_RESULTS_CAP', '256m'),
       earlyAbortFiles: read.number('PVHUB_EARLY_ABORT_FILES', 3, 0),
     },
     aws: {

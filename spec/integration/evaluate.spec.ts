@@ -78,6 +78,49 @@ test('a submission that raises on some files finishes, with those files listed a
   assert.ok(publicResults.number_of_files > 0);
 });
 
+/** The scalar task's metrics from the run's outputs and the system metadata, with pandas (contract §7, main branch). */
+const INDEPENDENT_SCALAR = `
+import json, sys, pandas as pd
+task, out = sys.argv[1], sys.argv[2]
+meta = pd.read_csv(f"{task}/file_metadata.csv").merge(pd.read_csv(f"{task}/system_metadata.csv"), on="system_id")
+rows = []
+for _, m in meta.iterrows():
+    o = pd.read_csv(f"{out}/files/{m['file_name']}", index_col=0).iloc[0]
+    rows.append({"lb": bool(m["include_on_leaderboard"]), "ae_az": abs(float(o.iloc[0]) - m["azimuth"]), "e_tilt": float(o.iloc[1]) - m["tilt"]})
+df = pd.DataFrame(rows)
+pub = df[df["lb"]]
+print(json.dumps({"n": int(len(pub)), "mean_ae_az": float(pub["ae_az"].mean()), "median_e_tilt": float(pub["e_tilt"].median())}))
+`;
+
+test('the scalar example task is scored against the system metadata, as an independent computation says', async () => {
+  const task = path.join(ROOT, 'examples/tasks/az-tilt-estimation');
+  const out = path.join(scratch, 'az-tilt');
+  const result = await cli(['evaluate', '--task', task, '--submission', path.join(SUBMISSIONS, 'az-tilt-correct.zip'), '--out', out], ENV);
+  assert.is(result.status, 0, result.stderr);
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
+  const expected = JSON.parse(await python(INDEPENDENT_SCALAR, [task, out]));
+  assert.is(publicResults.number_of_files, expected.n);
+  assert.ok(Math.abs(publicResults.metrics.mean_absolute_error_azimuth - expected.mean_ae_az) < 1e-9);
+  assert.ok(Math.abs(publicResults.metrics.median_error_tilt - expected.median_e_tilt) < 1e-9);
+});
+
+test('the wrong submission finishes with poor metrics', async () => {
+  const out = path.join(scratch, 'wrong');
+  const result = await cli(['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-wrong.zip'), '--out', out], ENV);
+  assert.is(result.status, 0, result.stderr);
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
+  assert.ok(publicResults.metrics.mean_mean_absolute_error_time_series > 1, 'an error of over an hour on average');
+});
+
+test('a submission that sleeps past the file time limit loses those files (sb_1), the rest are scored', async () => {
+  const out = path.join(scratch, 'sleeps');
+  const result = await cli(['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-sleeps.zip'), '--out', out], { ...ENV, PVHUB_FILE_TIME_LIMIT: '5', PVHUB_EARLY_ABORT_FILES: '0' });
+  assert.is(result.status, 0, result.stderr);
+  assert.match(result.stdout, 'sb_1: exceeded the time limit of 5 s');
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
+  assert.ok(publicResults.number_of_files > 0);
+});
+
 async function brokenTask(change: (dir: string) => Promise<void>): Promise<string> {
   const dir = await mkdtemp(path.join(scratch, 'task-'));
   await cp(TASK, dir, { recursive: true });

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { createReadStream, type Dirent } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,10 @@ const GIB = 1024 ** 3;
 const FILE_SIZE_LIMIT = GIB;
 /** Fixed, so the same context gives the same layers whatever the files' times on this disk. */
 const CONTEXT_MTIME = new Date('2000-01-01T00:00:00Z');
+/** How often the writable mounts are measured against the results cap. */
+const RESULTS_POLL_MS = 200;
+/** Files and folders a container may create in its writable mounts (inodes are a host resource too). */
+const RESULTS_MAX_ENTRIES = 10_000;
 /** How long output may still arrive after the container has exited. */
 const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
@@ -161,7 +165,34 @@ class CappedOutput {
   }
 }
 
+/**
+ * Bytes and entries under the writable mounts, stopping early once over the limits. The single-file limit
+ * (RLIMIT_FSIZE = the cap) bounds each file between two measurements; this bounds them all together.
+ */
+async function writtenBytes(dirs: readonly string[], limitBytes: number): Promise<{ bytes: number; entries: number }> {
+  let bytes = 0;
+  let entries = 0;
+  const pending = [...dirs];
+  while (pending.length > 0 && bytes <= limitBytes && entries <= RESULTS_MAX_ENTRIES) {
+    const dir = pending.pop() as string;
+    let names: Dirent[];
+    try {
+      names = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of names) {
+      entries += 1;
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) pending.push(file);
+      else bytes += await lstat(file).then((info) => info.blocks * 512, () => 0);
+    }
+  }
+  return { bytes, entries };
+}
+
 function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions {
+  const fileSizeLimit = Math.min(FILE_SIZE_LIMIT, spec.resultsCapBytes ?? FILE_SIZE_LIMIT);
   return {
     Image: spec.image,
     Cmd: [...spec.command],
@@ -183,27 +214,54 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
       PidsLimit: spec.pidsLimit,
       Ulimits: [
         { Name: 'nofile', Soft: 1024, Hard: 1024 },
-        { Name: 'fsize', Soft: FILE_SIZE_LIMIT, Hard: FILE_SIZE_LIMIT },
+        { Name: 'fsize', Soft: fileSizeLimit, Hard: fileSizeLimit },
       ],
+      // The output is read through the attach stream; a logging driver would also store all of it on the host's
+      // disk (json-file keeps everything), so a flood of output would fill the disk while the file runs.
+      LogConfig: { Type: 'none', Config: {} },
       Binds: spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
       AutoRemove: false,
     },
   };
 }
 
-type Ending = { readonly statusCode: number; readonly stoppedBy: 'time' | 'abort' | undefined; readonly durationMs: number };
+type StopReason = 'time' | 'abort' | 'results';
+type Ending = { readonly statusCode: number; readonly stoppedBy: StopReason | undefined; readonly durationMs: number };
 
-/** Starts the container and waits for its end, killing it at the time limit or when the signal fires. */
-async function runToEnd(container: Dockerode.Container, timeoutMs: number, signal: AbortSignal): Promise<Ending> {
+/** Writable mounts of a run and the most they may hold together. */
+interface ResultsWatch {
+  readonly dirs: readonly string[];
+  readonly capBytes: number;
+}
+
+/**
+ * Starts the container and waits for its end, killing it at the time limit, when the signal fires, or when its
+ * writable mounts hold more than the results cap.
+ */
+async function runToEnd(container: Dockerode.Container, timeoutMs: number, signal: AbortSignal, watch?: ResultsWatch): Promise<Ending> {
   await container.start();
   const started = Date.now();
   let stoppedBy: Ending['stoppedBy'];
-  const stop = (reason: 'time' | 'abort') => {
+  const stop = (reason: StopReason) => {
     stoppedBy ??= reason;
     container.kill().catch(() => undefined);
   };
   const onAbort = () => stop('abort');
   const timer = setTimeout(() => stop('time'), timeoutMs);
+  let measuring = false;
+  const poller =
+    watch === undefined
+      ? undefined
+      : setInterval(() => {
+          if (measuring || stoppedBy !== undefined) return;
+          measuring = true;
+          writtenBytes(watch.dirs, watch.capBytes)
+            .then(({ bytes, entries }) => {
+              if (bytes > watch.capBytes || entries > RESULTS_MAX_ENTRIES) stop('results');
+            })
+            .catch(() => undefined)
+            .finally(() => (measuring = false));
+        }, RESULTS_POLL_MS);
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
   try {
@@ -211,6 +269,7 @@ async function runToEnd(container: Dockerode.Container, timeoutMs: number, signa
     return { statusCode: StatusCode, stoppedBy, durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
+    if (poller !== undefined) clearInterval(poller);
     signal.removeEventListener('abort', onAbort);
   }
 }
@@ -285,7 +344,11 @@ export class DockerEngine implements ContainerEngine {
     });
     this.docker.modem.demuxStream(stream, sink, sink);
     try {
-      const ending = await runToEnd(container, spec.timeoutMs, signal);
+      const watch =
+        spec.resultsCapBytes === undefined
+          ? undefined
+          : { dirs: spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath), capBytes: spec.resultsCapBytes };
+      const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
       if (ending.stoppedBy === 'abort') throw abortError(signal);
       await Promise.race([drained, delay(OUTPUT_DRAIN_MS)]);
       const { State } = await container.inspect();
@@ -294,6 +357,7 @@ export class DockerEngine implements ContainerEngine {
         exitCode: ending.stoppedBy === undefined ? ending.statusCode : null,
         timedOut: ending.stoppedBy === 'time',
         oomKilled: State.OOMKilled,
+        resultsExceeded: ending.stoppedBy === 'results',
         output: text,
         outputTruncated: truncated,
         durationMs: ending.durationMs,

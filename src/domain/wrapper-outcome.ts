@@ -6,6 +6,9 @@ export interface RunFacts {
   readonly exitCode: number | null;
   readonly timedOut: boolean;
   readonly oomKilled: boolean;
+  /** Stopped for writing more than the results cap. */
+  readonly resultsExceeded?: boolean;
+  readonly resultsCapBytes?: number;
   readonly timeLimitSeconds: number;
   readonly memoryLimitBytes: number;
   /** The tail of the container's output, for messages. */
@@ -32,6 +35,10 @@ function lastLines(text: string, count: number): string {
 export function judgeRun(facts: RunFacts): RunVerdict {
   if (facts.timedOut) {
     return { ok: false, failure: { code: 'sb_1', message: `exceeded the time limit of ${facts.timeLimitSeconds} s` } };
+  }
+  if (facts.resultsExceeded === true) {
+    const cap = ((facts.resultsCapBytes ?? 0) / 1024 ** 2).toFixed(0);
+    return { ok: false, failure: { code: 'sb_500', message: `wrote more than the results limit of ${cap} MiB` } };
   }
   if (facts.oomKilled) {
     const limit = (facts.memoryLimitBytes / GIB).toFixed(1);

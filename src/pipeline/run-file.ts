@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Observable } from 'rxjs';
 import type { ResourceLimits } from '../config.js';
@@ -24,8 +24,12 @@ export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
 export const OUTPUT_FILE = 'output.csv';
 const STATUS_FILE = 'status.json';
 
+/** The wrapper writes a few hundred bytes; anything bigger was written by the submission and is not read. */
+const REPORT_MAX_BYTES = 64 * 1024;
+
 async function readReport(file: string): Promise<WrapperReport | undefined> {
   try {
+    if ((await stat(file)).size > REPORT_MAX_BYTES) return undefined;
     const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
     return typeof parsed === 'object' && parsed !== null ? (parsed as WrapperReport) : undefined;
   } catch {
@@ -80,6 +84,7 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
       pidsLimit: deps.limits.containerPidsLimit,
       timeoutMs: deps.limits.fileTimeLimitMs,
       outputCapBytes: deps.limits.outputCapBytes,
+      resultsCapBytes: deps.limits.resultsCapBytes,
       labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
       user: RUNNER_USER,
     },
@@ -93,6 +98,8 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
     exitCode: outcome.exitCode,
     timedOut: outcome.timedOut,
     oomKilled: outcome.oomKilled,
+    resultsExceeded: outcome.resultsExceeded,
+    resultsCapBytes: deps.limits.resultsCapBytes,
     timeLimitSeconds: deps.limits.fileTimeLimitMs / 1000,
     memoryLimitBytes: deps.limits.containerMemoryBytes,
     outputTail: outcome.output,

@@ -148,19 +148,23 @@ async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, store: ObjectStore
     log.warn({ code: scored.failure.code }, scored.failure.message);
     return { kind: 'failed', task, failure: scored.failure, wallTimeMs: run.wallTimeMs };
   } finally {
-    await rm(referencePath, { force: true });
+    await rm(runDir, { recursive: true, force: true });
   }
 }
 
 /**
- * Scores one finished run against the task's reference (fetched here, never seen by the container). A failed run
- * passes through; a metric problem of the submission's output is a failed file with its code (op_8, op_9), which the
+ * Scores one finished run against the task's reference (fetched here, never seen by the container), then removes the
+ * run's folder (what the container wrote beside its output, the reference copy). A failed run passes through; a metric problem of the submission's output is a failed file with its code (op_8, op_9), which the
  * Hub hears about like any other failed file, where the original dropped it silently. A missing or unreadable
  * reference is the task's fault and errors the Observable (wr_9).
  */
 export function scoreRun(ws: BuiltWorkspace, run: FileRun, store: ObjectStore): Observable<FileScore> {
   return defer(async (): Promise<FileScore> => {
-    if (run.kind === 'failed') return { kind: 'failed', task: run.task, failure: run.failure, wallTimeMs: run.wallTimeMs };
+    if (run.kind === 'failed') {
+      // What a failed run left in its results folder (up to the results cap) must not pile up over a job's files.
+      await rm(path.join(workspacePaths(ws.dir).runs, String(run.task.index)), { recursive: true, force: true });
+      return { kind: 'failed', task: run.task, failure: run.failure, wallTimeMs: run.wallTimeMs };
+    }
     return scoreRanFile(ws, run, store);
   });
 }

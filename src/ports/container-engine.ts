@@ -26,6 +26,11 @@ export interface ContainerRunSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** Bytes of stdout+stderr kept; the rest is counted and dropped. */
   readonly outputCapBytes: number;
+  /**
+   * Bytes the container may write to its writable mounts, all files together; over it the container is stopped
+   * (`resultsExceeded`). Also the largest single file it may write. Default: 1 GiB per file, no total.
+   */
+  readonly resultsCapBytes?: number;
   readonly user: string;
 }
 
@@ -34,6 +39,8 @@ export interface ContainerOutcome {
   readonly exitCode: number | null;
   readonly timedOut: boolean;
   readonly oomKilled: boolean;
+  /** Stopped because its writable mounts held more than `resultsCapBytes`. */
+  readonly resultsExceeded?: boolean;
   readonly output: string;
   readonly outputTruncated: boolean;
   readonly durationMs: number;

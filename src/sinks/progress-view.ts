@@ -1,5 +1,5 @@
 import type { JobEvent } from '../pipeline/events.js';
-import { etaSeconds } from '../domain/tally.js';
+import { etaSeconds, type Tally } from '../domain/tally.js';
 import type { ResultsObject } from '../domain/results.js';
 
 function clock(seconds: number): string {
@@ -16,15 +16,17 @@ function formatNumber(value: number | null): string {
 }
 
 /** The one-screen summary at the end of a local run. Pure. */
-export function summaryText(results: ResultsObject, failed: ReadonlyArray<{ fileName: string; failure: { code: string; message: string } }>, outDir: string, reportName: string): string {
+export function summaryText(results: ResultsObject, tally: Pick<Tally, 'rows' | 'failed'>, outDir: string, reportName: string): string {
+  const { failed } = tally;
+  const offLeaderboard = tally.rows.length - results.number_of_files;
   const lines = [
     '',
-    `Scored ${results.number_of_files} file(s)${failed.length > 0 ? `, ${failed.length} failed` : ''}.`,
+    `Scored ${tally.rows.length} file(s)${offLeaderboard > 0 ? ` (${results.number_of_files} on the leaderboard)` : ''}${failed.length > 0 ? `, ${failed.length} failed` : ''}.`,
     '',
     'Public metrics:',
     ...Object.entries(results.metrics).map(([key, value]) => `  ${key.padEnd(44)} ${formatNumber(value)}`),
-    `  ${'mean_runtime (s)'.padEnd(44)} ${formatNumber(results.mean_runtime)}`,
   ];
+  if (!('mean_runtime' in results.metrics)) lines.push(`  ${'mean_runtime (s)'.padEnd(44)} ${formatNumber(results.mean_runtime)}`);
   if (failed.length > 0) {
     lines.push('', 'Failed files:');
     for (const { fileName, failure } of failed.slice(0, 10)) lines.push(`  ${fileName}: ${failure.code}: ${failure.message.slice(0, 160)}`);
