@@ -11,7 +11,8 @@ Usage:
       Score one submission against a task folder on this machine, with no queue, bucket or API.
       The task folder is in the Hub's format: config.json, file_test_link.csv, file_metadata.csv,
       system_metadata.csv, data/, validation_data/, optionally template.py (a marimo report).
-      Writes <out>/results.json, submission_full_results.csv, report.html, files/, logs/.
+      Writes <out>/results.json, submission_full_results.csv, report.html (built-in), private_results.html
+      (the task's marimo report when it ships one), files/, logs/.
       Exit 0 when the job finished (some files may have failed), 1 with the error code otherwise.
 
   pvhub-worker worker [--max-jobs N]
@@ -52,7 +53,7 @@ async function evaluate(args: string[]): Promise<void> {
     onEvent: progressView(process.stderr),
   });
   if (outcome.type === 'failed') fail(outcome.error.toLine(), 1);
-  process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, 'report.html'));
+  process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, outcome.reportWarning ? ['report.html'] : ['report.html', 'private_results.html (the task\'s marimo report)']));
   if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);
 }
 

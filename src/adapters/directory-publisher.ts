@@ -1,12 +1,11 @@
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultNames, ResultsPublisher } from '../ports/results-publisher.js';
-import { RESULT_FILES } from '../ports/results-publisher.js';
 
 /**
  * Publishes a local run into an output folder, complete or not at all: everything goes into a hidden sibling
- * folder that is renamed onto the output only by commit(). The public results are results.json and the report
- * report.html, the names an author looks for; the rest keeps the contract's names.
+ * folder that is renamed onto the output only by commit(). The public results are results.json, the name an author
+ * looks for; the rest keeps the contract's names (report.html the built-in report, private_results.html the Hub's).
  */
 export class DirectoryPublisher implements ResultsPublisher {
   private readonly staging: string;
@@ -21,7 +20,6 @@ export class DirectoryPublisher implements ResultsPublisher {
     const rename_ = async (from: string, to: string) =>
       rename(path.join(this.staging, from), path.join(this.staging, to)).catch(() => undefined);
     await rename_(names.publicResultsTable, 'results.json');
-    await rename_(RESULT_FILES.report, 'report.html');
   }
 
   async publishLogs(_job: unknown, logsDir: string): Promise<void> {

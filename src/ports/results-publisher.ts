@@ -21,6 +21,8 @@ export interface ResultNames {
 export const RESULT_FILES = {
   fullResults: 'submission_full_results.csv',
   report: 'private_results.html',
+  /** The built-in report, written whatever the task's template does: self-contained, readable offline. */
+  builtInReport: 'report.html',
   executionTimes: 'execution_time.csv',
   functionInfo: 'submission_function_info.json',
   filesDir: 'files',

@@ -25,7 +25,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
  * The task's marimo template when it ships one, else (or when it fails) the built-in report. Returns the one-line
  * reason the built-in report was used; a report problem never costs the results.
  */
-async function writeReport(built: BuiltWorkspace, tally: Tally, aggregation: Aggregation, outPath: string): Promise<string | undefined> {
+async function writeReport(built: BuiltWorkspace, aggregation: Aggregation, builtIn: (note?: string) => string, outPath: string): Promise<string | undefined> {
   let note: string;
   if (built.templatePath === undefined) {
     note = 'the task has no template.py; the built-in report was written';
@@ -38,8 +38,7 @@ async function writeReport(built: BuiltWorkspace, tally: Tally, aggregation: Agg
     }
   }
   built.log.warn(note);
-  const { publicResults, privateResults } = aggregation;
-  await writeFile(outPath, reportHtml({ config: built.config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note }));
+  await writeFile(outPath, builtIn(note));
   return note;
 }
 
@@ -74,7 +73,10 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Pr
       json({ data_file_name: firstFile, function_name: config.functionName, function_parameters: publicResults.function_parameters }),
     ),
   ]);
-  const reportWarning = await writeReport(built, tally, aggregation, path.join(paths.results, RESULT_FILES.report));
+  const builtIn = (note?: string) => reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
+  // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
+  await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
+  const reportWarning = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report));
   log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
 
   // Results stored first, final status last: the Hub never lists a finished submission without its results.

@@ -16,7 +16,7 @@ function formatNumber(value: number | null): string {
 }
 
 /** The one-screen summary at the end of a local run. Pure. */
-export function summaryText(results: ResultsObject, tally: Pick<Tally, 'rows' | 'failed'>, outDir: string, reportName: string): string {
+export function summaryText(results: ResultsObject, tally: Pick<Tally, 'rows' | 'failed'>, outDir: string, reports: readonly string[]): string {
   const { failed } = tally;
   const offLeaderboard = tally.rows.length - results.number_of_files;
   const lines = [
@@ -32,7 +32,7 @@ export function summaryText(results: ResultsObject, tally: Pick<Tally, 'rows' | 
     for (const { fileName, failure } of failed.slice(0, 10)) lines.push(`  ${fileName}: ${failure.code}: ${failure.message.slice(0, 160)}`);
     if (failed.length > 10) lines.push(`  … and ${failed.length - 10} more (see the log)`);
   }
-  lines.push('', `Results: ${outDir}/results.json`, `Report:  ${outDir}/${reportName}`, '');
+  lines.push('', `Results: ${outDir}/results.json`, ...reports.map((name) => `Report:  ${outDir}/${name}`), '');
   return lines.join('\n');
 }
 
