@@ -69,6 +69,29 @@ test('SQS limits are checked at start: wait at most 20 s, lease at most 12 h, wh
   }
 });
 
+test("the object store: the local stack's emulator, an S3 endpoint when one is given, AWS S3 in production", () => {
+  assert.equal(loadConfig({}, 2).aws.objectStore, { kind: 'emulator', url: 'http://s3:5000' });
+  assert.equal(loadConfig({ PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001/' }, 2).aws.objectStore, { kind: 'emulator', url: 'http://127.0.0.1:5001/' });
+  const s3 = loadConfig({ PVHUB_S3_ENDPOINT: 'http://127.0.0.1:4566', PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001' }, 2);
+  assert.equal(s3.aws.objectStore, { kind: 's3' }, 'an S3 endpoint wins over the emulator');
+  assert.is(s3.aws.s3Endpoint, 'http://127.0.0.1:4566');
+  const production = loadConfig({ PROD: 'true', PVHUB_S3_EMULATOR_URL: 'http://s3:5000' }, 2);
+  assert.equal(production.aws.objectStore, { kind: 's3' }, 'production never uses the emulator');
+  assert.is(production.aws.s3Endpoint, undefined);
+});
+
+test('the emulator URL must be an http(s) URL', () => {
+  for (const bad of ['s3:5000', 'not a url', 'ftp://s3:5000']) {
+    try {
+      loadConfig({ PVHUB_S3_EMULATOR_URL: bad }, 2);
+      assert.unreachable(bad);
+    } catch (error) {
+      assert.instance(error, ConfigError);
+      assert.match((error as ConfigError).problems.join('\n'), `PVHUB_S3_EMULATOR_URL=${bad}`);
+    }
+  }
+});
+
 test('sizes', () => {
   assert.is(parseByteSize('512m'), 512 * 1024 ** 2);
   assert.is(parseByteSize('1.5GiB'), 1.5 * 1024 ** 3);

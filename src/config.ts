@@ -38,6 +38,17 @@ export interface AwsSettings {
   readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
+/**
+ * Where the bucket is: `s3` speaks the S3 protocol (to AWS, or to the S3-compatible server at `s3Endpoint`);
+ * `emulator` is the Hub's local-stack "s3" service, which has its own three routes (contract §2).
+ */
+export type ObjectStoreSettings = { readonly kind: 's3' } | { readonly kind: 'emulator'; readonly url: string };
+
+/** The AWS settings of the worker service; the store choice is apart from AwsSettings, which the SDK clients take. */
+export interface WorkerAwsSettings extends AwsSettings {
+  readonly objectStore: ObjectStoreSettings;
+}
+
 export interface HubSettings {
   readonly apiUrl: string;
   readonly username: string | undefined;
@@ -52,7 +63,7 @@ export interface WorkerConfig {
   readonly workDir: string;
   readonly logLevel: string;
   readonly limits: ResourceLimits;
-  readonly aws: AwsSettings;
+  readonly aws: WorkerAwsSettings;
   readonly hub: HubSettings;
   /** Hard limit on one job; kept below the 12-hour visibility cap of SQS. */
   readonly jobTimeLimitMs: number;
@@ -141,6 +152,13 @@ class Reader {
     }
     return text;
   }
+
+  /** A URL the worker calls over plain HTTP(S). */
+  httpUrl(name: string, fallback: string): string {
+    const text = this.url(name, fallback) ?? fallback;
+    if (URL.canParse(text) && !/^https?:$/.test(new URL(text).protocol)) this.problems.push(`${name}=${text} must be an http or https URL`);
+    return text;
+  }
 }
 
 const HOUR_MS = 3_600_000;
@@ -153,6 +171,10 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   const read = new Reader(env);
   const production = env['PROD'] !== undefined;
   const region = read.text('AWS_DEFAULT_REGION', production ? 'us-west-2' : 'elasticmq');
+  const s3Endpoint = read.url('PVHUB_S3_ENDPOINT', undefined);
+  // The local stack's "s3" is not S3 (contract §2): without an S3 endpoint to use instead, it is the emulator.
+  const objectStore: ObjectStoreSettings =
+    production || s3Endpoint !== undefined ? { kind: 's3' } : { kind: 'emulator', url: read.httpUrl('PVHUB_S3_EMULATOR_URL', 'http://s3:5000') };
   const config: WorkerConfig = {
     production,
     workDir: path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker'))),
@@ -172,7 +194,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     aws: {
       region,
       sqsEndpoint: read.url('PVHUB_SQS_ENDPOINT', production ? undefined : 'http://sqs:9324'),
-      s3Endpoint: read.url('PVHUB_S3_ENDPOINT', undefined),
+      s3Endpoint,
       queueName: read.text('PVHUB_QUEUE_NAME', 'valhub_submission_queue.fifo'),
       bucket: read.text('S3_BUCKET_NAME', 'valhub-bucket'),
       createQueue: read.flag('PVHUB_CREATE_QUEUE', !production),
@@ -180,6 +202,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
         production || read.optional('AWS_ACCESS_KEY_ID') !== undefined || read.optional('AWS_PROFILE') !== undefined
           ? undefined
           : { accessKeyId: 'x', secretAccessKey: 'x' },
+      objectStore,
     },
     hub: {
       apiUrl:

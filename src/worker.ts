@@ -4,6 +4,7 @@ import { concatMap, defer, fromEvent, lastValueFrom, map, merge, type Observable
 import type { Logger } from 'pino';
 import { DockerEngine } from './adapters/docker-engine.js';
 import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
+import { S3EmulatorStore } from './adapters/s3-emulator-store.js';
 import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
 import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
 import { loadConfig, type WorkerConfig } from './config.js';
@@ -81,7 +82,10 @@ function buildDeps(config: WorkerConfig, log: Logger) {
     createQueue: config.aws.createQueue,
     leaseSeconds: config.visibilityLeaseSeconds,
   });
-  const store = new S3ObjectStore(createS3Client(config.aws), config.aws.bucket, { log });
+  const store =
+    config.aws.objectStore.kind === 'emulator'
+      ? new S3EmulatorStore(config.aws.objectStore.url, config.aws.bucket, { log })
+      : new S3ObjectStore(createS3Client(config.aws), config.aws.bucket, { log });
   const hub = new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log });
   const engine = new DockerEngine();
   const deps: MessageDeps = {
