@@ -10,6 +10,7 @@ test('a clean run with a report is ok with its timing', () => {
 
 test('the time limit and the memory limit win over anything the report says', () => {
   assert.equal(judgeRun({ ...facts, timedOut: true, exitCode: null }), { ok: false, failure: { code: 'sb_1', message: 'exceeded the time limit of 60 s' } });
+  assert.equal(judgeRun({ ...facts, resultsExceeded: true, resultsCapBytes: 256 * 1024 ** 2, exitCode: null }), { ok: false, failure: { code: 'sb_500', message: 'wrote more than the results limit of 256 MiB' } });
   assert.equal(judgeRun({ ...facts, oomKilled: true, exitCode: 137 }), { ok: false, failure: { code: 'sb_500', message: 'exceeded the memory limit of 2.0 GiB' } });
 });
 

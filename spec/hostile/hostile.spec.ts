@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, python, ROOT, run } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { python, ROOT, run } from '../helpers/cli.js';
 
 const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
 const REQUIREMENTS = 'pandas==2.2.3\nnumpy==2.1.3\n';
@@ -20,7 +21,6 @@ const REQUIREMENTS = 'pandas==2.2.3\nnumpy==2.1.3\n';
 const CANARY = path.join(os.tmpdir(), `pvhub-hostile-canary-${process.pid}`);
 
 let scratch = '';
-let baselineProcesses = 0;
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -36,30 +36,71 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-async function processCount(): Promise<number> {
-  return (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).length;
+/** The uid submissions run as (RUNNER_USER in src/pipeline/run-file.ts); it owns nothing on the host. */
+const RUNNER_UID = '10001';
+
+/**
+ * Host processes of the runner uid that live outside every running container: a fork bomb's children or a
+ * daemonised process that escaped the container's end. Other suites' live containers are not counted.
+ */
+async function escapedProcesses(): Promise<string[]> {
+  const live = (await run('docker', ['ps', '-q', '--no-trunc'])).stdout.split('\n').filter((id) => id.trim() !== '');
+  const escaped: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      if (/^Uid:\s+(\d+)/m.exec(status)?.[1] !== RUNNER_UID) continue;
+      const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8');
+      if (!live.some((id) => cgroup.includes(id))) escaped.push(`${pid}: ${cgroup.split('\n')[0] ?? ''}`);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return escaped;
 }
 
-async function managedContainers(): Promise<string[]> {
-  const result = await run('docker', ['ps', '-a', '-q', '--filter', 'label=pvhub.managed=true']);
+interface Evaluation {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The worker's pid: `evaluate` uses it as the submission id, so its containers carry pvhub.submission=<pid>. */
+  readonly pid: number;
+}
+
+/** `pvhub-worker evaluate` as a child process; `onStart` may signal it. */
+function evaluate(submission: string, out: string, environment: NodeJS.ProcessEnv, onStart?: (pid: number) => void): Promise<Evaluation> {
+  return new Promise((resolve, reject) => {
+    const args = [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK, '--submission', submission, '--out', out];
+    const child = spawn('node', args, { cwd: ROOT, env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid ?? -1;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr, pid }));
+    onStart?.(pid);
+  });
+}
+
+/** Containers of one evaluate run (other suites may run their own managed containers meanwhile). */
+async function managedContainers(pid: number): Promise<string[]> {
+  const result = await run('docker', ['ps', '-a', '-q', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${pid}`]);
   assert.is(result.status, 0, result.stderr);
   return result.stdout.split('\n').filter((line) => line.trim() !== '');
 }
 
 /** The host is as it was: no managed container, no canary, the worker's scratch empty, processes back to normal. */
-async function assertHostUnaffected(extraCanaries: readonly string[] = []): Promise<void> {
-  assert.equal(await managedContainers(), [], 'no container left behind');
+async function assertHostUnaffected(pid: number, extraCanaries: readonly string[] = []): Promise<void> {
+  assert.equal(await managedContainers(pid), [], 'no container left behind');
   for (const canary of [CANARY, ...extraCanaries]) assert.not.ok(existsSync(canary), `${canary} was created on the host`);
   const work = path.join(scratch, 'work');
   const left = existsSync(work) ? (await readdir(work)).filter((name) => name.startsWith('submission-')) : [];
   assert.equal(left, [], 'the job workspace is removed');
-  // Processes of the host come and go; what matters is that nothing of the submission's hundreds is left.
-  let now = await processCount();
-  for (let i = 0; i < 20 && now > baselineProcesses + 15; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    now = await processCount();
-  }
-  assert.ok(now <= baselineProcesses + 15, `host processes ${now}, before ${baselineProcesses}`);
+  // Other suites may run containers meanwhile, so the host's total says little; no submission process may be left
+  // outside a running container.
+  assert.equal(await escapedProcesses(), [], 'no submission process outlives its container');
 }
 
 async function submissionFolder(name: string, wrapper: string, requirements = REQUIREMENTS): Promise<string> {
@@ -103,20 +144,19 @@ with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
 
 async function expectRefused(submission: string, code: string, fragment: string | RegExp, canaries: readonly string[] = []): Promise<void> {
   const out = path.join(scratch, `out-refused-${path.basename(submission)}`);
-  const result = await cli(['evaluate', '--task', TASK, '--submission', submission, '--out', out], env());
+  const result = await evaluate(submission, out, env());
   assert.is(result.status, 1, `${submission}: ${result.stdout}\n${result.stderr}`);
   const line = result.stderr.trim().split('\n').pop() ?? '';
   assert.match(line, `pvhub-worker: ${code}: `);
   assert.match(line, fragment);
   assert.not.match(result.stderr, /\n\s+at /, 'no stack trace');
   assert.not.ok(existsSync(out), 'no output folder');
-  await assertHostUnaffected(canaries);
+  await assertHostUnaffected(result.pid, canaries);
 }
 
 test.before(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-hostile-'));
   await rm(CANARY, { force: true });
-  baselineProcesses = await processCount();
 });
 
 test.after(async () => {
@@ -186,13 +226,13 @@ test('a requirement that exists only as an sdist is refused with op_2 naming it,
   const out = path.join(scratch, 'out-sdist');
   // The sdist is offered to the resolver through find-links, next to whatever the machine already uses.
   const findLinks = [links, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
-  const result = await cli(['evaluate', '--task', TASK, '--submission', submission, '--out', out], env({ PIP_FIND_LINKS: findLinks }));
+  const result = await evaluate(submission, out, env({ PIP_FIND_LINKS: findLinks }));
   assert.is(result.status, 1, result.stderr);
   const line = result.stderr.trim().split('\n').pop() ?? '';
   assert.match(line, 'pvhub-worker: op_2: ');
   assert.match(line, 'pvhub-hostile-sdist');
   assert.not.ok(existsSync(out));
-  await assertHostUnaffected([sdistCanary]);
+  await assertHostUnaffected(result.pid, [sdistCanary]);
 });
 
 interface FileOutcome {
@@ -217,22 +257,24 @@ test('one run survives every container attack, each file gets its code, and the 
   const submission = await submissionFolder('hostile', await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'));
   const out = path.join(scratch, 'out-hostile');
   const started = Date.now();
-  const result = await cli(['evaluate', '--task', TASK, '--submission', submission, '--out', out], env());
+  const result = await evaluate(submission, out, env());
   assert.is(result.status, 0, `${result.stdout}\n${result.stderr.slice(-3000)}`);
   assert.ok(Date.now() - started < 240_000, 'the hostile run stays within its limits');
 
   const failures = await fileFailures(path.join(out, 'logs', 'submission.log.jsonl'));
-  const expect = (file: string, code: string, fragment: string | RegExp) => {
+  const expect = (file: string, code: string | readonly string[], fragment: string | RegExp) => {
     const outcome = failures.get(file);
     assert.ok(outcome, `${file} should have failed`);
-    assert.is(outcome.code, code, `${file}: ${outcome.message}`);
+    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
     assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
   };
   for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
 
-  expect('1001_ac_power_ts01.csv', 'sb_500', /PROBE-OK fork refused after \d+ children/);
+  // The pids limit stops the bomb; with one CPU shared by 256 busy processes, the parent may not see its refused
+  // fork before the time limit does: either way the file fails and the host keeps its processes.
+  expect('1001_ac_power_ts01.csv', ['sb_500', 'sb_1'], /PROBE-OK fork refused after \d+ children|time limit of 20 s/);
   expect('1001_ac_power_ts02.csv', 'sb_500', 'memory limit');
-  expect('1002_ac_power_ts03.csv', 'sb_500', /PROBE-OK \/tmp full .*No space left on device/);
+  expect('1002_ac_power_ts03.csv', 'sb_500', /PROBE-OK \/tmp full .*(No space left on device|File too large)/);
   expect('1002_ac_power_ts04.csv', 'sb_500', /PROBE-OK \/results refused|results limit/);
   expect('1003_ac_power_ts05.csv', 'sb_1', 'time limit of 20 s');
   expect('1003_ac_power_ts06.csv', 'sb_500', 'PROBE-OK no network');
@@ -240,20 +282,21 @@ test('one run survives every container attack, each file gets its code, and the 
   expect('1004_ac_power_ts08.csv', 'sb_500', 'PROBE-OK environment holds only');
   expect('1005_ac_power_ts10.csv', 'sb_500', 'PROBE-OK uid 10001');
   expect('1001_ac_power_ts12.csv', 'sb_500', 'PROBE-OK only 1001_ac_power_ts12.csv is visible');
+  expect('1003_ac_power_ts13.csv', 'op_8', 'not a regular file');
 
-  // The flood, and the honest files, are scored.
-  const scored = ['1005_ac_power_ts09.csv', '1005_ac_power_ts11.csv', '1003_ac_power_ts13.csv'];
+  // The flood, and the honest file, are scored.
+  const scored = ['1005_ac_power_ts09.csv', '1005_ac_power_ts11.csv'];
   for (const file of scored) assert.not.ok(failures.has(file), `${file}: ${failures.get(file)?.message}`);
-  assert.is(failures.size, 10, [...failures.keys()].join(', '));
+  assert.is(failures.size, 11, [...failures.keys()].join(', '));
   const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { number_of_files: number };
-  // ts11 is not on the leaderboard: the public count has the other two.
-  assert.is(publicResults.number_of_files, 2);
-  assert.match(result.stdout, 'Scored 2 file(s), 10 failed');
+  // ts11 is not on the leaderboard: the public count has ts09 alone.
+  assert.is(publicResults.number_of_files, 1);
+  assert.match(result.stdout, /Scored 2 file\(s\).*, 11 failed/);
   assert.equal((await readdir(path.join(out, 'files'))).sort(), scored.sort());
   const log = await readFile(path.join(out, 'logs', 'submission.log.jsonl'), 'utf8');
   assert.match(log, /bytes of output dropped/, 'the flood was cut at the output cap');
 
-  await assertHostUnaffected();
+  await assertHostUnaffected(result.pid);
 });
 
 test.run();

@@ -12,9 +12,6 @@ import time
 
 import pandas as pd
 
-HOST_CANARY = os.environ.get("PVHUB_HOSTILE_CANARY", "/tmp/pvhub-hostile-canary")
-
-
 def honest(series):
     series = pd.Series(series).astype(float)
     days = pd.Index(series.index.date)
@@ -131,7 +128,9 @@ def write_outside(series):
         "/usr/local/lib/evil.py",
         "/new-file",
         "/results/../escaped",
-        HOST_CANARY,
+        "/proc/sys/kernel/core_pattern",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/memory.max",
     ]
     for target in targets:
         try:
@@ -201,6 +200,17 @@ def privileges(series):
     raise RuntimeError("PROBE-OK uid %d, no capabilities, no new privileges" % os.getuid())
 
 
+def planted_links(series):
+    # Claims success itself and leaves links where the worker reads: were they followed on the host, the scorer
+    # would read /dev/zero forever or the worker's own files.
+    import json
+    os.symlink("/dev/zero", "/results/output.csv")
+    with open("/results/status.json", "w") as status:
+        json.dump({"ok": True, "execution_time": 0.000001, "function_parameters": ["time_series"]}, status)
+    sys.stdout.flush()
+    os._exit(0)
+
+
 BEHAVIOURS = {
     "2015-02": fork_bomb,
     "2016-06": memory_bomb,
@@ -213,6 +223,7 @@ BEHAVIOURS = {
     "2017-01": flood,
     "2019-03": privileges,
     "2018-10": other_files,
+    "2019-04": planted_links,
 }
 
 

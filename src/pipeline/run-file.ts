@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Observable } from 'rxjs';
 import type { ResourceLimits } from '../config.js';
@@ -29,7 +29,9 @@ const REPORT_MAX_BYTES = 64 * 1024;
 
 async function readReport(file: string): Promise<WrapperReport | undefined> {
   try {
-    if ((await stat(file)).size > REPORT_MAX_BYTES) return undefined;
+    // lstat: a link planted by the submission would make the worker read its own files.
+    const info = await lstat(file);
+    if (!info.isFile() || info.size > REPORT_MAX_BYTES) return undefined;
     const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
     return typeof parsed === 'object' && parsed !== null ? (parsed as WrapperReport) : undefined;
   } catch {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { parse } from 'fast-csv';
@@ -115,8 +115,14 @@ async function compareScalars(ws: BuiltWorkspace, run: RanFile, referencePath: s
 
 async function compare(ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
   const missingCode = ws.config.comparisonType === 'scalar' ? 'op_9' : 'op_8';
-  const exists = await stat(run.outputPath).then((info) => info.isFile(), () => false);
-  if (!exists) return { ok: false, failure: { code: missingCode, message: 'the function ran but wrote no output file' } };
+  // lstat, not stat: the container wrote this folder, and a symbolic link there would be followed on the worker's
+  // side (to its files, or /dev/zero); a FIFO would block the reader.
+  const info = await lstat(run.outputPath).catch(() => undefined);
+  if (info === undefined) return { ok: false, failure: { code: missingCode, message: 'the function ran but wrote no output file' } };
+  if (!info.isFile()) {
+    await rm(run.outputPath, { force: true });
+    return { ok: false, failure: { code: missingCode, message: 'the output is not a regular file (a link or special file)' } };
+  }
   try {
     return await (ws.config.comparisonType === 'scalar' ? compareScalars(ws, run, referencePath) : compareSeries(ws, run, referencePath));
   } catch (error) {
