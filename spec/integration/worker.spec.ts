@@ -201,7 +201,7 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   assert.equal(afterMetadata.slice(0, 4), ['GET system_metadata/systemmetadata/', 'POST error/error_report/new', 'GET versions/python', 'GET versions/python/'], calls.join('\n'));
   const perFile = afterMetadata.slice(4, afterMetadata.length - 2);
   assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
-  assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length);
+  assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
   assert.is(perFile.length, n + failedFiles.length, 'nothing else between the build and the result');
   assert.equal(afterMetadata.slice(-2), [`PUT submissions/update_submission_result/${sid}`, `PUT submissions/change_submission_status/${sid}`]);
 
