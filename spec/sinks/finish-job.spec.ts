@@ -118,6 +118,7 @@ test('writes the results folder, then publishes, stores the result and only then
     'execution_time.csv',
     'files',
     'private_results.html',
+    'report.html',
     'submission_full_results.csv',
     'submission_function_info.json',
     'ts-private-metrics.json',
