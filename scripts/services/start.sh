@@ -20,7 +20,22 @@ host=127.0.0.1
 state=.cache/services
 mkdir -p logs "$state"
 
-answers() { curl -s -o /dev/null --max-time 2 "$1"; }
+# Healthy: any HTTP answer below 500. A server left by a deleted checkout still listens but answers 500.
+answers() {
+  local code
+  code="$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$1")" || return 1
+  [ "$code" -ge 200 ] && [ "$code" -lt 500 ]
+}
+
+# A server of ours that listens but is broken (its files gone with an old checkout) is stopped, to start afresh.
+stop_broken() {
+  local url="$1" pattern="$2"
+  if curl -s -o /dev/null --max-time 2 "$url" && ! answers "$url"; then
+    say "a broken server answers on $url; stopping it"
+    pkill -f "$pattern" || true
+    sleep 1
+  fi
+}
 
 # The process of a PID file, if it is still alive.
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -53,6 +68,7 @@ launch() {
 sqs_url="http://$host:$sqs_port"
 # An unsigned ListQueues is answered (with an error document) only by a live SQS endpoint.
 sqs_probe="$sqs_url/?Action=ListQueues"
+stop_broken "$sqs_probe" "org.elasticmq.server.Main"
 if ! answers "$sqs_probe"; then
   jars="$state/elasticmq-$elasticmq_version"
   if [ ! -f "$jars/.complete" ]; then
@@ -113,6 +129,7 @@ fi
 
 # --- S3: moto ----------------------------------------------------------------------------------------------------
 s3_url="http://$host:$s3_port"
+stop_broken "$s3_url/" "moto_server -H $host -p $s3_port"
 if ! answers "$s3_url/"; then
   venv=.cache/services-venv
   if [ ! -f "$venv/.complete-$moto_version" ]; then
