@@ -16,6 +16,8 @@ export interface ResourceLimits {
   readonly maxParallel: number;
   readonly fileTimeLimitMs: number;
   readonly buildTimeLimitMs: number;
+  /** Largest submission image (and wheelhouse) a build may make; over it the build is refused (op_2). */
+  readonly imageSizeLimitBytes: number;
   readonly outputCapBytes: number;
   /** Bytes a container may write to its results folder (all files together) before it is stopped (sb_500). */
   readonly resultsCapBytes: number;
@@ -187,6 +189,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       maxParallel: read.number('PVHUB_MAX_PARALLEL', Math.max(1, cpuCount), 1),
       fileTimeLimitMs: read.number('PVHUB_FILE_TIME_LIMIT', 1800, 1) * 1000,
       buildTimeLimitMs: read.number('PVHUB_BUILD_TIME_LIMIT', 1200, 10) * 1000,
+      imageSizeLimitBytes: read.bytes('PVHUB_IMAGE_SIZE_LIMIT', '8g'),
       outputCapBytes: read.bytes('PVHUB_OUTPUT_CAP', '1m'),
       resultsCapBytes: read.bytes('PVHUB_RESULTS_CAP', '256m'),
       earlyAbortFiles: read.number('PVHUB_EARLY_ABORT_FILES', 3, 0),

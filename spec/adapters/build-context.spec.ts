@@ -3,13 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRequirements, prepareBuildContext, submissionImageTag } from '../../src/adapters/build-context.js';
+import { type BuildContextOptions, parseRequirements, prepareBuildContext, requirementWithoutWheel, type SourceBuild, submissionImageTag } from '../../src/adapters/build-context.js';
+import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { loadConfig } from '../../src/config.js';
+import { sandboxedSourceBuild } from '../../src/pipeline/build-sdist.js';
+import { withFindLinks, writeSdist } from '../helpers/sdist.js';
 import { WorkerError } from '../../src/domain/errors.js';
 
 let scratch = '';
 let builds = 0;
 
 const BASE = { pythonVersion: '3.11', baseImage: 'python:3.11-slim' };
+const GIB = 1024 ** 3;
 const CODE = 'from helpers.scale import scale\ndef f(ts):\n    return scale(ts)\n';
 
 /** A submission folder with a nested package, and a requirements.txt unless `requirements` is undefined. */
@@ -22,9 +27,18 @@ async function submission(name: string, requirements: string | undefined, code =
   return dir;
 }
 
-function prepare(submissionDir: string, extra: { hostPython?: string } = {}) {
+/** Where a spec expects every requirement to have a wheel: a source build is a failure of the spec. */
+async function noSourceBuild(build: SourceBuild): Promise<void> {
+  throw new Error(`unexpected source build of ${build.requirement}`);
+}
+
+type Extra = Partial<Pick<BuildContextOptions, 'hostPython' | 'buildFromSource' | 'maxWheelhouseBytes'>>;
+
+function prepare(submissionDir: string, extra: Extra = {}) {
   const workDir = path.join(scratch, `build-${builds++}`);
-  return mkdir(workDir, { recursive: true }).then(() => prepareBuildContext({ submissionDir, workDir, onLog: () => undefined, ...BASE, ...extra }));
+  return mkdir(workDir, { recursive: true }).then(() =>
+    prepareBuildContext({ submissionDir, workDir, onLog: () => undefined, buildFromSource: noSourceBuild, maxWheelhouseBytes: GIB, ...BASE, ...extra }),
+  );
 }
 
 async function workerError(action: () => unknown): Promise<WorkerError> {
@@ -123,6 +137,59 @@ test('a requirement nobody can satisfy is op_2 naming the package', async () => 
   const error = await workerError(() => prepare(dir));
   assert.is(error.code, 'op_2');
   assert.match(error.message, 'pvhub-no-such-package-for-tests');
+});
+
+test('wheels over the image size limit are op_2 before any image is built', async () => {
+  const error = await workerError(async () => prepare(await submission('too-big', 'pandas\n'), { maxWheelhouseBytes: 1024 * 1024 }));
+  assert.is(error.code, 'op_2');
+  assert.match(error.message, /bytes of wheels, over the image size limit of 1048576 bytes/);
+});
+
+test('pip\'s "no matching distribution" names the requirement to build from source', () => {
+  const output = 'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none)\nERROR: No matching distribution found for qss>=0.2\n';
+  assert.is(requirementWithoutWheel(output), 'qss>=0.2');
+  assert.is(requirementWithoutWheel('ERROR: ResolutionImpossible: for help visit ...'), undefined);
+});
+
+test('a requirement with only a source distribution is built in the sandbox, and so is its own sdist-only dependency', async () => {
+  const links = path.join(scratch, 'links');
+  await mkdir(links, { recursive: true });
+  // outer needs inner (no wheel either), inner needs six (a wheel on the index): the set closes in two builds.
+  await writeSdist(links, 'pvhub-spec-outer', '0.2', ['pvhub-spec-inner>=0.1']);
+  await writeSdist(links, 'pvhub-spec-inner', '0.1', ['six']);
+  const config = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g', PVHUB_BUILD_TIME_LIMIT: '300' });
+  const engine = new DockerEngine();
+  const labels = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' };
+  const builds: string[] = [];
+  const sandbox = sandboxedSourceBuild({ engine, limits: config.limits, pythonVersion: '3.11', labels });
+  const dir = await submission('sdist-only', 'pvhub-spec-outer==0.2\n');
+  const { contextDir } = await withFindLinks(links, () =>
+    prepare(dir, {
+      buildFromSource: (build) => {
+        builds.push(build.requirement);
+        return sandbox(build);
+      },
+    }),
+  );
+  const wheels = await readdir(path.join(contextDir, 'wheelhouse'));
+  assert.equal(builds, ['pvhub-spec-outer==0.2', 'pvhub-spec-inner>=0.1']);
+  for (const expected of [/^pvhub_spec_outer-0\.2-py3-none-any\.whl$/, /^pvhub_spec_inner-0\.1-py3-none-any\.whl$/, /^six-.*\.whl$/]) {
+    assert.ok(wheels.some((wheel) => expected.test(wheel)), `${expected}: ${wheels.join(' ')}`);
+  }
+  assert.is(await engine.removeContainers(labels), 0, 'the sandbox containers are removed');
+});
+
+test('a source distribution whose build fails is op_2 naming the requirement, with the build output', async () => {
+  const links = path.join(scratch, 'links-broken');
+  await mkdir(links, { recursive: true });
+  await writeSdist(links, 'pvhub-spec-broken', '1.0', [], 'raise SystemExit("pvhub-broken-build-marker")');
+  const config = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' });
+  const sandbox = sandboxedSourceBuild({ engine: new DockerEngine(), limits: config.limits, pythonVersion: '3.11', labels: { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' } });
+  const dir = await submission('sdist-broken', 'pvhub-spec-broken\n');
+  const error = await workerError(() => withFindLinks(links, () => prepare(dir, { buildFromSource: sandbox })));
+  assert.is(error.code, 'op_2');
+  assert.match(error.message, 'requirement pvhub-spec-broken has no wheel, and its source distribution failed to build');
+  assert.match(error.message, 'pvhub-broken-build-marker');
 });
 
 test('a host python that cannot run pip is the worker\'s problem (wr_500), not the submission\'s', async () => {

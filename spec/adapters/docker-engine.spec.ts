@@ -11,6 +11,7 @@ import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
 const LABELS = { 'pvhub.spec': 'docker-engine' };
 const IMAGE = 'pvhub-spec-engine:latest';
 const MIB = 1024 ** 2;
+const GIB = 1024 ** 3;
 
 const engine = new DockerEngine();
 const docker = new Dockerode();
@@ -57,7 +58,7 @@ test.before(async () => {
   const context = await contextWith('ok', 'FROM python:3.11-slim\nCOPY greeting.txt /greeting.txt\n');
   await writeFile(path.join(context, 'greeting.txt'), 'hello from the context\n');
   await chmod(path.join(context, 'greeting.txt'), 0o600);
-  await engine.buildImage({ tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000 }, () => undefined);
+  await engine.buildImage({ tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000, maxSizeBytes: GIB }, () => undefined);
 });
 
 test.after(async () => {
@@ -181,7 +182,7 @@ test('an abort removes the container before the run rejects', async () => {
 
 test('a failing build step is op_2 with the build output', async () => {
   const context = await contextWith('failing', 'FROM python:3.11-slim\nRUN echo pvhub-build-marker && exit 7\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000 }, () => undefined));
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
   assert.instance(error, WorkerError);
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'pvhub-build-marker');
@@ -189,16 +190,24 @@ test('a failing build step is op_2 with the build output', async () => {
   assert.not.ok(await engine.imageExists('pvhub-spec-failing:latest'));
 });
 
+test('an image over the size limit is op_2 and is removed', async () => {
+  const context = await contextWith('big', 'FROM python:3.11-slim\nRUN head -c 8000000 /dev/urandom > /ballast\n');
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-big:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: 100 * MIB }, () => undefined));
+  assert.is((error as WorkerError).code, 'op_2');
+  assert.match(error.message, /over the limit of 104857600 bytes/);
+  assert.not.ok(await engine.imageExists('pvhub-spec-big:latest'));
+});
+
 test('a build has no network', async () => {
   const context = await contextWith('offline', 'FROM python:3.11-slim\nRUN python -c "import socket; socket.create_connection((\'1.1.1.1\', 53), timeout=3)"\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000 }, () => undefined));
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'Network is unreachable');
 });
 
 test('a build past its time limit is op_2 and leaves no build container running', async () => {
   const context = await contextWith('slow', 'FROM python:3.11-slim\nRUN sleep 60 && echo pvhub-slow-build-marker\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000 }, () => undefined));
+  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000, maxSizeBytes: GIB }, () => undefined));
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'image build exceeded 3 s');
   let left = 1;

@@ -13,6 +13,7 @@ import { HOST_PYTHON, ROOT, run } from '../helpers/cli.js';
 const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
 const CSV = 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,1.5\n2015-01-01 00:30:00-07:00,2.5\n';
 const LABELS = { 'pvhub.spec': 'wrapper' };
+const GIB = 1024 ** 3;
 
 let scratch = '';
 let runs = 0;
@@ -131,9 +132,10 @@ test('the image recipe builds with no network and runs the wrapper hardened, as 
   const engine = new DockerEngine();
   const { contextDir, tag } = await prepareBuildContext({
     submissionDir: submission, pythonVersion: '3.11', baseImage: 'python:3.11-slim', workDir: path.join(scratch, 'image'), onLog: () => undefined,
+    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)), maxWheelhouseBytes: GIB,
   });
   const buildLog: string[] = [];
-  await engine.buildImage({ tag, contextDir, labels: LABELS, timeoutMs: 300_000 }, (line) => buildLog.push(line));
+  await engine.buildImage({ tag, contextDir, labels: LABELS, timeoutMs: 300_000, maxSizeBytes: GIB }, (line) => buildLog.push(line));
   const dataDir = path.join(scratch, 'image/data');
   const resultsDir = path.join(scratch, 'image/results');
   await mkdir(dataDir);

@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { python, ROOT, run } from '../helpers/cli.js';
+import { writeSdist } from '../helpers/sdist.js';
 
 const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
 const REQUIREMENTS = 'pandas==2.2.3\nnumpy==2.1.3\n';
@@ -203,35 +204,45 @@ test('archive attacks are refused with op_1 and their own message, nothing extra
   await expectRefused(folder, 'op_1', 'answers.csv is neither a file nor a folder');
 });
 
-test('a requirement that exists only as an sdist is refused with op_2 naming it, and its build code never runs', async () => {
+test('a requirement that exists only as an sdist is built in the sandbox: its build script reaches neither the network nor the host', async () => {
   const links = path.join(scratch, 'links');
-  const source = path.join(scratch, 'sdist-src', 'pvhub-hostile-sdist-0.1');
   const sdistCanary = path.join(os.tmpdir(), `pvhub-sdist-canary-${process.pid}`);
   await mkdir(links, { recursive: true });
-  await mkdir(source, { recursive: true });
-  // Its build script writes to the host and calls out to the network: were it run, the canary would exist.
-  await writeFile(
-    path.join(source, 'setup.py'),
-    `import socket, pathlib\npathlib.Path(${JSON.stringify(sdistCanary)}).write_text("ran on the host")\n` +
-      `try:\n    socket.create_connection(("1.1.1.1", 53), timeout=2)\nexcept OSError:\n    pass\n` +
-      `from setuptools import setup\nsetup(name="pvhub-hostile-sdist", version="0.1", py_modules=[])\n`,
-  );
-  await writeFile(path.join(source, 'PKG-INFO'), 'Metadata-Version: 2.1\nName: pvhub-hostile-sdist\nVersion: 0.1\n');
-  await python(
-    'import sys, tarfile, os\nsrc, dest = sys.argv[1], sys.argv[2]\n' +
-      'with tarfile.open(dest, "w:gz") as tar: tar.add(src, arcname=os.path.basename(src))\n',
-    [source, path.join(links, 'pvhub-hostile-sdist-0.1.tar.gz')],
-  );
-  const submission = await submissionFolder('sdist', HONEST, `${REQUIREMENTS}pvhub-hostile-sdist==0.1\n`);
+  // The build script writes to a host path, calls out to the network and looks for the worker's socket, secrets
+  // and privileges: any of them within reach fails the build, and so the spec, with PROBE-BREACH.
+  const probe = [
+    'import os, pathlib, socket',
+    `pathlib.Path(${JSON.stringify(sdistCanary)}).write_text("ran on the host")`,
+    'breaches = []',
+    'try:',
+    '    socket.create_connection(("1.1.1.1", 53), timeout=2)',
+    '    breaches.append("network")',
+    'except OSError:',
+    '    pass',
+    'if os.path.exists("/var/run/docker.sock"):',
+    '    breaches.append("docker socket")',
+    'if any(name.startswith("AWS") for name in os.environ):',
+    '    breaches.append("credentials")',
+    'if os.getuid() == 0:',
+    '    breaches.append("root")',
+    'try:',
+    '    open("/usr/pvhub-breach", "w")',
+    '    breaches.append("writable root")',
+    'except OSError:',
+    '    pass',
+    'if breaches:',
+    '    raise SystemExit("PROBE-BREACH " + ", ".join(breaches))',
+  ].join('\n');
+  await writeSdist(links, 'pvhub-hostile-sdist', '0.1', [], probe);
+  const submission = await submissionFolder('sdist', `import pvhub_hostile_sdist\n${HONEST}`, `${REQUIREMENTS}pvhub-hostile-sdist==0.1\n`);
   const out = path.join(scratch, 'out-sdist');
   // The sdist is offered to the resolver through find-links, next to whatever the machine already uses.
   const findLinks = [links, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   const result = await evaluate(submission, out, env({ PIP_FIND_LINKS: findLinks }));
-  assert.is(result.status, 1, result.stderr);
-  const line = result.stderr.trim().split('\n').pop() ?? '';
-  assert.match(line, 'pvhub-worker: op_2: ');
-  assert.match(line, 'pvhub-hostile-sdist');
-  assert.not.ok(existsSync(out));
+  assert.is(result.status, 0, result.stderr.slice(-3000));
+  assert.not.match(result.stderr, 'PROBE-BREACH');
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { number_of_files: number };
+  assert.ok(publicResults.number_of_files > 0, 'the submission that needed the built wheel is scored');
   await assertHostUnaffected(result.pid, [sdistCanary]);
 });
 

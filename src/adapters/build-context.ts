@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { basePythons } from './python-versions.js';
@@ -10,6 +10,9 @@ import { WorkerError } from '../domain/errors.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOCKERFILE = path.join(ROOT, 'container/Dockerfile');
 const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
+const FETCH_SDIST = path.join(ROOT, 'container/fetch_sdist.py');
+/** fetch_sdist.py's exit status when the index does not answer: the worker's problem, not the submission's. */
+const FETCH_UNREACHABLE = 4;
 /** Shared by every resolution on this machine, so a second one downloads nothing. */
 const PIP_CACHE = path.join(ROOT, '.cache/pip');
 /** What pvhub_wrapper.py imports. Unpinned, so a version the submission pins is the one installed. */
@@ -17,7 +20,21 @@ const WRAPPER_REQUIREMENTS = ['pandas', 'numpy'];
 /** glibc of the registry's python:<v>-slim images (Debian bookworm), for versions this worker does not build itself. */
 const REGISTRY_GLIBC_MINOR = 36;
 const RESOLVE_TIME_LIMIT_MS = 15 * 60_000;
+/** Requirements of one submission that may be built from source; past that the set is not closing. */
+const MAX_SOURCE_BUILDS = 10;
 const MACHINE: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64' };
+
+/** A source distribution to turn into a wheel, in a sandbox: nothing of it runs on this host. */
+export interface SourceBuild {
+  /** The requirement as pip named it (e.g. "ruptures==1.1.8"). */
+  readonly requirement: string;
+  /** The .tar.gz or .zip, alone in its folder. */
+  readonly archive: string;
+  /** Wheels of its build requirements, for the target python: the sandbox has no index. */
+  readonly buildWheelhouse: string;
+  /** An empty folder where the wheel must be written (and nothing else: it is checked). */
+  readonly outDir: string;
+}
 
 export interface BuildContextOptions {
   readonly submissionDir: string;
@@ -31,6 +48,13 @@ export interface BuildContextOptions {
    * (.cache/venv/bin/python). Nothing is installed into it.
    */
   readonly hostPython?: string;
+  /**
+   * Builds one source distribution into a wheel in outDir, with no network, or throws op_2. Called only for a
+   * requirement that has no wheel for the target python.
+   */
+  readonly buildFromSource: (build: SourceBuild) => Promise<void>;
+  /** Wheels bigger than this together are refused before any build (op_2): the image would only be bigger. */
+  readonly maxWheelhouseBytes: number;
 }
 
 export interface BuildContext {
@@ -156,7 +180,8 @@ function platformTags(pythonVersion: string): string[] {
   const newest = glibc === undefined ? REGISTRY_GLIBC_MINOR : Number(glibc.split('_')[1]);
   const tags: string[] = [];
   for (let minor = newest; minor >= 5; minor--) tags.push(`manylinux_2_${minor}_${machine}`);
-  return [...tags, ...['manylinux2014', 'manylinux2010', 'manylinux1'].map((legacy) => `${legacy}_${machine}`)];
+  // Last the plain linux tag: the index accepts no such wheel, so only the ones built here from source match it.
+  return [...tags, ...['manylinux2014', 'manylinux2010', 'manylinux1', 'linux'].map((legacy) => `${legacy}_${machine}`)];
 }
 
 interface PipResult {
@@ -164,13 +189,14 @@ interface PipResult {
   readonly output: string;
 }
 
-/** Runs the host pip, passing its lines to onLog and keeping the tail for error messages. */
-function runPip(python: string, args: readonly string[], cwd: string, onLog: (line: string) => void): Promise<PipResult> {
+/** Runs a host python program (pip, fetch_sdist.py), passing its lines to onLog and keeping the tail for errors. */
+function runHostPython(python: string, args: readonly string[], cwd: string, onLog: (line: string) => void, env: NodeJS.ProcessEnv = {}): Promise<PipResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, ['-m', 'pip', ...args], {
+    const child = spawn(python, args, {
       // The build's scratch folder, not the worker's: nothing there for a requirement to name.
       cwd,
-      env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONDONTWRITEBYTECODE: '1' },
+      // No colours: a test runner's FORCE_COLOR would put escape codes into the requirement names read back.
+      env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONDONTWRITEBYTECODE: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Not spawn's own `timeout`: its timer outlives a python that failed to start, keeping the process alive.
@@ -194,10 +220,15 @@ function runPip(python: string, args: readonly string[], cwd: string, onLog: (li
   });
 }
 
+/** pip's ERROR lines (or its last lines), short enough for an error report. */
+function pipErrors(result: PipResult): string {
+  const errors = result.output.split('\n').filter((line) => line.startsWith('ERROR:'));
+  return (errors.length > 0 ? errors : result.output.trim().split('\n').slice(-5)).join(' | ').slice(0, 1000);
+}
+
 /** Turns pip's failure into a WorkerError: op_2 naming the package the submission asked for, wr_500 for ours. */
 function resolutionError(result: PipResult, pythonVersion: string): WorkerError {
-  const errors = result.output.split('\n').filter((line) => line.startsWith('ERROR:'));
-  const detail = (errors.length > 0 ? errors : result.output.trim().split('\n').slice(-5)).join(' | ').slice(0, 1000);
+  const detail = pipErrors(result);
   if (result.status === null) return new WorkerError('wr_500', `dependency resolution exceeded ${RESOLVE_TIME_LIMIT_MS / 60_000} minutes`);
   if (/NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|ProxyError/.test(result.output)) {
     return new WorkerError('wr_500', `the package index cannot be reached: ${detail}`);
@@ -209,31 +240,111 @@ function resolutionError(result: PipResult, pythonVersion: string): WorkerError 
   return new WorkerError('op_2', `the requirements cannot be resolved: ${detail}`);
 }
 
-async function resolveWheels(options: BuildContextOptions, requirements: readonly string[], wheelhouse: string): Promise<void> {
-  const requirementsFile = path.join(options.workDir, 'requirements.resolved.txt');
+function hostPythonOf(options: BuildContextOptions): string {
+  return options.hostPython ?? process.env['PVHUB_HOST_PYTHON'] ?? path.join(ROOT, '.cache/venv/bin/python');
+}
+
+/** `pip download` of wheels only, for the target python, into dest; `findLinks` are folders of wheels built here. */
+async function downloadWheels(options: BuildContextOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<PipResult> {
+  // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context.
+  const requirementsFile = path.join(await mkdtemp(path.join(options.workDir, 'requirements-')), 'requirements.txt');
   await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
-  const python = options.hostPython ?? process.env['PVHUB_HOST_PYTHON'] ?? path.join(ROOT, '.cache/venv/bin/python');
+  const python = hostPythonOf(options);
   const args = [
+    '-m',
+    'pip',
     'download',
-    // Wheels only: an sdist would run its build code on this host.
+    // Wheels only: an sdist would run its build code on this host. Those are built in a sandbox (buildFromSource).
     '--only-binary=:all:',
     '--python-version', options.pythonVersion,
     '--implementation', 'cp',
     '--abi', `cp${options.pythonVersion.replace('.', '')}`,
     ...platformTags(options.pythonVersion).flatMap((tag) => ['--platform', tag]),
-    '--dest', wheelhouse,
+    '--dest', dest,
     '--cache-dir', PIP_CACHE,
     '--progress-bar', 'off',
     '--requirement', requirementsFile,
-    ...WRAPPER_REQUIREMENTS,
   ];
-  let result: PipResult;
+  // Through the environment, so folders the machine already configures (PIP_FIND_LINKS) are kept, not replaced.
+  const links = [...findLinks, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   try {
-    result = await runPip(python, args, options.workDir, options.onLog);
+    return await runHostPython(python, args, options.workDir, options.onLog, links === '' ? {} : { PIP_FIND_LINKS: links });
   } catch (error) {
     throw new WorkerError('wr_500', `the host python ${python} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`, { cause: error });
   }
-  if (result.status !== 0) throw resolutionError(result, options.pythonVersion);
+}
+
+/** The requirement pip found no wheel for ("No matching distribution found for ruptures==1.1.8"), if that was why. */
+export function requirementWithoutWheel(pipOutput: string): string | undefined {
+  return /No matching distribution found for (\S+)/.exec(pipOutput)?.[1];
+}
+
+/** PEP 503 normalised project name, as wheel file names and the index compare them. */
+function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+interface FetchedSource {
+  readonly file: string;
+  readonly name: string;
+  readonly build_requires: readonly string[];
+}
+
+/**
+ * Makes a wheel of a requirement that has none for the target python: its source distribution is fetched as data
+ * (container/fetch_sdist.py, which runs none of its code), its build requirements are resolved to wheels like any
+ * other, and the sandbox builds it. The wheel lands in builtDir.
+ */
+async function buildFromSource(options: BuildContextOptions, requirement: string, builtDir: string, index: number): Promise<void> {
+  const dir = path.join(options.workDir, 'sources', String(index));
+  const sdistDir = path.join(dir, 'sdist');
+  const buildWheelhouse = path.join(dir, 'build-wheels');
+  const outDir = path.join(dir, 'out');
+  await mkdir(buildWheelhouse, { recursive: true });
+  await mkdir(outDir);
+  options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
+  const fetched = await runHostPython(hostPythonOf(options), [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined);
+  const why = fetched.output.trim().split('\n').pop() ?? '';
+  if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
+  if (fetched.status !== 0) {
+    throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
+  }
+  const source = JSON.parse(fetched.output.trim().split('\n').pop() ?? '{}') as FetchedSource;
+  const buildRequirements = await downloadWheels(options, source.build_requires, buildWheelhouse, [builtDir]);
+  if (buildRequirements.status !== 0) {
+    throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${pipErrors(buildRequirements)}`);
+  }
+  await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir });
+  // What the sandbox wrote is the build script's choice: only one wheel of the project asked for is taken, so a
+  // hostile build cannot slip in wheels that would shadow other requirements.
+  const written = await readdir(outDir, { withFileTypes: true });
+  const wheel = written.length === 1 && written[0]?.isFile() ? written[0].name : undefined;
+  if (wheel === undefined || !wheel.endsWith('.whl') || canonicalName(wheel.split('-')[0] ?? '') !== canonicalName(source.name)) {
+    throw new WorkerError('op_2', `requirement ${requirement}: the build of its source distribution wrote ${written.map((entry) => entry.name).join(', ') || 'nothing'} instead of one wheel of ${source.name}`);
+  }
+  await copyFile(path.join(outDir, wheel), path.join(builtDir, wheel));
+}
+
+/**
+ * Resolves the requirements and the wrapper's to wheels in the wheelhouse. A requirement with no wheel for the
+ * target python is built from source in the sandbox, then resolution starts again with that wheel offered, so its
+ * own dependencies (read from the built wheel's metadata) are fetched in turn, until the set is closed.
+ */
+async function resolveWheels(options: BuildContextOptions, requirements: readonly string[], wheelhouse: string): Promise<void> {
+  const builtDir = path.join(options.workDir, 'built-wheels');
+  await mkdir(builtDir, { recursive: true });
+  const builtFromSource = new Set<string>();
+  for (;;) {
+    const result = await downloadWheels(options, [...requirements, ...WRAPPER_REQUIREMENTS], wheelhouse, [builtDir]);
+    if (result.status === 0) return;
+    const missing = requirementWithoutWheel(result.output);
+    // A second miss of the same requirement means its built wheel does not satisfy it: building again will not help.
+    if (missing === undefined || result.status === null || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS) {
+      throw resolutionError(result, options.pythonVersion);
+    }
+    builtFromSource.add(missing);
+    await buildFromSource(options, missing, builtDir, builtFromSource.size);
+  }
 }
 
 async function copySubmission(from: string, to: string, files: readonly string[]): Promise<void> {
@@ -261,6 +372,12 @@ export async function prepareBuildContext(options: BuildContextOptions): Promise
   await copyFile(WRAPPER, path.join(contextDir, 'pvhub_wrapper.py'));
   await mkdir(path.join(contextDir, 'submission'));
   await copySubmission(options.submissionDir, path.join(contextDir, 'submission'), files);
-  await resolveWheels(options, requirements, path.join(contextDir, 'wheelhouse'));
+  const wheelhouse = path.join(contextDir, 'wheelhouse');
+  await resolveWheels(options, requirements, wheelhouse);
+  let bytes = 0;
+  for (const wheel of await readdir(wheelhouse)) bytes += (await stat(path.join(wheelhouse, wheel))).size;
+  if (bytes > options.maxWheelhouseBytes) {
+    throw new WorkerError('op_2', `the requirements come to ${bytes} bytes of wheels, over the image size limit of ${options.maxWheelhouseBytes} bytes`);
+  }
   return { contextDir, tag };
 }

@@ -21,6 +21,7 @@ const RESULTS_MAX_ENTRIES = 10_000;
 /** How long output may still arrive after the container has exited. */
 const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
+const DEFAULT_TMP_BYTES = 256 * 1024 ** 2;
 
 /** The parts of a build progress event we read (Docker's JSON message). */
 interface BuildEvent {
@@ -207,7 +208,7 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=256m' },
+      Tmpfs: { '/tmp': `rw,${spec.tmp?.exec ? 'exec' : 'noexec'},nosuid,size=${spec.tmp?.sizeBytes ?? DEFAULT_TMP_BYTES}` },
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes,
       NanoCpus: spec.nanoCpus,
@@ -313,7 +314,17 @@ export class DockerEngine implements ContainerEngine {
     } finally {
       clearTimeout(timer);
     }
-    if (!(await this.imageExists(spec.tag))) throw new WorkerError('op_2', `image build ended without an image ${spec.tag}`);
+    let size: number;
+    try {
+      size = (await this.docker.getImage(spec.tag).inspect()).Size;
+    } catch (error) {
+      if (statusOf(error) === 404) throw new WorkerError('op_2', `image build ended without an image ${spec.tag}`);
+      throw error;
+    }
+    if (size > spec.maxSizeBytes) {
+      await this.docker.getImage(spec.tag).remove({ force: true }).catch(() => undefined);
+      throw new WorkerError('op_2', `the image is ${size} bytes, over the limit of ${spec.maxSizeBytes} bytes: the requirements are too big`);
+    }
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {

@@ -100,7 +100,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
           concat(
             of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
             defer(() => from(deps.hub.createBlankErrorReport(job.submissionId).catch((error: unknown) => log.warn({ err: error }, 'blank error report failed')))).pipe(
-              concatMap(() => buildSubmissionImage(ws, { engine: deps.engine, hub: deps.hub, buildTimeLimitMs: deps.limits.buildTimeLimitMs, labels: { 'pvhub.managed': 'true' } })),
+              concatMap(() => buildSubmissionImage(ws, { engine: deps.engine, hub: deps.hub, limits: deps.limits, imageLabels: { 'pvhub.managed': 'true' }, jobLabels: jobLabels(job) })),
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');

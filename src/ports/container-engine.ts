@@ -7,6 +7,8 @@ export interface ImageBuildSpec {
   readonly contextDir: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** An image bigger than this is removed, and the build fails (op_2). */
+  readonly maxSizeBytes: number;
 }
 
 export interface Mount {
@@ -32,6 +34,8 @@ export interface ContainerRunSpec {
    */
   readonly resultsCapBytes?: number;
   readonly user: string;
+  /** The tmpfs at /tmp. Default: 256 MiB, noexec (a source build needs more, and loads compiled code from it). */
+  readonly tmp?: { readonly sizeBytes: number; readonly exec: boolean };
 }
 
 export interface ContainerOutcome {
@@ -48,7 +52,7 @@ export interface ContainerOutcome {
 
 export interface ContainerEngine {
   imageExists(tag: string): Promise<boolean>;
-  /** Builds with no network; rejects with the build's own error text when any step fails. */
+  /** Builds with no network, within time and size limits; rejects with the build's own error text when a step fails. */
   buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void>;
   /** Runs to completion or time limit; the container is always removed before this settles, also on abort. */
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome>;

@@ -1,0 +1,75 @@
+import { chmod, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { SourceBuild } from '../adapters/build-context.js';
+import type { ResourceLimits } from '../config.js';
+import { WorkerError } from '../domain/errors.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
+import { ensureLocalImage } from './base-images.js';
+import { RUNNER_USER } from './run-file.js';
+
+export interface SourceBuildDeps {
+  readonly engine: ContainerEngine;
+  readonly limits: ResourceLimits;
+  readonly pythonVersion: string;
+  /** Labels of the job, so a cancelled build's container is found and removed with the job's runs. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Compilers and pip's build environment live in /tmp; compiled build requirements are loaded from there. */
+const BUILD_TMP_BYTES = 2 * 1024 ** 3;
+const OUTPUT_TAIL_CHARS = 1500;
+
+/** pip in the sandbox: the sdist's build requirements from the mounted wheels only, no index, no dependencies. */
+export function sourceBuildCommand(archiveName: string): string[] {
+  return [
+    'python', '-m', 'pip', 'wheel',
+    '--no-deps', '--no-index', '--no-cache-dir', '--disable-pip-version-check',
+    '--find-links', '/build-wheels',
+    '--wheel-dir', '/results',
+    `/sdist/${archiveName}`,
+  ];
+}
+
+/**
+ * Builds a source distribution into a wheel in a container as hardened as a submission's run (no network, no
+ * capabilities, read-only root, unprivileged user, memory, CPU, pid and time limits) from the builder image. Its
+ * build script is the requirement author's code: it runs there and nowhere else.
+ */
+export function sandboxedSourceBuild(deps: SourceBuildDeps): (build: SourceBuild) => Promise<void> {
+  return async (build) => {
+    const image = await ensureLocalImage(deps.engine, deps.pythonVersion, 'builder');
+    // The runner uid owns nothing on the host: it reads the inputs and writes the wheel whatever the umask.
+    await chmod(path.dirname(build.archive), 0o755);
+    await chmod(build.archive, 0o644);
+    await chmod(build.buildWheelhouse, 0o755);
+    for (const wheel of await readdir(build.buildWheelhouse)) await chmod(path.join(build.buildWheelhouse, wheel), 0o644);
+    await chmod(build.outDir, 0o777);
+    const outcome = await deps.engine.runContainer(
+      {
+        image,
+        command: sourceBuildCommand(path.basename(build.archive)),
+        mounts: [
+          { hostPath: path.dirname(build.archive), containerPath: '/sdist', readOnly: true },
+          { hostPath: build.buildWheelhouse, containerPath: '/build-wheels', readOnly: true },
+          { hostPath: build.outDir, containerPath: '/results', readOnly: false },
+        ],
+        memoryBytes: deps.limits.containerMemoryBytes,
+        nanoCpus: deps.limits.containerNanoCpus,
+        pidsLimit: deps.limits.containerPidsLimit,
+        timeoutMs: deps.limits.buildTimeLimitMs,
+        outputCapBytes: deps.limits.outputCapBytes,
+        resultsCapBytes: deps.limits.resultsCapBytes,
+        labels: { ...deps.labels, 'pvhub.source-build': path.basename(build.archive) },
+        user: RUNNER_USER,
+        tmp: { sizeBytes: BUILD_TMP_BYTES, exec: true },
+      },
+      new AbortController().signal,
+    );
+    const tail = outcome.output.trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
+    const refuse = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
+    if (outcome.timedOut) throw refuse(`did not build within ${deps.limits.buildTimeLimitMs / 1000} s`);
+    if (outcome.oomKilled) throw refuse(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);
+    if (outcome.resultsExceeded) throw refuse(`wrote more than ${deps.limits.resultsCapBytes} bytes`);
+    if (outcome.exitCode !== 0) throw refuse(`failed to build (exit ${outcome.exitCode}): ${tail}`);
+  };
+}
