@@ -70,6 +70,6 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const outcome = events.find((event): event is EvaluateOutcome => event.type === 'finished' || event.type === 'failed');
   if (outcome?.type === 'finished') await publisher.commit();
   else await publisher.discard();
-  if (!outcome) return { type: 'failed', error: new WorkerError('wr_500', `the job ended without a result; see ${logFile}`) };
+  if (!outcome) return { type: 'failed', error: new WorkerError('wr_500', `the job ended without a result; see ${logFile}`), retry: false, told: false };
   return outcome;
 }

@@ -187,8 +187,8 @@ const prefixOf = (s: Submission) => `submission_files/submission_user_${s.userId
 const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) => requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
 
 /**
- * The calls of a job that ran its files, in the order the worker makes them: login, running, every file's
- * metadata (concurrent, so as a set), the systems, the blank report, the versions (and their redirect), then one
+ * The calls of a job that ran its files, in the order of the original (contract §3): login, running, every file's
+ * metadata (concurrent, so as a set), the blank report, the versions (and their redirect), the systems, then one
  * progress per file (with a non-breaking report before it for a failed file), the result and the final status.
  */
 function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): void {
@@ -198,7 +198,7 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   assert.equal(calls.slice(0, 2), ['POST login', `PUT submissions/change_submission_status/${sid}`], calls.join('\n'));
   assert.equal(calls.slice(2, 2 + n).sort(), w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort());
   const afterMetadata = calls.slice(2 + n);
-  assert.equal(afterMetadata.slice(0, 4), ['GET system_metadata/systemmetadata/', 'POST error/error_report/new', 'GET versions/python', 'GET versions/python/'], calls.join('\n'));
+  assert.equal(afterMetadata.slice(0, 4), ['POST error/error_report/new', 'GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
   const perFile = afterMetadata.slice(4, afterMetadata.length - 2);
   assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
   assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
@@ -217,6 +217,7 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   for (const body of nonBreaking) {
     assert.equal(Object.keys(body).sort(), ['error_code', 'error_message', 'error_type', 'file_name']);
     assert.is(body['error_code'], 'sb_500');
+    assert.is(body['error_type'], 'SubmissionException');
     assert.match(String(body['error_message']), 'ValueError');
   }
   // A failed file's progress carries null; each request of a failed file comes right before its progress.
@@ -303,6 +304,7 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.equal(Object.keys(report ?? {}).sort(), ['error_code', 'error_message', 'error_type', 'submission']);
   assert.is(report?.['submission'], s.submissionId);
   assert.is(report?.['error_code'], 'wr_6');
+  assert.is(report?.['error_type'], 'WorkerException');
   assert.match(String(report?.['error_message']), 'config.json');
   assert.equal(await keysUnder(w, `${prefixOf(s)}results/`), [], 'no results for a failed job');
   await assertLogsUploaded(w, s);

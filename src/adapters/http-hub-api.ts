@@ -20,7 +20,8 @@ export class HubApiError extends WorkerError {
     readonly status: number,
     readonly responseBody: string,
   ) {
-    super(code, `${request} answered ${status}${responseBody ? `: ${responseBody}` : ''}`);
+    // A refusal (4xx) is the same on every try; a server error (5xx, 429) left after the retries may pass.
+    super(code, `${request} answered ${status}${responseBody ? `: ${responseBody}` : ''}`, { retryable: status >= 500 || status === 429 });
   }
 }
 

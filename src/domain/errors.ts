@@ -37,15 +37,36 @@ export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CODES, value);
 }
 
+/**
+ * The error_type the Hub stores beside a code: the original's exception class of each prefix (WorkerException wr_,
+ * RunnerException op_, SubmissionException sb_). A file's non-breaking error is always a SubmissionException.
+ */
+export function errorTypeOf(code: ErrorCode): string {
+  if (code.startsWith('wr_')) return 'WorkerException';
+  if (code.startsWith('op_')) return 'RunnerException';
+  return 'SubmissionException';
+}
+
+export const FILE_ERROR_TYPE = 'SubmissionException';
+
+/** Failures of the worker's own infrastructure (uploads, downloads, the API): a fresh worker may well succeed. */
+const TRANSIENT_CODES: ReadonlySet<ErrorCode> = new Set(['wr_1', 'wr_2', 'wr_4', 'wr_5']);
+
 /** A failure that ends the whole job (a "breaking" error in the Hub's words). */
 export class WorkerError extends Error {
   override readonly name = 'WorkerError';
+  /**
+   * Whether the same job may succeed on another try. Default: by code (TRANSIENT_CODES); an adapter that knows
+   * better says so (a 4xx from the Hub is the same on every try).
+   */
+  readonly retryable: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryable?: boolean },
   ) {
     super(message, options);
+    this.retryable = options?.retryable ?? TRANSIENT_CODES.has(code);
   }
 
   /** One line for a person: the code first, then what went wrong. */

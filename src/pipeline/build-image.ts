@@ -1,15 +1,12 @@
 import { prepareBuildContext, submissionImageTag } from '../adapters/build-context.js';
 import type { ResourceLimits } from '../config.js';
-import { WorkerError } from '../domain/errors.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
-import type { HubApi } from '../ports/hub-api.js';
 import { ensureLocalImage } from './base-images.js';
 import { sandboxedSourceBuild } from './build-sdist.js';
 import { type BuiltWorkspace, type Workspace, workspacePaths } from './workspace.js';
 
 export interface BuildDeps {
   readonly engine: ContainerEngine;
-  readonly hub: HubApi;
   readonly limits: ResourceLimits;
   /** Labels of the image: it outlives the job (a cache), so they do not name the submission. */
   readonly imageLabels: Readonly<Record<string, string>>;
@@ -18,16 +15,12 @@ export interface BuildDeps {
 }
 
 /**
- * Builds (or reuses) the submission's image: the Hub must offer the python version, dependencies are resolved to
+ * Builds (or reuses) the submission's image: dependencies are resolved to
  * wheels outside the build (a requirement with none is built from source in a sandbox), the build itself has no
  * network, and an image over the size limit is removed and refused. Returns the workspace with its image tag.
  */
 export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Promise<BuiltWorkspace & { cached: boolean }> {
   const version = ws.job.pythonVersion;
-  const offered = await deps.hub.pythonVersions();
-  if (!offered.includes(version)) {
-    throw new WorkerError('wr_500', `python ${version} is not one of the Hub's versions (${offered.join(', ')})`);
-  }
   const base = await ensureLocalImage(deps.engine, version, 'base');
   const log = ws.log.child({ stage: 'build' });
   // The tag is known from the content alone, so a cached image skips the wheel resolution (network, seconds).

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { catchError, concat, concatMap, connect, defer, from, last, map, merge, type Observable, of, scan } from 'rxjs';
 import type { Logger } from 'pino';
 import type { ResourceLimits } from '../config.js';
-import { asWorkerError, ERROR_CODES, type WorkerError } from '../domain/errors.js';
+import { asWorkerError, errorTypeOf, type WorkerError } from '../domain/errors.js';
 import type { FileScore } from '../domain/file-run.js';
 import type { Job } from '../domain/job.js';
 import { addScore, emptyTally } from '../domain/tally.js';
@@ -35,6 +35,11 @@ export interface JobDeps {
   readonly freeMemory: () => number;
   /** Keep the workspace after the job (for debugging); it is removed otherwise. */
   readonly keepWorkspace: boolean;
+  /**
+   * Whether a failed job goes back to the queue for another worker, with the Hub not told, instead of being reported
+   * failed. Absent: every failure is reported (a local evaluation has no second try).
+   */
+  readonly retryLater?: (error: WorkerError) => boolean;
 }
 
 /** Labels on everything this worker creates for a submission, so leftovers can be found and removed. */
@@ -65,22 +70,24 @@ function parallelism(deps: JobDeps): number {
   return Math.max(1, Math.min(deps.limits.maxParallel, byMemory));
 }
 
-async function reportFailure(hub: HubApi, job: Job, error: WorkerError, log: Logger): Promise<void> {
-  log.error({ code: error.code, err: error.cause ?? error }, error.message);
+/**
+ * Status failed, then the breaking error report. Resolves whether the Hub has the final word: it accepted the status,
+ * or refused it for good (a 4xx is the same on every try); false when it could not be reached.
+ */
+export async function reportFailure(hub: HubApi, submissionId: number, error: WorkerError, log: Logger): Promise<boolean> {
+  let told = true;
   try {
-    await hub.setStatus(job.submissionId, 'failed');
+    await hub.setStatus(submissionId, 'failed');
   } catch (statusError) {
+    told = !asWorkerError(statusError, 'wr_5').retryable;
     log.error({ err: statusError }, 'could not set status failed');
   }
   try {
-    await hub.reportBreakingError(job.submissionId, {
-      error_code: error.code,
-      error_type: ERROR_CODES[error.code],
-      error_message: error.message,
-    });
+    await hub.reportBreakingError(submissionId, { error_code: error.code, error_type: errorTypeOf(error.code), error_message: error.message });
   } catch (reportError) {
     log.error({ err: reportError }, 'could not send the error report');
   }
+  return told;
 }
 
 /**
@@ -99,8 +106,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         concatMap((ws) =>
           concat(
             of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
-            defer(() => from(deps.hub.createBlankErrorReport(job.submissionId).catch((error: unknown) => log.warn({ err: error }, 'blank error report failed')))).pipe(
-              concatMap(() => buildSubmissionImage(ws, { engine: deps.engine, hub: deps.hub, limits: deps.limits, imageLabels: { 'pvhub.managed': 'true' }, jobLabels: jobLabels(job) })),
+            defer(() => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, imageLabels: { 'pvhub.managed': 'true' }, jobLabels: jobLabels(job) })).pipe(
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');
@@ -126,7 +132,12 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         failAfter(deps.jobTimeLimitMs, () => asWorkerError(new Error(`the job exceeded its time limit of ${(deps.jobTimeLimitMs / 3_600_000).toFixed(2)} h`), 'op_500')),
         catchError((error: unknown) => {
           const failure = asWorkerError(error);
-          return from(reportFailure(deps.hub, job, failure, log)).pipe(map((): JobEvent => ({ type: 'failed', error: failure })));
+          log.error({ code: failure.code, err: failure.cause ?? failure }, failure.message);
+          if (deps.retryLater?.(failure) === true) {
+            log.warn({ code: failure.code }, 'the job goes back to the queue for another try; the Hub is not told');
+            return of<JobEvent>({ type: 'failed', error: failure, retry: true, told: false });
+          }
+          return from(reportFailure(deps.hub, job.submissionId, failure, log)).pipe(map((told): JobEvent => ({ type: 'failed', error: failure, retry: false, told })));
         }),
       );
       const cleanup$ = defer(async () => {

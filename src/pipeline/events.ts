@@ -9,4 +9,11 @@ export type JobEvent =
   | { readonly type: 'image'; readonly tag: string; readonly cached: boolean }
   | { readonly type: 'file'; readonly score: FileScore; readonly tally: Tally; readonly parallel: number }
   | { readonly type: 'finished'; readonly publicResults: ResultsObject; readonly privateResults: ResultsObject; readonly tally: Tally; readonly reportWarning: string | undefined }
-  | { readonly type: 'failed'; readonly error: WorkerError };
+  | {
+      readonly type: 'failed';
+      readonly error: WorkerError;
+      /** The job goes back to the queue for another try, and the Hub was not told (it still reads running). */
+      readonly retry: boolean;
+      /** The Hub accepted status failed (and was sent the error report). */
+      readonly told: boolean;
+    };

@@ -38,7 +38,8 @@ async function readRequired(dir: string, name: string): Promise<string> {
 }
 
 /**
- * Stages one job into `dir`: the task's scripts, its file list and metadata, and the extracted submission.
+ * Stages one job into `dir`: the task's scripts, its file list and metadata, and the extracted submission; the
+ * Hub must offer the job's python version.
  * Data and reference files are not fetched here but one at a time as their files run, so disk use stays flat.
  */
 export async function stageJob(job: Job, dir: string, log: Logger, deps: StagingDeps): Promise<Workspace> {
@@ -62,6 +63,12 @@ export async function stageJob(job: Job, dir: string, log: Logger, deps: Staging
 
   const fileMetadata = await deps.hub.fileMetadataMany(fileIds);
   if (fileMetadata.length === 0) throw new WorkerError('wr_8', 'no file metadata for the task');
+  // The Hub's calls in the original's order (contract §3): the blank error report, the versions, the systems.
+  await deps.hub.createBlankErrorReport(job.submissionId).catch((error: unknown) => log.warn({ err: error }, 'blank error report failed'));
+  const offered = await deps.hub.pythonVersions();
+  if (!offered.includes(job.pythonVersion)) {
+    throw new WorkerError('wr_500', `python ${job.pythonVersion} is not one of the Hub's versions (${offered.join(', ')})`);
+  }
   const systemRows = await deps.hub.systemMetadata();
   if (systemRows.length === 0) throw new WorkerError('op_4', 'the Hub returned no system metadata');
   const systems = new Map<number, SystemMetadata>(systemRows.map((system) => [Number(system.system_id), system]));

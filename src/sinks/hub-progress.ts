@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { concatMap, from, map, type OperatorFunction } from 'rxjs';
-import { ERROR_CODES } from '../domain/errors.js';
+import { FILE_ERROR_TYPE } from '../domain/errors.js';
 import type { FileScore } from '../domain/file-run.js';
 import type { HubApi } from '../ports/hub-api.js';
 
@@ -9,7 +9,7 @@ async function report(hub: HubApi, submissionId: number, score: FileScore, log: 
     if (score.kind === 'failed') {
       await hub.reportFileError(submissionId, {
         error_code: score.failure.code,
-        error_type: ERROR_CODES[score.failure.code],
+        error_type: FILE_ERROR_TYPE,
         error_message: score.failure.message,
         file_name: score.task.metadata.file_name,
       });
