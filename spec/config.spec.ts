@@ -23,10 +23,27 @@ test('PROD (any value) switches to AWS and the production API', () => {
   assert.is(config.aws.createQueue, false);
 });
 
-test("develop's credential names win over main's", () => {
-  const config = loadConfig({ worker_username: 'w', valhub_admin_username: 'a', valhub_admin_password: 'p' });
-  assert.is(config.hub.username, 'w');
-  assert.is(config.hub.password, 'p');
+test("credentials come as one pair: main's names first, develop's otherwise, never a mix", () => {
+  const both = loadConfig({ worker_username: 'w', worker_password: 'wp', valhub_admin_username: 'a', valhub_admin_password: 'ap' });
+  assert.equal([both.hub.username, both.hub.password], ['a', 'ap']);
+  const develop = loadConfig({ worker_username: 'w', worker_password: 'wp' });
+  assert.equal([develop.hub.username, develop.hub.password], ['w', 'wp']);
+  const none = loadConfig({});
+  assert.equal([none.hub.username, none.hub.password], [undefined, undefined]);
+  try {
+    loadConfig({ worker_username: 'w', valhub_admin_password: 'ap' });
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    assert.match(problems, 'valhub_admin_username is missing');
+    assert.match(problems, 'worker_password is missing');
+  }
+});
+
+test('LOG_LEVEL must be a pino level', () => {
+  assert.is(loadConfig({ LOG_LEVEL: 'debug' }).logLevel, 'debug');
+  assert.throws(() => loadConfig({ LOG_LEVEL: 'verbose' }), /LOG_LEVEL=verbose must be one of fatal, error/);
 });
 
 test('every bad setting is listed in one error', () => {

@@ -135,6 +135,12 @@ class Reader {
     return value;
   }
 
+  choice(name: string, fallback: string, allowed: readonly string[]): string {
+    const text = this.text(name, fallback);
+    if (!allowed.includes(text)) this.problems.push(`${name}=${text} must be one of ${allowed.join(', ')}`);
+    return text;
+  }
+
   flag(name: string, fallback: boolean): boolean {
     const text = this.optional(name);
     if (text === undefined) return fallback;
@@ -155,6 +161,20 @@ class Reader {
     return text;
   }
 
+  /**
+   * The API login, as one pair: main's names (valhub_admin_username/_password) when both are set, else develop's
+   * (worker_username/_password); a pair with one half missing is a problem, never mixed with the other pair.
+   */
+  credentials(): { username: string | undefined; password: string | undefined } {
+    for (const [user, pass] of [['valhub_admin_username', 'valhub_admin_password'], ['worker_username', 'worker_password']] as const) {
+      const username = this.optional(user);
+      const password = this.optional(pass);
+      if (username !== undefined && password !== undefined) return { username, password };
+      if (username !== undefined || password !== undefined) this.problems.push(`${username === undefined ? user : pass} is missing (${user} and ${pass} go together)`);
+    }
+    return { username: undefined, password: undefined };
+  }
+
   /** A URL the worker calls over plain HTTP(S). */
   httpUrl(name: string, fallback: string): string {
     const text = this.url(name, fallback) ?? fallback;
@@ -164,6 +184,8 @@ class Reader {
 }
 
 const HOUR_MS = 3_600_000;
+/** pino's levels. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
  * Reads the configuration. Production is chosen as the original does, by the presence of PROD (any value);
@@ -180,7 +202,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   const config: WorkerConfig = {
     production,
     workDir: path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker'))),
-    logLevel: read.text('LOG_LEVEL', 'info'),
+    logLevel: read.choice('LOG_LEVEL', 'info', LOG_LEVELS),
     limits: {
       containerMemoryBytes: read.bytes('PVHUB_CONTAINER_MEMORY', '8g'),
       containerNanoCpus: Math.round(read.number('PVHUB_CONTAINER_CPUS', 1, 0.01) * 1e9),
@@ -211,8 +233,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       apiUrl:
         read.url('PVHUB_API_URL', production ? 'https://api-pv-validation-hub.stratus.nrel.gov' : 'http://api:8005') ??
         'http://api:8005',
-      username: read.optional('worker_username') ?? read.optional('valhub_admin_username'),
-      password: read.optional('worker_password') ?? read.optional('valhub_admin_password'),
+      ...read.credentials(),
       credentialsSecret: read.text('PVHUB_CREDENTIALS_SECRET', 'valhub-worker-credentials'),
       credentialsSecretRegion: read.text('PVHUB_CREDENTIALS_SECRET_REGION', production ? region : 'us-west-2'),
       requestTimeoutMs: read.number('PVHUB_API_TIMEOUT', 30, 1) * 1000,

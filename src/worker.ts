@@ -110,7 +110,7 @@ function buildDeps(config: WorkerConfig, log: Logger) {
         }),
       ),
   };
-  return { deps, queue, engine };
+  return { deps, queue, engine, hub };
 }
 
 /**
@@ -124,7 +124,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
   const config = loadConfig(process.env);
   const log = createRootLogger(config.logLevel);
   await mkdir(config.workDir, { recursive: true });
-  const { deps, queue, engine } = buildDeps(config, log);
+  const { deps, queue, engine, hub } = buildDeps(config, log);
   log.info(
     { queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production },
     'worker starting',
@@ -135,8 +135,9 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     const leftovers = await engine.removeContainers(MANAGED);
     if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
   }
-  // A missing queue (wr_1) stops the worker here, before anything else happens.
+  // A missing queue (wr_1), or credentials the Hub refuses (wr_5), stop the worker here, before any message is taken.
   await queue.queueUrl();
+  await hub.signIn();
 
   let stoppedBy: string | undefined;
   const stop$ = merge(fromEvent(process, 'SIGTERM').pipe(map(() => 'SIGTERM')), fromEvent(process, 'SIGINT').pipe(map(() => 'SIGINT'))).pipe(

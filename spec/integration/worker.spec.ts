@@ -334,6 +334,18 @@ test('no queue: the worker stops at once with wr_1 and the queue name', async ()
   assert.equal(w.hub.calls(), []);
 });
 
+test('credentials the Hub refuses: the worker stops at start with wr_5, the message left in the queue', async () => {
+  const w = await world();
+  await storeTask(w);
+  await submit(w, 'time-shift-correct.zip', 105);
+  const run = await runWorker(w, ['--max-jobs', '1'], { worker_password: 'not-the-password' });
+  assert.is(run.status, 1);
+  assert.match(run.stderr, /pvhub-worker: wr_5: POST login answered 400/);
+  assert.not.match(run.stderr, 'not-the-password', 'the password never reaches the output');
+  assert.equal(w.hub.calls(), ['POST login']);
+  assert.equal(await visibleMessages(w), { visible: 1, hidden: 0 }, 'no message was taken');
+});
+
 async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -381,7 +393,7 @@ test('SIGTERM while waiting for a message: stops taking messages at once, exits 
   assert.is(await exited, 143);
   assert.ok(Date.now() - started < 5000, 'the long poll is abandoned, not waited out');
   assert.match(stdout, 'worker stopped');
-  assert.equal(w.hub.calls(), []);
+  assert.equal(w.hub.calls(), ['POST login'], 'only the sign-in at start: no job was taken');
 });
 
 test('SIGTERM during a job: its containers are removed, its message goes back to the queue, exit 143', async () => {
