@@ -18,6 +18,8 @@ export const JOB_LOG_FILE = 'submission.log.jsonl';
 export interface JobLogger {
   readonly log: Logger;
   readonly file: string;
+  /** Closes the log file (a worker that runs many jobs must not keep one descriptor per job). */
+  readonly close: () => void;
 }
 
 /**
@@ -27,11 +29,12 @@ export interface JobLogger {
 export function createJobLogger(level: string, job: Job, logsDir: string, console?: NodeJS.WritableStream): JobLogger {
   mkdirSync(logsDir, { recursive: true });
   const file = path.join(logsDir, JOB_LOG_FILE);
-  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: pino.destination({ dest: file, sync: true }) }];
+  const destination = pino.destination({ dest: file, sync: true });
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: destination }];
   if (console) streams.push({ level: 'trace', stream: console });
   const log = pino({ ...OPTIONS, level }, pino.multistream(streams)).child({
     submission: job.submissionId,
     analysis: job.analysisId,
   });
-  return { log, file };
+  return { log, file, close: () => destination.end() };
 }

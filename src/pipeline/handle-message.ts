@@ -1,5 +1,6 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { concatMap, defer, from, last, type Observable, tap } from 'rxjs';
+import { concatMap, defer, finalize, from, last, type Observable, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js';
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
@@ -92,7 +93,7 @@ export function handleMessage(message: QueueMessage, deps: MessageDeps, onEvent:
     const refusal = receiptRefusal(message, deps.maxReceives, budgetMs);
     if (refusal !== undefined) return from(refuse(refusal, 'failed'));
     const logsDir = path.join(deps.workDir, `logs-${job.submissionId}-${Date.now()}`);
-    const { log } = createJobLogger(deps.logLevel, job, logsDir, process.stdout);
+    const { log, close } = createJobLogger(deps.logLevel, job, logsDir, process.stdout);
     log.info({ messageId: message.id, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
     const jobDeps: JobDeps = {
       ...deps,
@@ -104,6 +105,11 @@ export function handleMessage(message: QueueMessage, deps: MessageDeps, onEvent:
       last((event) => event.type === 'finished' || event.type === 'failed'),
       alongside(deps.heartbeat(message), (error) => log.warn({ err: error }, 'visibility heartbeat failed')),
       concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, deps.maxReceives))),
+      // The job's log was uploaded by the job itself; a worker serving many messages keeps none of them.
+      finalize(() => {
+        close();
+        rmSync(logsDir, { recursive: true, force: true });
+      }),
     );
   });
 }
