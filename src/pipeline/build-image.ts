@@ -5,11 +5,18 @@ import { ensureLocalImage } from './base-images.js';
 import { sandboxedSourceBuild } from './build-sdist.js';
 import { type BuiltWorkspace, type Workspace, workspacePaths } from './workspace.js';
 
+/**
+ * The image outlives the job (a cache shared by resubmissions of the same content), so it does not carry the job's
+ * `pvhub.submission` label, which would make it a leftover of that job; it names the submission it was built for.
+ */
+function imageLabels(jobLabels: Readonly<Record<string, string>>): Record<string, string> {
+  const { 'pvhub.submission': submission, ...rest } = jobLabels;
+  return submission === undefined ? rest : { ...rest, 'pvhub.built-for-submission': submission };
+}
+
 export interface BuildDeps {
   readonly engine: ContainerEngine;
   readonly limits: ResourceLimits;
-  /** Labels of the image: it outlives the job (a cache), so they do not name the submission. */
-  readonly imageLabels: Readonly<Record<string, string>>;
   /** Labels of the job's containers (source builds), removed with the job. */
   readonly jobLabels: Readonly<Record<string, string>>;
 }
@@ -40,7 +47,7 @@ export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Prom
   });
   const started = Date.now();
   await deps.engine.buildImage(
-    { tag, contextDir, labels: { ...deps.imageLabels }, timeoutMs: deps.limits.buildTimeLimitMs, maxSizeBytes: deps.limits.imageSizeLimitBytes },
+    { tag, contextDir, labels: imageLabels(deps.jobLabels), timeoutMs: deps.limits.buildTimeLimitMs, maxSizeBytes: deps.limits.imageSizeLimitBytes },
     (line) => log.debug({ build: line.trimEnd() }, 'build'),
   );
   log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'image built');

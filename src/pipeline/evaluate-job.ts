@@ -106,7 +106,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         concatMap((ws) =>
           concat(
             of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
-            defer(() => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, imageLabels: { 'pvhub.managed': 'true' }, jobLabels: jobLabels(job) })).pipe(
+            defer(() => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, jobLabels: jobLabels(job) })).pipe(
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');
@@ -119,7 +119,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
                         shared.pipe(map(({ tally, score }): JobEvent => ({ type: 'file', score: score as FileScore, tally, parallel }))),
                         shared.pipe(
                           last(undefined, { tally: emptyTally(ws.files.length), score: undefined }),
-                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher })),
+                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher, engine: deps.engine, limits: deps.limits, labels: jobLabels(job) })),
                         ),
                       ),
                     ),
