@@ -118,7 +118,7 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 }
 
 /** Length-prefixed, so no two different inputs hash alike by shifting bytes from one field to the next. */
-function field(hash: Hash, label: string, bytes: string | Buffer): void {
+export function field(hash: Hash, label: string, bytes: string | Buffer): void {
   hash.update(`${label}\0${Buffer.byteLength(bytes)}\0`);
   hash.update(bytes);
 }
@@ -163,9 +163,9 @@ export async function submissionImageTag(options: Pick<BuildContextOptions, 'sub
 }
 
 /** The recipe with the base image as its ARG default, so the context alone reproduces the image. */
-function dockerfileFor(template: string, baseImage: string): string {
+export function dockerfileFor(template: string, baseImage: string): string {
   const line = /^ARG BASE_IMAGE=.*$/m;
-  if (!line.test(template)) throw new WorkerError('wr_500', 'container/Dockerfile has no "ARG BASE_IMAGE=" line');
+  if (!line.test(template)) throw new WorkerError('wr_500', 'the image recipe has no "ARG BASE_IMAGE=" line');
   return template.replace(line, `ARG BASE_IMAGE=${baseImage}`);
 }
 
@@ -240,12 +240,15 @@ function resolutionError(result: PipResult, pythonVersion: string): WorkerError 
   return new WorkerError('op_2', `the requirements cannot be resolved: ${detail}`);
 }
 
-function hostPythonOf(options: BuildContextOptions): string {
+/** What pip needs to resolve wheels for a target python on this host. */
+export type WheelOptions = Pick<BuildContextOptions, 'pythonVersion' | 'workDir' | 'onLog' | 'hostPython'>;
+
+function hostPythonOf(options: WheelOptions): string {
   return options.hostPython ?? process.env['PVHUB_HOST_PYTHON'] ?? path.join(ROOT, '.cache/venv/bin/python');
 }
 
 /** `pip download` of wheels only, for the target python, into dest; `findLinks` are folders of wheels built here. */
-async function downloadWheels(options: BuildContextOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<PipResult> {
+async function downloadWheels(options: WheelOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<PipResult> {
   // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context.
   const requirementsFile = path.join(await mkdtemp(path.join(options.workDir, 'requirements-')), 'requirements.txt');
   await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
@@ -272,6 +275,15 @@ async function downloadWheels(options: BuildContextOptions, requirements: readon
   } catch (error) {
     throw new WorkerError('wr_500', `the host python ${python} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Wheels of requirements the worker itself pins (the report image's) and their dependencies, for the target python,
+ * into dest: the resolution of a submission's requirements without source builds, as every pin has wheels.
+ */
+export async function downloadWheelhouse(options: WheelOptions, requirements: readonly string[], dest: string): Promise<void> {
+  const result = await downloadWheels(options, requirements, dest, []);
+  if (result.status !== 0) throw resolutionError(result, options.pythonVersion);
 }
 
 /** The requirement pip found no wheel for ("No matching distribution found for ruptures==1.1.8"), if that was why. */
