@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
@@ -13,6 +14,7 @@ import type { ResultsObject } from '../../src/domain/results.js';
 import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
+import type { ContainerEngine, ContainerOutcome, ContainerRunSpec } from '../../src/ports/container-engine.js';
 import type { HubApi } from '../../src/ports/hub-api.js';
 import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publisher.js';
 import { finishJob } from '../../src/sinks/finish-job.js';
@@ -59,7 +61,7 @@ test.after.each(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function workspace(): BuiltWorkspace {
+function workspace(templatePath?: string): BuiltWorkspace {
   return {
     job: { analysisId: 4, submissionId: 9, userId: 'u', submissionFilename: 's.zip', pythonVersion: '3.11' },
     dir: scratch,
@@ -68,11 +70,40 @@ function workspace(): BuiltWorkspace {
     files: FILES.map(task),
     fileMetadata: FILES,
     systems: new Map(),
-    templatePath: undefined,
+    templatePath,
     submissionDir: path.join(scratch, 'submission'),
     image: 'img',
   };
 }
+
+/** What marimo says when a template raises, as the report container returns it. */
+const MARIMO_FAILURE: ContainerOutcome = {
+  exitCode: 1,
+  timedOut: false,
+  oomKilled: false,
+  output: 'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n',
+  outputTruncated: false,
+  durationMs: 900,
+};
+
+type Run = (spec: ContainerRunSpec, signal: AbortSignal) => Promise<ContainerOutcome>;
+
+/** An engine with every image, whose report container runs as `run`; it keeps the run specs it was given. */
+function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
+  const runs: ContainerRunSpec[] = [];
+  const engine: ContainerEngine = {
+    imageExists: async () => true,
+    buildImage: async () => assert.unreachable('every image exists') as never,
+    runContainer: async (spec, signal) => {
+      runs.push(spec);
+      return run(spec, signal);
+    },
+    removeContainers: async () => 0,
+  };
+  return { engine, runs };
+}
+
+const JOB_LABELS = { 'pvhub.managed': 'true', 'pvhub.submission': '9' };
 
 /** Records every call in order; `failing` names the call that rejects. */
 function recorder(failing?: 'publish' | 'result' | 'status') {
@@ -103,13 +134,15 @@ function recorder(failing?: 'publish' | 'result' | 'status') {
       fail('status');
     },
   } as unknown as HubApi;
-  return { calls, hub, publisher, published: () => published, names: () => names, stored: () => stored };
+  const { engine, runs } = fakeEngine();
+  const deps = { hub, publisher, engine, limits: loadConfig({}).limits, labels: JOB_LABELS };
+  return { calls, deps, runs, published: () => published, names: () => names, stored: () => stored };
 }
 
 test('writes the results folder, then publishes, stores the result and only then sets finished', async () => {
   const record = recorder();
   const ws = workspace();
-  const events = await lastValueFrom(finishJob(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record).pipe(toArray()));
+  const events = await lastValueFrom(finishJob(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()));
   assert.is(events.length, 1);
   const event = events[0];
   if (event?.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
@@ -140,6 +173,7 @@ test('writes the results folder, then publishes, stores the result and only then
     function_parameters: ['time_series', 'latitude'],
   });
   assert.match(event.reportWarning ?? '', 'the task has no template.py');
+  assert.equal(record.runs, [], 'and runs no report container');
   const report = await readFile(path.join(results, 'private_results.html'), 'utf8');
   assert.match(report, '<svg');
   assert.match(report, 'op_8: the output has 2 values, the reference 3');
@@ -147,7 +181,7 @@ test('writes the results folder, then publishes, stores the result and only then
 
 async function failure(tally: Tally, record: ReturnType<typeof recorder>): Promise<WorkerError> {
   try {
-    await lastValueFrom(finishJob(workspace(), tally, record));
+    await lastValueFrom(finishJob(workspace(), tally, record.deps));
   } catch (error) {
     assert.instance(error, WorkerError);
     return error as WorkerError;
@@ -178,6 +212,36 @@ test('each failing step has its code and stops the steps after it', async () => 
     assert.match(error.message, `${step} refused`);
     assert.equal(record.calls, [...calls]);
   }
+});
+
+async function withTemplate(): Promise<BuiltWorkspace> {
+  const template = path.join(scratch, 'task', 'template.py');
+  await mkdir(path.dirname(template), { recursive: true });
+  await writeFile(template, 'import marimo\n');
+  return workspace(template);
+}
+
+test('unsubscribing stops the report container, and nothing is published', async () => {
+  const record = recorder();
+  let started = () => undefined as void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  let aborted = false;
+  const { engine } = fakeEngine(
+    (_spec, signal) =>
+      new Promise((_resolve, reject) => {
+        started();
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(signal.reason);
+        });
+      }),
+  );
+  const subscription = finishJob(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...record.deps, engine }).subscribe({ error: () => undefined });
+  await running;
+  subscription.unsubscribe();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(aborted, 'the run was aborted');
+  assert.equal(record.calls, [], 'no publish, no result, no status');
 });
 
 test.run();

@@ -6,20 +6,23 @@ import { pino } from 'pino';
 import { lastValueFrom } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { loadConfig } from '../../src/config.js';
 import type { ResultsTable } from '../../src/domain/aggregate.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
 import { addScore, emptyTally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
+import type { ContainerEngine } from '../../src/ports/container-engine.js';
 import type { HubApi } from '../../src/ports/hub-api.js';
 import { finishJob } from '../../src/sinks/finish-job.js';
-import { argumentProblem, hostPython, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
-import { HOST_PYTHON, run } from '../helpers/cli.js';
+import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
 
 /**
  * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it
- * can see of its sandbox, so the spec can check the environment and the network.
+ * can see of its sandbox, so the spec can check the environment and the network: it tries to reach a public DNS
+ * server and prints how that went.
  */
 const TEMPLATE = `import marimo
 
@@ -42,7 +45,12 @@ def _(json, mo, os, pd, socket):
     rows = [json.loads(row) for row in (data if isinstance(data, list) else [data])]
     df = pd.DataFrame.from_records(rows)
     interfaces = ",".join(sorted(name for _, name in socket.if_nameindex()))
-    facts = f"TOTAL={df['mae'].sum() * 1000:.3f} NAN={int(df['issue'].isna().sum())} ROWS={len(df)} AWS={'AWS_SECRET_ACCESS_KEY' in os.environ} IFACES={interfaces}"
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=5).close()
+        network = "reached"
+    except OSError as error:
+        network = f"unreachable:{type(error).__name__}"
+    facts = f"TOTAL={df['mae'].sum() * 1000:.3f} NAN={int(df['issue'].isna().sum())} ROWS={len(df)} AWS={'AWS_SECRET_ACCESS_KEY' in os.environ} IFACES={interfaces} NETWORK={network} UID={os.getuid()}"
     mo.md(facts + df.to_html())
     return (df,)
 
@@ -78,7 +86,16 @@ const TABLE: ResultsTable = {
 };
 
 const log = pino({ level: 'silent' });
+const engine = new DockerEngine();
+/** Not pvhub.managed: a worker started meanwhile (another spec) removes every container so labelled. */
+const LABELS = { 'pvhub.spec': 'marimo-report' };
+const { limits } = loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' });
 let scratch = '';
+
+/** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
+function options(extra: Partial<MarimoOptions> = {}): MarimoOptions {
+  return { engine, limits, labels: LABELS, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
+}
 
 test.before.each(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-marimo-'));
@@ -86,6 +103,7 @@ test.before.each(async () => {
 
 test.after.each(async () => {
   await rm(scratch, { recursive: true, force: true });
+  assert.is(await engine.removeContainers(LABELS), 0, 'no report container is left');
 });
 
 async function template(text: string): Promise<string> {
@@ -108,8 +126,6 @@ test('one --results_df argument per row, written as json.dumps writes it, NaN fo
     '--results_df={"file_name": "first-file.csv", "mae": 1.25, "issue": "none", "data_requirements": ["time_series", "latitude"], "include_on_leaderboard": true}',
     '--results_df={"file_name": "second-file.csv", "mae": 2.5, "issue": NaN, "data_requirements": ["time_series", "latitude"], "include_on_leaderboard": false}',
   ]);
-  assert.is(hostPython({ PVHUB_HOST_PYTHON: '/opt/py/bin/python3' }), '/opt/py/bin/python3');
-  assert.is(hostPython({}), HOST_PYTHON);
 });
 
 test("the runtime also goes as run_time, the name the Hub's published templates read", () => {
@@ -124,20 +140,30 @@ test('rows that do not fit on a command line are refused before marimo starts', 
   assert.match(argumentProblem(many) ?? '', 'the 20000 results rows take');
   const huge: ResultsTable = { ...TABLE, rows: Array.from({ length: 20_000 }, () => TABLE.rows[0] ?? []) };
   const out = path.join(scratch, 'huge.html');
-  assert.match(await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, { python: HOST_PYTHON, timeLimitMs: 60_000, log })), 'results rows take');
+  assert.match(await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, options())), 'results rows take');
   assert.not.ok(existsSync(out));
 });
 
-test('a missing host Python is a clear reason', async () => {
-  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, path.join(scratch, 'x.html'), { python: '/nonexistent/python', timeLimitMs: 5000, log }));
-  assert.match(message, 'no host Python at /nonexistent/python');
+test('a report image that cannot be built is a clear reason', async () => {
+  const broken: ContainerEngine = {
+    imageExists: async (tag) => tag.startsWith('python:'),
+    buildImage: async () => {
+      throw new Error('the engine refused the build');
+    },
+    runContainer: async () => assert.unreachable('no image, no container') as never,
+    removeContainers: async () => 0,
+  };
+  const out = path.join(scratch, 'x.html');
+  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken })));
+  assert.is(message, 'the report image cannot be built: the engine refused the build');
+  assert.not.ok(existsSync(out));
 });
 
-test('the template renders a real HTML report from the rows, with no credentials and (as root) no network', async () => {
+test('the template renders a real HTML report from the rows, unprivileged, with no credentials and no network', async () => {
   process.env['AWS_SECRET_ACCESS_KEY'] = 'must-not-leak';
   try {
     const out = path.join(scratch, 'report.html');
-    await renderMarimoReport(await template(TEMPLATE), TABLE, out, { python: HOST_PYTHON, timeLimitMs: 120_000, log });
+    await renderMarimoReport(await template(TEMPLATE), TABLE, out, options());
     const html = await readFile(out, 'utf8');
     assert.match(html, '<html');
     assert.match(html, 'TOTAL=3750.000', 'computed from the rows');
@@ -145,9 +171,9 @@ test('the template renders a real HTML report from the rows, with no credentials
     assert.match(html, 'ROWS=2');
     assert.match(html, 'second-file.csv');
     assert.match(html, 'AWS=False');
-    const interfaces = /IFACES=([a-z0-9,]*)/.exec(html)?.[1];
-    const unshare = await run('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up']).catch(() => ({ status: 1 }));
-    if (process.getuid?.() === 0 && unshare.status === 0) assert.is(interfaces, 'lo', 'only loopback inside the network namespace');
+    assert.match(html, 'UID=10001');
+    assert.match(html, 'IFACES=lo ', 'only loopback');
+    assert.match(html, /NETWORK=unreachable:\w+/, 'the template could not reach 1.1.1.1:53');
   } finally {
     delete process.env['AWS_SECRET_ACCESS_KEY'];
   }
@@ -200,14 +226,14 @@ if __name__ == "__main__":
     app.run()
 `;
 
-test("a template in the Hub's published style (seaborn, run_time) renders with the host environment", async () => {
+test("a template in the Hub's published style (seaborn, run_time) renders in the report image", async () => {
   const table: ResultsTable = {
     columns: ['file_name', 'runtime', 'mae', 'issue'],
     rows: [['a.csv', 1.5, 0.25, 'none'], ['b.csv', 2.5, 0.75, 'shift'], ['c.csv', 3.5, 0.5, 'none']],
     floatColumns: new Set(['runtime', 'mae']),
   };
   const out = path.join(scratch, 'hub-style.html');
-  await renderMarimoReport(await template(HUB_STYLE), table, out, { python: HOST_PYTHON, timeLimitMs: 120_000, log });
+  await renderMarimoReport(await template(HUB_STYLE), table, out, options());
   const html = await readFile(out, 'utf8');
   assert.match(html, 'Median run time: 2.5 seconds');
   assert.match(html, 'shift');
@@ -215,19 +241,26 @@ test("a template in the Hub's published style (seaborn, run_time) renders with t
 
 test('a template that raises is a rejection with its error, and no report appears', async () => {
   const out = path.join(scratch, 'report.html');
-  const message = await rejection(renderMarimoReport(await template(BROKEN), TABLE, out, { python: HOST_PYTHON, timeLimitMs: 120_000, log }));
+  const message = await rejection(renderMarimoReport(await template(BROKEN), TABLE, out, options()));
   assert.match(message, 'marimo exited with status 1');
   assert.match(message, 'the template is broken');
   assert.not.ok(existsSync(out));
 });
 
-test('a template that does not finish in time is stopped', async () => {
+test('a template that does not finish in time is stopped, its container removed', async () => {
   const started = Date.now();
-  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), { python: HOST_PYTHON, timeLimitMs: 4000, log }));
+  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ timeLimitMs: 4000 })));
   assert.is(message, 'marimo did not finish within 4 s');
   assert.ok(Date.now() - started < 15_000);
-  const left = await run('pgrep', ['-f', path.join(scratch, 'template.py')]);
-  assert.is(left.stdout.trim(), '', 'no marimo process left');
+});
+
+test('a cancelled render stops at once with the abort, its container removed', async () => {
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(new Error('the job was cancelled')), 3000);
+  const started = Date.now();
+  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ signal: abort.signal })));
+  assert.is(message, 'the job was cancelled');
+  assert.ok(Date.now() - started < 15_000);
 });
 
 const META: FileMetadata = { file_id: 1, system_id: 1, file_name: 'a.csv', include_on_leaderboard: true };
@@ -262,7 +295,7 @@ async function finishWith(templateText: string) {
   };
   const hub = { updateResult: async () => undefined, setStatus: async () => undefined } as unknown as HubApi;
   const publisher = { publishResults: async () => undefined, publishLogs: async () => undefined };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher }));
+  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS }));
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
   return { event, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
 }

@@ -1,19 +1,26 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { defer, type Observable } from 'rxjs';
+import { Observable } from 'rxjs';
+import type { ResourceLimits } from '../config.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
 import type { Tally } from '../domain/tally.js';
 import type { JobEvent } from '../pipeline/events.js';
 import { type BuiltWorkspace, workspacePaths } from '../pipeline/workspace.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
-import { hostPython, renderMarimoReport } from './marimo-report.js';
+import { renderMarimoReport } from './marimo-report.js';
 import { reportHtml } from './report-html.js';
 
 export interface FinishDeps {
   readonly hub: HubApi;
   readonly publisher: ResultsPublisher;
+  /** The engine the task's template renders in (a container of the report image), within the job's limits. */
+  readonly engine: ContainerEngine;
+  readonly limits: ResourceLimits;
+  /** The job's labels: the report container is removed with the job's others when the job is cancelled. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** A template gets this long to render the report before the built-in one is used instead. */
@@ -23,17 +30,26 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /**
  * The task's marimo template when it ships one, else (or when it fails) the built-in report. Returns the one-line
- * reason the built-in report was used; a report problem never costs the results.
+ * reason the built-in report was used; a report problem never costs the results. A cancelled job stops here.
  */
-async function writeReport(built: BuiltWorkspace, aggregation: Aggregation, builtIn: (note?: string) => string, outPath: string): Promise<string | undefined> {
+async function writeReport(
+  built: BuiltWorkspace,
+  aggregation: Aggregation,
+  builtIn: (note?: string) => string,
+  outPath: string,
+  deps: FinishDeps,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   let note: string;
   if (built.templatePath === undefined) {
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, { python: hostPython(), timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log });
+      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
+      await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
       return undefined;
     } catch (error) {
+      signal.throwIfAborted();
       note = `the task's report template failed (${(error as Error).message}); the built-in report was written`;
     }
   }
@@ -50,7 +66,7 @@ async function attempt<T>(step: () => Promise<T>, code: 'wr_1' | 'wr_4' | 'wr_5'
   }
 }
 
-async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Promise<JobEvent> {
+async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps, signal: AbortSignal): Promise<JobEvent> {
   const { config, job, log } = built;
   if (tally.rows.length === 0) {
     // The original called this wr_2 (an S3 download failure), from the missing execution_time.csv it tripped over.
@@ -76,7 +92,7 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Pr
   const builtIn = (note?: string) => reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
   await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
-  const reportWarning = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report));
+  const reportWarning = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report), deps, signal);
   log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
 
   // Results stored first, final status last: the Hub never lists a finished submission without its results.
@@ -90,8 +106,19 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Pr
 /**
  * The end of a job that ran its files: the results folder of contract §6–7 (public and private tables, full
  * results, execution times, function info, report), then the fixed order publish → result PUT → status finished.
- * Emits one `finished` event; errors with a WorkerError when nothing could be scored or a step fails.
+ * Emits one `finished` event; errors with a WorkerError when nothing could be scored or a step fails. Unsubscribing
+ * stops the report's container.
  */
 export function finishJob(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Observable<JobEvent> {
-  return defer(() => finish(built, tally, deps));
+  return new Observable<JobEvent>((subscriber) => {
+    const abort = new AbortController();
+    finish(built, tally, deps, abort.signal).then(
+      (event) => {
+        subscriber.next(event);
+        subscriber.complete();
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => abort.abort();
+  });
 }

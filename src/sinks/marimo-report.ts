@@ -1,25 +1,26 @@
-import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { ResourceLimits } from '../config.js';
 import { type Cell, pythonFloat, type ResultsTable } from '../domain/aggregate.js';
+import { RUNNER_USER } from '../pipeline/run-file.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
+import { ensureReportImage } from './report-image.js';
 
 export interface MarimoOptions {
-  /** The host Python that has marimo (hostPython()). */
-  readonly python: string;
+  readonly engine: ContainerEngine;
+  /** The job's container limits (memory, CPU, pids, output, written bytes) and the image build's time limit. */
+  readonly limits: ResourceLimits;
+  /** The job's labels, so a cancelled job's report container is removed with its other containers. */
+  readonly labels: Readonly<Record<string, string>>;
+  /**
+   * A folder at the same path for this process and for the engine's host (the job's workspace, under
+   * PVHUB_WORK_DIR): the template and the report pass through a temporary folder made inside it.
+   */
+  readonly workDir: string;
   readonly timeLimitMs: number;
   readonly log: Logger;
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The host environment's Python (scripts/setup.sh creates it with marimo); PVHUB_HOST_PYTHON overrides it. */
-export function hostPython(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const configured = env['PVHUB_HOST_PYTHON']?.trim();
-  return configured ? configured : path.join(ROOT, '.cache/venv/bin/python');
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -65,104 +66,73 @@ export function argumentProblem(args: readonly string[]): string | undefined {
     : undefined;
 }
 
-function run(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeLimitMs: number }): Promise<{ status: number | null; timedOut: boolean; output: string }> {
-  return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout kills marimo's kernel subprocess too.
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let output = '';
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-8192);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone between the timer firing and the kill.
-      }
-    }, options.timeLimitMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, timedOut, output });
-    });
-  });
-}
-
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-let isolation: Promise<boolean> | undefined;
-
-/**
- * Whether the template can run with no network: root, and a new network namespace whose loopback can be brought
- * up (marimo's kernel talks to its parent over 127.0.0.1). Probed once per process.
- */
-function networkIsolation(): Promise<boolean> {
-  isolation ??= process.getuid?.() !== 0
-    ? Promise.resolve(false)
-    : run('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up'], { env: { PATH: SYSTEM_PATH }, cwd: os.tmpdir(), timeLimitMs: 10_000 }).then(
-        (result) => result.status === 0,
-        () => false,
-      );
-  return isolation;
-}
-
-/** The last lines of marimo's output that say something, on one line. */
+/** The last lines of marimo's output that say something, on one line: not its traceback frames nor its log lines. */
 function reason(output: string): string {
   const lines = output
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !/^(Traceback|File "|\^+$)/.test(line));
+    .filter((line) => line !== '' && !/^(Traceback|File "|\^+$|\[[DIWE] \d)/.test(line));
   return lines.slice(-2).join(' | ').slice(-300) || 'no output';
 }
 
+/** Output kept from marimo: enough for the reason a template failed. */
+const OUTPUT_CAP_BYTES = 64 * 1024;
+
 /**
  * Renders the task's marimo template into an HTML report as the Hub does (`marimo export html <template> -o <out>
- * --no-include-code -- --results_df=<row> …`), but as untrusted code: a clean environment with no credentials, a
- * scratch HOME and working directory, no network when the host allows it, and a time limit. The report appears at
- * `outPath` only when marimo succeeded. Rejects with a one-line reason otherwise.
+ * --no-include-code -- --results_df=<row> …`), but as untrusted code: in a container of the report image with no
+ * network, no capabilities, a read-only root, an unprivileged user, nothing of the worker's environment, the job's
+ * resource limits and a time limit. The container sees the template (read-only) and an empty folder for the report;
+ * marimo's kernel talks to it over the container's own loopback. The report appears at `outPath` only when marimo
+ * succeeded. Rejects with a one-line reason otherwise, or with the abort error when the signal fired.
  */
 export async function renderMarimoReport(templatePath: string, table: ResultsTable, outPath: string, options: MarimoOptions): Promise<void> {
   const args = marimoArguments(table);
   const tooLong = argumentProblem(args);
   if (tooLong !== undefined) throw new Error(tooLong);
+  const image = await ensureReportImage({ engine: options.engine, buildTimeLimitMs: options.limits.buildTimeLimitMs, log: options.log }).catch((error: unknown) => {
+    throw new Error(`the report image cannot be built: ${(error as Error).message}`, { cause: error });
+  });
+  const scratch = await mkdtemp(path.join(options.workDir, 'report-'));
   try {
-    await access(options.python, constants.X_OK);
-  } catch {
-    throw new Error(`no host Python at ${options.python} (run scripts/setup.sh, or set PVHUB_HOST_PYTHON)`);
-  }
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-report-'));
-  try {
-    const home = path.join(scratch, 'home');
-    await mkdir(home);
-    const rendered = path.join(scratch, 'report.html');
-    const marimo = [options.python, '-m', 'marimo', 'export', 'html', path.resolve(templatePath), '-o', rendered, '--no-include-code', '--no-sandbox', '--', ...args];
-    const isolated = await networkIsolation();
-    if (!isolated) options.log.info('the report template runs with network access: network namespaces need root and unshare');
-    const [command, ...commandArgs] = isolated ? ['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...marimo] : marimo;
-    const env = {
-      PATH: SYSTEM_PATH,
-      HOME: home,
-      TMPDIR: scratch,
-      LANG: 'C.UTF-8',
-      MPLBACKEND: 'Agg',
-      PYTHONNOUSERSITE: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-    };
-    const started = Date.now();
-    const result = await run(command as string, commandArgs, { env, cwd: scratch, timeLimitMs: options.timeLimitMs });
-    if (result.timedOut) throw new Error(`marimo did not finish within ${Math.round(options.timeLimitMs / 1000)} s`);
-    if (result.status !== 0) throw new Error(`marimo exited with status ${result.status}: ${reason(result.output)}`);
-    const size = await stat(rendered).then((info) => info.size, () => 0);
-    if (size === 0) throw new Error('marimo wrote no report');
+    // The container's uid owns nothing on the host: it reads the template and writes the report whatever the umask.
+    const templateDir = path.join(scratch, 'template');
+    const reportDir = path.join(scratch, 'report');
+    await mkdir(templateDir);
+    await mkdir(reportDir);
+    await copyFile(templatePath, path.join(templateDir, 'template.py'));
+    await chmod(path.join(templateDir, 'template.py'), 0o644);
+    await chmod(templateDir, 0o755);
+    await chmod(reportDir, 0o777);
+    const outcome = await options.engine.runContainer(
+      {
+        image,
+        command: ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code', '--no-sandbox', '--', ...args],
+        mounts: [
+          { hostPath: templateDir, containerPath: '/template', readOnly: true },
+          { hostPath: reportDir, containerPath: '/report', readOnly: false },
+        ],
+        memoryBytes: options.limits.containerMemoryBytes,
+        nanoCpus: options.limits.containerNanoCpus,
+        pidsLimit: options.limits.containerPidsLimit,
+        timeoutMs: options.timeLimitMs,
+        outputCapBytes: OUTPUT_CAP_BYTES,
+        resultsCapBytes: options.limits.resultsCapBytes,
+        labels: { ...options.labels, 'pvhub.report': 'marimo' },
+        user: RUNNER_USER,
+      },
+      options.signal,
+    );
+    if (outcome.timedOut) throw new Error(`marimo did not finish within ${Math.round(options.timeLimitMs / 1000)} s`);
+    if (outcome.oomKilled) throw new Error(`marimo ran out of memory (limit ${options.limits.containerMemoryBytes} bytes)`);
+    if (outcome.resultsExceeded) throw new Error(`the template wrote more than ${options.limits.resultsCapBytes} bytes`);
+    if (outcome.exitCode !== 0) throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
+    // lstat: a link the template left in its folder would make the worker copy one of its own files.
+    const rendered = path.join(reportDir, 'report.html');
+    const written = await lstat(rendered).catch(() => undefined);
+    if (written === undefined || !written.isFile() || written.size === 0) throw new Error('marimo wrote no report');
     await copyFile(rendered, outPath);
-    options.log.info({ durationMs: Date.now() - started, isolated, rows: args.length }, 'report rendered from the task template');
+    options.log.info({ durationMs: outcome.durationMs, rows: args.length }, 'report rendered from the task template');
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
