@@ -15,7 +15,7 @@ import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec } from '../../src/ports/container-engine.js';
-import type { HubApi } from '../../src/ports/hub-api.js';
+import type { HubApi, NonBreakingError } from '../../src/ports/hub-api.js';
 import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publisher.js';
 import { finishJob } from '../../src/sinks/finish-job.js';
 
@@ -106,8 +106,9 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
 const JOB_LABELS = { 'pvhub.managed': 'true', 'pvhub.submission': '9' };
 
 /** Records every call in order; `failing` names the call that rejects. */
-function recorder(failing?: 'publish' | 'result' | 'status') {
+function recorder(failing?: 'publish' | 'result' | 'status' | 'file error') {
   const calls: string[] = [];
+  const fileErrors: NonBreakingError[] = [];
   let published: string[] = [];
   let names: ResultNames | undefined;
   let stored: ResultsObject | undefined;
@@ -133,10 +134,15 @@ function recorder(failing?: 'publish' | 'result' | 'status') {
       calls.push(`status ${status}`);
       fail('status');
     },
+    async reportFileError(_id: number, error: NonBreakingError) {
+      calls.push('file error');
+      fileErrors.push(error);
+      fail('file error');
+    },
   } as unknown as HubApi;
   const { engine, runs } = fakeEngine();
   const deps = { hub, publisher, engine, limits: loadConfig({}).limits, labels: JOB_LABELS };
-  return { calls, deps, runs, published: () => published, names: () => names, stored: () => stored };
+  return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => stored };
 }
 
 test('writes the results folder, then publishes, stores the result and only then sets finished', async () => {
@@ -173,6 +179,7 @@ test('writes the results folder, then publishes, stores the result and only then
     function_parameters: ['time_series', 'latitude'],
   });
   assert.match(event.reportWarning ?? '', 'the task has no template.py');
+  assert.equal(record.fileErrors, [], 'a task without a template is no error');
   assert.equal(record.runs, [], 'and runs no report container');
   const report = await readFile(path.join(results, 'private_results.html'), 'utf8');
   assert.match(report, '<svg');
@@ -220,6 +227,36 @@ async function withTemplate(): Promise<BuiltWorkspace> {
   await writeFile(template, 'import marimo\n');
   return workspace(template);
 }
+
+test('a template that fails is a non-breaking op_500 on template.py, sent before the results; the built-in report is used', async () => {
+  const record = recorder();
+  const event = await lastValueFrom(finishJob(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
+  if (event.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
+  const note =
+    "the task's report template failed (marimo exited with status 1: MarimoExceptionRaisedError: the template is broken | " +
+    'Error: Export was successful, but some cells failed to execute.); the built-in report was written';
+  assert.is(event.reportWarning, note);
+  assert.equal(record.fileErrors, [{ error_code: 'op_500', error_type: 'SubmissionException', error_message: note, file_name: 'template.py' }]);
+  assert.equal(record.calls, ['file error', 'publish', 'result', 'status finished']);
+  assert.match(await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'), 'the built-in report was written');
+  const [run] = record.runs;
+  assert.is(record.runs.length, 1);
+  assert.match(run?.image ?? '', /^pvhub-report:[0-9a-f]{32}$/);
+  assert.equal(run?.labels, { ...JOB_LABELS, 'pvhub.report': 'marimo' }, 'the job labels: a cancelled job removes it');
+  assert.equal(
+    run?.mounts.map((mount) => [mount.containerPath, mount.readOnly]),
+    [['/template', true], ['/report', false]],
+  );
+  assert.equal(run?.command.slice(0, 9), ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code']);
+  assert.ok(run?.command.includes('--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}'));
+});
+
+test('the Hub refusing the template error is logged, and the results stand', async () => {
+  const record = recorder('file error');
+  const event = await lastValueFrom(finishJob(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
+  assert.is(event.type, 'finished');
+  assert.equal(record.calls, ['file error', 'publish', 'result', 'status finished']);
+});
 
 test('unsubscribing stops the report container, and nothing is published', async () => {
   const record = recorder();

@@ -15,7 +15,7 @@ import { addScore, emptyTally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
 import type { ContainerEngine } from '../../src/ports/container-engine.js';
-import type { HubApi } from '../../src/ports/hub-api.js';
+import type { HubApi, NonBreakingError } from '../../src/ports/hub-api.js';
 import { finishJob } from '../../src/sinks/finish-job.js';
 import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
 
@@ -293,22 +293,29 @@ async function finishWith(templateText: string) {
     submissionDir: scratch,
     image: 'img',
   };
-  const hub = { updateResult: async () => undefined, setStatus: async () => undefined } as unknown as HubApi;
+  const fileErrors: NonBreakingError[] = [];
+  const hub = {
+    updateResult: async () => undefined,
+    setStatus: async () => undefined,
+    reportFileError: async (_id: number, error: NonBreakingError) => void fileErrors.push(error),
+  } as unknown as HubApi;
   const publisher = { publishResults: async () => undefined, publishLogs: async () => undefined };
   const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS }));
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
-  return { event, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
+  return { event, fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
 }
 
 test('a finished job uses the task template for its report when it renders', async () => {
-  const { event, report } = await finishWith(TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace("int(df['issue'].isna().sum())", '0'));
+  const { event, fileErrors, report } = await finishWith(TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace("int(df['issue'].isna().sum())", '0'));
   assert.is(event.reportWarning, undefined);
   assert.match(report, 'TOTAL=1250.000');
+  assert.equal(fileErrors, [], 'the Hub is told nothing');
 });
 
 test('a broken template falls back to the built-in report, with a one-line warning; the results stand', async () => {
-  const { event, report } = await finishWith(BROKEN);
+  const { event, fileErrors, report } = await finishWith(BROKEN);
   assert.match(event.reportWarning ?? '', "the task's report template failed (marimo exited with status 1");
+  assert.equal(fileErrors, [{ error_code: 'op_500', error_type: 'SubmissionException', error_message: event.reportWarning, file_name: 'template.py' }]);
   assert.match(event.reportWarning ?? '', 'the built-in report was written');
   assert.not.match(event.reportWarning ?? '', '\n');
   assert.match(report, '<svg');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Observable } from 'rxjs';
 import type { ResourceLimits } from '../config.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
-import { asWorkerError, WorkerError } from '../domain/errors.js';
+import { asWorkerError, FILE_ERROR_TYPE, WorkerError } from '../domain/errors.js';
 import type { Tally } from '../domain/tally.js';
 import type { JobEvent } from '../pipeline/events.js';
 import { type BuiltWorkspace, workspacePaths } from '../pipeline/workspace.js';
@@ -58,6 +58,19 @@ async function writeReport(
   return note;
 }
 
+/**
+ * A template that failed is told to the Hub as a non-breaking error of the submission, as a failed file is, so the
+ * task's maintainers see it (the original only logged it). Telling is advisory: when the Hub refuses, the job goes
+ * on with its results.
+ */
+async function reportTemplateFailure(hub: HubApi, built: BuiltWorkspace, templatePath: string, note: string): Promise<void> {
+  try {
+    await hub.reportFileError(built.job.submissionId, { error_code: 'op_500', error_type: FILE_ERROR_TYPE, error_message: note, file_name: path.basename(templatePath) });
+  } catch (error) {
+    built.log.warn({ err: error }, 'could not tell the Hub that the report template failed');
+  }
+}
+
 async function attempt<T>(step: () => Promise<T>, code: 'wr_1' | 'wr_4' | 'wr_5'): Promise<T> {
   try {
     return await step();
@@ -93,6 +106,7 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps, sig
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
   await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
   const reportWarning = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report), deps, signal);
+  if (reportWarning !== undefined && built.templatePath !== undefined) await reportTemplateFailure(deps.hub, built, built.templatePath, reportWarning);
   log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
 
   // Results stored first, final status last: the Hub never lists a finished submission without its results.
