@@ -64,7 +64,9 @@ test('the correct example submission is scored, and the metrics match an indepen
   assert.match(report, '<html');
   assert.match(report, '<svg', 'the built-in report has a chart');
   assert.not.match(report, /<script[^>]+src=|<link[^>]+href="http/, 'and loads nothing from elsewhere');
-  assert.match(await readFile(path.join(out, 'private_results.html'), 'utf8'), 'marimo', "the task's template rendered with marimo");
+  const privateReport = await readFile(path.join(out, 'private_results.html'), 'utf8');
+  assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
+  assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
   assert.ok(existsSync(path.join(out, 'submission_full_results.csv')));
   assert.ok(existsSync(path.join(out, 'logs', 'submission.log.jsonl')));
   const metadataRows = (await readFile(path.join(TASK, 'file_metadata.csv'), 'utf8')).trim().split('\n').length - 1;

@@ -262,7 +262,9 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   const metrics = publicResults['metrics'] as Record<string, unknown>;
   assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
   assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
-  assert.match(await objectText(w, `${prefixOf(s)}results/private_results.html`), '<html');
+  const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
+  assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
+  assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
 
   assert.is(await messagesLeft(w), 0, 'message deleted');
   assert.not.match(run.stdout + run.stderr, HUB_PASSWORD, 'the password never reaches the output');
