@@ -1,6 +1,6 @@
 /**
  * The worker's benchmarks: `npx tsx bench/run.ts` (or `npm run bench`), a few minutes on a 2-core machine.
- * Needs the set-up of scripts/setup.sh (Docker engine running, python:3.11-slim, .cache/venv for reports).
+ * Needs the set-up of scripts/setup.sh (Docker engine running, python:3.11-slim, .cache/venv for the wheels).
  *
  * Timings on small shared machines are noisy, so every comparison is made side by side in one run: the variants
  * alternate (A B B A A B …), each is repeated, and the figures are medians and ratios of medians.

@@ -37,7 +37,8 @@ for version in ${PVHUB_BASE_PYTHON_VERSIONS:-3.11}; do
   bash container/base/build-base-image.sh "$version"
 done
 
-# 4. The host-side Python environment: pip for resolving wheels, marimo for reports, pandas for checks.
+# 4. The host-side Python environment: pip for resolving wheels; the report image's packages too, for trying a
+#    template by hand and the specs' pandas checks. The report image itself is built by the first job that needs it.
 venv=.cache/venv
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host-requirements.txt -nt "$venv/.complete" ]; then
   say "creating the host Python environment ($venv)"
