@@ -313,6 +313,35 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.is(await messagesLeft(w), 0, 'a failure that retrying cannot fix is deleted, not looped');
 });
 
+test('a transient failure (the Hub answers 503 to the result): released untold, the next try finishes, failed never set', async () => {
+  const w = await world();
+  await storeTask(w);
+  const s = await submit(w, 'time-shift-correct.zip', 106);
+  // Every retry of the client's own policy (5 tries) gets the 503: the job ends with wr_4, which a fresh try may fix.
+  w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 503, 5);
+  const run = await runWorker(w, ['--max-jobs', '2']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  assert.match(run.stdout, 'message released');
+  assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'running', 'finished'], 'the Hub never reads failed');
+  assert.equal(bodyOf(w.hub.requests, 'POST', 'error/error_report'), [], 'no breaking report for a try that was given back');
+  assert.ok(w.hub.results.has(s.submissionId));
+  assert.is(await messagesLeft(w), 0, 'deleted once finished');
+});
+
+test('a refusal (the Hub answers 400 to the result): failed at once with wr_4 and the answer, never retried', async () => {
+  const w = await world();
+  await storeTask(w);
+  const s = await submit(w, 'time-shift-correct.zip', 107);
+  w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 400, 1, '{"error":"mean_runtime is required"}');
+  const run = await runWorker(w, ['--max-jobs', '1']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
+  const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
+  assert.is(report?.['error_code'], 'wr_4');
+  assert.match(String(report?.['error_message']), 'answered 400: {"error":"mean_runtime is required"}');
+  assert.is(await messagesLeft(w), 0, 'a refusal that retrying cannot fix is deleted, not looped');
+});
+
 test('invalid messages: reported when the submission id can be read, deleted either way, nothing run', async () => {
   const w = await world();
   await sendRaw(w, JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: 104, user_pk: 'u' }), 'a');
