@@ -247,6 +247,30 @@ test('a request with no answer times out and is retried, then fails with the rou
   }
 });
 
+test('a POST with no answer is not sent again (the Hub may have counted it); a PUT is', async () => {
+  const sockets = new Set<import('node:net').Socket>();
+  const seen: string[] = [];
+  // Answers the login, then never answers anything else.
+  const server = http.createServer((request, response) => {
+    seen.push(`${request.method ?? ''} ${request.url ?? ''}`);
+    request.resume();
+    if (request.url === '/login') response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 't', username: 'u' }));
+  });
+  server.on('connection', (socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const client = api({ baseUrl: url, requestTimeoutMs: 200, credentials: async () => ({ username: 'u', password: 'p' }) });
+    await client.progressIncrement(7, 1.5).then(() => assert.unreachable(), (error: unknown) => assert.match((error as Error).message, 'no answer within 0.2 s'));
+    assert.equal(seen, ['POST /login', 'POST /submissions/submission/7/progress_increment']);
+    await client.setStatus(7, 'running').then(() => assert.unreachable(), (error: unknown) => assert.is((error as WorkerError).code, 'wr_5'));
+    assert.is(seen.filter((call) => call === 'PUT /submissions/change_submission_status/7').length, FAST_RETRY.attempts);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
 test('credentials: from the environment when both are set, else from the Secrets Manager secret', async () => {
   const fromEnv = credentialsFrom(loadConfig({ worker_username: 'u1', worker_password: 'p1' }).hub);
   assert.equal(await fromEnv(), { username: 'u1', password: 'p1' });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backoffDelay, isNetworkError, retrying } from '../../src/domain/retry.js';
+import { backoffDelay, isNetworkError, isUndeliveredError, retrying } from '../../src/domain/retry.js';
 
 const POLICY = { attempts: 4, baseDelayMs: 100, maxDelayMs: 300 };
 
@@ -73,6 +73,14 @@ test('network errors are found anywhere in the cause chain, time-outs included',
   assert.ok(isNetworkError(new DOMException('timed out', 'TimeoutError')));
   assert.not.ok(isNetworkError(new Error('400 bad request')));
   assert.not.ok(isNetworkError(undefined));
+});
+
+test('undelivered: only a connection that never formed, never a time-out or a reset after sending', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  assert.ok(isUndeliveredError(new TypeError('fetch failed', { cause: refused })));
+  assert.ok(isUndeliveredError(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
+  assert.not.ok(isUndeliveredError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })));
+  assert.not.ok(isUndeliveredError(new DOMException('timed out', 'TimeoutError')));
 });
 
 test.run();

@@ -4,7 +4,7 @@ import type { HubSettings } from '../config.js';
 import { type ErrorCode, WorkerError } from '../domain/errors.js';
 import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
 import type { ResultsObject } from '../domain/results.js';
-import { DEFAULT_RETRY, isNetworkError, retrying, type RetryPolicy } from '../domain/retry.js';
+import { DEFAULT_RETRY, isNetworkError, isUndeliveredError, retrying, type RetryPolicy } from '../domain/retry.js';
 import type { BreakingError, HubApi, NonBreakingError, SubmissionStatus } from '../ports/hub-api.js';
 
 export interface HubCredentials {
@@ -69,6 +69,11 @@ class TransientStatus extends Error {
 }
 
 const isTransient = (error: unknown) => error instanceof TransientStatus || isNetworkError(error);
+/**
+ * For a request that is not idempotent (the POSTs: progress, error reports): a time-out or a broken connection may
+ * come after the Hub applied it, and a second try would count a file twice or add a second report.
+ */
+const isTransientUnapplied = (error: unknown) => error instanceof TransientStatus || isUndeliveredError(error);
 
 const BODY_EXCERPT = 500;
 
@@ -95,8 +100,11 @@ export class HttpHubApi implements HubApi {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  /** One HTTP exchange, retried while transient. The body is read within the same time limit. */
-  private exchange(method: string, route: string, body: unknown, token: string | undefined): Promise<Answer> {
+  /**
+   * One HTTP exchange, retried while transient; a request that is not idempotent only while surely not applied. The
+   * body is read within the same time limit.
+   */
+  private exchange(method: string, route: string, body: unknown, token: string | undefined, idempotent: boolean): Promise<Answer> {
     const request = `${method} ${route}`;
     return retrying(
       async () => {
@@ -115,7 +123,7 @@ export class HttpHubApi implements HubApi {
         if (response.status >= 500 || response.status === 429) throw new TransientStatus(response.status, text);
         return { status: response.status, text };
       },
-      isTransient,
+      idempotent ? isTransient : isTransientUnapplied,
       this.retry,
       {
         onRetry: (error, attempt, delayMs) =>
@@ -130,8 +138,10 @@ export class HttpHubApi implements HubApi {
   /** The exchange, with its final failure turned into a WorkerError of the caller's code. */
   private async send(method: string, route: string, body: unknown, token: string | undefined, code: ErrorCode): Promise<Answer> {
     const request = `${method} ${route}`;
+    // Logging in twice is harmless; the other POSTs add a row or a count each time they arrive.
+    const idempotent = method !== 'POST' || route === 'login';
     try {
-      return await this.exchange(method, route, body, token);
+      return await this.exchange(method, route, body, token, idempotent);
     } catch (error) {
       if (error instanceof TransientStatus) throw new HubApiError(code, request, error.status, error.body.slice(0, BODY_EXCERPT));
       const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : describe(error);

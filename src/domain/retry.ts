@@ -67,14 +67,27 @@ const NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** True for a network-level failure anywhere in the error's cause chain (fetch wraps them in a TypeError). */
-export function isNetworkError(error: unknown): boolean {
+/** Of those, the ones of a connection that never formed: the request cannot have reached the server. */
+const UNDELIVERED_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function causeChainHas(error: unknown, matches: (code: string | undefined, name: string | undefined) => boolean): boolean {
   for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-    const name = (current as { name?: unknown }).name;
-    if (name === 'TimeoutError') return true;
+    const { code, name } = current as { code?: unknown; name?: unknown };
+    if (matches(typeof code === 'string' ? code : undefined, typeof name === 'string' ? name : undefined)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/** True for a network-level failure anywhere in the error's cause chain (fetch wraps them in a TypeError). */
+export function isNetworkError(error: unknown): boolean {
+  return causeChainHas(error, (code, name) => (code !== undefined && NETWORK_CODES.has(code)) || name === 'TimeoutError');
+}
+
+/**
+ * True when the request never reached the server (no connection was made). Only then may a request that is not
+ * idempotent be sent again: after a time-out or a reset the server may have applied it already.
+ */
+export function isUndeliveredError(error: unknown): boolean {
+  return causeChainHas(error, (code) => code !== undefined && UNDELIVERED_CODES.has(code));
 }
