@@ -41,6 +41,11 @@ test("credentials come as one pair: main's names first, develop's otherwise, nev
   }
 });
 
+test('the host Python: the venv set-up makes, or PVHUB_HOST_PYTHON as an absolute path', () => {
+  assert.match(loadConfig({}).hostPython, /\/\.cache\/venv\/bin\/python$/);
+  assert.is(loadConfig({ PVHUB_HOST_PYTHON: '/opt/py/bin/python3' }).hostPython, '/opt/py/bin/python3');
+});
+
 test('LOG_LEVEL must be a pino level', () => {
   assert.is(loadConfig({ LOG_LEVEL: 'debug' }).logLevel, 'debug');
   assert.throws(() => loadConfig({ LOG_LEVEL: 'verbose' }), /LOG_LEVEL=verbose must be one of fatal, error/);

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Every setting of the worker, read from the environment in this one place. loadConfig is pure: it takes the
@@ -76,6 +77,8 @@ export interface WorkerConfig {
   readonly maxReceives: number;
   /** Keep each job's workspace after it settles, for debugging. */
   readonly keepWorkspace: boolean;
+  /** The host Python whose pip resolves wheels (submissions' and the report image's); no package code runs in it. */
+  readonly hostPython: string;
   /**
    * Remove every container labelled pvhub.managed=true when the worker starts (left by a worker that died). Turn
    * off where several workers share one Docker engine: it would remove the others' running containers.
@@ -184,6 +187,8 @@ class Reader {
 }
 
 const HOUR_MS = 3_600_000;
+/** The environment scripts/setup.sh makes. */
+const DEFAULT_HOST_PYTHON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../.cache/venv/bin/python');
 /** pino's levels. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -243,6 +248,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     pollWaitSeconds: read.number('PVHUB_POLL_WAIT', 20, 0),
     maxReceives: read.number('PVHUB_MAX_RECEIVES', 3, 1),
     keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
+    hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
     removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
   };
   if (config.jobTimeLimitMs >= 12 * HOUR_MS) {

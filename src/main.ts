@@ -65,6 +65,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
       workDir: config.workDir,
       freeMemory: freeMemoryFor(config),
       keepWorkspace: options.keepWorkspace,
+      hostPython: config.hostPython,
     }).pipe(tap(options.onEvent), toArray()),
   );
   const outcome = events.find((event): event is EvaluateOutcome => event.type === 'finished' || event.type === 'failed');

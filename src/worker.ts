@@ -99,6 +99,7 @@ function buildDeps(config: WorkerConfig, log: Logger) {
     workDir: config.workDir,
     freeMemory: freeMemoryFor(config),
     keepWorkspace: config.keepWorkspace,
+    hostPython: config.hostPython,
     maxReceives: config.maxReceives,
     logLevel: config.logLevel,
     log,

@@ -7,6 +7,7 @@ import { type BuildContextOptions, parseRequirements, prepareBuildContext, requi
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
 import { sandboxedSourceBuild } from '../../src/pipeline/build-sdist.js';
+import { HOST_PYTHON } from '../helpers/cli.js';
 import { withFindLinks, writeSdist } from '../helpers/sdist.js';
 import { WorkerError } from '../../src/domain/errors.js';
 
@@ -37,7 +38,7 @@ type Extra = Partial<Pick<BuildContextOptions, 'hostPython' | 'buildFromSource' 
 function prepare(submissionDir: string, extra: Extra = {}) {
   const workDir = path.join(scratch, `build-${builds++}`);
   return mkdir(workDir, { recursive: true }).then(() =>
-    prepareBuildContext({ submissionDir, workDir, onLog: () => undefined, buildFromSource: noSourceBuild, maxWheelhouseBytes: GIB, ...BASE, ...extra }),
+    prepareBuildContext({ submissionDir, workDir, onLog: () => undefined, buildFromSource: noSourceBuild, maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON, ...BASE, ...extra }),
   );
 }
 

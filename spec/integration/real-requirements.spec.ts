@@ -14,6 +14,7 @@ import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
 import { sandboxedSourceBuild } from '../../src/pipeline/build-sdist.js';
 import { RUNNER_USER } from '../../src/pipeline/run-file.js';
+import { HOST_PYTHON } from '../helpers/cli.js';
 
 const LABELS = { 'pvhub.managed': 'true', 'pvhub.spec': 'real-requirements' };
 const engine = new DockerEngine();
@@ -43,6 +44,7 @@ async function buildAndImport(name: string, requirements: string, modules: reado
     onLog: () => undefined,
     buildFromSource: sandboxedSourceBuild({ engine, limits, pythonVersion: '3.11', labels: LABELS }),
     maxWheelhouseBytes: limits.imageSizeLimitBytes,
+    hostPython: HOST_PYTHON,
   });
   if (!(await engine.imageExists(tag))) {
     await engine.buildImage({ tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: limits.buildTimeLimitMs, maxSizeBytes: limits.imageSizeLimitBytes }, () => undefined);

@@ -18,6 +18,7 @@ import type { ContainerEngine, ContainerOutcome, ContainerRunSpec } from '../../
 import type { HubApi, NonBreakingError } from '../../src/ports/hub-api.js';
 import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publisher.js';
 import { finishJob } from '../../src/sinks/finish-job.js';
+import { HOST_PYTHON } from '../helpers/cli.js';
 
 const CONFIG = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -141,7 +142,7 @@ function recorder(failing?: 'publish' | 'result' | 'status' | 'file error') {
     },
   } as unknown as HubApi;
   const { engine, runs } = fakeEngine();
-  const deps = { hub, publisher, engine, limits: loadConfig({}).limits, labels: JOB_LABELS };
+  const deps = { hub, publisher, engine, limits: loadConfig({}).limits, labels: JOB_LABELS, hostPython: HOST_PYTHON };
   return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => stored };
 }
 

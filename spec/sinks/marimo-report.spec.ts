@@ -18,6 +18,7 @@ import type { ContainerEngine } from '../../src/ports/container-engine.js';
 import type { HubApi, NonBreakingError } from '../../src/ports/hub-api.js';
 import { finishJob } from '../../src/sinks/finish-job.js';
 import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
+import { HOST_PYTHON } from '../helpers/cli.js';
 
 /**
  * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it
@@ -94,7 +95,7 @@ let scratch = '';
 
 /** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
 function options(extra: Partial<MarimoOptions> = {}): MarimoOptions {
-  return { engine, limits, labels: LABELS, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
+  return { engine, limits, labels: LABELS, hostPython: HOST_PYTHON, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
 }
 
 test.before.each(async () => {
@@ -300,7 +301,7 @@ async function finishWith(templateText: string) {
     reportFileError: async (_id: number, error: NonBreakingError) => void fileErrors.push(error),
   } as unknown as HubApi;
   const publisher = { publishResults: async () => undefined, publishLogs: async () => undefined };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS }));
+  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS, hostPython: HOST_PYTHON }));
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
   return { event, fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
 }

@@ -43,11 +43,8 @@ export interface BuildContextOptions {
   /** Scratch folder of this build; the context is made inside it, the resolver's files beside it. */
   readonly workDir: string;
   readonly onLog: (line: string) => void;
-  /**
-   * Python whose pip resolves the wheels. Default: env PVHUB_HOST_PYTHON, else the venv scripts/setup.sh makes
-   * (.cache/venv/bin/python). Nothing is installed into it.
-   */
-  readonly hostPython?: string;
+  /** Python whose pip resolves the wheels (config PVHUB_HOST_PYTHON). Nothing is installed into it. */
+  readonly hostPython: string;
   /**
    * Builds one source distribution into a wheel in outDir, with no network, or throws op_2. Called only for a
    * requirement that has no wheel for the target python.
@@ -243,16 +240,13 @@ function resolutionError(result: PipResult, pythonVersion: string): WorkerError 
 /** What pip needs to resolve wheels for a target python on this host. */
 export type WheelOptions = Pick<BuildContextOptions, 'pythonVersion' | 'workDir' | 'onLog' | 'hostPython'>;
 
-function hostPythonOf(options: WheelOptions): string {
-  return options.hostPython ?? process.env['PVHUB_HOST_PYTHON'] ?? path.join(ROOT, '.cache/venv/bin/python');
-}
 
 /** `pip download` of wheels only, for the target python, into dest; `findLinks` are folders of wheels built here. */
 async function downloadWheels(options: WheelOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<PipResult> {
   // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context.
   const requirementsFile = path.join(await mkdtemp(path.join(options.workDir, 'requirements-')), 'requirements.txt');
   await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
-  const python = hostPythonOf(options);
+  const python = options.hostPython;
   const args = [
     '-m',
     'pip',
@@ -315,7 +309,7 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
   await mkdir(buildWheelhouse, { recursive: true });
   await mkdir(outDir);
   options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
-  const fetched = await runHostPython(hostPythonOf(options), [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined);
+  const fetched = await runHostPython(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined);
   const why = fetched.output.trim().split('\n').pop() ?? '';
   if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
   if (fetched.status !== 0) {

@@ -19,6 +19,7 @@ export interface BuildDeps {
   readonly limits: ResourceLimits;
   /** Labels of the job's containers (source builds), removed with the job. */
   readonly jobLabels: Readonly<Record<string, string>>;
+  readonly hostPython: string;
 }
 
 /**
@@ -41,6 +42,7 @@ export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Prom
     pythonVersion: version,
     baseImage: base,
     workDir: workspacePaths(ws.dir).build,
+    hostPython: deps.hostPython,
     onLog: (line) => log.debug(line),
     buildFromSource: sandboxedSourceBuild({ engine: deps.engine, limits: deps.limits, pythonVersion: version, labels: deps.jobLabels }),
     maxWheelhouseBytes: deps.limits.imageSizeLimitBytes,

@@ -35,6 +35,8 @@ export interface JobDeps {
   readonly freeMemory: () => number;
   /** Keep the workspace after the job (for debugging); it is removed otherwise. */
   readonly keepWorkspace: boolean;
+  /** The host Python whose pip resolves wheels (config PVHUB_HOST_PYTHON). */
+  readonly hostPython: string;
   /**
    * Whether a failed job goes back to the queue for another worker, with the Hub not told, instead of being reported
    * failed. Absent: every failure is reported (a local evaluation has no second try).
@@ -106,7 +108,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         concatMap((ws) =>
           concat(
             of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
-            defer(() => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, jobLabels: jobLabels(job) })).pipe(
+            defer(() => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, jobLabels: jobLabels(job), hostPython: deps.hostPython })).pipe(
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');
@@ -119,7 +121,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
                         shared.pipe(map(({ tally, score }): JobEvent => ({ type: 'file', score: score as FileScore, tally, parallel }))),
                         shared.pipe(
                           last(undefined, { tally: emptyTally(ws.files.length), score: undefined }),
-                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher, engine: deps.engine, limits: deps.limits, labels: jobLabels(job) })),
+                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher, engine: deps.engine, limits: deps.limits, labels: jobLabels(job), hostPython: deps.hostPython })),
                         ),
                       ),
                     ),

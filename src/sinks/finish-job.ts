@@ -21,6 +21,8 @@ export interface FinishDeps {
   readonly limits: ResourceLimits;
   /** The job's labels: the report container is removed with the job's others when the job is cancelled. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The host Python whose pip resolves the report image's wheels. */
+  readonly hostPython: string;
 }
 
 /** A template gets this long to render the report before the built-in one is used instead. */
@@ -45,7 +47,7 @@ async function writeReport(
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
+      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, hostPython: deps.hostPython, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
       await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
       return undefined;
     } catch (error) {

@@ -21,6 +21,7 @@ export interface ReportImageDeps {
   readonly engine: ContainerEngine;
   /** Time for the image build itself (the wheel resolution before it has pip's own limit). */
   readonly buildTimeLimitMs: number;
+  readonly hostPython: string;
   readonly log: Logger;
 }
 
@@ -44,7 +45,7 @@ async function buildReportImage(tag: string, baseImage: string, deps: ReportImag
     await writeFile(path.join(contextDir, 'Dockerfile'), dockerfileFor(await readFile(RECIPE, 'utf8'), baseImage));
     const started = Date.now();
     const onLog = (line: string) => deps.log.debug({ build: line.trimEnd() }, 'report image');
-    await downloadWheelhouse({ pythonVersion: REPORT_PYTHON, workDir, onLog }, parseRequirements(await readFile(REQUIREMENTS, 'utf8')), wheelhouse);
+    await downloadWheelhouse({ pythonVersion: REPORT_PYTHON, workDir, onLog, hostPython: deps.hostPython }, parseRequirements(await readFile(REQUIREMENTS, 'utf8')), wheelhouse);
     await deps.engine.buildImage({ tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: deps.buildTimeLimitMs, maxSizeBytes: MAX_IMAGE_BYTES }, onLog);
     deps.log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'report image built');
   } finally {
