@@ -5,7 +5,7 @@ import type { ResourceLimits } from '../config.js';
 import { WorkerError } from '../domain/errors.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { ensureLocalImage } from './base-images.js';
-import { RUNNER_USER } from './run-file.js';
+import { sandboxLimits } from './run-file.js';
 
 export interface SourceBuildDeps {
   readonly engine: ContainerEngine;
@@ -53,14 +53,9 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): (build: SourceBuild
           { hostPath: build.buildWheelhouse, containerPath: '/build-wheels', readOnly: true },
           { hostPath: build.outDir, containerPath: '/results', readOnly: false },
         ],
-        memoryBytes: deps.limits.containerMemoryBytes,
-        nanoCpus: deps.limits.containerNanoCpus,
-        pidsLimit: deps.limits.containerPidsLimit,
+        ...sandboxLimits(deps.limits),
         timeoutMs: deps.limits.buildTimeLimitMs,
-        outputCapBytes: deps.limits.outputCapBytes,
-        resultsCapBytes: deps.limits.resultsCapBytes,
         labels: { ...deps.labels, 'pvhub.source-build': path.basename(build.archive) },
-        user: RUNNER_USER,
         tmp: { sizeBytes: BUILD_TMP_BYTES, exec: true },
       },
       new AbortController().signal,

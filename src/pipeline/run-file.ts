@@ -5,7 +5,7 @@ import type { ResourceLimits } from '../config.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ContainerEngine, ContainerRunSpec } from '../ports/container-engine.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { fetchObject } from './staging.js';
 import { type BuiltWorkspace, workspacePaths } from './workspace.js';
@@ -20,6 +20,21 @@ export interface RunFileDeps {
 
 /** The uid of the `runner` user that container/Dockerfile creates. */
 export const RUNNER_USER = '10001:10001';
+
+/**
+ * What every container of a job shares, a file's run, a source build or the report alike: the job's resource
+ * limits and the unprivileged runner user.
+ */
+export function sandboxLimits(limits: ResourceLimits): Pick<ContainerRunSpec, 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'outputCapBytes' | 'resultsCapBytes' | 'user'> {
+  return {
+    memoryBytes: limits.containerMemoryBytes,
+    nanoCpus: limits.containerNanoCpus,
+    pidsLimit: limits.containerPidsLimit,
+    outputCapBytes: limits.outputCapBytes,
+    resultsCapBytes: limits.resultsCapBytes,
+    user: RUNNER_USER,
+  };
+}
 export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
 export const OUTPUT_FILE = 'output.csv';
 const STATUS_FILE = 'status.json';
@@ -81,14 +96,9 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
         { hostPath: dataDir, containerPath: '/data', readOnly: true },
         { hostPath: resultsDir, containerPath: '/results', readOnly: false },
       ],
-      memoryBytes: deps.limits.containerMemoryBytes,
-      nanoCpus: deps.limits.containerNanoCpus,
-      pidsLimit: deps.limits.containerPidsLimit,
+      ...sandboxLimits(deps.limits),
       timeoutMs: deps.limits.fileTimeLimitMs,
-      outputCapBytes: deps.limits.outputCapBytes,
-      resultsCapBytes: deps.limits.resultsCapBytes,
       labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
-      user: RUNNER_USER,
     },
     signal,
   );

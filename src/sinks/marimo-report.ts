@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ResourceLimits } from '../config.js';
 import { type Cell, pythonFloat, type ResultsTable } from '../domain/aggregate.js';
-import { RUNNER_USER } from '../pipeline/run-file.js';
+import { sandboxLimits } from '../pipeline/run-file.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { ensureReportImage } from './report-image.js';
 
@@ -114,14 +114,10 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
           { hostPath: templateDir, containerPath: '/template', readOnly: true },
           { hostPath: reportDir, containerPath: '/report', readOnly: false },
         ],
-        memoryBytes: options.limits.containerMemoryBytes,
-        nanoCpus: options.limits.containerNanoCpus,
-        pidsLimit: options.limits.containerPidsLimit,
+        ...sandboxLimits(options.limits),
         timeoutMs: options.timeLimitMs,
         outputCapBytes: OUTPUT_CAP_BYTES,
-        resultsCapBytes: options.limits.resultsCapBytes,
         labels: { ...options.labels, 'pvhub.report': 'marimo' },
-        user: RUNNER_USER,
       },
       options.signal,
     );
