@@ -240,13 +240,11 @@ function resolutionError(result: PipResult, pythonVersion: string): WorkerError 
 /** What pip needs to resolve wheels for a target python on this host. */
 export type WheelOptions = Pick<BuildContextOptions, 'pythonVersion' | 'workDir' | 'onLog' | 'hostPython'>;
 
-
 /** `pip download` of wheels only, for the target python, into dest; `findLinks` are folders of wheels built here. */
 async function downloadWheels(options: WheelOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<PipResult> {
   // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context.
   const requirementsFile = path.join(await mkdtemp(path.join(options.workDir, 'requirements-')), 'requirements.txt');
   await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
-  const python = options.hostPython;
   const args = [
     '-m',
     'pip',
@@ -265,9 +263,9 @@ async function downloadWheels(options: WheelOptions, requirements: readonly stri
   // Through the environment, so folders the machine already configures (PIP_FIND_LINKS) are kept, not replaced.
   const links = [...findLinks, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   try {
-    return await runHostPython(python, args, options.workDir, options.onLog, links === '' ? {} : { PIP_FIND_LINKS: links });
+    return await runHostPython(options.hostPython, args, options.workDir, options.onLog, links === '' ? {} : { PIP_FIND_LINKS: links });
   } catch (error) {
-    throw new WorkerError('wr_500', `the host python ${python} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`, { cause: error });
+    throw new WorkerError('wr_500', `the host python ${options.hostPython} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`, { cause: error });
   }
 }
 
