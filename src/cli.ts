@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
+import { outputFolderProblem } from './adapters/directory-publisher.js';
 import { asWorkerError } from './domain/errors.js';
 import { LOCAL_PYTHON_VERSIONS, runEvaluate } from './main.js';
 import { progressView, summaryText } from './sinks/progress-view.js';
@@ -44,6 +45,8 @@ async function evaluate(args: string[]): Promise<void> {
     fail(`wr_500: python ${values.python} cannot be provided locally (available: ${LOCAL_PYTHON_VERSIONS.join(', ')})`, 1);
   }
   const config = loadConfig(process.env);
+  const outProblem = await outputFolderProblem(values.out);
+  if (outProblem !== undefined) fail(outProblem);
   const outcome = await runEvaluate(config, {
     taskDir: values.task,
     submission: values.submission,

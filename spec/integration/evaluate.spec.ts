@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -68,6 +68,7 @@ test('the correct example submission is scored, and the metrics match an indepen
   assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
   assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
   assert.ok(existsSync(path.join(out, 'submission_full_results.csv')));
+  assert.ok(existsSync(path.join(out, '.pvhub-worker-output')), 'marked as an output, so the next run may replace it');
   assert.ok(existsSync(path.join(out, 'logs', 'submission.log.jsonl')));
   const metadataRows = (await readFile(path.join(TASK, 'file_metadata.csv'), 'utf8')).trim().split('\n').length - 1;
   assert.is((await readdir(path.join(out, 'files'))).length, metadataRows);
@@ -159,6 +160,17 @@ test('bad input: one clear line with the code, non-zero exit, no output folder',
   const notZip = path.join(scratch, 'not-a.zip');
   await writeFile(notZip, 'this is not a zip');
   await expectFailure(['--task', TASK, '--submission', notZip], 'op_1', 'not a readable zip');
+});
+
+test('--out naming a folder of other files is refused before any work, and the folder is left as it was', async () => {
+  const mine = path.join(scratch, 'my-files');
+  await mkdir(mine);
+  await writeFile(path.join(mine, 'thesis.tex'), 'years of work');
+  const result = await cli(['evaluate', '--task', TASK, '--submission', correctZip, '--out', mine], ENV);
+  assert.is(result.status, 2);
+  assert.match(result.stderr, `pvhub-worker: --out ${mine} already holds other files`);
+  assert.equal(await readdir(mine), ['thesis.tex']);
+  assert.is(await readFile(path.join(mine, 'thesis.tex'), 'utf8'), 'years of work');
 });
 
 test('an unknown python version is a wr_500 before any work', async () => {

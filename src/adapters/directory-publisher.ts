@@ -1,6 +1,27 @@
-import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultNames, ResultsPublisher } from '../ports/results-publisher.js';
+
+/** Written into every output folder, so a later run knows the folder it replaces is one of its own. */
+const OUTPUT_MARKER = '.pvhub-worker-output';
+
+/**
+ * Why `outDir` must not be replaced by a run's output, if it must not: it holds something else than an earlier
+ * output (`--out .` or `--out ~` would otherwise be deleted whole).
+ */
+export async function outputFolderProblem(outDir: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(outDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') return `--out ${outDir} is a file, not a folder`;
+    throw error;
+  }
+  if (names.length === 0 || names.includes(OUTPUT_MARKER)) return undefined;
+  return `--out ${outDir} already holds other files; it would be replaced whole: name a new folder, or an earlier output of this command`;
+}
 
 /**
  * Publishes a local run into an output folder, complete or not at all: everything goes into a hidden sibling
@@ -27,8 +48,9 @@ export class DirectoryPublisher implements ResultsPublisher {
     await cp(logsDir, path.join(this.staging, 'logs'), { recursive: true });
   }
 
-  /** Replaces the output folder with what was published. */
+  /** Replaces the output folder (empty, absent, or an earlier output: see outputFolderProblem) with what was published. */
   async commit(): Promise<void> {
+    await writeFile(path.join(this.staging, OUTPUT_MARKER), 'written by pvhub-worker evaluate; the next run into this folder replaces it whole\n');
     await rm(this.outDir, { recursive: true, force: true });
     await mkdir(path.dirname(this.outDir), { recursive: true });
     await rename(this.staging, this.outDir);
