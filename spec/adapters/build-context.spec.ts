@@ -193,6 +193,24 @@ test('a source distribution whose build fails is op_2 naming the requirement, wi
   assert.match(error.message, 'pvhub-broken-build-marker');
 });
 
+test('URLs in an sdist are refused before host pip sees them: in its build requirements, and in its built wheel', async () => {
+  const links = path.join(scratch, 'links-urls');
+  await mkdir(links, { recursive: true });
+  // Were host pip given this URL, it would build that archive's source on the host, --only-binary or not.
+  await writeSdist(links, 'pvhub-spec-url-build', '1.0', [], '', '[build-system]\nrequires = ["wheel", "evil @ https://example.invalid/evil-1.0.tar.gz"]\n');
+  await writeSdist(links, 'pvhub-spec-url-dependency', '1.0', ['evil @ https://example.invalid/evil-1.0.tar.gz']);
+  const config = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' });
+  const sandbox = sandboxedSourceBuild({ engine: new DockerEngine(), limits: config.limits, pythonVersion: '3.11', labels: { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' } });
+  const buildRequires = await submission('sdist-url-build', 'pvhub-spec-url-build\n');
+  const inBuild = await workerError(() => withFindLinks(links, () => prepare(buildRequires, { buildFromSource: noSourceBuild })));
+  assert.is(inBuild.code, 'op_2');
+  assert.match(inBuild.message, "pvhub-spec-url-build's [build-system] requires: URLs are not accepted");
+  const dependency = await submission('sdist-url-dependency', 'pvhub-spec-url-dependency\n');
+  const inWheel = await workerError(() => withFindLinks(links, () => prepare(dependency, { buildFromSource: sandbox })));
+  assert.is(inWheel.code, 'op_2');
+  assert.match(inWheel.message, /its built wheel depends on URLs \(evil ?@ https:\/\/example\.invalid\/evil-1\.0\.tar\.gz/, inWheel.message);
+});
+
 test('a host python that cannot run pip is the worker\'s problem (wr_500), not the submission\'s', async () => {
   const error = await workerError(async () => prepare(await submission('no-python', 'pandas\n'), { hostPython: path.join(scratch, 'no-such-python') }));
   assert.is(error.code, 'wr_500');

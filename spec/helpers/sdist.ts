@@ -3,11 +3,11 @@ import path from 'node:path';
 import { python } from './cli.js';
 
 /**
- * Writes `<dir>/<name>-<version>.tar.gz`, a source distribution (setup.py only, no pyproject.toml: setuptools'
- * legacy build) whose setup.py runs `setupBody` first, then declares `installRequires`. Offer it to the worker's
- * resolver by putting `dir` in PIP_FIND_LINKS.
+ * Writes `<dir>/<name>-<version>.tar.gz`, a source distribution whose setup.py runs `setupBody` first, then declares
+ * `installRequires`; with `pyproject`, that pyproject.toml too (else setuptools' legacy build). Offer it to the
+ * worker's resolver by putting `dir` in PIP_FIND_LINKS.
  */
-export async function writeSdist(dir: string, name: string, version: string, installRequires: readonly string[], setupBody = ''): Promise<string> {
+export async function writeSdist(dir: string, name: string, version: string, installRequires: readonly string[], setupBody = '', pyproject?: string): Promise<string> {
   const source = path.join(dir, 'src', `${name}-${version}`);
   const module = name.replace(/-/g, '_');
   await mkdir(source, { recursive: true });
@@ -18,6 +18,7 @@ export async function writeSdist(dir: string, name: string, version: string, ins
       `install_requires=${JSON.stringify(installRequires)})\n`,
   );
   await writeFile(path.join(source, `${module}.py`), `VERSION = ${JSON.stringify(version)}\n`);
+  if (pyproject !== undefined) await writeFile(path.join(source, 'pyproject.toml'), pyproject);
   await writeFile(path.join(source, 'PKG-INFO'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
   const archive = path.join(dir, `${name}-${version}.tar.gz`);
   await python('import sys, tarfile, os\nsrc, dest = sys.argv[1], sys.argv[2]\nwith tarfile.open(dest, "w:gz") as tar: tar.add(src, arcname=os.path.basename(src))\n', [source, archive]);

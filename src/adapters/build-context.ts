@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import unzipper from 'unzipper';
 import { basePythons } from './python-versions.js';
 import { WorkerError } from '../domain/errors.js';
 
@@ -77,17 +78,17 @@ const ARCHIVE_NAME = /\.(whl|zip|tar|tgz|tbz|txz|tar\.gz|tar\.bz2|tar\.xz)$/i;
  * URLs and file paths would let a submission pick its own package source, and only PyPI through the resolver is
  * allowed. Throws op_2 naming the offending line.
  */
-export function parseRequirements(text: string): string[] {
+export function parseRequirements(text: string, origin = 'requirements.txt'): string[] {
   const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
   const requirements: string[] = [];
   for (const raw of lines) {
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (line === '') continue;
-    if (line.startsWith('-')) refuse(`requirements.txt: options are not accepted: "${line}"`);
-    if (line.includes('://') || line.includes('@')) refuse(`requirements.txt: URLs are not accepted: "${line}"`);
+    if (line.startsWith('-')) refuse(`${origin}: options are not accepted: "${line}"`);
+    if (line.includes('://') || line.includes('@')) refuse(`${origin}: URLs are not accepted: "${line}"`);
     const name = REQUIREMENT.exec(line)?.[1];
-    if (name === undefined) refuse(`requirements.txt: malformed requirement "${line}"`);
-    if (ARCHIVE_NAME.test(name)) refuse(`requirements.txt: files are not accepted: "${line}"`);
+    if (name === undefined) refuse(`${origin}: malformed requirement "${line}"`);
+    if (ARCHIVE_NAME.test(name)) refuse(`${origin}: files are not accepted: "${line}"`);
     requirements.push(line);
   }
   return requirements;
@@ -186,14 +187,22 @@ interface PipResult {
   readonly output: string;
 }
 
+/** What host pip may see of the worker's environment: where to find things and how to reach the index, no secrets. */
+const HOST_PYTHON_ENV = /^(PATH|HOME|LANG|LC_[A-Z]+|TMPDIR|SSL_CERT_(FILE|DIR)|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY|PIP_[A-Z_]+)$/i;
+
+function hostPythonEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(Object.entries(process.env).filter(([name]) => HOST_PYTHON_ENV.test(name)));
+  // No colours: a test runner's FORCE_COLOR would put escape codes into the requirement names read back.
+  return { ...kept, NO_COLOR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONDONTWRITEBYTECODE: '1', ...extra };
+}
+
 /** Runs a host python program (pip, fetch_sdist.py), passing its lines to onLog and keeping the tail for errors. */
 function runHostPython(python: string, args: readonly string[], cwd: string, onLog: (line: string) => void, env: NodeJS.ProcessEnv = {}): Promise<PipResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, args, {
       // The build's scratch folder, not the worker's: nothing there for a requirement to name.
       cwd,
-      // No colours: a test runner's FORCE_COLOR would put escape codes into the requirement names read back.
-      env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONDONTWRITEBYTECODE: '1', ...env },
+      env: hostPythonEnvironment(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Not spawn's own `timeout`: its timer outlives a python that failed to start, keeping the process alive.
@@ -314,7 +323,10 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
     throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
   }
   const source = JSON.parse(fetched.output.trim().split('\n').pop() ?? '{}') as FetchedSource;
-  const buildRequirements = await downloadWheels(options, source.build_requires, buildWheelhouse, [builtDir]);
+  // The archive's own words: only named requirements reach host pip, as for requirements.txt (a URL would be built
+  // on this host whatever --only-binary says).
+  const buildRequires = parseRequirements(source.build_requires.join('\n'), `${requirement}'s [build-system] requires`);
+  const buildRequirements = await downloadWheels(options, buildRequires, buildWheelhouse, [builtDir]);
   if (buildRequirements.status !== 0) {
     throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${pipErrors(buildRequirements)}`);
   }
@@ -326,7 +338,40 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
   if (wheel === undefined || !wheel.endsWith('.whl') || canonicalName(wheel.split('-')[0] ?? '') !== canonicalName(source.name)) {
     throw new WorkerError('op_2', `requirement ${requirement}: the build of its source distribution wrote ${written.map((entry) => entry.name).join(', ') || 'nothing'} instead of one wheel of ${source.name}`);
   }
+  const direct = await directReferences(path.join(outDir, wheel));
+  if (direct.length > 0) {
+    throw new WorkerError('op_2', `requirement ${requirement}: its built wheel depends on URLs (${direct.join('; ').slice(0, 500)}), which are not accepted`);
+  }
   await copyFile(path.join(outDir, wheel), path.join(builtDir, wheel));
+}
+
+/** Largest METADATA read from a wheel built here; a real one is a few KiB. */
+const METADATA_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The Requires-Dist entries of a wheel that name a URL ("x @ https://…"). The next resolution reads them, and pip
+ * builds a URL's source on this host whatever --only-binary says: a hostile build must not get that far.
+ */
+async function directReferences(wheel: string): Promise<string[]> {
+  const refuse = (why: string) => new WorkerError('op_2', `${path.basename(wheel)}: ${why}`);
+  let directory: unzipper.CentralDirectory;
+  try {
+    directory = await unzipper.Open.file(wheel);
+  } catch (error) {
+    throw refuse(`not a readable wheel (${(error as Error).message})`);
+  }
+  const metadata = directory.files.find((entry) => /^[^/]+\.dist-info\/METADATA$/.test(entry.path));
+  if (metadata === undefined) throw refuse('has no .dist-info/METADATA');
+  if (metadata.uncompressedSize > METADATA_MAX_BYTES) throw refuse(`its METADATA is ${metadata.uncompressedSize} bytes`);
+  const text = (await metadata.buffer()).toString('utf8');
+  return text
+    .split(/\r?\n/)
+    .filter((line) => /^Requires-Dist:/i.test(line))
+    .map((line) => line.slice('Requires-Dist:'.length).trim())
+    .filter((value) => {
+      const requirement = value.split(';')[0] ?? '';
+      return requirement.includes('@') || requirement.includes('://');
+    });
 }
 
 /**
