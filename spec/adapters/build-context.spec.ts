@@ -140,10 +140,13 @@ test('a requirement nobody can satisfy is op_2 naming the package', async () => 
   assert.match(error.message, 'pvhub-no-such-package-for-tests');
 });
 
-test('wheels over the image size limit are op_2 before any image is built', async () => {
+test('wheels whose unpacked size is over the image size limit are op_2 before any image is built', async () => {
   const error = await workerError(async () => prepare(await submission('too-big', 'pandas\n'), { maxWheelhouseBytes: 1024 * 1024 }));
   assert.is(error.code, 'op_2');
-  assert.match(error.message, /bytes of wheels, over the image size limit of 1048576 bytes/);
+  assert.match(error.message, /bytes of wheels once unpacked, over the image size limit of 1048576 bytes/);
+  // pandas and its dependencies come to some 30 MB of wheels, some 100 MB unpacked: the unpacked size is what counts.
+  const unpacked = await workerError(async () => prepare(await submission('too-big-unpacked', 'pandas==2.2.3\n'), { maxWheelhouseBytes: 60 * 1024 * 1024 }));
+  assert.match(unpacked.message, /once unpacked, over the image size limit of 62914560 bytes/);
 });
 
 test('pip\'s "no matching distribution" names the requirement to build from source', () => {
