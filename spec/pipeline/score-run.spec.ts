@@ -139,6 +139,15 @@ test('no output file, or one that is not CSV, fails the file', async () => {
   assert.is(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('c.csv', undefined, 2), store))).code, 'op_9');
 });
 
+test('an output with an endless line fails the file (op_8, or op_9 for scalars) instead of being parsed', async () => {
+  const store = await storeWith('e.csv', REFERENCE);
+  const endless = `,0\n0,${'9'.repeat(3 * 1024 * 1024)}`;
+  const series = failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('e.csv', endless), store)));
+  assert.is(series.code, 'op_8');
+  assert.match(series.message, 'a line is longer than 1048576 bytes');
+  assert.is(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('e.csv', endless, 2), store))).code, 'op_9');
+});
+
 test('a missing reference breaks the job with wr_9 naming the key', async () => {
   try {
     await lastValueFrom(scoreRun(workspace(SERIES), await ran('d.csv', ',0\n0,1\n'), new FileStore({})));

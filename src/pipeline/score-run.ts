@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { parse } from 'fast-csv';
 import { defer, type Observable } from 'rxjs';
 import { WorkerError } from '../domain/errors.js';
@@ -21,6 +21,28 @@ class UnreadableOutput extends Error {}
 interface CsvReader {
   next(): Promise<string[] | undefined>;
   close(): void;
+}
+
+/**
+ * No CSV row of a time series or of a few scalars comes near this. The parser re-reads an unfinished row from its
+ * start with every chunk, so one endless line written by a submission would cost quadratic time in the worker.
+ */
+const MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Passes the bytes through, failing once a line runs past `maxBytes` without a line break. Only the line that spans
+ * chunks is counted: the file stream's chunks (64 KiB) are far smaller than the limit.
+ */
+function lineLengthGuard(maxBytes: number): Transform {
+  let run = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const first = chunk.indexOf(0x0a);
+      const reached = run + (first < 0 ? chunk.length : first);
+      run = first < 0 ? reached : chunk.length - chunk.lastIndexOf(0x0a) - 1;
+      done(reached > maxBytes ? new Error(`a line is longer than ${maxBytes} bytes`) : null, chunk);
+    },
+  });
 }
 
 /**
@@ -45,7 +67,7 @@ function csvReader(file: string, describeError: (error: Error) => Error): CsvRea
     notify();
   });
   // pipeline, unlike pipe, hands a read error on to the parser's side, so a reader never waits forever.
-  pipeline(source, parser, (error) => {
+  pipeline(source, lineLengthGuard(MAX_LINE_BYTES), parser, (error) => {
     if (error && !ended) failure = error;
     notify();
   });
