@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { outputFolderProblem } from './adapters/directory-publisher.js';
 import { asWorkerError } from './domain/errors.js';
 import { LOCAL_PYTHON_VERSIONS, runEvaluate } from './main.js';
+import { SIGNAL_EXIT } from './signals.js';
 import { progressView, summaryText } from './sinks/progress-view.js';
 
 const HELP = `pvhub-worker: scores PV Validation Hub submissions in isolated Docker containers.
@@ -47,6 +48,14 @@ async function evaluate(args: string[]): Promise<void> {
   const config = loadConfig(process.env);
   const outProblem = await outputFolderProblem(values.out);
   if (outProblem !== undefined) fail(outProblem);
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\npvhub-worker: ${signal}: stopping, removing this run's containers (again to quit at once)\n`);
+      process.once(signal, () => process.exit(SIGNAL_EXIT[signal] ?? 1));
+      stop.abort(signal);
+    });
+  }
   const outcome = await runEvaluate(config, {
     taskDir: values.task,
     submission: values.submission,
@@ -54,7 +63,9 @@ async function evaluate(args: string[]): Promise<void> {
     pythonVersion: values.python,
     keepWorkspace: values['keep-workspace'],
     onEvent: progressView(process.stderr),
+    signal: stop.signal,
   });
+  if (stop.signal.aborted) fail(outcome.type === 'failed' ? outcome.error.toLine() : 'stopped', SIGNAL_EXIT[String(stop.signal.reason)] ?? 1);
   if (outcome.type === 'failed') fail(outcome.error.toLine(), 1);
   process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, outcome.reportWarning ? ['report.html'] : ['report.html', 'private_results.html (the task\'s marimo report)']));
   if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { lastValueFrom, tap, toArray } from 'rxjs';
+import { fromEvent, lastValueFrom, takeUntil, tap, toArray } from 'rxjs';
 import { DirectoryPublisher } from './adapters/directory-publisher.js';
 import { DockerEngine } from './adapters/docker-engine.js';
 import { LocalHubApi } from './adapters/local-hub-api.js';
@@ -13,7 +13,8 @@ import type { Job } from './domain/job.js';
 import { WorkerError } from './domain/errors.js';
 import { createJobLogger } from './logging.js';
 import type { JobEvent } from './pipeline/events.js';
-import { evaluateJob } from './pipeline/evaluate-job.js';
+import { evaluateJob, jobLabels } from './pipeline/evaluate-job.js';
+import { removeJobContainers } from './pipeline/remove-job-containers.js';
 import { readMemory } from './streams/memory-readings.js';
 
 /** Python versions this worker can provide base images for (container/base/python-versions.json). */
@@ -26,6 +27,8 @@ export interface EvaluateOptions {
   readonly pythonVersion: string;
   readonly keepWorkspace: boolean;
   readonly onEvent: (event: JobEvent) => void;
+  /** Aborting it (Ctrl-C) stops the run: its containers are removed, no output is written. */
+  readonly signal: AbortSignal;
 }
 
 export type EvaluateOutcome = Extract<JobEvent, { type: 'finished' | 'failed' }>;
@@ -54,11 +57,12 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const { log, file: logFile } = createJobLogger(config.logLevel, job, logsDir);
   log.info({ taskDir, submission, outDir }, 'local evaluation');
   const publisher = new DirectoryPublisher(outDir);
+  const engine = new DockerEngine();
   const events = await lastValueFrom(
     evaluateJob(job, log, logsDir, {
       store: new LocalTaskStore(taskDir, submission),
       hub: new LocalHubApi(taskDir, log, LOCAL_PYTHON_VERSIONS),
-      engine: new DockerEngine(),
+      engine,
       publisher,
       limits: config.limits,
       jobTimeLimitMs: config.jobTimeLimitMs,
@@ -66,8 +70,14 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
       freeMemory: freeMemoryFor(config),
       keepWorkspace: options.keepWorkspace,
       hostPython: config.hostPython,
-    }).pipe(tap(options.onEvent), toArray()),
+    }).pipe(tap(options.onEvent), takeUntil(fromEvent(options.signal, 'abort')), toArray()),
   );
+  if (options.signal.aborted) {
+    // Unsubscribed, the runs are aborting; a container created in that moment is caught by the repeated removal.
+    await removeJobContainers(engine, jobLabels(job), log);
+    await publisher.discard();
+    return { type: 'failed', error: new WorkerError('wr_500', `stopped (${String(options.signal.reason)}); no output written`), retry: false, told: false };
+  }
   const outcome = events.find((event): event is EvaluateOutcome => event.type === 'finished' || event.type === 'failed');
   if (outcome?.type === 'finished') await publisher.commit();
   else await publisher.discard();

@@ -12,8 +12,10 @@ import { submissionIdOf } from './domain/job.js';
 import { createRootLogger } from './logging.js';
 import { freeMemoryFor } from './main.js';
 import { handleMessage, type MessageDeps, type MessageOutcome } from './pipeline/handle-message.js';
+import { removeJobContainers } from './pipeline/remove-job-containers.js';
 import type { ContainerEngine } from './ports/container-engine.js';
 import type { JobQueue, QueueMessage } from './ports/job-queue.js';
+import { SIGNAL_EXIT } from './signals.js';
 import { StorePublisher } from './sinks/store-publisher.js';
 import { nextMessage } from './streams/next-message.js';
 import { messageHeartbeat } from './streams/visibility-heartbeat.js';
@@ -34,7 +36,6 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
 }
 
 const MANAGED = { 'pvhub.managed': 'true' } as const;
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
  * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end),
@@ -52,22 +53,14 @@ export function serveJobs(deps: MessageDeps, pollWaitSeconds: number, maxJobs: n
 }
 
 /**
- * After a stop: the job's stream is unsubscribed, which aborts its container runs; the engine removes each
- * container as its run settles, which takes a moment, so removal by label is repeated until none is left.
- * The message goes back to the queue at once for another worker, instead of staying hidden for the lease.
+ * After a stop: the job's containers are removed (removeJobContainers), and the message goes back to the queue at
+ * once for another worker, instead of staying hidden for the lease.
  */
 async function cancelJob(message: QueueMessage | undefined, engine: ContainerEngine, queue: JobQueue, log: Logger): Promise<void> {
   const submissionId = message ? submissionIdOf(message.body) : undefined;
   const labels = submissionId !== undefined ? { ...MANAGED, 'pvhub.submission': String(submissionId) } : MANAGED;
-  for (let round = 0, quiet = 0; round < 20 && quiet < 2; round += 1) {
-    const removed = await engine.removeContainers(labels).catch((error: unknown) => {
-      log.error({ err: error }, 'could not remove the job containers');
-      return 0;
-    });
-    if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
-    quiet = removed === 0 ? quiet + 1 : 0;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const removed = await removeJobContainers(engine, labels, log);
+  if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
   if (message) {
     await queue.release(message).then(
       () => log.warn({ messageId: message.id, submissionId }, 'message released for another worker'),

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, python, ROOT } from '../helpers/cli.js';
+import { cli, python, ROOT, run } from '../helpers/cli.js';
 
 const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
 const SUBMISSIONS = path.join(ROOT, 'examples/submissions');
@@ -171,6 +172,29 @@ test('--out naming a folder of other files is refused before any work, and the f
   assert.match(result.stderr, `pvhub-worker: --out ${mine} already holds other files`);
   assert.equal(await readdir(mine), ['thesis.tex']);
   assert.is(await readFile(path.join(mine, 'thesis.tex'), 'utf8'), 'years of work');
+});
+
+test('Ctrl-C during the runs: exit 130, every container of the run removed, no output written', async () => {
+  const out = path.join(scratch, 'interrupted');
+  const child = spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-sleeps.zip'), '--out', out], {
+    cwd: ROOT,
+    env: { ...process.env, ...ENV },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const containers = async () => (await run('docker', ['ps', '-aq', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${child.pid}`])).stdout.trim();
+  const deadline = Date.now() + 180_000;
+  while ((await containers()) === '') {
+    assert.ok(Date.now() < deadline, `no container started: ${stderr.slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  child.kill('SIGINT');
+  assert.is(await exited, 130, stderr.slice(-2000));
+  assert.match(stderr, 'SIGINT: stopping');
+  assert.is(await containers(), '', 'no container of the run is left');
+  assert.not.ok(existsSync(out), 'no output');
 });
 
 test('an unknown python version is a wr_500 before any work', async () => {
