@@ -65,8 +65,11 @@ async function evaluate(args: string[]): Promise<void> {
     onEvent: progressView(process.stderr),
     signal: stop.signal,
   });
-  if (stop.signal.aborted) fail(outcome.type === 'failed' ? outcome.error.toLine() : 'stopped', SIGNAL_EXIT[String(stop.signal.reason)] ?? 1);
-  if (outcome.type === 'failed') fail(outcome.error.toLine(), 1);
+  if (outcome.type === 'failed') {
+    // The reason stays the last line, where a person (and a script) looks for it.
+    if (outcome.keptLog !== undefined) process.stderr.write(`log: ${outcome.keptLog}\n`);
+    fail(outcome.error.toLine(), stop.signal.aborted ? (SIGNAL_EXIT[String(stop.signal.reason)] ?? 1) : 1);
+  }
   process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, outcome.reportWarning ? ['report.html'] : ['report.html', 'private_results.html (the task\'s marimo report)']));
   if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);
 }

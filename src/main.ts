@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fromEvent, lastValueFrom, takeUntil, tap, toArray } from 'rxjs';
@@ -33,6 +33,9 @@ export interface EvaluateOptions {
 
 export type EvaluateOutcome = Extract<JobEvent, { type: 'finished' | 'failed' }>;
 
+/** The outcome; after a failure also the job's log, kept in the work folder as the output folder was not written. */
+export type EvaluateResult = EvaluateOutcome & { readonly keptLog?: string };
+
 export function freeMemoryFor(config: WorkerConfig): () => number {
   return () => memoryBudget(readMemory(), config.limits.memoryReserveBytes);
 }
@@ -41,7 +44,7 @@ export function freeMemoryFor(config: WorkerConfig): () => number {
  * `pvhub-worker evaluate`: one submission against a task folder, with no queue, bucket or API; the output folder is
  * written whole or not at all.
  */
-export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions): Promise<EvaluateOutcome> {
+export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions): Promise<EvaluateResult> {
   const taskDir = path.resolve(options.taskDir);
   const submission = path.resolve(options.submission);
   const outDir = path.resolve(options.outDir);
@@ -54,7 +57,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
     pythonVersion: options.pythonVersion,
   };
   const logsDir = path.join(config.workDir, `logs-${process.pid}-${Date.now()}`);
-  const { log, file: logFile } = createJobLogger(config.logLevel, job, logsDir);
+  const { log, file: logFile, close } = createJobLogger(config.logLevel, job, logsDir);
   log.info({ taskDir, submission, outDir }, 'local evaluation');
   const publisher = new DirectoryPublisher(outDir);
   const engine = new DockerEngine();
@@ -76,11 +79,17 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
     // Unsubscribed, the runs are aborting; a container created in that moment is caught by the repeated removal.
     await removeJobContainers(engine, jobLabels(job), log);
     await publisher.discard();
-    return { type: 'failed', error: new WorkerError('wr_500', `stopped (${String(options.signal.reason)}); no output written`), retry: false, told: false };
+    close();
+    return { type: 'failed', error: new WorkerError('wr_500', `stopped (${String(options.signal.reason)}); no output written`), retry: false, told: false, keptLog: logFile };
   }
   const outcome = events.find((event): event is EvaluateOutcome => event.type === 'finished' || event.type === 'failed');
-  if (outcome?.type === 'finished') await publisher.commit();
-  else await publisher.discard();
-  if (!outcome) return { type: 'failed', error: new WorkerError('wr_500', `the job ended without a result; see ${logFile}`), retry: false, told: false };
-  return outcome;
+  close();
+  if (outcome?.type === 'finished') {
+    await publisher.commit();
+    // Copied into the output folder with the results.
+    await rm(logsDir, { recursive: true, force: true });
+    return outcome;
+  }
+  await publisher.discard();
+  return { ...(outcome ?? { type: 'failed', error: new WorkerError('wr_500', 'the job ended without a result'), retry: false, told: false }), keptLog: logFile };
 }

@@ -144,6 +144,9 @@ async function expectFailure(args: string[], code: string, fragment: string) {
   assert.match(line, fragment);
   assert.not.match(result.stderr, /\n\s+at /, 'no stack trace');
   assert.not.ok(existsSync(out), 'no half-written output');
+  const log = /^log: (\S+)$/m.exec(result.stderr)?.[1];
+  assert.ok(log !== undefined && existsSync(log), `the job's log is kept and named: ${result.stderr}`);
+  assert.match(await readFile(log, 'utf8'), code, 'the log says why');
 }
 
 const correctZip = path.join(SUBMISSIONS, 'time-shift-correct.zip');
