@@ -76,7 +76,8 @@ async function evaluate(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  const asksHelp = (word: string | undefined) => word === '--help' || word === '-h' || word === 'help';
+  if (command === undefined || asksHelp(command) || rest.some(asksHelp)) {
     process.stdout.write(HELP);
     return;
   }
