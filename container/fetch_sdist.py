@@ -41,6 +41,10 @@ SDIST_SUFFIXES = (".tar.gz", ".zip")
 LEGACY_BUILD_REQUIRES = ["setuptools>=40.8.0", "wheel"]
 # The sdist is read, never extracted; its pyproject.toml is tiny, anything bigger is not trusted.
 PYPROJECT_MAX_BYTES = 256 * 1024
+# pyproject.toml sits at the top of a real archive: an archive of endless members is not read to its end.
+MAX_MEMBERS_READ = 10_000
+# The largest source archive taken (numpy's is some 20 MB).
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 TIMEOUT_SECONDS = 60
 
 
@@ -91,8 +95,12 @@ def index_candidates(name):
         version = version_of(entry["filename"], name)
         if version is None or entry.get("yanked"):
             continue
+        file_url = urllib.parse.urljoin(url, entry["url"])
+        # An index entry names an http(s) file with its digest; anything else (file://, no hash) is not fetched.
+        if urllib.parse.urlsplit(file_url).scheme not in ("http", "https") or not entry.get("hashes", {}).get("sha256"):
+            continue
         yield version, {
-            "url": urllib.parse.urljoin(url, entry["url"]),
+            "url": file_url,
             "filename": entry["filename"],
             "sha256": entry.get("hashes", {}).get("sha256"),
             "requires_python": entry.get("requires-python"),
@@ -115,11 +123,17 @@ def download(candidate, destination):
         shutil.copyfile(candidate["path"], target)
         return target
     digest = hashlib.sha256()
+    size = 0
     with urllib.request.urlopen(candidate["url"], timeout=TIMEOUT_SECONDS) as response, open(target, "wb") as sink:
         for block in iter(lambda: response.read(1 << 20), b""):
+            size += len(block)
+            if size > MAX_ARCHIVE_BYTES:
+                sink.close()
+                os.remove(target)
+                fail(f"{candidate['filename']}: larger than {MAX_ARCHIVE_BYTES} bytes")
             digest.update(block)
             sink.write(block)
-    if candidate.get("sha256") and digest.hexdigest() != candidate["sha256"]:
+    if digest.hexdigest() != candidate["sha256"]:
         os.remove(target)
         fail(f"{candidate['filename']}: sha256 does not match the index")
     return target
@@ -129,14 +143,18 @@ def pyproject_text(archive):
     """The top-level pyproject.toml of the archive ('<name>-<version>/pyproject.toml'), read without extracting."""
     if archive.endswith(".zip"):
         with zipfile.ZipFile(archive) as bundle:
-            for info in bundle.infolist():
+            for info in bundle.infolist()[:MAX_MEMBERS_READ]:
                 if re.fullmatch(r"[^/]+/pyproject\.toml", info.filename) and info.file_size <= PYPROJECT_MAX_BYTES:
                     return bundle.read(info).decode("utf-8")
         return None
     with tarfile.open(archive, "r:gz") as bundle:
-        for member in bundle:
+        for count, member in enumerate(bundle):
+            if count >= MAX_MEMBERS_READ:
+                break
             if member.isfile() and re.fullmatch(r"(\./)?[^/]+/pyproject\.toml", member.name) and member.size <= PYPROJECT_MAX_BYTES:
                 return bundle.extractfile(member).read().decode("utf-8")
+            # tarfile keeps every member it has read: an archive of millions would fill the host's memory.
+            bundle.members = []
     return None
 
 
