@@ -77,6 +77,8 @@ export interface WorkerConfig {
   readonly maxReceives: number;
   /** Keep each job's workspace after it settles, for debugging. */
   readonly keepWorkspace: boolean;
+  /** Submission images kept on the engine (a cache for resubmissions); the oldest beyond it go at worker start. */
+  readonly imageCacheBytes: number;
   /** The host Python whose pip resolves wheels (submissions' and the report image's); no package code runs in it. */
   readonly hostPython: string;
   /**
@@ -248,6 +250,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     pollWaitSeconds: read.number('PVHUB_POLL_WAIT', 20, 0),
     maxReceives: read.number('PVHUB_MAX_RECEIVES', 3, 1),
     keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
+    imageCacheBytes: read.bytes('PVHUB_IMAGE_CACHE', '40g'),
     hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
     removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
   };

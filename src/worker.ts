@@ -7,6 +7,7 @@ import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
 import { S3EmulatorStore } from './adapters/s3-emulator-store.js';
 import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
 import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
+import { SUBMISSION_IMAGE_REPOSITORY } from './adapters/build-context.js';
 import { loadConfig, type WorkerConfig } from './config.js';
 import { submissionIdOf } from './domain/job.js';
 import { createRootLogger } from './logging.js';
@@ -129,6 +130,12 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     const leftovers = await engine.removeContainers(MANAGED);
     if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
   }
+  // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
+  const pruned = await engine.pruneImages(SUBMISSION_IMAGE_REPOSITORY, config.imageCacheBytes).catch((error: unknown) => {
+    log.warn({ err: error }, 'could not prune the submission image cache');
+    return [];
+  });
+  if (pruned.length > 0) log.info({ removed: pruned.length, keepBytes: config.imageCacheBytes }, 'pruned the submission image cache');
   // A missing queue (wr_1), or credentials the Hub refuses (wr_5), stop the worker here, before any message is taken.
   await queue.queueUrl();
   await hub.signIn();

@@ -219,6 +219,25 @@ test('a build past its time limit is op_2 and leaves no build container running'
   assert.is(left, 0);
 });
 
+test('pruning keeps the newest images within the budget and any image a container uses; removes the oldest', async () => {
+  const tags = ['a', 'b', 'c'].map((name) => `pvhub-spec-prune:${name}`);
+  for (const tag of tags) {
+    // A second apart: the engine dates images to the second.
+    const context = await contextWith(`prune-${tag.slice(-1)}`, `FROM python:3.11-slim\nRUN echo ${tag} > /tag && sleep 1.1\n`);
+    await engine.buildImage({ tag, contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined);
+  }
+  const user = await docker.createContainer({ Image: tags[1], Cmd: ['true'], Labels: { ...LABELS, 'pvhub.case': 'prune' } });
+  const size = (await docker.getImage(tags[2] as string).inspect()).Size;
+  try {
+    assert.equal(await engine.pruneImages('pvhub-spec-prune', size * 1.5), [tags[0]]);
+    assert.not.ok(await engine.imageExists(tags[0] as string), 'the oldest went');
+    assert.ok(await engine.imageExists(tags[1] as string), 'in use, kept');
+    assert.ok(await engine.imageExists(tags[2] as string), 'the newest, within the budget, kept');
+  } finally {
+    await user.remove({ force: true });
+  }
+});
+
 test('leftover containers are removed by label', async () => {
   const labels = { ...LABELS, 'pvhub.case': 'leftover' };
   for (let i = 0; i < 2; i++) {

@@ -100,6 +100,7 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
       return run(spec, signal);
     },
     removeContainers: async () => 0,
+    pruneImages: async () => assert.unreachable('no pruning here') as never,
   };
   return { engine, runs };
 }

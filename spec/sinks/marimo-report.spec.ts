@@ -153,6 +153,7 @@ test('a report image that cannot be built is a clear reason', async () => {
     },
     runContainer: async () => assert.unreachable('no image, no container') as never,
     removeContainers: async () => 0,
+    pruneImages: async () => assert.unreachable('no pruning here') as never,
   };
   const out = path.join(scratch, 'x.html');
   const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken })));

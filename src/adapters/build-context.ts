@@ -12,6 +12,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const DOCKERFILE = path.join(ROOT, 'container/Dockerfile');
 const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
 const FETCH_SDIST = path.join(ROOT, 'container/fetch_sdist.py');
+/** Where submission images are tagged: `pvhub-submission:<content hash>`. */
+export const SUBMISSION_IMAGE_REPOSITORY = 'pvhub-submission';
 /** fetch_sdist.py's exit status when the index does not answer: the worker's problem, not the submission's. */
 const FETCH_UNREACHABLE = 4;
 /** Shared by every resolution on this machine, so a second one downloads nothing. */
@@ -142,7 +144,7 @@ async function tagOf(inputs: TagInputs): Promise<string> {
     for await (const chunk of createReadStream(path.join(inputs.submissionDir, file))) content.update(chunk as Buffer);
     field(hash, 'bytes', content.digest());
   }
-  return `pvhub-submission:${hash.digest('hex').slice(0, 32)}`;
+  return `${SUBMISSION_IMAGE_REPOSITORY}:${hash.digest('hex').slice(0, 32)}`;
 }
 
 function checkNames(pythonVersion: string, baseImage: string): void {

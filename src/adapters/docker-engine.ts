@@ -385,6 +385,25 @@ export class DockerEngine implements ContainerEngine {
     return found.length;
   }
 
+  async pruneImages(repository: string, keepBytes: number): Promise<string[]> {
+    const images = (await this.docker.listImages()).filter((info) => (info.RepoTags ?? []).some((tag) => tag.startsWith(`${repository}:`)));
+    images.sort((a, b) => b.Created - a.Created);
+    const removed: string[] = [];
+    let kept = 0;
+    for (const info of images) {
+      kept += info.Size;
+      if (kept <= keepBytes) continue;
+      try {
+        // Not forced: an image a running container uses stays.
+        await this.docker.getImage(info.Id).remove();
+        removed.push(...(info.RepoTags ?? []));
+      } catch (error) {
+        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+      }
+    }
+    return removed;
+  }
+
   /** Force-removes every image that carries all these labels (the worker's builds label theirs); returns how many. */
   async removeImages(labels: Readonly<Record<string, string>>): Promise<number> {
     const found = await this.docker.listImages({ filters: { label: labelFilter(labels) } });

@@ -146,7 +146,8 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         const removed = await deps.engine.removeContainers(jobLabels(job)).catch(() => 0);
         if (removed > 0) log.warn({ removed }, 'removed containers left by the job');
         await deps.publisher.publishLogs(job, logsDir).catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
-        if (!deps.keepWorkspace) await rm(dir, { recursive: true, force: true });
+        // A folder the submission made that cannot be removed must not turn a settled job into a crash.
+        if (!deps.keepWorkspace) await rm(dir, { recursive: true, force: true }).catch((error: unknown) => log.error({ err: error, workspace: dir }, 'workspace not removed'));
         else log.info({ workspace: dir }, 'workspace kept');
       }).pipe(concatMap(() => [] as JobEvent[]));
       return concat(main$, cleanup$);

@@ -58,4 +58,9 @@ export interface ContainerEngine {
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome>;
   /** Force-removes containers carrying all these labels; returns how many. */
   removeContainers(labels: Readonly<Record<string, string>>): Promise<number>;
+  /**
+   * Removes the oldest images whose tag starts with `repository:` until the rest take at most `keepBytes`; an image
+   * a container still uses is kept. Returns the tags removed.
+   */
+  pruneImages(repository: string, keepBytes: number): Promise<string[]>;
 }
