@@ -33,12 +33,12 @@ async function noSourceBuild(build: SourceBuild): Promise<void> {
   throw new Error(`unexpected source build of ${build.requirement}`);
 }
 
-type Extra = Partial<Pick<BuildContextOptions, 'hostPython' | 'buildFromSource' | 'maxWheelhouseBytes'>>;
+type Extra = Partial<Pick<BuildContextOptions, 'hostPython' | 'buildFromSource' | 'maxWheelhouseBytes' | 'signal'>>;
 
 function prepare(submissionDir: string, extra: Extra = {}) {
   const workDir = path.join(scratch, `build-${builds++}`);
   return mkdir(workDir, { recursive: true }).then(() =>
-    prepareBuildContext({ submissionDir, workDir, onLog: () => undefined, buildFromSource: noSourceBuild, maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON, ...BASE, ...extra }),
+    prepareBuildContext({ submissionDir, workDir, onLog: () => undefined, buildFromSource: noSourceBuild, maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON, signal: new AbortController().signal, ...BASE, ...extra }),
   );
 }
 
@@ -212,6 +212,35 @@ test('URLs in an sdist are refused before host pip sees them: in its build requi
   const inWheel = await workerError(() => withFindLinks(links, () => prepare(dependency, { buildFromSource: sandbox })));
   assert.is(inWheel.code, 'op_2');
   assert.match(inWheel.message, /its built wheel depends on URLs \(evil ?@ https:\/\/example\.invalid\/evil-1\.0\.tar\.gz/, inWheel.message);
+});
+
+test('aborting the build stops the source build under way: its sandbox container is removed, the build rejects at once', async () => {
+  const links = path.join(scratch, 'links-slow');
+  await mkdir(links, { recursive: true });
+  await writeSdist(links, 'pvhub-spec-slow', '1.0', [], 'import time\ntime.sleep(120)');
+  const labels = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build-abort' };
+  const engine = new DockerEngine();
+  const sandbox = sandboxedSourceBuild({ engine, limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' }).limits, pythonVersion: '3.11', labels });
+  const abort = new AbortController();
+  const dir = await submission('sdist-slow', 'pvhub-spec-slow\n');
+  const started = Date.now();
+  let error: Error | undefined;
+  try {
+    await withFindLinks(links, () =>
+      prepare(dir, {
+        signal: abort.signal,
+        buildFromSource: (build) => {
+          setTimeout(() => abort.abort(), 3000);
+          return sandbox(build);
+        },
+      }),
+    );
+  } catch (caught) {
+    error = caught as Error;
+  }
+  assert.is(error?.name, 'AbortError', error?.message);
+  assert.ok(Date.now() - started < 60_000, 'not the sleep of the build script');
+  assert.is(await engine.removeContainers(labels), 0, 'no sandbox container left');
 });
 
 test('a host python that cannot run pip is the worker\'s problem (wr_500), not the submission\'s', async () => {

@@ -132,7 +132,7 @@ test('the image recipe builds with no network and runs the wrapper hardened, as 
   const engine = new DockerEngine();
   const { contextDir, tag } = await prepareBuildContext({
     submissionDir: submission, pythonVersion: '3.11', baseImage: 'python:3.11-slim', workDir: path.join(scratch, 'image'), onLog: () => undefined,
-    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)), maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON,
+    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)), maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON, signal: new AbortController().signal,
   });
   const buildLog: string[] = [];
   await engine.buildImage({ tag, contextDir, labels: LABELS, timeoutMs: 300_000, maxSizeBytes: GIB }, (line) => buildLog.push(line));

@@ -45,6 +45,7 @@ async function buildAndImport(name: string, requirements: string, modules: reado
     buildFromSource: sandboxedSourceBuild({ engine, limits, pythonVersion: '3.11', labels: LABELS }),
     maxWheelhouseBytes: limits.imageSizeLimitBytes,
     hostPython: HOST_PYTHON,
+    signal: new AbortController().signal,
   });
   if (!(await engine.imageExists(tag))) {
     await engine.buildImage({ tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: limits.buildTimeLimitMs, maxSizeBytes: limits.imageSizeLimitBytes }, () => undefined);

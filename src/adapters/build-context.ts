@@ -37,6 +37,7 @@ export interface SourceBuild {
   readonly buildWheelhouse: string;
   /** An empty folder where the wheel must be written (and nothing else: it is checked). */
   readonly outDir: string;
+  readonly signal: AbortSignal;
 }
 
 export interface BuildContextOptions {
@@ -55,6 +56,8 @@ export interface BuildContextOptions {
   readonly buildFromSource: (build: SourceBuild) => Promise<void>;
   /** Wheels bigger than this together are refused before any build (op_2): the image would only be bigger. */
   readonly maxWheelhouseBytes: number;
+  /** Aborting it (the job cancelled or out of time) stops host pip and any source build at once. */
+  readonly signal: AbortSignal;
 }
 
 export interface BuildContext {
@@ -199,9 +202,12 @@ function hostPythonEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Runs a host python program (pip, fetch_sdist.py), passing its lines to onLog and keeping the tail for errors. */
-function runHostPython(python: string, args: readonly string[], cwd: string, onLog: (line: string) => void, env: NodeJS.ProcessEnv = {}): Promise<PipResult> {
+function runHostPython(python: string, args: readonly string[], cwd: string, onLog: (line: string) => void, env: NodeJS.ProcessEnv = {}, signal?: AbortSignal): Promise<PipResult> {
   return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
     const child = spawn(python, args, {
+      signal,
+      killSignal: 'SIGKILL',
       // The build's scratch folder, not the worker's: nothing there for a requirement to name.
       cwd,
       env: hostPythonEnvironment(env),
@@ -249,7 +255,7 @@ function resolutionError(result: PipResult, pythonVersion: string): WorkerError 
 }
 
 /** What pip needs to resolve wheels for a target python on this host. */
-export type WheelOptions = Pick<BuildContextOptions, 'pythonVersion' | 'workDir' | 'onLog' | 'hostPython'>;
+export type WheelOptions = Pick<BuildContextOptions, 'pythonVersion' | 'workDir' | 'onLog' | 'hostPython'> & { readonly signal?: AbortSignal };
 
 /** `pip download` of wheels only, for the target python, into dest; `findLinks` are folders of wheels built here. */
 async function downloadWheels(options: WheelOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<PipResult> {
@@ -274,8 +280,9 @@ async function downloadWheels(options: WheelOptions, requirements: readonly stri
   // Through the environment, so folders the machine already configures (PIP_FIND_LINKS) are kept, not replaced.
   const links = [...findLinks, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   try {
-    return await runHostPython(options.hostPython, args, options.workDir, options.onLog, links === '' ? {} : { PIP_FIND_LINKS: links });
+    return await runHostPython(options.hostPython, args, options.workDir, options.onLog, links === '' ? {} : { PIP_FIND_LINKS: links }, options.signal);
   } catch (error) {
+    if (options.signal?.aborted === true) throw error;
     throw new WorkerError('wr_500', `the host python ${options.hostPython} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`, { cause: error });
   }
 }
@@ -318,7 +325,7 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
   await mkdir(buildWheelhouse, { recursive: true });
   await mkdir(outDir);
   options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
-  const fetched = await runHostPython(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined);
+  const fetched = await runHostPython(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined, {}, options.signal);
   const why = fetched.output.trim().split('\n').pop() ?? '';
   if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
   if (fetched.status !== 0) {
@@ -332,7 +339,7 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
   if (buildRequirements.status !== 0) {
     throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${pipErrors(buildRequirements)}`);
   }
-  await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir });
+  await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir, signal: options.signal });
   // What the sandbox wrote is the build script's choice: only one wheel of the project asked for is taken, so a
   // hostile build cannot slip in wheels that would shadow other requirements.
   const written = await readdir(outDir, { withFileTypes: true });

@@ -297,18 +297,21 @@ export class DockerEngine implements ContainerEngine {
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), spec.timeoutMs);
+    const stop = spec.signal === undefined ? abort.signal : AbortSignal.any([abort.signal, spec.signal]);
     try {
+      spec.signal?.throwIfAborted();
       const stream = await this.docker.buildImage(packContext(spec.contextDir), {
         t: spec.tag,
         labels: { ...spec.labels },
         networkmode: 'none',
         rm: true,
         forcerm: true,
-        abortSignal: abort.signal,
+        abortSignal: stop,
       });
       await followBuild(this.docker, stream, onLog);
     } catch (error) {
       // Dropping the request makes the engine cancel the build.
+      if (spec.signal?.aborted === true) throw abortError(spec.signal);
       if (abort.signal.aborted) throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
       throw error;
     } finally {

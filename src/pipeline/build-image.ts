@@ -27,7 +27,7 @@ export interface BuildDeps {
  * wheels outside the build (a requirement with none is built from source in a sandbox), the build itself has no
  * network, and an image over the size limit is removed and refused. Returns the workspace with its image tag.
  */
-export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Promise<BuiltWorkspace & { cached: boolean }> {
+export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps, signal: AbortSignal): Promise<BuiltWorkspace & { cached: boolean }> {
   const version = ws.job.pythonVersion;
   const base = await ensureLocalImage(deps.engine, version, 'base');
   const log = ws.log.child({ stage: 'build' });
@@ -46,10 +46,11 @@ export async function buildSubmissionImage(ws: Workspace, deps: BuildDeps): Prom
     onLog: (line) => log.debug(line),
     buildFromSource: sandboxedSourceBuild({ engine: deps.engine, limits: deps.limits, pythonVersion: version, labels: deps.jobLabels }),
     maxWheelhouseBytes: deps.limits.imageSizeLimitBytes,
+    signal,
   });
   const started = Date.now();
   await deps.engine.buildImage(
-    { tag, contextDir, labels: imageLabels(deps.jobLabels), timeoutMs: deps.limits.buildTimeLimitMs, maxSizeBytes: deps.limits.imageSizeLimitBytes },
+    { tag, contextDir, labels: imageLabels(deps.jobLabels), timeoutMs: deps.limits.buildTimeLimitMs, maxSizeBytes: deps.limits.imageSizeLimitBytes, signal },
     (line) => log.debug({ build: line.trimEnd() }, 'build'),
   );
   log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'image built');

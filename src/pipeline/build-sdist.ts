@@ -58,7 +58,7 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): (build: SourceBuild
         labels: { ...deps.labels, 'pvhub.source-build': path.basename(build.archive) },
         tmp: { sizeBytes: BUILD_TMP_BYTES, exec: true },
       },
-      new AbortController().signal,
+      build.signal,
     );
     const tail = outcome.output.trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
     const refuse = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);

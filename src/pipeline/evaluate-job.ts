@@ -10,6 +10,7 @@ import { addScore, emptyTally } from '../domain/tally.js';
 import { abortOnEarlyFailures } from '../operators/abort-on-early-failures.js';
 import { failAfter } from '../operators/fail-after.js';
 import { runWithinMemory } from '../operators/run-within-memory.js';
+import { fromAbortable } from '../streams/from-abortable.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
 import type { ObjectStore } from '../ports/object-store.js';
@@ -108,7 +109,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         concatMap((ws) =>
           concat(
             of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
-            defer(() => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, jobLabels: jobLabels(job), hostPython: deps.hostPython })).pipe(
+            fromAbortable((signal) => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, jobLabels: jobLabels(job), hostPython: deps.hostPython }, signal)).pipe(
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');

@@ -1,6 +1,7 @@
 import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { fromAbortable } from '../streams/from-abortable.js';
 import type { ResourceLimits } from '../config.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
@@ -139,15 +140,5 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
  * error the Observable; everything the submission does wrong is a `failed` FileRun.
  */
 export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps): Observable<FileRun> {
-  return new Observable<FileRun>((subscriber) => {
-    const abort = new AbortController();
-    runFileOnce(ws, task, deps, abort.signal).then(
-      (run) => {
-        subscriber.next(run);
-        subscriber.complete();
-      },
-      (error: unknown) => subscriber.error(error),
-    );
-    return () => abort.abort();
-  });
+  return fromAbortable((signal) => runFileOnce(ws, task, deps, signal));
 }

@@ -9,6 +9,8 @@ export interface ImageBuildSpec {
   readonly timeoutMs: number;
   /** An image bigger than this is removed, and the build fails (op_2). */
   readonly maxSizeBytes: number;
+  /** Aborting it stops the build (the job cancelled or out of time). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Mount {

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { fromAbortable } from '../streams/from-abortable.js';
 import type { ResourceLimits } from '../config.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, FILE_ERROR_TYPE, WorkerError } from '../domain/errors.js';
@@ -126,15 +127,5 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps, sig
  * stops the report's container.
  */
 export function finishJob(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Observable<JobEvent> {
-  return new Observable<JobEvent>((subscriber) => {
-    const abort = new AbortController();
-    finish(built, tally, deps, abort.signal).then(
-      (event) => {
-        subscriber.next(event);
-        subscriber.complete();
-      },
-      (error: unknown) => subscriber.error(error),
-    );
-    return () => abort.abort();
-  });
+  return fromAbortable((signal) => finish(built, tally, deps, signal));
 }
