@@ -33,6 +33,11 @@ async function noSourceBuild(build: SourceBuild): Promise<void> {
   throw new Error(`unexpected source build of ${build.requirement}`);
 }
 
+/** The real sandbox on the engine, 1 GiB, with these labels on its containers (to find leftovers). */
+function sandboxWith(labels: Readonly<Record<string, string>> = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' }, env: Record<string, string> = {}) {
+  return sandboxedSourceBuild({ engine: new DockerEngine(), limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '1g', ...env }).limits, pythonVersion: '3.11', labels });
+}
+
 type Extra = Partial<Pick<BuildContextOptions, 'hostPython' | 'buildFromSource' | 'maxWheelhouseBytes' | 'signal'>>;
 
 function prepare(submissionDir: string, extra: Extra = {}) {
@@ -161,11 +166,10 @@ test('a requirement with only a source distribution is built in the sandbox, and
   // outer needs inner (no wheel either), inner needs six (a wheel on the index): the set closes in two builds.
   await writeSdist(links, 'pvhub-spec-outer', '0.2', ['pvhub-spec-inner>=0.1']);
   await writeSdist(links, 'pvhub-spec-inner', '0.1', ['six']);
-  const config = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g', PVHUB_BUILD_TIME_LIMIT: '300' });
   const engine = new DockerEngine();
   const labels = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' };
   const builds: string[] = [];
-  const sandbox = sandboxedSourceBuild({ engine, limits: config.limits, pythonVersion: '3.11', labels });
+  const sandbox = sandboxWith(labels, { PVHUB_BUILD_TIME_LIMIT: '300' });
   const dir = await submission('sdist-only', 'pvhub-spec-outer==0.2\n');
   const { contextDir } = await withFindLinks(links, () =>
     prepare(dir, {
@@ -187,8 +191,7 @@ test('a source distribution whose build fails is op_2 naming the requirement, wi
   const links = path.join(scratch, 'links-broken');
   await mkdir(links, { recursive: true });
   await writeSdist(links, 'pvhub-spec-broken', '1.0', [], 'raise SystemExit("pvhub-broken-build-marker")');
-  const config = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' });
-  const sandbox = sandboxedSourceBuild({ engine: new DockerEngine(), limits: config.limits, pythonVersion: '3.11', labels: { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' } });
+  const sandbox = sandboxWith();
   const dir = await submission('sdist-broken', 'pvhub-spec-broken\n');
   const error = await workerError(() => withFindLinks(links, () => prepare(dir, { buildFromSource: sandbox })));
   assert.is(error.code, 'op_2');
@@ -202,8 +205,7 @@ test('URLs in an sdist are refused before host pip sees them: in its build requi
   // Were host pip given this URL, it would build that archive's source on the host, --only-binary or not.
   await writeSdist(links, 'pvhub-spec-url-build', '1.0', [], '', '[build-system]\nrequires = ["wheel", "evil @ https://example.invalid/evil-1.0.tar.gz"]\n');
   await writeSdist(links, 'pvhub-spec-url-dependency', '1.0', ['evil @ https://example.invalid/evil-1.0.tar.gz']);
-  const config = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' });
-  const sandbox = sandboxedSourceBuild({ engine: new DockerEngine(), limits: config.limits, pythonVersion: '3.11', labels: { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' } });
+  const sandbox = sandboxWith();
   const buildRequires = await submission('sdist-url-build', 'pvhub-spec-url-build\n');
   const inBuild = await workerError(() => withFindLinks(links, () => prepare(buildRequires, { buildFromSource: noSourceBuild })));
   assert.is(inBuild.code, 'op_2');
@@ -220,7 +222,7 @@ test('aborting the build stops the source build under way: its sandbox container
   await writeSdist(links, 'pvhub-spec-slow', '1.0', [], 'import time\ntime.sleep(120)');
   const labels = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build-abort' };
   const engine = new DockerEngine();
-  const sandbox = sandboxedSourceBuild({ engine, limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' }).limits, pythonVersion: '3.11', labels });
+  const sandbox = sandboxWith(labels);
   const abort = new AbortController();
   const dir = await submission('sdist-slow', 'pvhub-spec-slow\n');
   const started = Date.now();
