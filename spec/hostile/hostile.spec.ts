@@ -198,6 +198,11 @@ test('archive attacks are refused with op_1 and their own message, nothing extra
   await craftZip(fifo, [wrapper, requirements, ['pipe', '', 0o010644]]);
   await expectRefused(fifo, 'op_1', 'special file in entry pipe');
 
+  // A file and a folder of the same name: the archive's fault (op_1), not the worker's.
+  const clash = path.join(zips, 'clash.zip');
+  await craftZip(clash, [wrapper, requirements, ['helpers', 'a file', 0o100644], ['helpers/scale.py', 'x = 1', 0o100644]]);
+  await expectRefused(clash, 'op_1', 'entry helpers/scale.py cannot be extracted');
+
   // A submission folder (local runs) with a symlink to the host is refused as well, not followed.
   const folder = await submissionFolder('folder-symlink', HONEST);
   await symlink('/etc/passwd', path.join(folder, 'answers.csv'));

@@ -66,9 +66,16 @@ export async function extractSubmission(
     if (!target.startsWith(destination + path.sep)) {
       throw new WorkerError('op_1', `bad submission archive: entry ${entry.path} leaves the extraction folder`);
     }
-    await mkdir(path.dirname(target), { recursive: true });
     const file = byPath.get(entry.path);
     if (!file) continue;
-    await pipeline(file.stream(), sizeGuard(entry.uncompressedSize, entry.path), createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await pipeline(file.stream(), sizeGuard(entry.uncompressedSize, entry.path), createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+    } catch (error) {
+      if (error instanceof WorkerError) throw error;
+      // A file and a folder of the same name, the same name twice, a compression method or data the library cannot
+      // read: the archive's fault, whatever the file system or the library called it.
+      throw new WorkerError('op_1', `bad submission archive: entry ${entry.path} cannot be extracted (${(error as Error).message})`, { cause: error });
+    }
   }
 }
