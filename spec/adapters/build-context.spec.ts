@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type BuildContextOptions, parseRequirements, prepareBuildContext, requirementWithoutWheel, type SourceBuild, submissionImageTag } from '../../src/adapters/build-context.js';
+import { type BuildContextOptions, directReferences, parseRequirements, prepareBuildContext, requirementWithoutWheel, type SourceBuild, submissionImageTag } from '../../src/adapters/build-context.js';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
 import { sandboxedSourceBuild } from '../../src/pipeline/build-sdist.js';
-import { HOST_PYTHON } from '../helpers/cli.js';
+import { HOST_PYTHON, python } from '../helpers/cli.js';
 import { withFindLinks, writeSdist } from '../helpers/sdist.js';
 import { WorkerError } from '../../src/domain/errors.js';
 
@@ -243,6 +243,28 @@ test('aborting the build stops the source build under way: its sandbox container
   assert.is(error?.name, 'AbortError', error?.message);
   assert.ok(Date.now() - started < 60_000, 'not the sleep of the build script');
   assert.is(await engine.removeContainers(labels), 0, 'no sandbox container left');
+});
+
+test('a built wheel\'s URL dependencies are found however it hides them: a second METADATA, a folded line, a bomb', async () => {
+  const wheel = async (name: string, entries: ReadonlyArray<readonly [string, string]>, bombBytes = 0) => {
+    const file = path.join(scratch, name);
+    await python(
+      'import json, sys, warnings, zipfile\nwarnings.simplefilter("ignore")\n' +
+        'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n' +
+        '    for name, text in json.loads(sys.argv[2]): z.writestr(name, text)\n' +
+        '    if int(sys.argv[3]): z.writestr("x-1.0.dist-info/METADATA", bytes(int(sys.argv[3])))\n',
+      [file, JSON.stringify(entries), String(bombBytes)],
+    );
+    return file;
+  };
+  const clean = 'Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: numpy (>=1.20)\nRequires-Dist: pytest ; extra == "test"\n';
+  assert.equal(await directReferences(await wheel('x-clean.whl', [['x-1.0.dist-info/METADATA', clean]])), []);
+  const folded = 'Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: evil\n  @ https://example.invalid/evil.tar.gz\n';
+  assert.equal(await directReferences(await wheel('x-folded.whl', [['x-1.0.dist-info/METADATA', folded]])), ['evil @ https://example.invalid/evil.tar.gz']);
+  const twice = await workerError(() => wheel('x-twice.whl', [['x-1.0.dist-info/METADATA', clean], ['x-1.0.dist-info/METADATA', folded]]).then(directReferences));
+  assert.match(twice.message, 'has the entry x-1.0.dist-info/METADATA twice');
+  const bomb = await workerError(() => wheel('x-bomb.whl', [], 4 * 1024 * 1024).then(directReferences));
+  assert.match(bomb.message, 'its METADATA cannot be read (more than 1048576 bytes)');
 });
 
 test('a host python that cannot run pip is the worker\'s problem (wr_500), not the submission\'s', async () => {

@@ -354,6 +354,18 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
   await copyFile(path.join(outDir, wheel), path.join(builtDir, wheel));
 }
 
+/** An entry's text, read until `maxBytes` whatever size its header declares (a small header may hide a bomb). */
+async function boundedText(entry: unzipper.File, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of entry.stream() as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > maxBytes) throw new Error(`more than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Largest METADATA read from a wheel built here; a real one is a few KiB. */
 const METADATA_MAX_BYTES = 1024 * 1024;
 
@@ -361,7 +373,7 @@ const METADATA_MAX_BYTES = 1024 * 1024;
  * The Requires-Dist entries of a wheel that name a URL ("x @ https://…"). The next resolution reads them, and pip
  * builds a URL's source on this host whatever --only-binary says: a hostile build must not get that far.
  */
-async function directReferences(wheel: string): Promise<string[]> {
+export async function directReferences(wheel: string): Promise<string[]> {
   const refuse = (why: string) => new WorkerError('op_2', `${path.basename(wheel)}: ${why}`);
   let directory: unzipper.CentralDirectory;
   try {
@@ -369,11 +381,20 @@ async function directReferences(wheel: string): Promise<string[]> {
   } catch (error) {
     throw refuse(`not a readable wheel (${(error as Error).message})`);
   }
-  const metadata = directory.files.find((entry) => /^[^/]+\.dist-info\/METADATA$/.test(entry.path));
-  if (metadata === undefined) throw refuse('has no .dist-info/METADATA');
-  if (metadata.uncompressedSize > METADATA_MAX_BYTES) throw refuse(`its METADATA is ${metadata.uncompressedSize} bytes`);
-  const text = (await metadata.buffer()).toString('utf8');
+  // pip reads the last of entries that share a name, a check that reads the first would read another file: none twice.
+  const names = new Set<string>();
+  for (const entry of directory.files) {
+    if (names.has(entry.path)) throw refuse(`has the entry ${entry.path} twice`);
+    names.add(entry.path);
+  }
+  const metadata = directory.files.filter((entry) => /^[^/]+\.dist-info\/METADATA$/.test(entry.path));
+  if (metadata.length !== 1 || metadata[0] === undefined) throw refuse(`has ${metadata.length} .dist-info/METADATA files instead of one`);
+  const text = await boundedText(metadata[0], METADATA_MAX_BYTES).catch((error: unknown) => {
+    throw refuse(`its METADATA cannot be read (${(error as Error).message})`);
+  });
   return text
+    // Folded header lines continue the one before.
+    .replace(/\r?\n[ \t]+/g, ' ')
     .split(/\r?\n/)
     .filter((line) => /^Requires-Dist:/i.test(line))
     .map((line) => line.slice('Requires-Dist:'.length).trim())
