@@ -283,4 +283,25 @@ test('unsubscribing stops the report container, and nothing is published', async
   assert.equal(record.calls, [], 'no publish, no result, no status');
 });
 
+test('unsubscribing while the results upload: neither the result nor a status follows it', async () => {
+  const record = recorder();
+  let uploading = () => undefined as void;
+  const started = new Promise<void>((resolve) => (uploading = resolve));
+  let finishUpload = () => undefined as void;
+  const publisher: ResultsPublisher = {
+    publishResults: () => {
+      record.calls.push('publish');
+      uploading();
+      return new Promise<void>((resolve) => (finishUpload = resolve));
+    },
+    publishLogs: async () => undefined,
+  };
+  const subscription = finishJob(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({ error: () => undefined });
+  await started;
+  subscription.unsubscribe();
+  finishUpload();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(record.calls, ['publish'], 'no result, no status finished after the cancel');
+});
+
 test.run();

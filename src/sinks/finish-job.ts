@@ -112,9 +112,13 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps, sig
   if (reportWarning !== undefined && built.templatePath !== undefined) await reportTemplateFailure(deps.hub, built, built.templatePath, reportWarning);
   log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
 
-  // Results stored first, final status last: the Hub never lists a finished submission without its results.
+  // Results stored first, final status last: the Hub never lists a finished submission without its results. A job
+  // cancelled or out of time meanwhile stops between the steps: it must not set finished after failed was set.
+  signal.throwIfAborted();
   await attempt(() => deps.publisher.publishResults(job, paths.results, { publicResultsTable: config.publicResultsTable, privateResultsTable: config.privateResultsTable }), 'wr_1');
+  signal.throwIfAborted();
   await attempt(() => deps.hub.updateResult(job.submissionId, publicResults), 'wr_4');
+  signal.throwIfAborted();
   await attempt(() => deps.hub.setStatus(job.submissionId, 'finished'), 'wr_5');
   log.info('submission finished');
   return { type: 'finished', publicResults, privateResults, tally, reportWarning };
