@@ -238,6 +238,7 @@ test('a request with no answer times out and is retried, then fails with the rou
     } catch (error) {
       assert.is((error as WorkerError).code, 'wr_5');
       assert.is((error as Error).message, 'POST login failed: no answer within 0.2 s');
+      assert.ok((error as WorkerError).retryable, 'a Hub that does not answer is worth another try');
     }
     assert.is(seen, FAST_RETRY.attempts);
     assert.ok(Date.now() - started < 3000);

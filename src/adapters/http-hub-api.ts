@@ -145,7 +145,8 @@ export class HttpHubApi implements HubApi {
     } catch (error) {
       if (error instanceof TransientStatus) throw new HubApiError(code, request, error.status, error.body.slice(0, BODY_EXCERPT));
       const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : describe(error);
-      throw new WorkerError(code, `${request} failed: ${reason}`, { cause: error });
+      // No answer after the retries is the Hub's outage whatever the route's own code: another try may well pass.
+      throw new WorkerError(code, `${request} failed: ${reason}`, { cause: error, retryable: isNetworkError(error) });
     }
   }
 
