@@ -313,19 +313,35 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.is(await messagesLeft(w), 0, 'a failure that retrying cannot fix is deleted, not looped');
 });
 
-test('a transient failure (the Hub answers 503 to the result): released untold, the next try finishes, failed never set', async () => {
+test('a transient failure before any file (the Hub answers 503 for the systems): released untold, the next try finishes, failed never set', async () => {
   const w = await world();
   await storeTask(w);
   const s = await submit(w, 'time-shift-correct.zip', 106);
-  // Every retry of the client's own policy (5 tries) gets the 503: the job ends with wr_4, which a fresh try may fix.
-  w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 503, 5);
+  // Every retry of the client's own policy (5 tries) gets the 503: the job ends retryable, which a fresh try may fix.
+  w.hub.fail('GET', 'system_metadata/systemmetadata/', 503, 5);
   const run = await runWorker(w, ['--max-jobs', '2']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
   assert.match(run.stdout, 'message released');
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'running', 'finished'], 'the Hub never reads failed');
   assert.equal(bodyOf(w.hub.requests, 'POST', 'error/error_report'), [], 'no breaking report for a try that was given back');
+  const progress = bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`);
+  assert.is(progress.length, w.files.length, 'each file counted once');
   assert.ok(w.hub.results.has(s.submissionId));
   assert.is(await messagesLeft(w), 0, 'deleted once finished');
+});
+
+test('a transient failure after the files were reported (503 on the result) is not retried: their progress would count twice', async () => {
+  const w = await world();
+  await storeTask(w);
+  const s = await submit(w, 'time-shift-correct.zip', 108);
+  w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 503, 5);
+  const run = await runWorker(w, ['--max-jobs', '1']);
+  assert.is(run.status, 0, run.stderr.slice(-3000));
+  assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
+  const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
+  assert.is(report?.['error_code'], 'wr_4');
+  assert.is(bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`).length, w.files.length);
+  assert.is(await messagesLeft(w), 0);
 });
 
 test('a refusal (the Hub answers 400 to the result): failed at once with wr_4 and the answer, never retried', async () => {

@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { catchError, concat, concatMap, connect, defer, from, last, map, merge, type Observable, of, scan } from 'rxjs';
+import { catchError, concat, concatMap, connect, defer, from, last, map, merge, type Observable, of, scan, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import type { ResourceLimits } from '../config.js';
 import { asWorkerError, errorTypeOf, type WorkerError } from '../domain/errors.js';
@@ -40,7 +40,8 @@ export interface JobDeps {
   readonly hostPython: string;
   /**
    * Whether a failed job goes back to the queue for another worker, with the Hub not told, instead of being reported
-   * failed. Absent: every failure is reported (a local evaluation has no second try).
+   * failed; asked only while no file was reported to the Hub yet. Absent: every failure is reported (a local
+   * evaluation has no second try).
    */
   readonly retryLater?: (error: WorkerError) => boolean;
 }
@@ -101,6 +102,8 @@ export async function reportFailure(hub: HubApi, submissionId: number, error: Wo
 export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDeps): Observable<JobEvent> {
   return defer(() => from(mkdtemp(path.join(deps.workDir, `submission-${job.submissionId}-`)))).pipe(
     concatMap((dir) => {
+      // Once the Hub has a file's progress or error, another try would send them twice (and double the error rate).
+      let fileReported = false;
       const main$ = defer(() => from(deps.hub.setStatus(job.submissionId, 'running'))).pipe(
         catchError((error: unknown) => {
           throw asWorkerError(error, 'wr_5');
@@ -116,6 +119,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
                 return concat(
                   of<JobEvent>({ type: 'image', tag: built.image, cached: built.cached }),
                   fileScores(built, deps).pipe(
+                    tap(() => (fileReported = true)),
                     scan((tally, score) => ({ tally: addScore(tally.tally, score), score }), { tally: emptyTally(ws.files.length), score: undefined as FileScore | undefined }),
                     connect((shared) =>
                       merge(
@@ -136,7 +140,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         catchError((error: unknown) => {
           const failure = asWorkerError(error);
           log.error({ code: failure.code, err: failure.cause ?? failure }, failure.message);
-          if (deps.retryLater?.(failure) === true) {
+          if (!fileReported && deps.retryLater?.(failure) === true) {
             log.warn({ code: failure.code }, 'the job goes back to the queue for another try; the Hub is not told');
             return of<JobEvent>({ type: 'failed', error: failure, retry: true, told: false });
           }
