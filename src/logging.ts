@@ -30,11 +30,22 @@ export function createJobLogger(level: string, job: Job, logsDir: string, consol
   mkdirSync(logsDir, { recursive: true });
   const file = path.join(logsDir, JOB_LOG_FILE);
   const destination = pino.destination({ dest: file, sync: true });
-  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: destination }];
+  let closed = false;
+  // Steps of a cancelled job may still log while they stop: after close their lines are dropped, not thrown.
+  const fileStream = { write: (line: string) => (closed ? undefined : destination.write(line)) };
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: fileStream }];
   if (console) streams.push({ level: 'trace', stream: console });
   const log = pino({ ...OPTIONS, level }, pino.multistream(streams)).child({
     submission: job.submissionId,
     analysis: job.analysisId,
   });
-  return { log, file, close: () => destination.end() };
+  return {
+    log,
+    file,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      destination.end();
+    },
+  };
 }

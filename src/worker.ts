@@ -12,6 +12,7 @@ import { loadConfig, type WorkerConfig } from './config.js';
 import { submissionIdOf } from './domain/job.js';
 import { createRootLogger } from './logging.js';
 import { freeMemoryFor } from './main.js';
+import type { JobEvent } from './pipeline/events.js';
 import { handleMessage, type MessageDeps, type MessageOutcome } from './pipeline/handle-message.js';
 import { removeJobContainers } from './pipeline/remove-job-containers.js';
 import type { ContainerEngine } from './ports/container-engine.js';
@@ -41,13 +42,19 @@ const MANAGED = { 'pvhub.managed': 'true' } as const;
 /**
  * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end),
  * each job kept invisible by the heartbeat while it runs. `onReceived` tells which message is in hand, for
- * cancellation; it stays in hand until its outcome is emitted.
+ * cancellation; it stays in hand until its outcome is emitted. `onEvent` sees its job's events.
  */
-export function serveJobs(deps: MessageDeps, pollWaitSeconds: number, maxJobs: number, onReceived: (message: QueueMessage) => void): Observable<MessageOutcome> {
+export function serveJobs(
+  deps: MessageDeps,
+  pollWaitSeconds: number,
+  maxJobs: number,
+  onReceived: (message: QueueMessage) => void,
+  onEvent: (event: JobEvent) => void = () => undefined,
+): Observable<MessageOutcome> {
   const one = defer(() => nextMessage(deps.queue, pollWaitSeconds, () => deps.log.debug('no message'))).pipe(
     concatMap((message) => {
       onReceived(message);
-      return handleMessage(message, deps);
+      return handleMessage(message, deps, onEvent);
     }),
   );
   return maxJobs === 0 ? one.pipe(repeat()) : one.pipe(repeat(maxJobs));
@@ -55,14 +62,21 @@ export function serveJobs(deps: MessageDeps, pollWaitSeconds: number, maxJobs: n
 
 /**
  * After a stop: the job's containers are removed (removeJobContainers), and the message goes back to the queue at
- * once for another worker, instead of staying hidden for the lease.
+ * once for another worker, instead of staying hidden for the lease; unless the Hub already has the job's final word
+ * (`final`: stopped while the job was settling), when another run would undo it: then it is deleted.
  */
-async function cancelJob(message: QueueMessage | undefined, engine: ContainerEngine, queue: JobQueue, log: Logger): Promise<void> {
+async function cancelJob(message: QueueMessage | undefined, final: JobEvent | undefined, engine: ContainerEngine, queue: JobQueue, log: Logger): Promise<void> {
   const submissionId = message ? submissionIdOf(message.body) : undefined;
   const labels = submissionId !== undefined ? { ...MANAGED, 'pvhub.submission': String(submissionId) } : MANAGED;
   const removed = await removeJobContainers(engine, labels, log);
   if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
-  if (message) {
+  const settled = final?.type === 'finished' || (final?.type === 'failed' && !final.retry && final.told);
+  if (message && settled) {
+    await queue.delete(message).then(
+      () => log.warn({ messageId: message.id, submissionId }, 'message deleted: the Hub had the final status already'),
+      (error: unknown) => log.error({ err: error, messageId: message.id }, 'could not delete the message; it reappears when its lease ends'),
+    );
+  } else if (message) {
     await queue.release(message).then(
       () => log.warn({ messageId: message.id, submissionId }, 'message released for another worker'),
       (error: unknown) => log.error({ err: error, messageId: message.id }, 'could not release the message; it reappears when its lease ends'),
@@ -151,9 +165,17 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
   );
 
   let inHand: QueueMessage | undefined;
+  let final: JobEvent | undefined;
   let handled = 0;
+  const onReceived = (message: QueueMessage) => {
+    inHand = message;
+    final = undefined;
+  };
+  const onEvent = (event: JobEvent) => {
+    if (event.type === 'finished' || event.type === 'failed') final = event;
+  };
   await lastValueFrom(
-    serveJobs(deps, config.pollWaitSeconds, maxJobs, (message) => (inHand = message)).pipe(
+    serveJobs(deps, config.pollWaitSeconds, maxJobs, onReceived, onEvent).pipe(
       tap((outcome) => {
         handled += 1;
         inHand = undefined;
@@ -165,7 +187,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
   );
 
   if (stoppedBy !== undefined) {
-    await cancelJob(inHand, engine, queue, log);
+    await cancelJob(inHand, final, engine, queue, log);
     log.warn({ handled, signal: stoppedBy }, 'worker stopped');
     process.exit(SIGNAL_EXIT[stoppedBy] ?? 1);
   }
