@@ -15,6 +15,7 @@ import { createJobLogger } from './logging.js';
 import type { JobEvent } from './pipeline/events.js';
 import { evaluateJob, jobLabels } from './pipeline/evaluate-job.js';
 import { removeJobContainers } from './pipeline/remove-job-containers.js';
+import { removeJobWorkspaces } from './pipeline/workspace.js';
 import { readMemory } from './streams/memory-readings.js';
 
 /** Python versions this worker can provide base images for (container/base/python-versions.json). */
@@ -78,6 +79,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   if (options.signal.aborted) {
     // Unsubscribed, the runs are aborting; a container created in that moment is caught by the repeated removal.
     await removeJobContainers(engine, jobLabels(job), log);
+    if (!options.keepWorkspace) await removeJobWorkspaces(config.workDir, job.submissionId);
     await publisher.discard();
     close();
     return { type: 'failed', error: new WorkerError('wr_500', `stopped (${String(options.signal.reason)}); no output written`), retry: false, told: false, keptLog: logFile };

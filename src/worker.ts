@@ -15,6 +15,7 @@ import { freeMemoryFor } from './main.js';
 import type { JobEvent } from './pipeline/events.js';
 import { handleMessage, type MessageDeps, type MessageOutcome } from './pipeline/handle-message.js';
 import { removeJobContainers } from './pipeline/remove-job-containers.js';
+import { removeJobWorkspaces } from './pipeline/workspace.js';
 import type { ContainerEngine } from './ports/container-engine.js';
 import type { JobQueue, QueueMessage } from './ports/job-queue.js';
 import { SIGNAL_EXIT } from './signals.js';
@@ -65,11 +66,12 @@ export function serveJobs(
  * once for another worker, instead of staying hidden for the lease; unless the Hub already has the job's final word
  * (`final`: stopped while the job was settling), when another run would undo it: then it is deleted.
  */
-async function cancelJob(message: QueueMessage | undefined, final: JobEvent | undefined, engine: ContainerEngine, queue: JobQueue, log: Logger): Promise<void> {
+async function cancelJob(message: QueueMessage | undefined, final: JobEvent | undefined, engine: ContainerEngine, queue: JobQueue, config: WorkerConfig, log: Logger): Promise<void> {
   const submissionId = message ? submissionIdOf(message.body) : undefined;
   const labels = submissionId !== undefined ? { ...MANAGED, 'pvhub.submission': String(submissionId) } : MANAGED;
   const removed = await removeJobContainers(engine, labels, log);
   if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
+  if (submissionId !== undefined && !config.keepWorkspace) await removeJobWorkspaces(config.workDir, submissionId);
   const settled = final?.type === 'finished' || (final?.type === 'failed' && !final.retry && final.told);
   if (message && settled) {
     await queue.delete(message).then(
@@ -187,7 +189,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
   );
 
   if (stoppedBy !== undefined) {
-    await cancelJob(inHand, final, engine, queue, log);
+    await cancelJob(inHand, final, engine, queue, config, log);
     log.warn({ handled, signal: stoppedBy }, 'worker stopped');
     process.exit(SIGNAL_EXIT[stoppedBy] ?? 1);
   }

@@ -198,6 +198,9 @@ test('Ctrl-C during the runs: exit 130, every container of the run removed, no o
   assert.match(stderr, 'SIGINT: stopping');
   assert.is(await containers(), '', 'no container of the run is left');
   assert.not.ok(existsSync(out), 'no output');
+  const work = path.join(os.tmpdir(), 'pvhub-worker');
+  const workspaces = existsSync(work) ? (await readdir(work)).filter((name) => name.startsWith(`submission-${child.pid}-`)) : [];
+  assert.equal(workspaces, [], 'no workspace of the run is left');
 });
 
 test('an unknown python version is a wr_500 before any work', async () => {

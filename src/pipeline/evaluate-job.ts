@@ -22,7 +22,7 @@ import type { JobEvent } from './events.js';
 import { runFile } from './run-file.js';
 import { scoreRun } from './score-run.js';
 import { stageJob } from './staging.js';
-import type { BuiltWorkspace } from './workspace.js';
+import { type BuiltWorkspace, workspacePrefix } from './workspace.js';
 
 export interface JobDeps {
   readonly store: ObjectStore;
@@ -100,7 +100,7 @@ export async function reportFailure(hub: HubApi, submissionId: number, error: Wo
  * its log is published, and its workspace is deleted before the stream completes.
  */
 export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDeps): Observable<JobEvent> {
-  return defer(() => from(mkdtemp(path.join(deps.workDir, `submission-${job.submissionId}-`)))).pipe(
+  return defer(() => from(mkdtemp(path.join(deps.workDir, workspacePrefix(job.submissionId))))).pipe(
     concatMap((dir) => {
       // Once the Hub has a file's progress or error, another try would send them twice (and double the error rate).
       let fileReported = false;

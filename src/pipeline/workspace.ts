@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FileTask } from '../domain/file-run.js';
@@ -21,6 +22,19 @@ export interface Workspace {
 
 export interface BuiltWorkspace extends Workspace {
   readonly image: string;
+}
+
+/** The start of the name of a job's workspace in the work folder (the rest is mkdtemp's). */
+export const workspacePrefix = (submissionId: number) => `submission-${submissionId}-`;
+
+/**
+ * Removes every workspace of a submission from the work folder: a cancelled job's stream is cut before its own
+ * clean-up runs. Resolves how many were removed.
+ */
+export async function removeJobWorkspaces(workDir: string, submissionId: number): Promise<number> {
+  const names = (await readdir(workDir).catch(() => [] as string[])).filter((name) => name.startsWith(workspacePrefix(submissionId)));
+  await Promise.all(names.map((name) => rm(path.join(workDir, name), { recursive: true, force: true })));
+  return names.length;
 }
 
 /** The fixed folders inside a workspace. */
