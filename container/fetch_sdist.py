@@ -194,7 +194,10 @@ def main():
         fail(f"no source distribution of {requirement} for python {python_version} (source versions: {versions})")
     version = allowed[0]
     os.makedirs(destination, exist_ok=True)
-    archive = download(found[version], destination)
+    try:
+        archive = download(found[version], destination)
+    except (urllib.error.URLError, OSError) as error:
+        fail(f"{found[version]['filename']}: download failed: {error}", status=4)
     try:
         requires = build_requires(archive)
     except (tarfile.TarError, zipfile.BadZipFile, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

@@ -189,7 +189,10 @@ function platformTags(pythonVersion: string): string[] {
 
 interface PipResult {
   readonly status: number | null;
+  /** stdout and stderr as they came, the last 64 KiB. */
   readonly output: string;
+  /** stdout alone, the last 64 KiB: where a program of ours writes its answer. */
+  readonly stdout: string;
 }
 
 /** What host pip may see of the worker's environment: where to find things and how to reach the index, no secrets. */
@@ -216,12 +219,14 @@ function runHostPython(python: string, args: readonly string[], cwd: string, onL
     // Not spawn's own `timeout`: its timer outlives a python that failed to start, keeping the process alive.
     const timer = setTimeout(() => child.kill('SIGKILL'), RESOLVE_TIME_LIMIT_MS);
     let output = '';
+    let stdout = '';
     const take = (chunk: Buffer) => {
       const text = chunk.toString();
       output = (output + text).slice(-64 * 1024);
       for (const line of text.split('\n')) if (line.trim() !== '') onLog(line);
+      return text;
     };
-    child.stdout.on('data', take);
+    child.stdout.on('data', (chunk: Buffer) => (stdout = (stdout + take(chunk)).slice(-64 * 1024)));
     child.stderr.on('data', take);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -229,7 +234,7 @@ function runHostPython(python: string, args: readonly string[], cwd: string, onL
     });
     child.on('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, output });
+      resolve({ status, output, stdout });
     });
   });
 }
@@ -331,7 +336,7 @@ async function buildFromSource(options: BuildContextOptions, requirement: string
   if (fetched.status !== 0) {
     throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
   }
-  const source = JSON.parse(fetched.output.trim().split('\n').pop() ?? '{}') as FetchedSource;
+  const source = JSON.parse(fetched.stdout.trim().split('\n').pop() ?? '{}') as FetchedSource;
   // The archive's own words: only named requirements reach host pip, as for requirements.txt (a URL would be built
   // on this host whatever --only-binary says).
   const buildRequires = parseRequirements(source.build_requires.join('\n'), `${requirement}'s [build-system] requires`);
