@@ -90,10 +90,17 @@ test('a message received too often is reported failed (wr_500) and deleted witho
   assert.equal(seen.queue, ['delete']);
 });
 
-test('a refused message is deleted even when the Hub cannot be told: it could never run, so it must not loop', async () => {
+test('a refused message the Hub cannot be told about is released, so the submission does not read running for good', async () => {
   const { deps, seen } = depsRecording(false);
   const outcome = await lastValueFrom(handleMessage(message(4), deps));
-  assert.equal(outcome, { action: 'deleted', submissionId: 42, result: 'failed' });
+  assert.equal(outcome, { action: 'released', submissionId: 42, code: 'wr_500' });
+  assert.equal(seen.queue, ['release']);
+});
+
+test('a body with no readable submission id is deleted at once: there is nobody to tell', async () => {
+  const { deps, seen } = depsRecording(false);
+  const outcome = await lastValueFrom(handleMessage({ ...message(1), body: 'not JSON' }, deps));
+  assert.equal(outcome, { action: 'deleted', submissionId: undefined, result: 'invalid' });
   assert.equal(seen.queue, ['delete']);
 });
 

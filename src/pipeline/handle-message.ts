@@ -74,13 +74,18 @@ export function handleMessage(message: QueueMessage, deps: MessageDeps, onEvent:
     deps.log.info({ messageId: message.id, ...outcome }, `message ${outcome.action}`);
     return outcome;
   };
-  /** Reported and deleted without running: the Hub told (when a submission id can be read), the message gone. */
+  /**
+   * Settled without running: the Hub told when a submission id can be read, then the message deleted; released
+   * instead when the Hub could not be reached, so the submission does not read "running" for good (nothing runs on
+   * the next receipt either, and a dead-letter queue ends it).
+   */
   const refuse = async (error: unknown, result: 'failed' | 'invalid'): Promise<MessageOutcome> => {
     const reason = asWorkerError(error);
     const submissionId = submissionIdOf(message.body);
     deps.log.error({ code: reason.code, messageId: message.id, submissionId, receiveCount: message.receiveCount }, `message refused: ${reason.message}`);
-    if (submissionId !== undefined) await reportFailure(deps.hub, submissionId, reason, deps.log);
-    return settle({ action: 'deleted', submissionId, result });
+    if (submissionId === undefined) return settle({ action: 'deleted', submissionId, result });
+    const told = await reportFailure(deps.hub, submissionId, reason, deps.log);
+    return settle(told ? { action: 'deleted', submissionId, result } : { action: 'released', submissionId, code: reason.code });
   };
   return defer(() => {
     let job: Job;
