@@ -13,7 +13,7 @@ import { submissionIdOf } from './domain/job.js';
 import { createRootLogger } from './logging.js';
 import { freeMemoryFor } from './main.js';
 import type { JobEvent } from './pipeline/events.js';
-import { handleMessage, type MessageDeps, type MessageOutcome } from './pipeline/handle-message.js';
+import { handleMessage, type MessageDeps, type MessageOutcome, outcomeOf } from './pipeline/handle-message.js';
 import { removeJobContainers } from './pipeline/remove-job-containers.js';
 import { removeJobWorkspaces } from './pipeline/workspace.js';
 import type { ContainerEngine } from './ports/container-engine.js';
@@ -72,7 +72,8 @@ async function cancelJob(message: QueueMessage | undefined, final: JobEvent | un
   const removed = await removeJobContainers(engine, labels, log);
   if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
   if (submissionId !== undefined && !config.keepWorkspace) await removeJobWorkspaces(config.workDir, submissionId);
-  const settled = final?.type === 'finished' || (final?.type === 'failed' && !final.retry && final.told);
+  // The same decision as when the job settles undisturbed.
+  const settled = message !== undefined && submissionId !== undefined && final !== undefined && outcomeOf({ submissionId }, final, message.receiveCount, config.maxReceives).action === 'deleted';
   if (message && settled) {
     await queue.delete(message).then(
       () => log.warn({ messageId: message.id, submissionId }, 'message deleted: the Hub had the final status already'),

@@ -50,7 +50,7 @@ export function receiptRefusal(message: QueueMessage, maxReceives: number, budge
 }
 
 /** What to do with the message once its job settled. Pure. */
-export function outcomeOf(job: Job, final: JobEvent, receiveCount: number, maxReceives: number): MessageOutcome {
+export function outcomeOf(job: Pick<Job, 'submissionId'>, final: JobEvent, receiveCount: number, maxReceives: number): MessageOutcome {
   if (final.type === 'finished') return { action: 'deleted', submissionId: job.submissionId, result: 'finished' };
   // The Hub not told (unreachable) is worth another worker's try while tries remain: deleting would leave it
   // reading "running" for good.
