@@ -22,7 +22,7 @@ import { DockerEngine } from '../src/adapters/docker-engine.js';
 import { loadConfig } from '../src/config.js';
 import type { FileRun } from '../src/domain/file-run.js';
 import { parseTaskConfigText } from '../src/domain/task-config.js';
-import { RUNNER_USER } from '../src/pipeline/run-file.js';
+import { RUNNER_USER } from '../src/domain/sandbox.js';
 import { scoreRun } from '../src/pipeline/score-run.js';
 import { type BuiltWorkspace, workspacePaths } from '../src/pipeline/workspace.js';
 import type { ContainerRunSpec } from '../src/ports/container-engine.js';

@@ -1,30 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ResourceLimits } from './domain/limits.js';
 
-/**
- * Every setting of the worker, read from the environment in this one place. loadConfig is pure: it takes the
- * environment as an argument and either returns a typed config or throws ConfigError listing every bad setting.
- */
-export interface ResourceLimits {
-  /** Memory (and memory+swap) limit of one submission container; also what a run reserves from the budget. */
-  readonly containerMemoryBytes: number;
-  readonly containerNanoCpus: number;
-  readonly containerPidsLimit: number;
-  /** Memory kept free for the worker and the host, subtracted from the budget. */
-  readonly memoryReserveBytes: number;
-  /** Upper bound on containers at once; runtime is a leaderboard metric, so runs should not fight for cores. */
-  readonly maxParallel: number;
-  readonly fileTimeLimitMs: number;
-  readonly buildTimeLimitMs: number;
-  /** Largest submission image (and wheelhouse) a build may make; over it the build is refused (op_2). */
-  readonly imageSizeLimitBytes: number;
-  readonly outputCapBytes: number;
-  /** Bytes a container may write to its results folder (all files together) before it is stopped (sb_500). */
-  readonly resultsCapBytes: number;
-  /** The first this-many finished files all failing aborts the job (op_7); 0 turns the rule off. */
-  readonly earlyAbortFiles: number;
-}
 
 export interface AwsSettings {
   readonly region: string;
@@ -61,6 +39,10 @@ export interface HubSettings {
   readonly requestTimeoutMs: number;
 }
 
+/**
+ * Every setting of the worker, read from the environment in this one place. loadConfig is pure: it takes the
+ * environment as an argument and either returns a typed config or throws ConfigError listing every bad setting.
+ */
 export interface WorkerConfig {
   readonly production: boolean;
   readonly workDir: string;

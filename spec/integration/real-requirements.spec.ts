@@ -13,7 +13,7 @@ import { prepareBuildContext } from '../../src/adapters/build-context.js';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
 import { sandboxedSourceBuild } from '../../src/pipeline/build-sdist.js';
-import { RUNNER_USER } from '../../src/pipeline/run-file.js';
+import { RUNNER_USER } from '../../src/domain/sandbox.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 
 const LABELS = { 'pvhub.managed': 'true', 'pvhub.spec': 'real-requirements' };

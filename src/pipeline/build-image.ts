@@ -1,5 +1,5 @@
 import { prepareBuildContext, submissionImageTag } from '../adapters/build-context.js';
-import type { ResourceLimits } from '../config.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { ensureLocalImage } from './base-images.js';
 import { sandboxedSourceBuild } from './build-sdist.js';

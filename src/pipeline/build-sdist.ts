@@ -1,11 +1,11 @@
 import { chmod, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceBuild } from '../adapters/build-context.js';
-import type { ResourceLimits } from '../config.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import { WorkerError } from '../domain/errors.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { ensureLocalImage } from './base-images.js';
-import { sandboxLimits } from './run-file.js';
+import { sandboxLimits } from '../domain/sandbox.js';
 
 export interface SourceBuildDeps {
   readonly engine: ContainerEngine;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { catchError, concat, concatMap, connect, defer, from, last, map, merge, type Observable, of, scan, tap } from 'rxjs';
 import type { Logger } from 'pino';
-import type { ResourceLimits } from '../config.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import { asWorkerError, errorTypeOf, type WorkerError } from '../domain/errors.js';
 import type { FileScore } from '../domain/file-run.js';
 import type { Job } from '../domain/job.js';

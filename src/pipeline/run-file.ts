@@ -2,11 +2,12 @@ import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { fromAbortable } from '../streams/from-abortable.js';
-import type { ResourceLimits } from '../config.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
-import type { ContainerEngine, ContainerRunSpec } from '../ports/container-engine.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
+import { sandboxLimits } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { fetchObject } from './staging.js';
 import { type BuiltWorkspace, workspacePaths } from './workspace.js';
@@ -19,23 +20,6 @@ export interface RunFileDeps {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** The uid of the `runner` user that container/Dockerfile creates. */
-export const RUNNER_USER = '10001:10001';
-
-/**
- * What every container of a job shares, a file's run, a source build or the report alike: the job's resource
- * limits and the unprivileged runner user.
- */
-export function sandboxLimits(limits: ResourceLimits): Pick<ContainerRunSpec, 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'outputCapBytes' | 'resultsCapBytes' | 'user'> {
-  return {
-    memoryBytes: limits.containerMemoryBytes,
-    nanoCpus: limits.containerNanoCpus,
-    pidsLimit: limits.containerPidsLimit,
-    outputCapBytes: limits.outputCapBytes,
-    resultsCapBytes: limits.resultsCapBytes,
-    user: RUNNER_USER,
-  };
-}
 export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
 export const OUTPUT_FILE = 'output.csv';
 const STATUS_FILE = 'status.json';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { fromAbortable } from '../streams/from-abortable.js';
-import type { ResourceLimits } from '../config.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, FILE_ERROR_TYPE, WorkerError } from '../domain/errors.js';
 import type { Tally } from '../domain/tally.js';

@@ -1,9 +1,9 @@
 import { chmod, copyFile, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ResourceLimits } from '../config.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import { type Cell, pythonFloat, type ResultsTable } from '../domain/aggregate.js';
-import { sandboxLimits } from '../pipeline/run-file.js';
+import { sandboxLimits } from '../domain/sandbox.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { ensureReportImage } from './report-image.js';
 
