@@ -18,6 +18,8 @@ export interface SubmissionImage {
   readonly tag: string;
   /** Reused from the engine's cache: nothing was resolved or built. */
   readonly cached: boolean;
+  /** What the participant should know about the build (a zip without requirements.txt), one line each. */
+  readonly warnings: readonly string[];
 }
 
 /**
