@@ -23,8 +23,9 @@ import { loadConfig } from '../src/config.js';
 import type { FileRun } from '../src/domain/file-run.js';
 import { parseTaskConfigText } from '../src/domain/task-config.js';
 import { RUNNER_USER } from '../src/domain/sandbox.js';
-import { scoreRun } from '../src/pipeline/score-run.js';
-import { type BuiltWorkspace, workspacePaths } from '../src/pipeline/workspace.js';
+import { hubFileFormats } from '../src/adapters/file-formats.js';
+import { scoreFile } from '../src/operators/score-file.js';
+import { type BuiltWorkspace, workspacePaths } from '../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../src/ports/container-engine.js';
 import { ObjectNotFoundError, type ObjectStore } from '../src/ports/object-store.js';
 
@@ -171,7 +172,7 @@ async function benchEvaluate(tmp: string) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 2. Streamed scoring: scoreRun on a time series of 10k and of 1M rows, each in its own process.
+// 2. Streamed scoring: scoreFile on a time series of 10k and of 1M rows, each in its own process.
 
 /** Writes the reference and an output that is off by OFFSET on every row (so the expected MAE is OFFSET). */
 async function writeSeries(dir: string, rows: number): Promise<{ output: string; reference: string }> {
@@ -213,7 +214,7 @@ interface ScoreChildReport {
   readonly meanAbsoluteError: number | null;
 }
 
-/** The child's side: scoreRun over a workspace in a temp folder and an ObjectStore that serves the reference file. */
+/** The child's side: scoreFile over a workspace in a temp folder and an ObjectStore that serves the reference file. */
 async function scoreChild(outputFile: string, referenceFile: string, rows: number): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-bench-ws-'));
   try {
@@ -243,7 +244,7 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
     const resultsDir = path.join(workspacePaths(dir).runs, '0', 'results');
     await mkdir(resultsDir, { recursive: true });
     const outputPath = path.join(resultsDir, 'output.csv');
-    // scoreRun moves the output into the results; a link leaves the generated file for the next repeat.
+    // scoreFile moves the output into the results; a link leaves the generated file for the next repeat.
     await link(outputFile, outputPath).catch(() => copyFile(outputFile, outputPath));
     const task = { index: 0, metadata: { file_id: 1, system_id: 1, file_name: 'series.csv', include_on_leaderboard: true }, kwargs: [] };
     const ran: FileRun = { kind: 'ran', task, executionTime: 1, outputPath, functionParameters: [], wallTimeMs: 0 };
@@ -252,7 +253,7 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
     let peak = rssBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     const started = performance.now();
-    const score = await lastValueFrom(scoreRun(ws, ran, store));
+    const score = await lastValueFrom(scoreFile(ws, ran, { store, files: hubFileFormats }));
     const scoreMs = performance.now() - started;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
@@ -316,7 +317,7 @@ async function benchScoring(tmp: string) {
   const lb = summary(reports.largeBounded, LARGE_ROWS);
   return {
     description:
-      'scoreRun (src/pipeline/score-run.ts, the pipeline operator itself) on one time-series output against its reference ' +
+      'scoreFile (src/operators/score-file.ts, the job step itself) on one time-series output against its reference ' +
       '(index + one value column, generated; expected MAE 0.5 checked), each run in a fresh Node process. Time includes ' +
       'fetching the reference from a local ObjectStore (a file copy). RSS is sampled every 5 ms while scoring; ' +
       'maxRSS is process.resourceUsage() of the whole child (includes loading tsx and the worker). Default V8 settings, ' +

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { outputFolderProblem } from './adapters/directory-publisher.js';
 import { asWorkerError } from './domain/errors.js';
-import { LOCAL_PYTHON_VERSIONS, runEvaluate } from './main.js';
+import { runEvaluate } from './evaluate.js';
+import { LOCAL_PYTHON_VERSIONS } from './wiring.js';
 import { SIGNAL_EXIT } from './signals.js';
 import { progressView, summaryText } from './sinks/progress-view.js';
 

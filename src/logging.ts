@@ -17,6 +17,8 @@ export const JOB_LOG_FILE = 'submission.log.jsonl';
 
 export interface JobLogger {
   readonly log: Logger;
+  /** The folder of the log file, published with the job. */
+  readonly dir: string;
   readonly file: string;
   /** Closes the log file (a worker that runs many jobs must not keep one descriptor per job). */
   readonly close: () => void;
@@ -41,6 +43,7 @@ export function createJobLogger(level: string, job: Job, logsDir: string, consol
   });
   return {
     log,
+    dir: logsDir,
     file,
     close: () => {
       if (closed) return;

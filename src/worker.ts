@@ -1,27 +1,15 @@
-import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { concatMap, defer, fromEvent, lastValueFrom, map, merge, type Observable, repeat, take, takeUntil, tap } from 'rxjs';
+import { concatMap, defer, lastValueFrom, type Observable, repeat, takeWhile, tap } from 'rxjs';
 import type { Logger } from 'pino';
-import { DockerEngine } from './adapters/docker-engine.js';
-import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
-import { S3EmulatorStore } from './adapters/s3-emulator-store.js';
-import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
-import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
-import { SUBMISSION_IMAGE_REPOSITORY } from './adapters/build-context.js';
-import { loadConfig, type WorkerConfig } from './config.js';
-import { submissionIdOf } from './domain/job.js';
+import { loadConfig } from './config.js';
+import type { JobEvent } from './domain/job-event.js';
 import { createRootLogger } from './logging.js';
-import { freeMemoryFor } from './main.js';
-import type { JobEvent } from './pipeline/events.js';
-import { handleMessage, type MessageDeps, type MessageOutcome, outcomeOf } from './pipeline/handle-message.js';
-import { removeJobContainers } from './pipeline/remove-job-containers.js';
-import { removeJobWorkspaces } from './pipeline/workspace.js';
-import type { ContainerEngine } from './ports/container-engine.js';
-import type { JobQueue, QueueMessage } from './ports/job-queue.js';
+import { type MessageOptions, type MessageOutcome, type MessagePorts, settleMessage } from './operators/settle-message.js';
 import { SIGNAL_EXIT } from './signals.js';
-import { StorePublisher } from './sinks/store-publisher.js';
+import { abortReason } from './streams/abort-reason.js';
 import { nextMessage } from './streams/next-message.js';
-import { messageHeartbeat } from './streams/visibility-heartbeat.js';
+import { servicePorts } from './wiring.js';
+import { cutBy } from './operators/cut-by.js';
 
 export interface WorkerArgs {
   /** Messages to handle before exiting; 0 = until stopped. */
@@ -38,161 +26,85 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
   return { maxJobs };
 }
 
-const MANAGED = { 'pvhub.managed': 'true' } as const;
-
 /**
- * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end),
- * each job kept invisible by the heartbeat while it runs. `onReceived` tells which message is in hand, for
- * cancellation; it stays in hand until its outcome is emitted. `onEvent` sees its job's events.
+ * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end), each
+ * job kept invisible by the heartbeat while it runs. Once the signal is aborted no message is asked for: a poll under
+ * way is cut, and the job under way stops and settles its message (released for another worker, or deleted when the
+ * Hub had its final status already). `onEvent` sees each job's events.
  */
-export function serveJobs(
-  deps: MessageDeps,
-  pollWaitSeconds: number,
-  maxJobs: number,
-  onReceived: (message: QueueMessage) => void,
-  onEvent: (event: JobEvent) => void = () => undefined,
-): Observable<MessageOutcome> {
-  const one = defer(() => nextMessage(deps.queue, pollWaitSeconds, () => deps.log.debug('no message'))).pipe(
-    concatMap((message) => {
-      onReceived(message);
-      return handleMessage(message, deps, onEvent);
-    }),
+export function serveJobs(ports: MessagePorts, options: MessageOptions, pollWaitSeconds: number, maxJobs: number, onEvent?: (event: JobEvent) => void): Observable<MessageOutcome> {
+  const stopped$ = abortReason(options.signal);
+  const nextJob = defer(() => nextMessage(ports.queue, pollWaitSeconds, () => options.log.debug('no message'))).pipe(
+    cutBy(stopped$),
+    concatMap((message) => (typeof message === 'string' ? [] : settleMessage(message, ports, options, onEvent))),
   );
-  return maxJobs === 0 ? one.pipe(repeat()) : one.pipe(repeat(maxJobs));
+  return nextJob.pipe(
+    maxJobs === 0 ? repeat() : repeat(maxJobs),
+    takeWhile(() => !options.signal.aborted, true),
+  );
 }
 
-/**
- * After a stop: the job's containers are removed (removeJobContainers), and the message goes back to the queue at
- * once for another worker, instead of staying hidden for the lease; unless the Hub already has the job's final word
- * (`final`: stopped while the job was settling), when another run would undo it: then it is deleted.
- */
-async function cancelJob(message: QueueMessage | undefined, final: JobEvent | undefined, engine: ContainerEngine, queue: JobQueue, config: WorkerConfig, log: Logger): Promise<void> {
-  const submissionId = message ? submissionIdOf(message.body) : undefined;
-  const labels = submissionId !== undefined ? { ...MANAGED, 'pvhub.submission': String(submissionId) } : MANAGED;
-  const removed = await removeJobContainers(engine, labels, log);
-  if (removed > 0) log.warn({ removed, submissionId }, 'removed containers of the cancelled job');
-  if (submissionId !== undefined && !config.keepWorkspace) await removeJobWorkspaces(config.workDir, submissionId);
-  // The same decision as when the job settles undisturbed.
-  const settled = message !== undefined && submissionId !== undefined && final !== undefined && outcomeOf({ submissionId }, final, message.receiveCount, config.maxReceives).action === 'deleted';
-  if (message && settled) {
-    await queue.delete(message).then(
-      () => log.warn({ messageId: message.id, submissionId }, 'message deleted: the Hub had the final status already'),
-      (error: unknown) => log.error({ err: error, messageId: message.id }, 'could not delete the message; it reappears when its lease ends'),
-    );
-  } else if (message) {
-    await queue.release(message).then(
-      () => log.warn({ messageId: message.id, submissionId }, 'message released for another worker'),
-      (error: unknown) => log.error({ err: error, messageId: message.id }, 'could not release the message; it reappears when its lease ends'),
-    );
-  }
-}
-
-function buildDeps(config: WorkerConfig, log: Logger) {
-  const queue = new SqsJobQueue(createSqsClient(config.aws), {
-    queueName: config.aws.queueName,
-    createQueue: config.aws.createQueue,
-    leaseSeconds: config.visibilityLeaseSeconds,
+async function startUp(ports: ReturnType<typeof servicePorts>, imageCacheBytes: number, log: Logger): Promise<void> {
+  // Containers left by a worker that died (this host's engine) hold memory the budget counts on.
+  const leftovers = await ports.engine.removeContainers({ 'pvhub.managed': 'true' });
+  if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
+  // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
+  const pruned = await ports.images.pruneSubmissionImages(imageCacheBytes).catch((error: unknown) => {
+    log.warn({ err: error }, 'could not prune the submission image cache');
+    return [];
   });
-  const store =
-    config.aws.objectStore.kind === 'emulator'
-      ? new S3EmulatorStore(config.aws.objectStore.url, config.aws.bucket, { log })
-      : new S3ObjectStore(createS3Client(config.aws), config.aws.bucket, { log });
-  const hub = new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log });
-  const engine = new DockerEngine();
-  const deps: MessageDeps = {
-    queue,
-    store,
-    hub,
-    engine,
-    publisher: new StorePublisher(store),
-    limits: config.limits,
-    jobTimeLimitMs: config.jobTimeLimitMs,
-    workDir: config.workDir,
-    freeMemory: freeMemoryFor(config),
-    keepWorkspace: config.keepWorkspace,
-    hostPython: config.hostPython,
-    maxReceives: config.maxReceives,
-    logLevel: config.logLevel,
-    log,
-    heartbeat: (message) =>
-      messageHeartbeat(queue, message, config.visibilityLeaseSeconds).pipe(
-        tap((beat) => {
-          if (beat.kind === 'refused') log.warn({ err: beat.error, messageId: message.id, seconds: beat.seconds }, 'visibility extension refused');
-          else log.debug({ messageId: message.id, seconds: beat.seconds }, 'visibility extended');
-        }),
-      ),
-  };
-  return { deps, queue, engine, hub };
+  if (pruned.length > 0) log.info({ removed: pruned.length, keepBytes: imageCacheBytes }, 'pruned the submission image cache');
+  // A missing queue (wr_1), or credentials the Hub refuses (wr_5), stop the worker here, before any message is taken.
+  await ports.queue.queueUrl();
+  await ports.hub.signIn();
 }
 
 /**
  * `pvhub-worker worker [--max-jobs N]`: the Hub's worker service. Handles N messages (default 1, as the Hub deploys
  * it: one job per process, a fresh worker for the next), then exits 0. SIGTERM or SIGINT stops taking messages,
- * cancels the job under way (its containers removed, its message released) and exits 128 + the signal number;
- * a second signal exits at once.
+ * stops the job under way (its containers removed, its message released) and exits 128 + the signal number; a
+ * second signal exits at once.
  */
 export async function runWorkerCommand(args: string[]): Promise<void> {
   const { maxJobs } = parseWorkerArgs(args);
   const config = loadConfig(process.env);
   const log = createRootLogger(config.logLevel);
-  await mkdir(config.workDir, { recursive: true });
-  const { deps, queue, engine, hub } = buildDeps(config, log);
-  log.info(
-    { queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production },
-    'worker starting',
-  );
+  const ports = servicePorts(config, log);
+  log.info({ queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production }, 'worker starting');
+  await startUp(ports, config.imageCacheBytes, log);
 
-  // Containers left by a worker that died (this host's engine); they hold memory the budget counts on.
-  if (config.removeLeftoverContainers) {
-    const leftovers = await engine.removeContainers(MANAGED);
-    if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
-  }
-  // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
-  const pruned = await engine.pruneImages(SUBMISSION_IMAGE_REPOSITORY, config.imageCacheBytes).catch((error: unknown) => {
-    log.warn({ err: error }, 'could not prune the submission image cache');
-    return [];
-  });
-  if (pruned.length > 0) log.info({ removed: pruned.length, keepBytes: config.imageCacheBytes }, 'pruned the submission image cache');
-  // A missing queue (wr_1), or credentials the Hub refuses (wr_5), stop the worker here, before any message is taken.
-  await queue.queueUrl();
-  await hub.signIn();
-
-  let stoppedBy: string | undefined;
-  const stop$ = merge(fromEvent(process, 'SIGTERM').pipe(map(() => 'SIGTERM')), fromEvent(process, 'SIGINT').pipe(map(() => 'SIGINT'))).pipe(
-    take(1),
-    tap((signal) => {
-      stoppedBy = signal;
-      log.warn({ signal }, 'stopping: no new messages; cancelling the job under way');
+  const stop = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.warn({ signal }, 'stopping: no new messages; stopping the job under way');
       process.once(signal, () => process.exit(SIGNAL_EXIT[signal] ?? 1));
-    }),
-  );
-
-  let inHand: QueueMessage | undefined;
-  let final: JobEvent | undefined;
+      stop.abort(signal);
+    });
+  }
+  const options: MessageOptions = {
+    limits: config.limits,
+    jobTimeLimitMs: config.jobTimeLimitMs,
+    maxReceives: config.maxReceives,
+    workDir: config.workDir,
+    keepWorkspace: config.keepWorkspace,
+    logLevel: config.logLevel,
+    log,
+    signal: stop.signal,
+  };
   let handled = 0;
-  const onReceived = (message: QueueMessage) => {
-    inHand = message;
-    final = undefined;
-  };
-  const onEvent = (event: JobEvent) => {
-    if (event.type === 'finished' || event.type === 'failed') final = event;
-  };
   await lastValueFrom(
-    serveJobs(deps, config.pollWaitSeconds, maxJobs, onReceived, onEvent).pipe(
+    serveJobs(ports, options, config.pollWaitSeconds, maxJobs).pipe(
       tap((outcome) => {
         handled += 1;
-        inHand = undefined;
         log.info({ ...outcome, handled }, 'job settled');
       }),
-      takeUntil(stop$),
     ),
     { defaultValue: undefined },
   );
-
-  if (stoppedBy !== undefined) {
-    await cancelJob(inHand, final, engine, queue, config, log);
-    log.warn({ handled, signal: stoppedBy }, 'worker stopped');
-    process.exit(SIGNAL_EXIT[stoppedBy] ?? 1);
+  if (stop.signal.aborted) {
+    const signal = String(stop.signal.reason);
+    log.warn({ handled, signal }, 'worker stopped');
+    process.exit(SIGNAL_EXIT[signal] ?? 1);
   }
   log.info({ handled }, 'worker done');
   // Idle keep-alive sockets of the SDKs and the engine must not keep a finished worker alive.

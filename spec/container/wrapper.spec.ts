@@ -8,7 +8,7 @@ import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import type { FileTask } from '../../src/domain/file-run.js';
 import type { KwargValue } from '../../src/domain/metadata.js';
 import { RUNNER_USER } from '../../src/domain/sandbox.js';
-import { wrapperCommand } from '../../src/pipeline/run-file.js';
+import { wrapperCommand } from '../../src/operators/run-file.js';
 import { HOST_PYTHON, ROOT, run } from '../helpers/cli.js';
 
 const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');

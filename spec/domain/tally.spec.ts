@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
-import { addScore, emptyTally, etaSeconds } from '../../src/domain/tally.js';
+import { addScore, emptyTally, etaSeconds, progressOf } from '../../src/domain/tally.js';
 
 const task = (name: string): FileTask => ({
   index: 0,
@@ -16,22 +16,23 @@ const scored = (name: string, seconds: number): FileScore => ({
 });
 
 test('counts successes and failures, keeps rows in arrival order', () => {
-  let tally = emptyTally(3);
-  tally = addScore(tally, scored('a.csv', 1.5));
-  tally = addScore(tally, { kind: 'failed', task: task('b.csv'), failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 4000 });
-  tally = addScore(tally, scored('c.csv', 0.5));
+  const tally = emptyTally(3);
+  addScore(tally, scored('a.csv', 1.5));
+  addScore(tally, { kind: 'failed', task: task('b.csv'), failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 4000 });
+  addScore(tally, scored('c.csv', 0.5));
   assert.is(tally.done, 3);
   assert.equal(tally.rows.map((row) => row.file_name), ['a.csv', 'c.csv']);
   assert.equal(tally.failed, [{ fileName: 'b.csv', failure: { code: 'sb_1', message: 'slow' } }]);
   assert.equal(tally.executionTimes, [['a.csv', 1.5], ['c.csv', 0.5]]);
   assert.equal(tally.functionParameters, ['time_series']);
+  assert.equal(progressOf(tally), { total: 3, done: 3, failed: 1, wallTimeMs: 8000 });
 });
 
 test('eta divides the remaining files at the pace so far by the parallelism', () => {
-  const tally = addScore(emptyTally(5), scored('a.csv', 1));
-  assert.is(etaSeconds(emptyTally(5), 2), undefined);
-  assert.is(etaSeconds(tally, 1), 8);
-  assert.is(etaSeconds(tally, 2), 4);
+  const progress = progressOf(addScore(emptyTally(5), scored('a.csv', 1)));
+  assert.is(etaSeconds(progressOf(emptyTally(5)), 2), undefined);
+  assert.is(etaSeconds(progress, 1), 8);
+  assert.is(etaSeconds(progress, 2), 4);
 });
 
 test.run();

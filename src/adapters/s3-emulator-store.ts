@@ -85,18 +85,18 @@ export class S3EmulatorStore implements ObjectStore {
     return contents.map((entry) => (entry as { Key?: unknown } | null)?.Key).filter((key): key is string => typeof key === 'string' && key.startsWith(prefix));
   }
 
-  async download(key: string, destinationPath: string): Promise<void> {
+  async download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void> {
     const what = `download ${key}`;
     try {
       await this.attempt(what, async () => {
-        const response = await fetch(this.url('get_object', key));
+        const response = await fetch(this.url('get_object', key), { signal });
         if (response.status === 404) {
           await response.body?.cancel();
           throw new ObjectNotFoundError(key);
         }
         if (!response.ok) throw await failure(response, what);
         if (!response.body) throw new Error(`S3 emulator gave no body for ${key}`);
-        await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(destinationPath));
+        await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(destinationPath), { signal });
       });
     } catch (error) {
       // No half-written file is left behind to be mistaken for the object.

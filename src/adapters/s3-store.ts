@@ -81,12 +81,12 @@ export class S3ObjectStore implements ObjectStore {
     return keys;
   }
 
-  async download(key: string, destinationPath: string): Promise<void> {
+  async download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.attempt(`download ${key}`, async () => {
-        const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
         if (!(object.Body instanceof Readable)) throw new Error(`S3 gave no readable body for ${key}`);
-        await pipeline(object.Body, createWriteStream(destinationPath));
+        await pipeline(object.Body, createWriteStream(destinationPath), { signal });
       });
     } catch (error) {
       // No half-written file is left behind to be mistaken for the object.

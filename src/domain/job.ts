@@ -70,3 +70,8 @@ export function parseJobMessage(raw: string): Job {
     pythonVersion,
   };
 }
+
+/** Labels on everything a worker creates for a submission, so what a job leaves can be found and removed. */
+export function jobLabels(job: Pick<Job, 'submissionId'>): Record<string, string> {
+  return { 'pvhub.managed': 'true', 'pvhub.submission': String(job.submissionId) };
+}

@@ -2,8 +2,11 @@
 export interface ObjectStore {
   /** Keys under a prefix, in any order. */
   list(prefix: string): Promise<string[]>;
-  /** Streams the object to a local file; a missing key rejects with ObjectNotFoundError. */
-  download(key: string, destinationPath: string): Promise<void>;
+  /**
+   * Streams the object to a local file; a missing key rejects with ObjectNotFoundError. Aborting the signal stops the
+   * transfer (a cancelled job) and leaves no file.
+   */
+  download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void>;
   upload(key: string, sourcePath: string, contentType: string): Promise<void>;
 }
 

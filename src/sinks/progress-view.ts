@@ -1,4 +1,4 @@
-import type { JobEvent } from '../pipeline/events.js';
+import type { JobEvent } from '../domain/job-event.js';
 import { etaSeconds, type Tally } from '../domain/tally.js';
 import type { ResultsObject } from '../domain/results.js';
 
@@ -55,12 +55,12 @@ export function progressView(stream: NodeJS.WriteStream, now: () => number = Dat
         stream.write(`image: ${event.tag}${event.cached ? ' (cached)' : ' (built)'} after ${clock(elapsed())}\n`);
         break;
       case 'file': {
-        const { tally } = event;
-        const eta = etaSeconds(tally, event.parallel);
-        const line = `files ${tally.done}/${tally.total}  failed ${tally.failed.length}  elapsed ${clock(elapsed())}  eta ${eta === undefined ? '?' : clock(eta)}`;
+        const { progress } = event;
+        const eta = etaSeconds(progress, event.parallel);
+        const line = `files ${progress.done}/${progress.total}  failed ${progress.failed}  elapsed ${clock(elapsed())}  eta ${eta === undefined ? '?' : clock(eta)}`;
         if (tty) {
           stream.write(`\r\x1b[K${line}`);
-          if (tally.done === tally.total) stream.write('\n');
+          if (progress.done === progress.total) stream.write('\n');
         } else {
           const name = event.score.kind === 'scored' ? event.score.row.file_name : event.score.task.metadata.file_name;
           const status = event.score.kind === 'scored' ? 'ok' : `${event.score.failure.code} ${event.score.failure.message.slice(0, 120)}`;
@@ -72,6 +72,7 @@ export function progressView(stream: NodeJS.WriteStream, now: () => number = Dat
         if (tty) stream.write('\r\x1b[K');
         break;
       case 'failed':
+      case 'cancelled':
         if (tty) stream.write('\n');
         break;
     }

@@ -11,9 +11,12 @@ import type { FileRun, FileScore, FileTask } from '../../src/domain/file-run.js'
 import type { SystemMetadata } from '../../src/domain/metadata.js';
 import { s3Keys } from '../../src/domain/s3-keys.js';
 import { parseTaskConfig, type TaskConfig } from '../../src/domain/task-config.js';
-import { scoreRun } from '../../src/pipeline/score-run.js';
-import { type BuiltWorkspace, workspacePaths } from '../../src/pipeline/workspace.js';
+import { hubFileFormats } from '../../src/adapters/file-formats.js';
+import { type BuiltWorkspace, workspacePaths } from '../../src/domain/workspace.js';
+import { scoreFile } from '../../src/operators/score-file.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../src/ports/object-store.js';
+
+const scoreRun = (ws: BuiltWorkspace, run: FileRun, store: ObjectStore) => scoreFile(ws, run, { store, files: hubFileFormats });
 
 const SERIES = parseTaskConfig({
   function_name: 'detect_time_shifts',

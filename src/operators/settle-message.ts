@@ -1,29 +1,41 @@
-import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { concatMap, defer, finalize, from, last, type Observable, tap } from 'rxjs';
+import { concatMap, defer, from, last, type Observable, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js';
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
+import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
+import type { ResourceLimits } from '../domain/limits.js';
 import { createJobLogger } from '../logging.js';
-import { alongside } from '../operators/alongside.js';
 import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
+import { reportFailure } from '../sinks/hub-failure.js';
 import { VISIBILITY_CAP_SECONDS } from '../streams/visibility-heartbeat.js';
-import { evaluateJob, type JobDeps, reportFailure } from './evaluate-job.js';
-import type { JobEvent } from './events.js';
+import { alongside } from './alongside.js';
+import { evaluateSubmission, type JobPorts } from './evaluate-submission.js';
 
-export interface MessageDeps extends JobDeps {
+export interface MessagePorts extends JobPorts {
   readonly queue: JobQueue;
   /** Extends the message's visibility for as long as it is subscribed. */
   readonly heartbeat: (message: QueueMessage) => Observable<unknown>;
+}
+
+export interface MessageOptions {
+  readonly limits: ResourceLimits;
+  readonly jobTimeLimitMs: number;
   /** A message received this many times is settled (failed and deleted) instead of retried again. */
   readonly maxReceives: number;
+  readonly workDir: string;
+  readonly keepWorkspace: boolean;
   readonly logLevel: string;
+  /** The worker's own logger (a job logs to its own, which also writes to stdout). */
   readonly log: Logger;
+  /** Aborting it (SIGTERM) stops the job under way; its message is then released for another worker. */
+  readonly signal: AbortSignal;
 }
 
 export type MessageOutcome =
   | { readonly action: 'deleted'; readonly submissionId: number | undefined; readonly result: 'finished' | 'failed' | 'invalid' }
-  | { readonly action: 'released'; readonly submissionId: number; readonly code: ErrorCode };
+  | { readonly action: 'released'; readonly submissionId: number; readonly code: ErrorCode }
+  | { readonly action: 'released'; readonly submissionId: number; readonly stoppedBy: string };
 
 /** Time kept between a job's end and the visibility cap, for the final status, the uploads and the delete. */
 const SETTLE_MARGIN_MS = 15 * 60_000;
@@ -50,11 +62,12 @@ export function receiptRefusal(message: QueueMessage, maxReceives: number, budge
 }
 
 /** What to do with the message once its job settled. Pure. */
-export function outcomeOf(job: Pick<Job, 'submissionId'>, final: JobEvent, receiveCount: number, maxReceives: number): MessageOutcome {
+export function outcomeOf(job: Pick<Job, 'submissionId'>, final: JobOutcome, receiveCount: number, maxReceives: number): MessageOutcome {
   if (final.type === 'finished') return { action: 'deleted', submissionId: job.submissionId, result: 'finished' };
+  if (final.type === 'cancelled') return { action: 'released', submissionId: job.submissionId, stoppedBy: final.reason };
   // The Hub not told (unreachable) is worth another worker's try while tries remain: deleting would leave it
   // reading "running" for good.
-  if (final.type === 'failed' && (final.retry || (!final.told && receiveCount < maxReceives))) {
+  if (final.retry || (!final.told && receiveCount < maxReceives)) {
     return { action: 'released', submissionId: job.submissionId, code: final.error.code };
   }
   return { action: 'deleted', submissionId: job.submissionId, result: 'failed' };
@@ -64,14 +77,14 @@ export function outcomeOf(job: Pick<Job, 'submissionId'>, final: JobEvent, recei
  * One queue message, start to end. The message stays invisible while the job runs and is deleted only once the job
  * settled: finished with results stored, or failed with the Hub told why. A job that failed on the worker's own
  * infrastructure goes back to the queue untold, for a fresh worker, until it has been received maxReceives times;
- * only the last try reports it failed. An invalid body is reported (when a submission id can be read) and deleted,
- * so it cannot loop; so is a message received too often, or too late to run.
+ * only the last try reports it failed. A job stopped by the signal goes back too. An invalid body is reported (when a
+ * submission id can be read) and deleted, so it cannot loop; so is a message received too often, or too late to run.
  */
-export function handleMessage(message: QueueMessage, deps: MessageDeps, onEvent: (event: JobEvent) => void = () => undefined): Observable<MessageOutcome> {
+export function settleMessage(message: QueueMessage, ports: MessagePorts, options: MessageOptions, onEvent: (event: JobEvent) => void = () => undefined): Observable<MessageOutcome> {
   const settle = async (outcome: MessageOutcome): Promise<MessageOutcome> => {
-    if (outcome.action === 'deleted') await deps.queue.delete(message);
-    else await deps.queue.release(message);
-    deps.log.info({ messageId: message.id, ...outcome }, `message ${outcome.action}`);
+    if (outcome.action === 'deleted') await ports.queue.delete(message);
+    else await ports.queue.release(message);
+    options.log.info({ messageId: message.id, ...outcome }, `message ${outcome.action}`);
     return outcome;
   };
   /**
@@ -79,12 +92,12 @@ export function handleMessage(message: QueueMessage, deps: MessageDeps, onEvent:
    * instead when the Hub could not be reached, so the submission does not read "running" for good (nothing runs on
    * the next receipt either, and a dead-letter queue ends it).
    */
-  const refuse = async (error: unknown, result: 'failed' | 'invalid'): Promise<MessageOutcome> => {
+  const settleUnrun = async (error: unknown, result: 'failed' | 'invalid'): Promise<MessageOutcome> => {
     const reason = asWorkerError(error);
     const submissionId = submissionIdOf(message.body);
-    deps.log.error({ code: reason.code, messageId: message.id, submissionId, receiveCount: message.receiveCount }, `message refused: ${reason.message}`);
+    options.log.error({ code: reason.code, messageId: message.id, submissionId, receiveCount: message.receiveCount }, `message refused: ${reason.message}`);
     if (submissionId === undefined) return settle({ action: 'deleted', submissionId, result });
-    const told = await reportFailure(deps.hub, submissionId, reason, deps.log);
+    const told = await reportFailure(ports.hub, submissionId, reason, options.log);
     return settle(told ? { action: 'deleted', submissionId, result } : { action: 'released', submissionId, code: reason.code });
   };
   return defer(() => {
@@ -92,29 +105,24 @@ export function handleMessage(message: QueueMessage, deps: MessageDeps, onEvent:
     try {
       job = parseJobMessage(message.body);
     } catch (error) {
-      return from(refuse(error, 'invalid'));
+      return from(settleUnrun(error, 'invalid'));
     }
-    const budgetMs = jobTimeBudget(message, deps.jobTimeLimitMs, Date.now());
-    const refusal = receiptRefusal(message, deps.maxReceives, budgetMs);
-    if (refusal !== undefined) return from(refuse(refusal, 'failed'));
-    const logsDir = path.join(deps.workDir, `logs-${job.submissionId}-${Date.now()}`);
-    const { log, close } = createJobLogger(deps.logLevel, job, logsDir, process.stdout);
-    log.info({ messageId: message.id, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
-    const jobDeps: JobDeps = {
-      ...deps,
-      jobTimeLimitMs: budgetMs,
-      retryLater: (error) => error.retryable && message.receiveCount < deps.maxReceives,
+    const budgetMs = jobTimeBudget(message, options.jobTimeLimitMs, Date.now());
+    const refusal = receiptRefusal(message, options.maxReceives, budgetMs);
+    if (refusal !== undefined) return from(settleUnrun(refusal, 'failed'));
+    options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
+    const jobOptions = {
+      ...options,
+      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), process.stdout),
+      keepLogUnlessFinished: false,
+      timeLimitMs: budgetMs,
+      retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,
     };
-    return evaluateJob(job, log, logsDir, jobDeps).pipe(
+    return evaluateSubmission(job, ports, jobOptions).pipe(
       tap(onEvent),
-      last((event) => event.type === 'finished' || event.type === 'failed'),
-      alongside(deps.heartbeat(message), (error) => log.warn({ err: error }, 'visibility heartbeat failed')),
-      concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, deps.maxReceives))),
-      // The job's log was uploaded by the job itself; a worker serving many messages keeps none of them.
-      finalize(() => {
-        close();
-        rmSync(logsDir, { recursive: true, force: true });
-      }),
+      last(isOutcome),
+      alongside(ports.heartbeat(message), (error) => options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed')),
+      concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, options.maxReceives))),
     );
   });
 }

@@ -9,10 +9,10 @@ import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import { fetchObject } from './staging.js';
-import { type BuiltWorkspace, workspacePaths } from './workspace.js';
+import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
+import { fetchObject } from '../streams/fetch-object.js';
 
-export interface RunFileDeps {
+export interface RunFilePorts {
   readonly engine: ContainerEngine;
   readonly store: ObjectStore;
   readonly limits: ResourceLimits;
@@ -57,7 +57,7 @@ export function wrapperCommand(functionName: string, task: FileTask): string[] {
   ];
 }
 
-async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps, signal: AbortSignal): Promise<FileRun> {
+async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, signal: AbortSignal): Promise<FileRun> {
   const started = Date.now();
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
   const dataDir = path.join(runDir, 'data');
@@ -69,7 +69,7 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
   await chmod(resultsDir, 0o777);
   await chmod(dataDir, 0o755);
   const dataFile = path.join(dataDir, task.metadata.file_name);
-  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), dataFile, 'wr_10');
+  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), dataFile, 'wr_10', signal);
   await chmod(dataFile, 0o644);
   const log = ws.log.child({ file: task.metadata.file_name });
   log.debug('container starting');
@@ -123,6 +123,6 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps
  * and the engine removes the container before the abort settles. Breaking problems (the data file is missing)
  * error the Observable; everything the submission does wrong is a `failed` FileRun.
  */
-export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFileDeps): Observable<FileRun> {
+export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts): Observable<FileRun> {
   return fromAbortable((signal) => runFileOnce(ws, task, deps, signal));
 }

@@ -1,29 +1,33 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
-import { fromAbortable } from '../streams/from-abortable.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, FILE_ERROR_TYPE, WorkerError } from '../domain/errors.js';
+import type { JobEvent } from '../domain/job-event.js';
 import type { Tally } from '../domain/tally.js';
-import type { JobEvent } from '../pipeline/events.js';
-import { type BuiltWorkspace, workspacePaths } from '../pipeline/workspace.js';
+import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
+import type { ImageBuilder } from '../ports/image-builder.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
-import { renderMarimoReport } from './marimo-report.js';
-import { reportHtml } from './report-html.js';
+import { renderMarimoReport } from '../sinks/marimo-report.js';
+import { reportHtml } from '../sinks/report-html.js';
+import { fromAbortable } from '../streams/from-abortable.js';
+import type { JobScope } from './job-scope.js';
 
-export interface FinishDeps {
+export interface FinishPorts {
   readonly hub: HubApi;
   readonly publisher: ResultsPublisher;
   /** The engine the task's template renders in (a container of the report image), within the job's limits. */
   readonly engine: ContainerEngine;
+  readonly images: ImageBuilder;
+}
+
+/** What the finish needs besides its ports: the job's limits, and its labels (the report container carries them). */
+interface FinishContext extends FinishPorts {
   readonly limits: ResourceLimits;
-  /** The job's labels: the report container is removed with the job's others when the job is cancelled. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The host Python whose pip resolves the report image's wheels. */
-  readonly hostPython: string;
 }
 
 /** A template gets this long to render the report before the built-in one is used instead. */
@@ -40,7 +44,7 @@ async function writeReport(
   aggregation: Aggregation,
   builtIn: (note?: string) => string,
   outPath: string,
-  deps: FinishDeps,
+  deps: FinishContext,
   signal: AbortSignal,
 ): Promise<string | undefined> {
   let note: string;
@@ -48,7 +52,7 @@ async function writeReport(
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, hostPython: deps.hostPython, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
+      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, images: deps.images, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
       await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
       return undefined;
     } catch (error) {
@@ -74,7 +78,8 @@ async function reportTemplateFailure(hub: HubApi, built: BuiltWorkspace, templat
   }
 }
 
-async function attempt<T>(step: () => Promise<T>, code: 'wr_1' | 'wr_4' | 'wr_5'): Promise<T> {
+/** A failed step of the finish, with the code of its kind when it has none of its own. */
+async function withCode<T>(code: 'wr_1' | 'wr_4' | 'wr_5', step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
@@ -82,7 +87,7 @@ async function attempt<T>(step: () => Promise<T>, code: 'wr_1' | 'wr_4' | 'wr_5'
   }
 }
 
-async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps, signal: AbortSignal): Promise<JobEvent> {
+async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, signal: AbortSignal): Promise<JobEvent> {
   const { config, job, log } = built;
   if (tally.rows.length === 0) {
     // The original called this wr_2 (an S3 download failure), from the missing execution_time.csv it tripped over.
@@ -115,21 +120,21 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishDeps, sig
   // Results stored first, final status last: the Hub never lists a finished submission without its results. A job
   // cancelled or out of time meanwhile stops between the steps: it must not set finished after failed was set.
   signal.throwIfAborted();
-  await attempt(() => deps.publisher.publishResults(job, paths.results, { publicResultsTable: config.publicResultsTable, privateResultsTable: config.privateResultsTable }), 'wr_1');
+  await withCode('wr_1', () => deps.publisher.publishResults(job, paths.results, { publicResultsTable: config.publicResultsTable, privateResultsTable: config.privateResultsTable }));
   signal.throwIfAborted();
-  await attempt(() => deps.hub.updateResult(job.submissionId, publicResults), 'wr_4');
+  await withCode('wr_4', () => deps.hub.updateResult(job.submissionId, publicResults));
   signal.throwIfAborted();
-  await attempt(() => deps.hub.setStatus(job.submissionId, 'finished'), 'wr_5');
+  await withCode('wr_5', () => deps.hub.setStatus(job.submissionId, 'finished'));
   log.info('submission finished');
   return { type: 'finished', publicResults, privateResults, tally, reportWarning };
 }
 
 /**
- * The end of a job that ran its files: the results folder of contract §6–7 (public and private tables, full
- * results, execution times, function info, report), then the fixed order publish → result PUT → status finished.
- * Emits one `finished` event; errors with a WorkerError when nothing could be scored or a step fails. Unsubscribing
- * stops the report's container.
+ * The job's last step, once its files are scored: the results folder of contract §6–7 (public and private tables,
+ * full results, execution times, function info, report), then the fixed order publish → result PUT → status
+ * finished. Emits `finished`; errors with a WorkerError when nothing could be scored or a step fails. Unsubscribing
+ * stops the report's container, and the steps after it.
  */
-export function finishJob(built: BuiltWorkspace, tally: Tally, deps: FinishDeps): Observable<JobEvent> {
-  return fromAbortable((signal) => finish(built, tally, deps, signal));
+export function finishJob(workspace: BuiltWorkspace, tally: Tally, scope: JobScope, ports: FinishPorts, limits: ResourceLimits): Observable<JobEvent> {
+  return fromAbortable((signal) => finish(workspace, tally, { ...ports, limits, labels: scope.labels }, signal));
 }

@@ -1,10 +1,9 @@
-import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { FileTask } from '../domain/file-run.js';
-import type { Job } from '../domain/job.js';
-import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
-import type { TaskConfig } from '../domain/task-config.js';
+import type { FileTask } from './file-run.js';
+import type { Job } from './job.js';
+import type { FileMetadata, SystemMetadata } from './metadata.js';
+import type { TaskConfig } from './task-config.js';
 
 /** Everything staged for one job on the worker's disk. Answers (references) never enter `submissionDir`. */
 export interface Workspace {
@@ -26,16 +25,6 @@ export interface BuiltWorkspace extends Workspace {
 
 /** The start of the name of a job's workspace in the work folder (the rest is mkdtemp's). */
 export const workspacePrefix = (submissionId: number) => `submission-${submissionId}-`;
-
-/**
- * Removes every workspace of a submission from the work folder: a cancelled job's stream is cut before its own
- * clean-up runs. Resolves how many were removed.
- */
-export async function removeJobWorkspaces(workDir: string, submissionId: number): Promise<number> {
-  const names = (await readdir(workDir).catch(() => [] as string[])).filter((name) => name.startsWith(workspacePrefix(submissionId)));
-  await Promise.all(names.map((name) => rm(path.join(workDir, name), { recursive: true, force: true })));
-  return names.length;
-}
 
 /** The fixed folders inside a workspace. */
 export const workspacePaths = (dir: string) => ({

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { lastValueFrom, toArray } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WorkerError } from '../../src/domain/errors.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
+import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
+import { FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+
+/** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
+
+const worlds: FakeJobWorld[] = [];
+test.after.each(async () => {
+  for (const world of worlds.splice(0)) await rm(world.workDir, { recursive: true, force: true });
+});
+
+async function world(options: Parameters<typeof fakeJobWorld>[0] = {}): Promise<FakeJobWorld> {
+  const made = await fakeJobWorld(options);
+  worlds.push(made);
+  return made;
+}
+
+function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): Promise<JobEvent[]> {
+  const options: JobOptions = {
+    limits: FAKE_LIMITS,
+    timeLimitMs: 60_000,
+    workDir: w.workDir,
+    keepWorkspace: false,
+    jobLog: w.jobLog,
+    keepLogUnlessFinished: false,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+  return lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, options).pipe(toArray()));
+}
+
+const types = (events: readonly JobEvent[]) => events.map((event) => event.type);
+
+/** Nothing of the job stays: no container running, no workspace, no log folder. */
+async function assertReleased(w: FakeJobWorld): Promise<void> {
+  assert.is(w.engine.running.size, 0, 'no container left running');
+  assert.equal((await readdir(w.workDir)).filter((name) => name.startsWith('submission-')), [], 'no workspace left');
+  assert.not.ok(existsSync(w.jobLog.dir), 'the log folder went once published');
+  assert.equal(w.publisher.logs, [w.jobLog.dir], 'the log was published once');
+}
+
+test('happy path: staged, image, one file event per file, scored, finished; the Hub in the original order', async () => {
+  const w = await world();
+  const events = await run(w);
+  assert.equal(types(events), ['staged', 'image', ...Array<string>(13).fill('file'), 'scored', 'finished']);
+  const finished = events.at(-1);
+  assert.ok(finished?.type === 'finished');
+  assert.is(finished.privateResults.number_of_files, 13);
+  assert.is(finished.publicResults.metrics['mean_mean_absolute_error_time_series'], 0);
+  assert.equal(w.hub.statuses, ['running', 'finished']);
+  assert.equal(w.hub.calls.slice(0, 5), ['status running', 'file metadata', 'blank error report', 'versions', 'systems']);
+  assert.equal(w.hub.calls.slice(-2), ['result', 'status finished']);
+  assert.is(w.hub.progress.length, 13);
+  assert.is(w.engine.started.length, 13);
+  assert.is(w.images.requests[0]?.pythonVersion, '3.11');
+  await assertReleased(w);
+});
+
+test('a failing build: failed with its own code after the Hub was told; no container ran', async () => {
+  const w = await world({ buildFailure: new WorkerError('op_2', 'requirement nosuchpackage has no wheel') });
+  const events = await run(w);
+  assert.equal(types(events), ['staged', 'failed']);
+  const failed = events.at(-1);
+  assert.ok(failed?.type === 'failed');
+  assert.is(failed.error.code, 'op_2');
+  assert.ok(failed.told);
+  assert.equal(w.hub.statuses, ['running', 'failed']);
+  assert.is(w.hub.breakingErrors[0]?.error_code, 'op_2');
+  assert.equal(w.engine.started, []);
+  await assertReleased(w);
+});
+
+test('a file failing is a non-breaking error of that file; the others are scored and the job finishes', async () => {
+  const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' }) });
+  const events = await run(w);
+  const finished = events.at(-1);
+  assert.ok(finished?.type === 'finished');
+  assert.is(finished.tally.rows.length, 12);
+  assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'op_5']]);
+  assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'op_5']]);
+  await assertReleased(w);
+});
+
+test('early abort: the first three files all failing stop the job with op_7 before the rest run', async () => {
+  const w = await world({ behaviour: () => ({ kind: 'raises', message: 'always' }) });
+  const events = await run(w, { limits: { ...FAKE_LIMITS, maxParallel: 1 } });
+  const failed = events.at(-1);
+  assert.ok(failed?.type === 'failed');
+  assert.is(failed.error.code, 'op_7');
+  assert.match(failed.error.message, 'the first 3 files all failed');
+  assert.is(w.engine.started.length, 3);
+  await assertReleased(w);
+});
+
+test('a time limit: a job past it fails with op_500 and its running containers are stopped', async () => {
+  const w = await world({ behaviour: () => ({ kind: 'hangs' }) });
+  const events = await run(w, { timeLimitMs: 200 });
+  const failed = events.at(-1);
+  assert.ok(failed?.type === 'failed');
+  assert.is(failed.error.code, 'op_500');
+  assert.match(failed.error.message, 'time limit');
+  assert.equal(w.hub.statuses, ['running', 'failed']);
+  await assertReleased(w);
+});
+
+test('cancellation: an abort mid-run ends with cancelled, after every container, the workspace and the log are released', async () => {
+  const w = await world({ behaviour: () => ({ kind: 'hangs' }) });
+  const stop = new AbortController();
+  setTimeout(() => stop.abort('SIGTERM'), 100);
+  const events = await run(w, { signal: stop.signal });
+  assert.equal(events.at(-1), { type: 'cancelled', reason: 'SIGTERM' });
+  assert.ok(w.engine.started.length > 0, 'files were running when the abort came');
+  assert.equal(w.hub.statuses, ['running'], 'the Hub is not told: the message goes back to the queue');
+  assert.ok(w.engine.removals >= 2, 'removal by label is repeated after a cut');
+  await assertReleased(w);
+});
+
+test('a retryable failure before any file was reported goes back untold; after one, it is reported', async () => {
+  const early = await world();
+  early.hub.unreachable.add('systems');
+  const untold = await run(early, { retryLater: (error) => error.retryable });
+  assert.equal(untold.at(-1), { type: 'failed', error: untold.at(-1)?.type === 'failed' ? (untold.at(-1) as { error: WorkerError }).error : undefined, retry: true, told: false });
+  assert.equal(early.hub.statuses, ['running']);
+
+  const late = await world();
+  late.hub.unreachable.add('result');
+  const told = await run(late, { retryLater: (error) => error.retryable });
+  const failed = told.at(-1);
+  assert.ok(failed?.type === 'failed');
+  assert.is(failed.retry, false);
+  assert.equal(late.hub.statuses, ['running', 'failed']);
+});
+
+test.run();

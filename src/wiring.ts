@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import { tap } from 'rxjs';
+import { DirectoryPublisher } from './adapters/directory-publisher.js';
+import { DockerEngine } from './adapters/docker-engine.js';
+import { hubFileFormats } from './adapters/file-formats.js';
+import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
+import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
+import { LocalHubApi } from './adapters/local-hub-api.js';
+import { LocalTaskStore } from './adapters/local-task-store.js';
+import { basePythons } from './adapters/python-versions.js';
+import { S3EmulatorStore } from './adapters/s3-emulator-store.js';
+import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
+import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
+import type { WorkerConfig } from './config.js';
+import { memoryBudget } from './domain/memory-budget.js';
+import type { JobPorts } from './operators/evaluate-submission.js';
+import type { MessagePorts } from './operators/settle-message.js';
+import type { ObjectStore } from './ports/object-store.js';
+import { StorePublisher } from './sinks/store-publisher.js';
+import { readMemory } from './streams/memory-readings.js';
+import { messageHeartbeat } from './streams/visibility-heartbeat.js';
+
+/** Python versions this worker can provide base images for (container/base/python-versions.json). */
+export const LOCAL_PYTHON_VERSIONS = Object.keys(basePythons());
+
+/** The ports both commands share: the engine, the images made on it, the file formats, the memory free. */
+function enginePorts(config: WorkerConfig) {
+  const engine = new DockerEngine();
+  return {
+    engine,
+    images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython }),
+    files: hubFileFormats,
+    freeMemory: () => memoryBudget(readMemory(), config.limits.memoryReserveBytes),
+  };
+}
+
+/** `evaluate`: the task folder as the bucket, the Hub's answers from its CSV files, results into an output folder. */
+export function localPorts(config: WorkerConfig, taskDir: string, submission: string, outDir: string, log: Logger): { ports: JobPorts; publisher: DirectoryPublisher } {
+  const publisher = new DirectoryPublisher(outDir);
+  const ports: JobPorts = {
+    ...enginePorts(config),
+    store: new LocalTaskStore(taskDir, submission),
+    hub: new LocalHubApi(taskDir, log, LOCAL_PYTHON_VERSIONS),
+    publisher,
+  };
+  return { ports, publisher };
+}
+
+function objectStore(config: WorkerConfig, log: Logger): ObjectStore {
+  const { objectStore: where, bucket } = config.aws;
+  return where.kind === 'emulator' ? new S3EmulatorStore(where.url, bucket, { log }) : new S3ObjectStore(createS3Client(config.aws), bucket, { log });
+}
+
+/** `worker`: the Hub's queue, bucket and API, as the configuration names them. */
+export function servicePorts(config: WorkerConfig, log: Logger): MessagePorts & { readonly queue: SqsJobQueue; readonly hub: HttpHubApi } {
+  const queue = new SqsJobQueue(createSqsClient(config.aws), {
+    queueName: config.aws.queueName,
+    createQueue: config.aws.createQueue,
+    leaseSeconds: config.visibilityLeaseSeconds,
+  });
+  const store = objectStore(config, log);
+  return {
+    ...enginePorts(config),
+    queue,
+    store,
+    hub: new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log }),
+    publisher: new StorePublisher(store),
+    heartbeat: (message) =>
+      messageHeartbeat(queue, message, config.visibilityLeaseSeconds).pipe(
+        tap((beat) => {
+          if (beat.kind === 'refused') log.warn({ err: beat.error, messageId: message.id, seconds: beat.seconds }, 'visibility extension refused');
+          else log.debug({ messageId: message.id, seconds: beat.seconds }, 'visibility extended');
+        }),
+      ),
+  };
+}
