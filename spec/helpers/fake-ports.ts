@@ -34,9 +34,14 @@ export class RecordingHub implements HubApi {
   readonly breakingErrors: BreakingError[] = [];
   readonly results: ResultsObject[] = [];
   readonly progress: Array<number | null> = [];
-  /** Calls named here fail as an unreachable Hub does (wr_5, retryable). */
-  readonly unreachable = new Set<string>();
+  /** Calls named here reject with their error. */
+  readonly failing = new Map<string, Error>();
   private readonly answers: LocalHubApi;
+
+  /** The Hub down for this call, as the HTTP adapter reports it (wr_5, retryable). */
+  unreachableFor(call: string): void {
+    this.failing.set(call, new WorkerError('wr_5', `${call}: connect ECONNREFUSED`));
+  }
 
   constructor(taskDir: string = TIME_SHIFT_TASK) {
     this.answers = new LocalHubApi(taskDir, pino({ level: 'silent' }), ['3.11']);
@@ -44,7 +49,8 @@ export class RecordingHub implements HubApi {
 
   private async record(call: string): Promise<void> {
     this.calls.push(call);
-    if (this.unreachable.has(call)) throw new WorkerError('wr_5', `${call}: connect ECONNREFUSED`);
+    const failure = this.failing.get(call);
+    if (failure) throw failure;
   }
 
   async setStatus(_id: number, status: SubmissionStatus): Promise<void> {

@@ -10,15 +10,16 @@ import { loadConfig } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
-import type { ResultsObject } from '../../src/domain/results.js';
 import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
-import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
+import type { BuiltWorkspace } from '../../src/domain/workspace.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec } from '../../src/ports/container-engine.js';
-import type { HubApi, NonBreakingError } from '../../src/ports/hub-api.js';
 import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publisher.js';
-import { finishJob } from '../../src/sinks/finish-job.js';
+import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
+import { finishJob, type FinishPorts } from '../../src/operators/finish-job.js';
+import type { JobScope } from '../../src/operators/job-scope.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
+import { RecordingHub } from '../helpers/fake-ports.js';
 
 const CONFIG = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -106,14 +107,22 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
 }
 
 const JOB_LABELS = { 'pvhub.managed': 'true', 'pvhub.submission': '9' };
+const LIMITS = loadConfig({}).limits;
+
+const scope = (): JobScope => ({ dir: scratch, log: pino({ level: 'silent' }), labels: JOB_LABELS });
+
+/** The report image as the worker makes it, over the given engine. */
+const imagesOn = (engine: ContainerEngine) => new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON });
+
+const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) => finishJob(ws, tally, scope(), ports, LIMITS);
 
 /** Records every call in order; `failing` names the call that rejects. */
-function recorder(failing?: 'publish' | 'result' | 'status' | 'file error') {
-  const calls: string[] = [];
-  const fileErrors: NonBreakingError[] = [];
+function recorder(failing?: 'publish' | 'result' | 'status finished' | 'file error') {
+  const hub = new RecordingHub();
+  const { calls, fileErrors } = hub;
+  if (failing !== undefined && failing !== 'publish') hub.failing.set(failing, new Error(`${failing} refused`));
   let published: string[] = [];
   let names: ResultNames | undefined;
-  let stored: ResultsObject | undefined;
   const fail = (call: string) => {
     if (call === failing) throw new Error(`${call} refused`);
   };
@@ -126,31 +135,15 @@ function recorder(failing?: 'publish' | 'result' | 'status' | 'file error') {
     },
     async publishLogs() {},
   };
-  const hub = {
-    async updateResult(_id: number, results: ResultsObject) {
-      calls.push('result');
-      fail('result');
-      stored = results;
-    },
-    async setStatus(_id: number, status: string) {
-      calls.push(`status ${status}`);
-      fail('status');
-    },
-    async reportFileError(_id: number, error: NonBreakingError) {
-      calls.push('file error');
-      fileErrors.push(error);
-      fail('file error');
-    },
-  } as unknown as HubApi;
   const { engine, runs } = fakeEngine();
-  const deps = { hub, publisher, engine, limits: loadConfig({}).limits, labels: JOB_LABELS, hostPython: HOST_PYTHON };
-  return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => stored };
+  const deps: FinishPorts = { hub, publisher, engine, images: imagesOn(engine) };
+  return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => hub.results.at(-1) };
 }
 
 test('writes the results folder, then publishes, stores the result and only then sets finished', async () => {
   const record = recorder();
   const ws = workspace();
-  const events = await lastValueFrom(finishJob(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()));
+  const events = await lastValueFrom(finishWith(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()));
   assert.is(events.length, 1);
   const event = events[0];
   if (event?.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
@@ -190,7 +183,7 @@ test('writes the results folder, then publishes, stores the result and only then
 
 async function failure(tally: Tally, record: ReturnType<typeof recorder>): Promise<WorkerError> {
   try {
-    await lastValueFrom(finishJob(workspace(), tally, record.deps));
+    await lastValueFrom(finishWith(workspace(), tally, record.deps));
   } catch (error) {
     assert.instance(error, WorkerError);
     return error as WorkerError;
@@ -212,7 +205,7 @@ test('each failing step has its code and stops the steps after it', async () => 
   const cases = [
     ['publish', 'wr_1', ['publish']],
     ['result', 'wr_4', ['publish', 'result']],
-    ['status', 'wr_5', ['publish', 'result', 'status finished']],
+    ['status finished', 'wr_5', ['publish', 'result', 'status finished']],
   ] as const;
   for (const [step, code, calls] of cases) {
     const record = recorder(step);
@@ -232,7 +225,7 @@ async function withTemplate(): Promise<BuiltWorkspace> {
 
 test('a template that fails is a non-breaking op_500 on template.py, sent before the results; the built-in report is used', async () => {
   const record = recorder();
-  const event = await lastValueFrom(finishJob(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
+  const event = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
   if (event.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
   const note =
     "the task's report template failed (marimo exited with status 1: MarimoExceptionRaisedError: the template is broken | " +
@@ -255,7 +248,7 @@ test('a template that fails is a non-breaking op_500 on template.py, sent before
 
 test('the Hub refusing the template error is logged, and the results stand', async () => {
   const record = recorder('file error');
-  const event = await lastValueFrom(finishJob(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
+  const event = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
   assert.is(event.type, 'finished');
   assert.equal(record.calls, ['file error', 'publish', 'result', 'status finished']);
 });
@@ -275,7 +268,7 @@ test('unsubscribing stops the report container, and nothing is published', async
         });
       }),
   );
-  const subscription = finishJob(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...record.deps, engine }).subscribe({ error: () => undefined });
+  const subscription = finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...record.deps, engine, images: imagesOn(engine) }).subscribe({ error: () => undefined });
   await running;
   subscription.unsubscribe();
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -296,7 +289,7 @@ test('unsubscribing while the results upload: neither the result nor a status fo
     },
     publishLogs: async () => undefined,
   };
-  const subscription = finishJob(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({ error: () => undefined });
+  const subscription = finishWith(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({ error: () => undefined });
   await started;
   subscription.unsubscribe();
   finishUpload();

@@ -2,20 +2,21 @@ import { pino } from 'pino';
 import { lastValueFrom, NEVER } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rm } from 'node:fs/promises';
 import { HubApiError } from '../../src/adapters/http-hub-api.js';
 import { asWorkerError, errorTypeOf, WorkerError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
-import type { JobEvent } from '../../src/pipeline/events.js';
-import { handleMessage, jobTimeBudget, type MessageDeps, outcomeOf, receiptRefusal } from '../../src/pipeline/handle-message.js';
-import type { BreakingError, HubApi, SubmissionStatus } from '../../src/ports/hub-api.js';
-import type { JobQueue, QueueMessage } from '../../src/ports/job-queue.js';
+import type { JobOutcome } from '../../src/domain/job-event.js';
+import { type MessageOptions, type MessagePorts, outcomeOf, receiptRefusal, jobTimeBudget, settleMessage } from '../../src/operators/settle-message.js';
+import type { QueueMessage } from '../../src/ports/job-queue.js';
+import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld, RecordingQueue } from '../helpers/fake-ports.js';
 
 const HOUR = 3_600_000;
 const JOB: Job = { analysisId: 1, submissionId: 42, userId: 'u', submissionFilename: 'a.zip', pythonVersion: '3.11' };
 const BODY = JSON.stringify({ analysis_pk: 1, submission_pk: 42, user_pk: 'u', submission_filename: 'a.zip', python_version: '3.11' });
 
 const message = (receiveCount: number, firstReceivedAt = Date.now()): QueueMessage => ({ id: 'm', body: BODY, receiptHandle: 'r', receiveCount, firstReceivedAt });
-const failed = (error: WorkerError, retry: boolean, told: boolean): JobEvent => ({ type: 'failed', error, retry, told });
+const failed = (error: WorkerError, retry: boolean, told: boolean): JobOutcome => ({ type: 'failed', error, retry, told });
 
 test('error types are the original exception classes of each prefix', () => {
   assert.is(errorTypeOf('wr_6'), 'WorkerException');
@@ -56,33 +57,35 @@ test('receipt: a message taken more than maxReceives times, or with no time left
   assert.is(receiptRefusal(message(1), 3, 0)?.code, 'op_500');
 });
 
-interface Recorder {
-  readonly statuses: SubmissionStatus[];
-  readonly reports: BreakingError[];
-  readonly queue: string[];
+/** Ports whose Hub and queue record what they are asked; the Hub is up or unreachable. */
+async function portsRecording(hubUp: boolean) {
+  const world = await fakeJobWorld();
+  worlds.push(world);
+  if (!hubUp) for (const call of ['status failed', 'breaking error']) world.hub.unreachableFor(call);
+  const queue = new RecordingQueue();
+  const ports: MessagePorts = { ...world.ports, queue, heartbeat: () => NEVER };
+  const options: MessageOptions = {
+    limits: FAKE_LIMITS,
+    jobTimeLimitMs: 11 * HOUR,
+    maxReceives: 3,
+    workDir: world.workDir,
+    keepWorkspace: false,
+    logLevel: 'silent',
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  };
+  const seen = { statuses: world.hub.statuses, reports: world.hub.breakingErrors, queue: queue.actions };
+  return { ports, options, seen, world };
 }
 
-/** Deps whose Hub and queue record what they are asked; the job's own ports are never reached in these cases. */
-function depsRecording(hubUp: boolean): { deps: MessageDeps; seen: Recorder } {
-  const seen: Recorder = { statuses: [], reports: [], queue: [] };
-  const unreachable = () => Promise.reject(new WorkerError('wr_5', 'connect ECONNREFUSED'));
-  const hub = {
-    setStatus: async (_id: number, status: SubmissionStatus) => (hubUp ? void seen.statuses.push(status) : unreachable()),
-    reportBreakingError: async (_id: number, error: BreakingError) => (hubUp ? void seen.reports.push(error) : unreachable()),
-  } as unknown as HubApi;
-  const queue: JobQueue = {
-    receive: async () => undefined,
-    extendVisibility: async () => undefined,
-    delete: async () => void seen.queue.push('delete'),
-    release: async () => void seen.queue.push('release'),
-  };
-  const deps = { hub, queue, heartbeat: () => NEVER, maxReceives: 3, jobTimeLimitMs: 11 * HOUR, logLevel: 'silent', log: pino({ level: 'silent' }), workDir: '/nonexistent' };
-  return { deps: deps as unknown as MessageDeps, seen };
-}
+const worlds: FakeJobWorld[] = [];
+test.after.each(async () => {
+  for (const world of worlds.splice(0)) await rm(world.workDir, { recursive: true, force: true });
+});
 
 test('a message received too often is reported failed (wr_500) and deleted without running', async () => {
-  const { deps, seen } = depsRecording(true);
-  const outcome = await lastValueFrom(handleMessage(message(4), deps));
+  const { ports, options, seen } = await portsRecording(true);
+  const outcome = await lastValueFrom(settleMessage(message(4), ports, options));
   assert.equal(outcome, { action: 'deleted', submissionId: 42, result: 'failed' });
   assert.equal(seen.statuses, ['failed']);
   assert.is(seen.reports[0]?.error_code, 'wr_500');
@@ -91,26 +94,50 @@ test('a message received too often is reported failed (wr_500) and deleted witho
 });
 
 test('a refused message the Hub cannot be told about is released, so the submission does not read running for good', async () => {
-  const { deps, seen } = depsRecording(false);
-  const outcome = await lastValueFrom(handleMessage(message(4), deps));
+  const { ports, options, seen } = await portsRecording(false);
+  const outcome = await lastValueFrom(settleMessage(message(4), ports, options));
   assert.equal(outcome, { action: 'released', submissionId: 42, code: 'wr_500' });
   assert.equal(seen.queue, ['release']);
 });
 
 test('a body with no readable submission id is deleted at once: there is nobody to tell', async () => {
-  const { deps, seen } = depsRecording(false);
-  const outcome = await lastValueFrom(handleMessage({ ...message(1), body: 'not JSON' }, deps));
+  const { ports, options, seen } = await portsRecording(false);
+  const outcome = await lastValueFrom(settleMessage({ ...message(1), body: 'not JSON' }, ports, options));
   assert.equal(outcome, { action: 'deleted', submissionId: undefined, result: 'invalid' });
   assert.equal(seen.queue, ['delete']);
 });
 
 test('an invalid body is reported when its submission id can be read, and deleted', async () => {
-  const { deps, seen } = depsRecording(true);
+  const { ports, options, seen } = await portsRecording(true);
   const invalid: QueueMessage = { ...message(1), body: JSON.stringify({ submission_pk: 7 }) };
-  const outcome = await lastValueFrom(handleMessage(invalid, deps));
+  const outcome = await lastValueFrom(settleMessage(invalid, ports, options));
   assert.equal(outcome, { action: 'deleted', submissionId: 7, result: 'invalid' });
   assert.equal(seen.statuses, ['failed']);
   assert.equal(seen.queue, ['delete']);
+});
+
+test('outcome: a job stopped by a signal is released for another worker', () => {
+  assert.equal(outcomeOf(JOB, { type: 'cancelled', reason: 'SIGTERM' }, 1, 3), { action: 'released', submissionId: 42, stoppedBy: 'SIGTERM' });
+});
+
+const RUNNABLE = JSON.stringify({ analysis_pk: 1, submission_pk: 7, user_pk: 'u', submission_filename: 'time-shift-correct', python_version: '3.11' });
+
+test('a job that finishes is deleted; one stopped by the signal mid-run is released, its containers and workspace gone', async () => {
+  const done = await portsRecording(true);
+  const finished = await lastValueFrom(settleMessage({ ...message(1), body: RUNNABLE }, done.ports, done.options));
+  assert.equal(finished, { action: 'deleted', submissionId: 7, result: 'finished' });
+  assert.equal(done.seen.queue, ['delete']);
+
+  const stopped = await portsRecording(true);
+  const hanging = await fakeJobWorld({ behaviour: () => ({ kind: 'hangs' }) });
+  worlds.push(hanging);
+  const stop = new AbortController();
+  setTimeout(() => stop.abort('SIGTERM'), 100);
+  const outcome = await lastValueFrom(settleMessage({ ...message(1), body: RUNNABLE }, { ...stopped.ports, engine: hanging.engine }, { ...stopped.options, signal: stop.signal }));
+  assert.equal(outcome, { action: 'released', submissionId: 7, stoppedBy: 'SIGTERM' });
+  assert.equal(stopped.seen.queue, ['release']);
+  assert.equal(stopped.seen.statuses, ['running'], 'the Hub is not told: the next worker runs it');
+  assert.is(hanging.engine.running.size, 0);
 });
 
 test.run();

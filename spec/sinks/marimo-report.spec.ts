@@ -13,12 +13,13 @@ import type { FileScore, FileTask } from '../../src/domain/file-run.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
 import { addScore, emptyTally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
-import type { BuiltWorkspace } from '../../src/pipeline/workspace.js';
+import type { BuiltWorkspace } from '../../src/domain/workspace.js';
 import type { ContainerEngine } from '../../src/ports/container-engine.js';
-import type { HubApi, NonBreakingError } from '../../src/ports/hub-api.js';
-import { finishJob } from '../../src/sinks/finish-job.js';
+import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
+import { finishJob } from '../../src/operators/finish-job.js';
 import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
+import { MemoryPublisher, RecordingHub } from '../helpers/fake-ports.js';
 
 /**
  * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it
@@ -91,11 +92,12 @@ const engine = new DockerEngine();
 /** Not pvhub.managed: a worker started meanwhile (another spec) removes every container so labelled. */
 const LABELS = { 'pvhub.spec': 'marimo-report' };
 const { limits } = loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' });
+const images = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON });
 let scratch = '';
 
 /** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
 function options(extra: Partial<MarimoOptions> = {}): MarimoOptions {
-  return { engine, limits, labels: LABELS, hostPython: HOST_PYTHON, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
+  return { engine, limits, labels: LABELS, images, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
 }
 
 test.before.each(async () => {
@@ -295,16 +297,12 @@ async function finishWith(templateText: string) {
     submissionDir: scratch,
     image: 'img',
   };
-  const fileErrors: NonBreakingError[] = [];
-  const hub = {
-    updateResult: async () => undefined,
-    setStatus: async () => undefined,
-    reportFileError: async (_id: number, error: NonBreakingError) => void fileErrors.push(error),
-  } as unknown as HubApi;
-  const publisher = { publishResults: async () => undefined, publishLogs: async () => undefined };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS, hostPython: HOST_PYTHON }));
+  const hub = new RecordingHub();
+  const publisher = new MemoryPublisher();
+  const scope = { dir: scratch, log, labels: LABELS };
+  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), scope, { hub, publisher, engine, images }, limits));
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
-  return { event, fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
+  return { event, fileErrors: hub.fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
 }
 
 test('a finished job uses the task template for its report when it renders', async () => {
