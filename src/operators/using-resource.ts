@@ -9,9 +9,9 @@ import { Observable, type Subscription, take } from 'rxjs';
  *
  * ```
  * open$:    -r|
- * use(r):     --a--b|
+ * use(r):    --a--b|
  * close(r):         --|
- * result:   ---a--b---|
+ * result:   ---a--b--|
  * ```
  */
 export function usingResource<R, T>(open$: Observable<R>, use: (resource: R) => Observable<T>, close: (resource: R) => Observable<unknown>): Observable<T> {
