@@ -13,8 +13,8 @@ export interface AwsSettings {
   readonly bucket: string;
   readonly createQueue: boolean;
   /**
-   * Fixed keys for a local stack (the original used x/x for ElasticMQ) when the environment names none; unset means
-   * the SDK's default chain (environment, profile, instance role).
+   * Fixed keys for a local stack when the environment names none (ElasticMQ accepts any, and the Hub's local stack
+   * uses x/x); unset means the SDK's default chain (environment, profile, instance role).
    */
   readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
@@ -177,8 +177,8 @@ const DEFAULT_HOST_PYTHON = path.resolve(path.dirname(fileURLToPath(import.meta.
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
- * Reads the configuration. Production is chosen as the original does, by the presence of PROD (any value);
- * without it, the endpoints default to the Hub's local stack names (contract §2).
+ * Reads the configuration. Production is chosen by the presence of PROD (any value), as the Hub's deployments set
+ * it; without it, the endpoints default to the Hub's local stack names (contract §2).
  */
 export function loadConfig(env: Env, cpuCount: number = os.cpus().length): WorkerConfig {
   const read = new Reader(env);
