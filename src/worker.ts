@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { concatMap, defer, lastValueFrom, type Observable, repeat, takeWhile, tap } from 'rxjs';
+import { concatMap, defer, lastValueFrom, map, type Observable, repeat, takeWhile, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { loadConfig } from './config.js';
 import type { JobEvent } from './domain/job-event.js';
@@ -26,6 +26,9 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
   return { maxJobs };
 }
 
+/** A poll cut by the stop: the end of the worker's loop. */
+const STOPPED = 'stopped' as const;
+
 /**
  * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end), each
  * job kept invisible by the heartbeat while it runs. Once the signal is aborted no message is asked for: a poll under
@@ -33,14 +36,14 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
  * Hub had its final status already). `onEvent` sees each job's events.
  */
 export function serveJobs(ports: MessagePorts, options: MessageOptions, pollWaitSeconds: number, maxJobs: number, onEvent?: (event: JobEvent) => void): Observable<MessageOutcome> {
-  const stopped$ = abortReason(options.signal);
+  const stopped$ = abortReason(options.signal).pipe(map(() => STOPPED));
   const nextJob = defer(() => nextMessage(ports.queue, pollWaitSeconds, () => options.log.debug('no message'))).pipe(
     cutBy(stopped$),
-    concatMap((message) => (typeof message === 'string' ? [] : settleMessage(message, ports, options, onEvent))),
+    concatMap((polled) => (polled === STOPPED ? [STOPPED] : settleMessage(polled, ports, options, onEvent))),
   );
   return nextJob.pipe(
     maxJobs === 0 ? repeat() : repeat(maxJobs),
-    takeWhile(() => !options.signal.aborted, true),
+    takeWhile((outcome): outcome is MessageOutcome => outcome !== STOPPED),
   );
 }
 

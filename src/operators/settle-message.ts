@@ -84,7 +84,7 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
   const settle = async (outcome: MessageOutcome): Promise<MessageOutcome> => {
     if (outcome.action === 'deleted') await ports.queue.delete(message);
     else await ports.queue.release(message);
-    options.log.info({ messageId: message.id, ...outcome }, `message ${outcome.action}`);
+    options.log.info({ messageId: message.id, ...outcome }, outcome.action === 'deleted' ? 'message deleted' : 'message released for another worker');
     return outcome;
   };
   /**
