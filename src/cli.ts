@@ -84,8 +84,9 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'evaluate') return evaluate(rest);
   if (command === 'worker') {
-    const { runWorkerCommand } = await import('./worker.js');
-    return runWorkerCommand(rest);
+    const { parseWorkerArgs, runWorkerCommand } = await import('./worker.js');
+    const workerArgs = parseWorkerArgs(rest);
+    return runWorkerCommand(loadConfig(process.env), workerArgs);
   }
   fail(`unknown command "${command}" (see --help)`);
 }

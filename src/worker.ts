@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { concatMap, defer, lastValueFrom, map, type Observable, repeat, takeWhile, tap } from 'rxjs';
 import type { Logger } from 'pino';
-import { loadConfig } from './config.js';
+import type { WorkerConfig } from './config.js';
 import type { JobEvent } from './domain/job-event.js';
 import { createRootLogger } from './logging.js';
 import { type MessageOptions, type MessageOutcome, type MessagePorts, settleMessage } from './operators/settle-message.js';
@@ -68,9 +68,7 @@ async function startUp(ports: ReturnType<typeof servicePorts>, imageCacheBytes: 
  * stops the job under way (its containers removed, its message released) and exits 128 + the signal number; a
  * second signal exits at once.
  */
-export async function runWorkerCommand(args: string[]): Promise<void> {
-  const { maxJobs } = parseWorkerArgs(args);
-  const config = loadConfig(process.env);
+export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: WorkerArgs): Promise<void> {
   const log = createRootLogger(config.logLevel);
   const ports = servicePorts(config, log);
   log.info({ queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production }, 'worker starting');
