@@ -134,8 +134,10 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
   }).subscribe();
   while (w.engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   subscription.unsubscribe();
-  for (let wait = 0; wait < 100 && w.publisher.logs.length === 0; wait += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const workspaceLeft = async () => (await readdir(w.workDir)).some((name) => name.startsWith('submission-'));
+  for (let wait = 0; wait < 200 && (w.publisher.logs.length === 0 || (await workspaceLeft()) || existsSync(w.jobLog.dir)); wait += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await assertReleased(w);
 });
 

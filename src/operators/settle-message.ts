@@ -10,6 +10,7 @@ import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
 import { reportFailure } from '../sinks/hub-failure.js';
 import { VISIBILITY_CAP_SECONDS } from '../streams/visibility-heartbeat.js';
 import { alongside } from './alongside.js';
+import { summarizeJob } from './summarize-job.js';
 import { evaluateSubmission, type JobPorts } from './evaluate-submission.js';
 
 export interface MessagePorts extends JobPorts {
@@ -120,6 +121,7 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     };
     return evaluateSubmission(job, ports, jobOptions).pipe(
       tap(onEvent),
+      summarizeJob(job, (summary) => options.log.info(summary)),
       last(isOutcome),
       alongside(ports.heartbeat(message), (error) => options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed')),
       concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, options.maxReceives))),
