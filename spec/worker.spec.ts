@@ -10,7 +10,8 @@ import type { JobQueue, QueueMessage } from '../src/ports/job-queue.js';
 import { healthFileTouchedAt, touchHealthFile } from '../src/sinks/health-file.js';
 import { serveJobs, type ServeOptions } from '../src/worker.js';
 import { cli } from './helpers/cli.js';
-import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld, RecordingQueue } from './helpers/fake-ports.js';
+import { RecordingQueue } from '../src/adapters/simulated/queue.js';
+import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from './helpers/fake-ports.js';
 
 const BODY = JSON.stringify({ analysis_pk: 1, submission_pk: 7, user_pk: 'u', submission_filename: 'time-shift-correct', python_version: '3.11' });
 const message = (id: string): QueueMessage => ({ id, body: BODY, receiptHandle: id, receiveCount: 1, firstReceivedAt: Date.now() });

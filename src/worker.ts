@@ -111,6 +111,7 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
     keepWorkspace: config.keepWorkspace,
     logLevel: config.logLevel,
     log,
+    jobConsole: process.stdout,
     signal: stop.signal,
     pollWaitSeconds: config.pollWaitSeconds,
     maxJobs,

@@ -1,4 +1,4 @@
-import { concatMap, defer, finalize, from, type Observable } from 'rxjs';
+import { concatMap, defer, from, type Observable, tap } from 'rxjs';
 import type { FileScore, FileTask } from '../domain/file-run.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
@@ -52,9 +52,11 @@ function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts
     defer(() => {
       running += 1;
       peak = Math.max(peak, running);
+      // Before the run's end reaches runWithinMemory, which starts the next file in that moment.
+      const ended = () => (running -= 1);
       return runFile(workspace, task, runPorts).pipe(
         concatMap((run) => scoreFile(workspace, run, ports)),
-        finalize(() => (running -= 1)),
+        tap({ complete: ended, error: ended, unsubscribe: ended }),
       );
     });
   return from(workspace.files).pipe(

@@ -27,8 +27,9 @@ export interface MessageOptions {
   readonly workDir: string;
   readonly keepWorkspace: boolean;
   readonly logLevel: string;
-  /** The worker's own logger (a job logs to its own, which also writes to stdout). */
+  /** The worker's own logger; each job logs to a file of its own, and to `jobConsole` when given. */
   readonly log: Logger;
+  readonly jobConsole?: NodeJS.WritableStream;
   /** Aborting it (SIGTERM) stops the job under way; its message is then released for another worker. */
   readonly signal: AbortSignal;
 }
@@ -114,7 +115,7 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
     const jobOptions = {
       ...options,
-      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), process.stdout),
+      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), options.jobConsole),
       keepLogUnlessFinished: false,
       timeLimitMs: budgetMs,
       retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,
