@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fromEvent, lastValueFrom, takeUntil, tap, toArray } from 'rxjs';
 import { DirectoryPublisher } from './adapters/directory-publisher.js';
 import { DockerEngine } from './adapters/docker-engine.js';
+import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
 import { LocalHubApi } from './adapters/local-hub-api.js';
 import { LocalTaskStore } from './adapters/local-task-store.js';
 import { basePythons } from './adapters/python-versions.js';
@@ -73,7 +74,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
       workDir: config.workDir,
       freeMemory: freeMemoryFor(config),
       keepWorkspace: options.keepWorkspace,
-      hostPython: config.hostPython,
+      images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython }),
     }).pipe(tap(options.onEvent), takeUntil(fromEvent(options.signal, 'abort')), toArray()),
   );
   if (options.signal.aborted) {

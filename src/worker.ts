@@ -3,11 +3,11 @@ import { parseArgs } from 'node:util';
 import { concatMap, defer, fromEvent, lastValueFrom, map, merge, type Observable, repeat, take, takeUntil, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { DockerEngine } from './adapters/docker-engine.js';
+import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
 import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
 import { S3EmulatorStore } from './adapters/s3-emulator-store.js';
 import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
 import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
-import { SUBMISSION_IMAGE_REPOSITORY } from './adapters/build-context.js';
 import { loadConfig, type WorkerConfig } from './config.js';
 import { submissionIdOf } from './domain/job.js';
 import { createRootLogger } from './logging.js';
@@ -99,6 +99,7 @@ function buildDeps(config: WorkerConfig, log: Logger) {
       : new S3ObjectStore(createS3Client(config.aws), config.aws.bucket, { log });
   const hub = new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log });
   const engine = new DockerEngine();
+  const images = new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython });
   const deps: MessageDeps = {
     queue,
     store,
@@ -110,7 +111,7 @@ function buildDeps(config: WorkerConfig, log: Logger) {
     workDir: config.workDir,
     freeMemory: freeMemoryFor(config),
     keepWorkspace: config.keepWorkspace,
-    hostPython: config.hostPython,
+    images,
     maxReceives: config.maxReceives,
     logLevel: config.logLevel,
     log,
@@ -122,7 +123,7 @@ function buildDeps(config: WorkerConfig, log: Logger) {
         }),
       ),
   };
-  return { deps, queue, engine, hub };
+  return { deps, queue, engine, images, hub };
 }
 
 /**
@@ -136,7 +137,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
   const config = loadConfig(process.env);
   const log = createRootLogger(config.logLevel);
   await mkdir(config.workDir, { recursive: true });
-  const { deps, queue, engine, hub } = buildDeps(config, log);
+  const { deps, queue, engine, images, hub } = buildDeps(config, log);
   log.info(
     { queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production },
     'worker starting',
@@ -148,7 +149,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
   }
   // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
-  const pruned = await engine.pruneImages(SUBMISSION_IMAGE_REPOSITORY, config.imageCacheBytes).catch((error: unknown) => {
+  const pruned = await images.pruneSubmissionImages(config.imageCacheBytes).catch((error: unknown) => {
     log.warn({ err: error }, 'could not prune the submission image cache');
     return [];
   });

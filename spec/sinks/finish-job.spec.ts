@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { loadConfig } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
@@ -143,7 +144,8 @@ function recorder(failing?: 'publish' | 'result' | 'status' | 'file error') {
     },
   } as unknown as HubApi;
   const { engine, runs } = fakeEngine();
-  const deps = { hub, publisher, engine, limits: loadConfig({}).limits, labels: JOB_LABELS, hostPython: HOST_PYTHON };
+  const limits = loadConfig({}).limits;
+  const deps = { hub, publisher, engine, limits, labels: JOB_LABELS, images: new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON }) };
   return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => stored };
 }
 

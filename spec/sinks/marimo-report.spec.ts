@@ -7,6 +7,7 @@ import { lastValueFrom } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { loadConfig } from '../../src/config.js';
 import type { ResultsTable } from '../../src/domain/aggregate.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
@@ -91,11 +92,12 @@ const engine = new DockerEngine();
 /** Not pvhub.managed: a worker started meanwhile (another spec) removes every container so labelled. */
 const LABELS = { 'pvhub.spec': 'marimo-report' };
 const { limits } = loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' });
+const images = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON });
 let scratch = '';
 
 /** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
 function options(extra: Partial<MarimoOptions> = {}): MarimoOptions {
-  return { engine, limits, labels: LABELS, hostPython: HOST_PYTHON, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
+  return { engine, limits, labels: LABELS, images, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
 }
 
 test.before.each(async () => {
@@ -156,7 +158,7 @@ test('a report image that cannot be built is a clear reason', async () => {
     pruneImages: async () => assert.unreachable('no pruning here') as never,
   };
   const out = path.join(scratch, 'x.html');
-  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken })));
+  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken, images: new DockerImageBuilder({ engine: broken, limits, hostPython: HOST_PYTHON }) })));
   assert.is(message, 'the report image cannot be built: the engine refused the build');
   assert.not.ok(existsSync(out));
 });
@@ -302,7 +304,7 @@ async function finishWith(templateText: string) {
     reportFileError: async (_id: number, error: NonBreakingError) => void fileErrors.push(error),
   } as unknown as HubApi;
   const publisher = { publishResults: async () => undefined, publishLogs: async () => undefined };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS, hostPython: HOST_PYTHON }));
+  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), { hub, publisher, engine, limits, labels: LABELS, images }));
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
   return { event, fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
 }

@@ -13,16 +13,16 @@ import { runWithinMemory } from '../operators/run-within-memory.js';
 import { fromAbortable } from '../streams/from-abortable.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
+import type { ImageBuilder } from '../ports/image-builder.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import type { ResultsPublisher } from '../ports/results-publisher.js';
 import { finishJob } from '../sinks/finish-job.js';
 import { reportFileProgress } from '../sinks/hub-progress.js';
-import { buildSubmissionImage } from './build-image.js';
 import type { JobEvent } from './events.js';
 import { runFile } from './run-file.js';
 import { scoreRun } from './score-run.js';
 import { stageJob } from './staging.js';
-import { type BuiltWorkspace, workspacePrefix } from './workspace.js';
+import { type BuiltWorkspace, workspacePaths, workspacePrefix } from './workspace.js';
 
 export interface JobDeps {
   readonly store: ObjectStore;
@@ -36,8 +36,8 @@ export interface JobDeps {
   readonly freeMemory: () => number;
   /** Keep the workspace after the job (for debugging); it is removed otherwise. */
   readonly keepWorkspace: boolean;
-  /** The host Python whose pip resolves wheels (config PVHUB_HOST_PYTHON). */
-  readonly hostPython: string;
+  /** The submission's image, and the report image the task's template renders in. */
+  readonly images: ImageBuilder;
   /**
    * Whether a failed job goes back to the queue for another worker, with the Hub not told, instead of being reported
    * failed; asked only while no file was reported to the Hub yet. Absent: every failure is reported (a local
@@ -112,7 +112,11 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
         concatMap((ws) =>
           concat(
             of<JobEvent>({ type: 'staged', files: ws.files.length, functionName: ws.config.functionName }),
-            fromAbortable((signal) => buildSubmissionImage(ws, { engine: deps.engine, limits: deps.limits, jobLabels: jobLabels(job), hostPython: deps.hostPython }, signal)).pipe(
+            fromAbortable((signal) =>
+              deps.images
+                .submissionImage({ submissionDir: ws.submissionDir, pythonVersion: job.pythonVersion, workDir: workspacePaths(ws.dir).build, labels: jobLabels(job), log: ws.log.child({ stage: 'build' }), signal })
+                .then((image) => ({ ...ws, image: image.tag, cached: image.cached })),
+            ).pipe(
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');
@@ -126,7 +130,7 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
                         shared.pipe(map(({ tally, score }): JobEvent => ({ type: 'file', score: score as FileScore, tally, parallel }))),
                         shared.pipe(
                           last(undefined, { tally: emptyTally(ws.files.length), score: undefined }),
-                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher, engine: deps.engine, limits: deps.limits, labels: jobLabels(job), hostPython: deps.hostPython })),
+                          concatMap(({ tally }) => finishJob(built, tally, { hub: deps.hub, publisher: deps.publisher, engine: deps.engine, limits: deps.limits, labels: jobLabels(job), images: deps.images })),
                         ),
                       ),
                     ),

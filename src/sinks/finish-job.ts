@@ -10,6 +10,7 @@ import type { JobEvent } from '../pipeline/events.js';
 import { type BuiltWorkspace, workspacePaths } from '../pipeline/workspace.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
+import type { ImageBuilder } from '../ports/image-builder.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
 import { renderMarimoReport } from './marimo-report.js';
 import { reportHtml } from './report-html.js';
@@ -22,8 +23,8 @@ export interface FinishDeps {
   readonly limits: ResourceLimits;
   /** The job's labels: the report container is removed with the job's others when the job is cancelled. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The host Python whose pip resolves the report image's wheels. */
-  readonly hostPython: string;
+  /** The report image the template renders in. */
+  readonly images: ImageBuilder;
 }
 
 /** A template gets this long to render the report before the built-in one is used instead. */
@@ -48,7 +49,7 @@ async function writeReport(
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, hostPython: deps.hostPython, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
+      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, images: deps.images, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
       await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
       return undefined;
     } catch (error) {

@@ -5,16 +5,16 @@ import type { ResourceLimits } from '../domain/limits.js';
 import { type Cell, pythonFloat, type ResultsTable } from '../domain/aggregate.js';
 import { sandboxLimits } from '../domain/sandbox.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
-import { ensureReportImage } from './report-image.js';
+import type { ImageBuilder } from '../ports/image-builder.js';
 
 export interface MarimoOptions {
   readonly engine: ContainerEngine;
-  /** The job's container limits (memory, CPU, pids, output, written bytes) and the image build's time limit. */
+  /** The job's container limits (memory, CPU, pids, output, written bytes). */
   readonly limits: ResourceLimits;
   /** The job's labels, so a cancelled job's report container is removed with its other containers. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The host Python whose pip resolves the report image's wheels. */
-  readonly hostPython: string;
+  /** Where the report image comes from (built on first use). */
+  readonly images: ImageBuilder;
   /**
    * A folder at the same path for this process and for the engine's host (the job's workspace, under
    * PVHUB_WORK_DIR): the template and the report pass through a temporary folder made inside it.
@@ -92,7 +92,7 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
   const args = marimoArguments(table);
   const tooLong = argumentProblem(args);
   if (tooLong !== undefined) throw new Error(tooLong);
-  const image = await ensureReportImage({ engine: options.engine, buildTimeLimitMs: options.limits.buildTimeLimitMs, hostPython: options.hostPython, log: options.log }).catch((error: unknown) => {
+  const image = await options.images.reportImage(options.log, options.signal).catch((error: unknown) => {
     throw new Error(`the report image cannot be built: ${(error as Error).message}`, { cause: error });
   });
   const scratch = await mkdtemp(path.join(options.workDir, 'report-'));
