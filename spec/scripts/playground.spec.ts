@@ -5,7 +5,7 @@ import { DEFAULTS, playground } from '../../scripts/playground.js';
 const happenings = (timeline: readonly string[]) => timeline.map((line) => line.slice(line.indexOf(' s  ') + 4));
 
 test('a Hub outage while staging: released untold, taken again, then every file scored two at once and deleted', async () => {
-  const lines = happenings(await playground({ ...DEFAULTS, messages: 1, latencyMs: 120, hubOutages: 1, leaseSeconds: 2 }));
+  const lines = happenings(await playground({ ...DEFAULTS, messages: 1, latencyMs: 250, hubOutages: 1, leaseSeconds: 2 }));
   const order = ['m1 received (try 1)', 'the Hub is down for this call', 'm1 released', 'm1 received (try 2)', 'staged: 13 files, function detect_time_shifts', 'm1 deleted'];
   const positions = order.map((line) => lines.findIndex((seen) => seen.startsWith(line)));
   assert.ok(positions.every((position, index) => position >= 0 && (index === 0 || position > (positions[index - 1] ?? -1))), `in order: ${JSON.stringify(lines, null, 1)}`);
