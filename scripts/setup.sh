@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up from nothing, idempotent: what the worker needs on this machine. Re-running it when all is there takes
 # seconds. Used by both README commands (scripts/demo.sh and scripts/test.sh).
-#   --tests   also what the test suite needs (local SQS and S3 servers)
+#   --tests   also what the test suite needs (local SQS and S3 servers, the Node base of Dockerfile.prod)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -49,8 +49,10 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host
   touch "$venv/.complete"
 fi
 
-# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1.
-if [ "${1:-}" = "--tests" ] && [ -x scripts/services/start.sh ]; then
-  bash scripts/services/start.sh
+# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1, and the Node base of Dockerfile.prod
+#    (node:24-bookworm-slim, from Debian and the npm registry when the engine lacks it), which its spec builds on.
+if [ "${1:-}" = "--tests" ]; then
+  [ -x scripts/services/start.sh ] && bash scripts/services/start.sh
+  bash container/base/build-node-base-image.sh 24
 fi
 say "ready"
