@@ -51,8 +51,15 @@ fi
 
 # 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1, and the Node base of Dockerfile.prod
 #    (node:24-bookworm-slim, from Debian and the npm registry when the engine lacks it), which its spec builds on.
+#    Also the HCL parser of the deploy/ spec, in the host environment but apart from host-requirements.txt (which
+#    pins the report image's packages).
 if [ "${1:-}" = "--tests" ]; then
   [ -x scripts/services/start.sh ] && bash scripts/services/start.sh
   bash container/base/build-node-base-image.sh 24
+  hcl2_version=8.1.4
+  if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("python-hcl2") != sys.argv[1])' "$hcl2_version" 2>/dev/null; then
+    say "installing python-hcl2 $hcl2_version into $venv"
+    "$venv/bin/python" -m pip install -q "python-hcl2==$hcl2_version" >/dev/null
+  fi
 fi
 say "ready"
