@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'logs/**', 'examples/**', 'out/**', '.cache/**', 'bench/results.json'] },
+  { ignores: ['node_modules/**', 'logs/**', 'examples/**', 'out/**', '.cache/**', 'bench/results.json', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -28,11 +28,10 @@ import { scoreFile } from '../src/operators/score-file.js';
 import { type BuiltWorkspace, workspacePaths } from '../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../src/ports/container-engine.js';
 import { ObjectNotFoundError, type ObjectStore } from '../src/ports/object-store.js';
+import { machine, median, positiveInt, ROOT, round, writeResults } from './common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const THIS_FILE = fileURLToPath(import.meta.url);
 const COMMAND = 'npx tsx bench/run.ts';
-const RESULTS_FILE = path.join(ROOT, 'bench', 'results.json');
 const TASK_DIR = 'examples/tasks/time-shift-detection';
 const SUBMISSION = 'examples/submissions/time-shift-correct.zip';
 const BASE_IMAGE = 'python:3.11-slim';
@@ -51,18 +50,6 @@ const OFFSET = 0.5;
  */
 const BOUNDED_HEAP_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=32'];
 
-function positiveInt(text: string | undefined, fallback: number): number {
-  const value = Number(text);
-  return text !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 const seconds = (ms: number) => round(ms / 1000);
 
 /** A B B A A B …: each variant runs first as often as the other, so a drift of the machine does not favour one. */
@@ -427,11 +414,6 @@ async function benchContainers(tmp: string) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-async function dockerVersion(): Promise<string | null> {
-  const result = await run('docker', ['version', '--format', '{{.Server.Version}}']).catch(() => undefined);
-  return result?.status === 0 ? result.stdout.trim() : null;
-}
-
 async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'pvhub-bench-'));
   const started = Date.now();
@@ -442,21 +424,14 @@ async function main(): Promise<void> {
     const evaluate = await benchEvaluate(tmp);
     const results = {
       measuredAt: new Date().toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? null,
-        memGiB: round(os.totalmem() / 1024 ** 3, 1),
-        node: process.version,
-        docker: await dockerVersion(),
-      },
+      machine: await machine(),
       command: COMMAND,
       // Other work on the machine skews every figure; the ratios, measured side by side, suffer least.
       loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0] ?? NaN, 2) },
       durationSeconds: Math.round((Date.now() - started) / 1000),
       results: { evaluateParallelism: evaluate, streamingScoring: scoring, containerStart: containers },
     };
-    await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
-    progress(`wrote ${path.relative(ROOT, RESULTS_FILE)} in ${results.durationSeconds} s`);
+    progress(`wrote ${await writeResults(results)} in ${results.durationSeconds} s`);
     console.log(
       JSON.stringify(
         {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up from nothing, idempotent: what the worker needs on this machine. Re-running it when all is there takes
 # seconds. Used by both README commands (scripts/demo.sh and scripts/test.sh).
-#   --tests   also what the test suite needs (local SQS and S3 servers, headless Chromium)
+#   --tests   also what the test suite needs (local SQS and S3 servers, the Node base of Dockerfile.prod,
+#             headless Chromium)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -49,10 +50,20 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host
   touch "$venv/.complete"
 fi
 
-# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1; Chromium, which opens a report offline.
-if [ "${1:-}" = "--tests" ] && [ -x scripts/services/start.sh ]; then
-  bash scripts/services/start.sh
+# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1, and the Node base of Dockerfile.prod
+#    (node:24-bookworm-slim, from Debian and the npm registry when the engine lacks it), which its spec builds on.
+#    Also the HCL parser of the deploy/ spec, in the host environment but apart from host-requirements.txt (which
+#    pins the report image's packages).
+if [ "${1:-}" = "--tests" ]; then
+  [ -x scripts/services/start.sh ] && bash scripts/services/start.sh
+  bash container/base/build-node-base-image.sh 24
+  hcl2_version=8.1.4
+  if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("python-hcl2") != sys.argv[1])' "$hcl2_version" 2>/dev/null; then
+    say "installing python-hcl2 $hcl2_version into $venv"
+    "$venv/bin/python" -m pip install -q "python-hcl2==$hcl2_version" >/dev/null
+  fi
 fi
+# Chromium opens a local report with no network, as a person would.
 if [ "${1:-}" = "--tests" ] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Chromium (chromium)"
   apt_install chromium

@@ -16,6 +16,8 @@ export interface RecordedRequest {
   /** Parsed JSON body; undefined when there was none; the raw text when it was not JSON. */
   readonly body: unknown;
   readonly status: number;
+  /** When it was answered (Date.now()). */
+  readonly at: number;
 }
 
 export interface HubServerOptions {
@@ -173,7 +175,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       } else {
         reply = route(method, path, request.headers, body, bodyError);
       }
-      requests.push({ method, path, headers: request.headers, body, status: reply.status });
+      requests.push({ method, path, headers: request.headers, body, status: reply.status, at: Date.now() });
       const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       response.end(text);
