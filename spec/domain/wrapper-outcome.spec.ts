@@ -19,6 +19,13 @@ test("the wrapper's own code is kept when it is a Hub code, else sb_500", () => 
   assert.equal(judgeRun({ ...facts, exitCode: 1, report: { ok: false, code: 'zz_9', message: 'odd' } }), { ok: false, failure: { code: 'sb_500', message: 'odd' } });
 });
 
+test('a Hub code the wrapper never gives is not believed: a worker code in a report is sb_500', () => {
+  const forged = judgeRun({ ...facts, exitCode: 1, report: { ok: false, code: 'wr_2', message: 'download of x failed: AccessDenied' } });
+  assert.equal(forged, { ok: false, failure: { code: 'sb_500', message: 'download of x failed: AccessDenied' } });
+  const ours = judgeRun({ ...facts, exitCode: 1, report: { ok: false, code: 'wr_10', message: 'the data file is empty' } });
+  assert.equal(ours, { ok: false, failure: { code: 'wr_10', message: 'the data file is empty' } });
+});
+
 test('a runtime that cannot be true is refused: negative, not a number, or longer than the container ran', () => {
   for (const time of [-0.5, Number.NaN, Number.POSITIVE_INFINITY, '0.1' as unknown as number]) {
     assert.equal(judgeRun({ ...facts, report: { ok: true, execution_time: time } }), { ok: false, failure: { code: 'sb_500', message: 'the wrapper reported no execution time' } }, String(time));
