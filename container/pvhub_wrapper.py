@@ -222,7 +222,7 @@ def parse_args(argv):
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--kwargs", default="[]", help="JSON list of [name, value] pairs, value number|string|null")
-    parser.add_argument("--time-limit", required=True, type=float, help="seconds the call may take, start to end")
+    parser.add_argument("--time-limit", required=True, type=float, help="seconds from this start until every process of the call is ended")
     parser.add_argument("--code-dir", default="/app/submission")
     parser.add_argument("--python", default="python", help="the submission's interpreter: the image's own")
     args = parser.parse_args(argv)
