@@ -1,64 +1,82 @@
 """Runs a PV Validation Hub submission's function on one data file, inside the submission's container.
 
-    python /opt/pvhub/pvhub_wrapper.py --module submission_wrapper --function NAME --data /data/FILE.csv
-        --out /results --kwargs '[["latitude", 39.7], ["data_sampling_frequency", null]]' [--code-dir DIR]
+    /opt/pvhub/python/bin/python -I -S /opt/pvhub/pvhub_wrapper.py --module submission_wrapper --function NAME
+        --data /data/FILE.csv --out /results --kwargs '[["latitude", 39.7], ["data_sampling_frequency", null]]'
+        --time-limit SECONDS [--code-dir DIR] [--python PYTHON]
 
-Writes <out>/output.csv (the return value, in the original Hub wrapper's shape) and <out>/status.json, which the
-worker reads instead of guessing from the exit status. Runs on Python 3.9+ with pandas 1.x or 2.x.
+Two processes. This command is the supervisor, the container's PID 1: it runs on an interpreter that the
+submission's requirements cannot change, with no site hooks (-I -S), and never runs the submission's code. It starts
+the call in a child process on the image's own python, times it with its own clock, ends everything at the time
+limit, and alone writes <out>/output.csv (the return value, in the original Hub wrapper's shape) and
+<out>/status.json, which the worker reads instead of guessing from the exit status. It writes them once the child and
+every process the child started are gone, so nothing the submission does can change them afterwards.
+
+The child says what happened over a pipe, in frames "<kind> <length>\\n<payload>": `ready` (the function's parameter
+names, as JSON), then, after the supervisor's go, `result` (the output CSV); or `missing` (no such function) or
+`error` (a message) at any point. Frames choose no Hub code: the supervisor does, and whatever the child claims,
+its failure is the submission's. Runs on Python 3.9+ on Linux; the call needs pandas 1.x or 2.x.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import inspect
 import json
 import os
+import select
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 import traceback
-
-# Bound before the submission is imported, so replacing time.perf_counter from its code cannot fake the runtime.
-from time import perf_counter
 
 KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 POSITIONAL_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-class Failure(Exception):
-    """Ends the run with a Hub error code, reported in status.json."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
+CALL = "call"
+OUTPUT_FILE = "output.csv"
+STATUS_FILE = "status.json"
+GO = b"g"
+# The child's frames: small ones are held in memory, a result goes straight to a file nobody else can open.
+HEADER_MAX_BYTES = 64
+SMALL_FRAME_MAX_BYTES = 64 * 1024
+READ_BYTES = 1024 * 1024
+MESSAGE_MAX_CHARS = 2000
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def described(error):
     return "%s: %s" % (type(error).__name__, error)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--function", required=True)
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--kwargs", default="[]", help="JSON list of [name, value] pairs, value number|string|null")
-    parser.add_argument("--code-dir", default="/app/submission")
-    args = parser.parse_args(argv)
-    # Resolved now: the submission runs with its own folder as the working directory.
-    args.data, args.out, args.code_dir = (os.path.abspath(p) for p in (args.data, args.out, args.code_dir))
-    return args
-
-
 def parse_kwargs(text):
-    try:
-        pairs = json.loads(text)
-        if not all(isinstance(name, str) for name, _ in pairs):
-            raise ValueError("names must be strings")
-    except (TypeError, ValueError) as error:
-        raise Failure("wr_500", "the worker passed malformed --kwargs (%s)" % described(error))
-    # The Hub passes numbers as floats (contract §5); strings stay strings.
+    """The task's kwargs as (name, value) pairs; the Hub passes numbers as floats (contract §5), strings stay."""
+    pairs = json.loads(text)
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+        raise ValueError("expected a list of [name, value] pairs")
     return [(name, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for name, v in pairs]
+
+
+# --- The call: runs in the child, on the image's python, among the submission's code ------------------------------
+
+
+class CallFailure(Exception):
+    """Ends the call; `kind` is the frame that reports it (missing or error)."""
+
+    def __init__(self, kind, message=""):
+        super().__init__(message)
+        self.kind = kind
+
+
+def send(fd, kind, payload=b""):
+    os.write(fd, b"%s %d\n" % (kind.encode("ascii"), len(payload)))
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def load_function(code_dir, module_name, function_name):
@@ -68,10 +86,10 @@ def load_function(code_dir, module_name, function_name):
         module = importlib.import_module(module_name)
     except (Exception, SystemExit) as error:
         traceback.print_exc()
-        raise Failure("sb_500", described(error))
+        raise CallFailure("error", described(error))
     function = getattr(module, function_name, None)
     if not callable(function):
-        raise Failure("op_6", "the submission's %s module defines no function %s" % (module_name, function_name))
+        raise CallFailure("missing")
     return function
 
 
@@ -88,7 +106,7 @@ def read_series(pd, data_path):
     try:
         frame = pd.read_csv(data_path, index_col=0, parse_dates=True)
     except Exception as error:
-        raise Failure("wr_10", "the data file cannot be read: %s" % described(error))
+        raise CallFailure("error", "the data file cannot be read with the submission's pandas: %s" % described(error))
     return [frame[column] for column in frame.columns]
 
 
@@ -123,17 +141,15 @@ def call_arguments(parameters, series, kwargs):
     return series, keywords
 
 
-def timed_call(function, args, keywords):
+def called(function, args, keywords):
     try:
-        started = perf_counter()
-        result = function(*args, **keywords)
-        return result, perf_counter() - started
+        return function(*args, **keywords)
     except (Exception, SystemExit) as error:
         traceback.print_exc()
-        raise Failure("sb_500", described(error))
+        raise CallFailure("error", described(error))
 
 
-def write_output(pd, result, path):
+def output_csv(pd, result):
     """Tuples and scalars become one row with columns 0..k-1; anything else a frame of the value (contract §6)."""
     try:
         if isinstance(result, tuple):
@@ -142,41 +158,283 @@ def write_output(pd, result, path):
             frame = pd.DataFrame([(result,)])
         else:
             frame = pd.DataFrame(result)
-        frame.to_csv(path, header=True)
+        return frame.to_csv(header=True).encode("utf-8")
     except Exception as error:
-        raise Failure("sb_500", "the function's return value cannot be written as a table: %s" % described(error))
+        raise CallFailure("error", "the function's return value cannot be written as a table: %s" % described(error))
 
 
-def run(args):
-    kwargs = parse_kwargs(args.kwargs)
-    function = load_function(args.code_dir, args.module, args.function)
+def call(argv):
+    parser = argparse.ArgumentParser()
+    for name in ("--module", "--function", "--data", "--kwargs", "--code-dir"):
+        parser.add_argument(name, required=True)
+    for name in ("--go-fd", "--frames-fd"):
+        parser.add_argument(name, required=True, type=int)
+    args = parser.parse_args(argv)
     try:
-        import pandas as pd
-    except Exception as error:
-        raise Failure("sb_500", described(error))
-    parameters = signature_of(function)
-    positional, keywords = call_arguments(parameters, read_series(pd, args.data), kwargs)
-    result, seconds = timed_call(function, positional, keywords)
-    write_output(pd, result, os.path.join(args.out, "output.csv"))
-    return {"ok": True, "execution_time": seconds, "function_parameters": list(parameters or [])}
+        function = load_function(args.code_dir, args.module, args.function)
+        try:
+            import pandas as pd
+        except Exception as error:
+            raise CallFailure("error", described(error))
+        parameters = signature_of(function)
+        send(args.frames_fd, "ready", json.dumps(list(parameters or [])).encode("utf-8"))
+        # The data is read after the go, inside the timed span: a call cannot be prepared before it is timed.
+        if os.read(args.go_fd, 1) != GO:
+            return 1
+        positional, keywords = call_arguments(parameters, read_series(pd, args.data), parse_kwargs(args.kwargs))
+        output = output_csv(pd, called(function, positional, keywords))
+    except CallFailure as failure:
+        send(args.frames_fd, failure.kind, str(failure).encode("utf-8", "replace"))
+        return 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    send(args.frames_fd, "result", output)
+    return 0
+
+
+# --- The supervisor: PID 1, on the untouched interpreter, never importing the submission's code -------------------
+
+
+class Verdict(Exception):
+    """Ends the supervision with a Hub code; becomes status.json."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class TimeLimit(Exception):
+    pass
+
+
+class Ended(Exception):
+    """The child ended, or closed its end of the pipe, without a result."""
+
+
+class Broken(Exception):
+    """The child's frames are not the protocol's."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--function", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--kwargs", default="[]", help="JSON list of [name, value] pairs, value number|string|null")
+    parser.add_argument("--time-limit", required=True, type=float, help="seconds from this start until every process of the call is ended")
+    parser.add_argument("--code-dir", default="/app/submission")
+    parser.add_argument("--python", default="python", help="the submission's interpreter: the image's own")
+    args = parser.parse_args(argv)
+    # Resolved now: the call runs with the submission's folder as its working directory.
+    args.data, args.out, args.code_dir = (os.path.abspath(p) for p in (args.data, args.out, args.code_dir))
+    return args
+
+
+def protect_self():
+    """
+    Non-dumpable: a process of the same uid can neither ptrace this one nor open its /proc files (memory, fds).
+    Subreaper: orphans of the call become its children, so it can end them (as PID 1 they are anyway). SIGINT goes
+    back to its default, which as PID 1 means signals from inside the container are dropped.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for option, value in ((PR_SET_DUMPABLE, 0), (PR_SET_CHILD_SUBREAPER, 1)):
+        if libc.prctl(ctypes.c_int(option), ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+            raise Verdict("wr_500", "the wrapper cannot protect itself: prctl %d: %s" % (option, os.strerror(ctypes.get_errno())))
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def check_data(path):
+    """The data file as the worker staged it; what the submission's pandas makes of it is the call's business."""
+    try:
+        with open(path, "rb") as source:
+            if not source.read(1):
+                raise Verdict("wr_10", "the data file %s is empty" % os.path.basename(path))
+    except OSError as error:
+        raise Verdict("wr_10", "the data file cannot be read: %s" % described(error))
+
+
+def children_of(parent):
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as stat:
+                # The name in parentheses may hold anything; the fields after the last ")" are numbers.
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and int(fields[1]) == parent:
+            found.append(int(name))
+    return found
+
+
+def end_every_process():
+    """Kills the call and everything it started (orphans are this process's children) and waits until none is left."""
+    me = os.getpid()
+    while True:
+        for pid in children_of(me):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def how_it_ended(status):
+    code = os.waitstatus_to_exitcode(status)
+    return "was killed by signal %d" % -code if code < 0 else "exited with status %d" % code
+
+
+class Frames:
+    """The child's pipe, read against the deadline; the child's exit ends the reading."""
+
+    def __init__(self, fd, pid, deadline):
+        self.fd = fd
+        self.pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.deadline = deadline
+        self.pending = b""
+
+    def fill(self):
+        remaining = self.deadline - time.monotonic()
+        ready = select.select([self.fd, self.pidfd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+        if not ready:
+            raise TimeLimit()
+        if self.fd in ready:
+            chunk = os.read(self.fd, READ_BYTES)
+            if chunk:
+                self.pending += chunk
+                return
+        # Exited, or closed the pipe: nothing more can come.
+        if select.select([self.pidfd], [], [], max(self.deadline - time.monotonic(), 0))[0]:
+            raise Ended("the submission's process %s before returning a result" % how_it_ended(os.waitpid(self.pid, 0)[1]))
+        raise TimeLimit()
+
+    def header(self):
+        while b"\n" not in self.pending:
+            if len(self.pending) > HEADER_MAX_BYTES:
+                raise Broken("a frame header is too long")
+            self.fill()
+        line, _, self.pending = self.pending.partition(b"\n")
+        kind, _, size = line.decode("ascii", "replace").partition(" ")
+        if not size.isdigit():
+            raise Broken("a frame header is malformed")
+        return kind, int(size)
+
+    def payload(self, size, sink):
+        while size > 0:
+            if not self.pending:
+                self.fill()
+            piece, self.pending = self.pending[:size], self.pending[size:]
+            sink(piece)
+            size -= len(piece)
+
+    def small(self, size):
+        if size > SMALL_FRAME_MAX_BYTES:
+            raise Broken("a frame is too long")
+        pieces = []
+        self.payload(size, pieces.append)
+        return b"".join(pieces).decode("utf-8", "replace")
+
+
+def failure_of(args, kind, frames, size):
+    if kind == "missing":
+        return Verdict("op_6", "the submission's %s module defines no function %s" % (args.module, args.function))
+    if kind == "error":
+        return Verdict("sb_500", frames.small(size)[:MESSAGE_MAX_CHARS])
+    return Broken("a %r frame out of turn" % kind[:20])
+
+
+def converse(args, frames, go_fd, result_file):
+    """The child's report, timed from the go to the last byte of its result on this process's clock."""
+    kind, size = frames.header()
+    if kind != "ready":
+        raise failure_of(args, kind, frames, size)
+    try:
+        parameters = json.loads(frames.small(size))
+        if not isinstance(parameters, list) or not all(isinstance(name, str) for name in parameters):
+            raise ValueError("not a list of names")
+    except ValueError as error:
+        raise Broken("the parameter names are malformed: %s" % error)
+    started = time.monotonic()
+    try:
+        os.write(go_fd, GO)
+    except BrokenPipeError:
+        pass
+    kind, size = frames.header()
+    if kind != "result":
+        raise failure_of(args, kind, frames, size)
+    try:
+        frames.payload(size, result_file.write)
+    except OSError as error:
+        raise Verdict("sb_500", "the function's result cannot be kept: %s" % described(error))
+    return {"ok": True, "execution_time": time.monotonic() - started, "function_parameters": parameters}
+
+
+def supervise(args, deadline, result_file):
+    go_read, go_write = os.pipe()
+    frames_read, frames_write = os.pipe()
+    command = [args.python, os.path.abspath(__file__), CALL, "--module", args.module, "--function", args.function,
+               "--data", args.data, "--kwargs", args.kwargs, "--code-dir", args.code_dir,
+               "--go-fd", str(go_read), "--frames-fd", str(frames_write)]
+    # Only what the call needs: the two pipe ends, the image's environment, no file of this process.
+    child = subprocess.Popen(command, pass_fds=(go_read, frames_write), stdin=subprocess.DEVNULL, cwd=args.code_dir)
+    os.close(go_read)
+    os.close(frames_write)
+    try:
+        return converse(args, Frames(frames_read, child.pid, deadline), go_write, result_file)
+    except TimeLimit:
+        raise Verdict("sb_1", "exceeded the time limit of %g s" % args.time_limit)
+    except Ended as error:
+        raise Verdict("sb_500", str(error))
+    except Broken as error:
+        raise Verdict("sb_500", "the submission's process broke the wrapper's protocol: %s" % error)
+    finally:
+        end_every_process()
+
+
+def clear(out, name):
+    """Moves whatever is at out/name aside, unopened: the supervisor's files are always made afresh."""
+    path = os.path.join(out, name)
+    if os.path.lexists(path):
+        os.rename(path, os.path.join(tempfile.mkdtemp(prefix=".left-by-submission-", dir=out), name))
+
+
+def create(out, name):
+    return os.fdopen(os.open(os.path.join(out, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb")
 
 
 def main(argv):
     args = parse_args(argv)
-    try:
-        report = run(args)
-    except Failure as failure:
-        report = {"ok": False, "code": failure.code, "message": str(failure)}
-        print("pvhub: %s: %s" % (failure.code, failure), file=sys.stderr)
-    with open(os.path.join(args.out, "status.json"), "w") as status:
-        json.dump(report, status)
+    deadline = time.monotonic() + args.time_limit
+    # Unlinked from the start: the call's processes cannot open it, and this process's fds are closed to them.
+    with tempfile.TemporaryFile(dir=args.out) as result_file:
+        try:
+            try:
+                parse_kwargs(args.kwargs)
+            except (TypeError, ValueError) as error:
+                raise Verdict("wr_500", "the worker passed malformed --kwargs (%s)" % described(error))
+            check_data(args.data)
+            protect_self()
+            report = supervise(args, deadline, result_file)
+        except Verdict as verdict:
+            report = {"ok": False, "code": verdict.code, "message": str(verdict)}
+            print("pvhub: %s: %s" % (verdict.code, verdict), file=sys.stderr, flush=True)
+        for name in (OUTPUT_FILE, STATUS_FILE):
+            clear(args.out, name)
+        if report["ok"]:
+            result_file.seek(0)
+            with create(args.out, OUTPUT_FILE) as sink:
+                shutil.copyfileobj(result_file, sink)
+    with create(args.out, STATUS_FILE) as sink:
+        sink.write(json.dumps(report).encode("utf-8"))
     return 0 if report["ok"] else 1
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Ends now even if the submission left threads or atexit hooks behind: they could rewrite the report afterwards
-    # or hold the container until its time limit.
-    os._exit(code)
+    sys.exit(call(sys.argv[2:]) if sys.argv[1:2] == [CALL] else main(sys.argv[1:]))

@@ -1,20 +1,19 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { prepareBuildContext } from '../../src/adapters/images/build-context.js';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import type { FileTask } from '../../src/domain/file-run.js';
 import type { KwargValue } from '../../src/domain/metadata.js';
-import { RUNNER_USER } from '../../src/domain/sandbox.js';
-import { wrapperCommand } from '../../src/operators/run-file.js';
+import { WRAPPER_PYTHON } from '../../src/operators/run-file.js';
 import { HOST_PYTHON, ROOT, run } from '../helpers/cli.js';
+import { buildSubmissionImage, runWrapper } from '../helpers/submission-image.js';
 
 const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
 const CSV = 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,1.5\n2015-01-01 00:30:00-07:00,2.5\n';
 const LABELS = { 'pvhub.spec': 'wrapper' };
-const GIB = 1024 ** 3;
 
 let scratch = '';
 let runs = 0;
@@ -33,22 +32,41 @@ interface WrapperRun {
   readonly stderr: string;
   readonly report: { ok: boolean; execution_time?: number; function_parameters?: string[]; code?: string; message?: string };
   readonly output: string | undefined;
+  /** The run's results folder. */
+  readonly results: string;
 }
 
-/** Runs the wrapper on the host Python against a submission module written from `code`. */
-async function wrap(code: string, kwargs: ReadonlyArray<readonly [string, KwargValue]> = [], options: { fn?: string; csv?: string; module?: string } = {}): Promise<WrapperRun> {
+interface WrapOptions {
+  readonly fn?: string;
+  readonly csv?: string;
+  readonly module?: string;
+  /** The --kwargs text as given, instead of the pairs as JSON. */
+  readonly kwargsText?: string;
+  /** Another --data path than the data file written for the run. */
+  readonly data?: string;
+  readonly timeLimit?: number;
+}
+
+/**
+ * Runs the wrapper on the host Python against a submission module written from `code`, as the container runs it:
+ * the supervisor with no site hooks, the call on an interpreter with pandas. `{results}` in the code is the run's
+ * results folder.
+ */
+async function wrap(code: string, kwargs: ReadonlyArray<readonly [string, KwargValue]> = [], options: WrapOptions = {}): Promise<WrapperRun> {
   const dir = path.join(scratch, `run-${runs++}`);
+  const results = path.join(dir, 'results');
   await mkdir(path.join(dir, 'code'), { recursive: true });
-  await mkdir(path.join(dir, 'results'));
-  await writeFile(path.join(dir, 'code', `${options.module ?? 'submission_wrapper'}.py`), code);
+  await mkdir(results);
+  await writeFile(path.join(dir, 'code', `${options.module ?? 'submission_wrapper'}.py`), code.replaceAll('{results}', results));
   await writeFile(path.join(dir, 'data.csv'), options.csv ?? CSV);
   const result = await run(HOST_PYTHON, [
-    WRAPPER, '--module', 'submission_wrapper', '--function', options.fn ?? 'f', '--data', path.join(dir, 'data.csv'),
-    '--out', path.join(dir, 'results'), '--kwargs', JSON.stringify(kwargs), '--code-dir', path.join(dir, 'code'),
+    '-I', '-S', WRAPPER, '--module', 'submission_wrapper', '--function', options.fn ?? 'f', '--data', options.data ?? path.join(dir, 'data.csv'),
+    '--out', results, '--kwargs', options.kwargsText ?? JSON.stringify(kwargs), '--code-dir', path.join(dir, 'code'),
+    '--time-limit', String(options.timeLimit ?? 60), '--python', HOST_PYTHON,
   ]);
-  const report = JSON.parse(await readFile(path.join(dir, 'results/status.json'), 'utf8'));
-  const output = await readFile(path.join(dir, 'results/output.csv'), 'utf8').catch(() => undefined);
-  return { status: result.status, stderr: result.stderr, report, output };
+  const report = JSON.parse(await readFile(path.join(results, 'status.json'), 'utf8'));
+  const output = await readFile(path.join(results, 'output.csv'), 'utf8').catch(() => undefined);
+  return { status: result.status, stderr: result.stderr, report, output, results };
 }
 
 const SITE = [['latitude', 39.7], ['longitude', -105.2], ['data_sampling_frequency', 15]] as const;
@@ -116,60 +134,167 @@ test('a return value that is no table is sb_500', async () => {
   assert.match(result.report.message ?? '', 'cannot be written as a table');
 });
 
-test('replacing time.perf_counter from the submission does not change the measured time', async () => {
-  const result = await wrap('import time\ntime.perf_counter = lambda: 0.0\ndef f(ts):\n    time.sleep(0.2)\n    return 1\n');
-  assert.ok((result.report.execution_time ?? 0) >= 0.19, String(result.report.execution_time));
+test("patching the wrapper's state or clocks from the submission does not change the measured time", async () => {
+  const code = [
+    'import time, __main__',
+    'time.perf_counter = time.monotonic = time.time = lambda: 0.0',
+    '__main__.perf_counter = lambda: 0.0',
+    '__main__.timed_call = lambda function, args, keywords: (function(*args, **keywords), 0.0)',
+    'def f(ts):',
+    '    time.sleep(0.5)',
+    '    return 1',
+  ].join('\n');
+  const result = await wrap(code);
+  assert.is(result.report.ok, true, JSON.stringify(result.report));
+  assert.ok((result.report.execution_time ?? 0) >= 0.5, String(result.report.execution_time));
 });
 
+test('a status file the submission writes itself is replaced by the verdict: no result came, so sb_500', async () => {
+  const code = [
+    'import json, os',
+    'def f(ts):',
+    '    with open("{results}/output.csv", "w") as output:',
+    '        output.write(",0\\n0,1\\n")',
+    '    with open("{results}/status.json", "w") as status:',
+    '        json.dump({"ok": True, "execution_time": 0.0, "function_parameters": ["ts"]}, status)',
+    '    os._exit(0)',
+  ].join('\n');
+  const result = await wrap(code);
+  assert.equal(result.report, { ok: false, code: 'sb_500', message: "the submission's process exited with status 0 before returning a result" });
+  assert.is(result.output, undefined, 'the output the submission wrote itself is moved aside');
+});
+
+test('a worker code from the submission never becomes the verdict: printed, written or sent to the wrapper, it is sb_500', async () => {
+  const fake = 'wr_2: download of data_files/files/system_1.csv failed: AccessDenied (worker credentials revoked)';
+  const written = await wrap([
+    'import json, os, sys',
+    'def f(ts):',
+    `    print("pvhub: ${fake}", file=sys.stderr)`,
+    '    with open("{results}/status.json", "w") as status:',
+    `        json.dump({"ok": False, "code": "wr_2", "message": "${fake}"}, status)`,
+    '    os._exit(1)',
+  ].join('\n'));
+  assert.equal(written.report, { ok: false, code: 'sb_500', message: "the submission's process exited with status 1 before returning a result" });
+  // The wrapper's own frames, sent by the submission with a worker's words: its failure is still its own.
+  const sent = await wrap([
+    'import os, sys',
+    'frames = int(sys.argv[sys.argv.index("--frames-fd") + 1])',
+    'def f(ts):',
+    `    message = b"${fake}"`,
+    '    os.write(frames, b"error %d\\n" % len(message) + message)',
+    '    os._exit(1)',
+  ].join('\n'));
+  assert.equal(sent.report, { ok: false, code: 'sb_500', message: fake });
+  const garbage = await wrap('import os, sys\nos.write(int(sys.argv[sys.argv.index("--frames-fd") + 1]), b"x" * 100)\ndef f(ts):\n    return 1\n');
+  assert.equal(garbage.report, { ok: false, code: 'sb_500', message: "the submission's process broke the wrapper's protocol: a frame header is too long" });
+});
+
+test('the time limit ends the call and every process it started, a detached one that ignores SIGTERM too', async () => {
+  const marker = path.join(scratch, 'detached-survived');
+  const code = [
+    'import os, signal, time',
+    'def f(ts):',
+    '    if os.fork() == 0:',
+    '        os.setsid()',
+    '        if os.fork() == 0:',
+    '            signal.signal(signal.SIGTERM, signal.SIG_IGN)',
+    '            time.sleep(3)',
+    `            open(${JSON.stringify(marker)}, "w").write("alive")`,
+    '        os._exit(0)',
+    '    while True:',
+    '        pass',
+  ].join('\n');
+  const started = Date.now();
+  const result = await wrap(code, [], { timeLimit: 1.5 });
+  assert.ok(Date.now() - started < 4_000, `took ${Date.now() - started} ms`);
+  assert.equal(result.report, { ok: false, code: 'sb_1', message: 'exceeded the time limit of 1.5 s' });
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  assert.not.ok(existsSync(marker), 'the detached process was ended with the call');
+});
+
+test('a process left behind after the result cannot rewrite the verdict or the output', async () => {
+  const code = [
+    'import json, os, time',
+    'def f(ts):',
+    '    if os.fork() == 0:',
+    '        os.setsid()',
+    '        time.sleep(1)',
+    '        for name, text in (("output.csv", ",0\\n0,forged\\n"), ("status.json", json.dumps({"ok": True, "execution_time": 0.0}))):',
+    '            with open("{results}/" + name, "w") as sink:',
+    '                sink.write(text)',
+    '        os._exit(0)',
+    '    time.sleep(0.3)',
+    '    return 42',
+  ].join('\n');
+  const result = await wrap(code);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const report = JSON.parse(await readFile(path.join(result.results, 'status.json'), 'utf8'));
+  assert.is(report.ok, true);
+  assert.ok(report.execution_time >= 0.3, String(report.execution_time));
+  assert.is(await readFile(path.join(result.results, 'output.csv'), 'utf8'), ',0\n0,42\n');
+});
+
+test("malformed kwargs are wr_500 and an unreadable data file wr_10, decided before any of the submission's code runs", async () => {
+  const code = 'print("SUBMISSION-IMPORTED")\ndef f(ts):\n    return 1\n';
+  const kwargs = await wrap(code, [], { kwargsText: '{"latitude": 1}' });
+  assert.is(kwargs.report.code, 'wr_500');
+  assert.match(kwargs.report.message ?? '', 'malformed --kwargs');
+  const data = await wrap(code, [], { data: path.join(scratch, 'no-such-data.csv') });
+  assert.is(data.report.code, 'wr_10');
+  for (const result of [kwargs, data]) assert.not.match(result.stderr, 'SUBMISSION-IMPORTED');
+});
+
+const SUPERVISOR_PROBE = `
+import ctypes, os, signal, time
+
+def probe_supervisor(time_series):
+    """Everything a submission of the same uid might try against PID 1; what succeeds is returned."""
+    breached = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGSTOP, signal.SIGKILL):
+        try:
+            os.kill(1, sig)
+        except OSError:
+            pass
+    time.sleep(0.5)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.ptrace(16, 1, None, None) == 0:
+        breached.append("ptrace")
+    for name in ("mem", "environ", "fd"):
+        try:
+            os.listdir("/proc/1/fd") if name == "fd" else open("/proc/1/" + name, "rb").read(1)
+            breached.append(name)
+        except OSError:
+            pass
+    with open("/proc/1/cmdline", "rb") as cmdline:
+        supervisor = cmdline.read().split(b"\\0")[:3]
+    return (" ".join(part.decode() for part in supervisor), ",".join(breached) or "none", os.getppid())
+`;
+
 test('the image recipe builds with no network and runs the wrapper hardened, as the worker calls it', async () => {
-  const submission = path.join(scratch, 'image/submission');
-  await mkdir(path.join(submission, 'helpers'), { recursive: true });
-  await writeFile(path.join(submission, 'requirements.txt'), 'pandas\n');
-  await writeFile(path.join(submission, 'helpers/__init__.py'), 'def scale(ts, k):\n    return ts * k\n');
-  await writeFile(
-    path.join(submission, 'submission_wrapper.py'),
-    'from helpers import scale\nprint("hello from the submission")\ndef detect(time_series, latitude, data_sampling_frequency=2):\n    return scale(time_series, data_sampling_frequency)\n',
-  );
   const engine = new DockerEngine();
-  const { contextDir, tag } = await prepareBuildContext({
-    submissionDir: submission, pythonVersion: '3.11', baseImage: 'python:3.11-slim', workDir: path.join(scratch, 'image'), onLog: () => undefined,
-    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)), maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON, signal: new AbortController().signal,
-  });
-  const buildLog: string[] = [];
-  await engine.buildImage({ tag, contextDir, labels: LABELS, timeoutMs: 300_000, maxSizeBytes: GIB }, (line) => buildLog.push(line));
-  const dataDir = path.join(scratch, 'image/data');
-  const resultsDir = path.join(scratch, 'image/results');
-  await mkdir(dataDir);
-  await mkdir(resultsDir);
-  await chmod(resultsDir, 0o777);
-  await writeFile(path.join(dataDir, 'system_1.csv'), CSV);
+  const tag = await buildSubmissionImage(engine, path.join(scratch, 'image'), {
+    'requirements.txt': 'pandas\n',
+    'helpers/__init__.py': 'def scale(ts, k):\n    return ts * k\n',
+    'submission_wrapper.py': `from helpers import scale\nprint("hello from the submission")\ndef detect(time_series, latitude, data_sampling_frequency=2):\n    return scale(time_series, data_sampling_frequency)\n${SUPERVISOR_PROBE}`,
+  }, LABELS);
   const task: FileTask = {
     index: 0,
     metadata: { file_id: 1, system_id: 1, file_name: 'system_1.csv', include_on_leaderboard: true },
     kwargs: [['latitude', 39.7], ['data_sampling_frequency', null]],
   };
-  const outcome = await engine.runContainer(
-    {
-      image: tag,
-      command: wrapperCommand('detect', task),
-      mounts: [
-        { hostPath: dataDir, containerPath: '/data', readOnly: true },
-        { hostPath: resultsDir, containerPath: '/results', readOnly: false },
-      ],
-      memoryBytes: 512 * 1024 ** 2, nanoCpus: 1e9, pidsLimit: 64, timeoutMs: 60_000, outputCapBytes: 65_536,
-      labels: LABELS, user: RUNNER_USER,
-    },
-    new AbortController().signal,
-  );
-  assert.is(outcome.exitCode, 0, outcome.output);
-  assert.match(outcome.output, 'hello from the submission');
-  const report = JSON.parse(await readFile(path.join(resultsDir, 'status.json'), 'utf8'));
-  assert.is(report.ok, true, JSON.stringify(report));
-  assert.equal(report.function_parameters, ['time_series', 'latitude', 'data_sampling_frequency']);
-  assert.is(
-    await readFile(path.join(resultsDir, 'output.csv'), 'utf8'),
-    'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,3.0\n2015-01-01 00:30:00-07:00,5.0\n',
-  );
+  const detect = await runWrapper(engine, tag, { dir: path.join(scratch, 'image/detect'), functionName: 'detect', task, csv: CSV, labels: LABELS }, { timeLimitSeconds: 60, engineTimeoutMs: 60_000 });
+  assert.is(detect.outcome.exitCode, 0, detect.outcome.output);
+  assert.match(detect.outcome.output, 'hello from the submission');
+  assert.is(detect.report?.['ok'], true, JSON.stringify(detect.report));
+  assert.equal(detect.report?.['function_parameters'], ['time_series', 'latitude', 'data_sampling_frequency']);
+  assert.ok((detect.report?.['execution_time'] as number) * 1000 < detect.outcome.durationMs);
+  assert.is(detect.output, 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,3.0\n2015-01-01 00:30:00-07:00,5.0\n');
+
+  // PID 1 is the supervisor on its own interpreter: signals from inside do not reach it, nor ptrace or /proc.
+  const probe = await runWrapper(engine, tag, { dir: path.join(scratch, 'image/probe'), functionName: 'probe_supervisor', task: { ...task, kwargs: [] }, csv: CSV, labels: LABELS }, { timeLimitSeconds: 30, engineTimeoutMs: 60_000 });
+  assert.is(probe.outcome.exitCode, 0, probe.outcome.output);
+  assert.is(probe.report?.['ok'], true, JSON.stringify(probe.report));
+  assert.is(probe.output, `,0,1,2\n0,${WRAPPER_PYTHON} -I -S,none,1\n`);
 });
 
 test.run();

@@ -13,8 +13,11 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import type { FileTask } from '../../src/domain/file-run.js';
 import { python, ROOT, run } from '../helpers/cli.js';
 import { writeSdist } from '../helpers/sdist.js';
+import { buildSubmissionImage, runWrapper } from '../helpers/submission-image.js';
 
 const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
 const REQUIREMENTS = 'pandas==2.2.3\nnumpy==2.1.3\n';
@@ -37,7 +40,7 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-/** The uid submissions run as (RUNNER_USER in src/pipeline/run-file.ts); it owns nothing on the host. */
+/** The uid submissions run as (RUNNER_USER in src/domain/sandbox.ts); it owns nothing on the host. */
 const RUNNER_UID = '10001';
 
 /**
@@ -256,14 +259,17 @@ interface FileOutcome {
   readonly message: string;
 }
 
+/** The job's JSON log, one record a line. */
+async function logRecords(logFile: string): Promise<Array<Record<string, unknown>>> {
+  return (await readFile(logFile, 'utf8')).split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** Per-file failures from the job's JSON log: the warn line of each failed file carries its code. */
 async function fileFailures(logFile: string): Promise<Map<string, FileOutcome>> {
   const failures = new Map<string, FileOutcome>();
-  for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
-    if (line.trim() === '') continue;
-    const record = JSON.parse(line) as { file?: string; code?: string; msg?: string; message?: string };
-    if (record.file !== undefined && record.code !== undefined) {
-      failures.set(record.file, { code: record.code, message: String(record.msg ?? record.message ?? '') });
+  for (const record of await logRecords(logFile)) {
+    if (typeof record['file'] === 'string' && typeof record['code'] === 'string') {
+      failures.set(record['file'], { code: record['code'], message: String(record['msg'] ?? record['message'] ?? '') });
     }
   }
   return failures;
@@ -298,7 +304,8 @@ test('one run survives every container attack, each file gets its code, and the 
   expect('1004_ac_power_ts08.csv', 'sb_500', 'PROBE-OK environment holds only');
   expect('1005_ac_power_ts10.csv', 'sb_500', 'PROBE-OK uid 10001');
   expect('1001_ac_power_ts12.csv', 'sb_500', 'PROBE-OK only 1001_ac_power_ts12.csv is visible');
-  expect('1003_ac_power_ts13.csv', 'op_8', 'not a regular file');
+  // It planted a link as its output and claimed success itself: the wrapper saw no result, and moved both aside.
+  expect('1003_ac_power_ts13.csv', 'sb_500', 'before returning a result');
 
   // The flood, and the honest file, are scored.
   const scored = ['1005_ac_power_ts09.csv', '1005_ac_power_ts11.csv'];
@@ -313,6 +320,72 @@ test('one run survives every container attack, each file gets its code, and the 
   assert.match(log, /bytes of output dropped/, 'the flood was cut at the output cap');
 
   await assertHostUnaffected(result.pid);
+});
+
+test("the verdict is the wrapper's: a patched timer, a status file or a worker's message from the submission change nothing", async () => {
+  const submission = await submissionFolder('verdict', await readFile(path.join(ROOT, 'spec/hostile/verdict_submission.py'), 'utf8'));
+  const out = path.join(scratch, 'out-verdict');
+  const result = await evaluate(submission, out, env());
+  assert.is(result.status, 0, `${result.stdout}\n${result.stderr.slice(-3000)}`);
+  const logFile = path.join(out, 'logs', 'submission.log.jsonl');
+  const failures = await fileFailures(logFile);
+  const ran = new Map((await logRecords(logFile)).filter((record) => record['msg'] === 'file ran').map((record) => [record['file'], record['executionTime']]));
+
+  const forged: string[] = [];
+  // It replaced the wrapper's timer and clocks, and slept 1.5 s in the call: the time measured is still 1.5 s.
+  const patched = ran.get('1001_ac_power_ts01.csv');
+  if (typeof patched !== 'number' || patched < 1.5) forged.push(`ts01 ran for ${String(patched)} s`);
+  // It wrote its output and a status of 0 s itself, and ended before the wrapper could: no result, so no score.
+  const written = failures.get('1001_ac_power_ts02.csv');
+  if (written?.code !== 'sb_500' || !written.message.includes('before returning a result')) forged.push(`ts02: ${written?.code}: ${written?.message}, ran for ${String(ran.get('1001_ac_power_ts02.csv'))} s`);
+  // It printed and wrote a worker's wr_2 for its own failure: the failure is still the submission's.
+  const blamed = failures.get('1002_ac_power_ts03.csv');
+  if (blamed === undefined || !/^(sb|op)_/.test(blamed.code) || blamed.message.includes('wr_2')) forged.push(`ts03: ${blamed?.code}: ${blamed?.message}`);
+  assert.equal(forged, [], 'nothing the submission forged was believed');
+
+  assert.is(failures.size, 2, [...failures.keys()].join(', '));
+  assert.is(ran.size, 11);
+  await assertHostUnaffected(result.pid);
+});
+
+const ENDLESS = `
+import os, signal
+
+def endless(time_series):
+    # PID 1 is the wrapper: none of these reach it from inside the container. Were this process PID 1, they would
+    # not stop it either (SIGINT is ignored first), so the container would run on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGSTOP, signal.SIGKILL):
+        try:
+            os.kill(1, sig)
+        except OSError:
+            pass
+    for _ in range(3):
+        if os.fork() == 0:
+            os.setsid()
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            while True:
+                pass
+    while True:
+        pass
+`;
+
+test('a container ends at its time limit by itself when the worker is gone, whatever the submission does to stop that', async () => {
+  const engine = new DockerEngine();
+  const labels = { 'pvhub.spec': 'hostile-time-limit' };
+  try {
+    const tag = await buildSubmissionImage(engine, path.join(scratch, 'time-limit'), { 'requirements.txt': REQUIREMENTS, 'submission_wrapper.py': ENDLESS }, labels);
+    const task: FileTask = { index: 0, metadata: { file_id: 1, system_id: 1, file_name: 'system_1.csv', include_on_leaderboard: true }, kwargs: [] };
+    const csv = 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n';
+    // As run-file starts it, with a 3 s limit, but the engine (the worker) would only stop it after 40 s.
+    const run = await runWrapper(engine, tag, { dir: path.join(scratch, 'time-limit/run'), functionName: 'endless', task, csv, labels }, { timeLimitSeconds: 3, engineTimeoutMs: 40_000 });
+    assert.is(run.outcome.timedOut, false, `the worker had to stop it after ${run.outcome.durationMs} ms`);
+    assert.ok(run.outcome.durationMs >= 3_000 && run.outcome.durationMs < 7_000, `ran ${run.outcome.durationMs} ms`);
+    assert.equal(run.report, { ok: false, code: 'sb_1', message: 'exceeded the time limit of 3 s' });
+    assert.equal(await escapedProcesses(), [], 'no submission process outlives its container');
+  } finally {
+    await engine.removeImages(labels);
+  }
 });
 
 test.run();

@@ -82,8 +82,8 @@ test('a file failing is a non-breaking error of that file; the others are scored
   const finished = events.at(-1);
   assert.ok(finished?.type === 'finished');
   assert.is(finished.tally.rows.length, 12);
-  assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'op_5']]);
-  assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'op_5']]);
+  assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'sb_500']]);
+  assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'sb_500']]);
   await assertReleased(w);
 });
 

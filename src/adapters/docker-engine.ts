@@ -222,6 +222,9 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
       LogConfig: { Type: 'none', Config: {} },
       Binds: spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
       AutoRemove: false,
+      // The command is PID 1 whatever the engine's default: the wrapper's supervisor relies on that to be out of the
+      // submission's reach (signals from inside the container cannot stop PID 1) and to end the container on time.
+      Init: false,
     },
   };
 }

@@ -15,6 +15,8 @@ export interface RunFacts {
   readonly outputTail: string;
   /** status.json as the wrapper wrote it, if it did and it parsed. */
   readonly report: WrapperReport | undefined;
+  /** How long the container ran, on the engine's clock: no call inside it can have taken longer. */
+  readonly durationMs: number;
 }
 
 export type RunVerdict =
@@ -23,6 +25,17 @@ export type RunVerdict =
 
 const GIB = 1024 ** 3;
 
+/** The codes the wrapper's supervisor gives (container/pvhub_wrapper.py): the call's own failures are sb_ or op_. */
+const WRAPPER_CODES: ReadonlySet<ErrorCode> = new Set(['sb_1', 'sb_500', 'op_6', 'wr_10', 'wr_500']);
+
+/** Why a reported runtime cannot be true, if it cannot. */
+function impossibleRuntime(seconds: number, durationMs: number): string | undefined {
+  // Number.isFinite, not isFinite: a string from a forged report is not a time.
+  if (!Number.isFinite(seconds) || seconds < 0) return 'the wrapper reported no execution time';
+  if (seconds * 1000 > durationMs) return `the wrapper reported ${seconds} s of execution in a container that ran ${durationMs / 1000} s`;
+  return undefined;
+}
+
 function lastLines(text: string, count: number): string {
   return text.trim().split('\n').slice(-count).join(' | ').slice(-600);
 }
@@ -30,7 +43,9 @@ function lastLines(text: string, count: number): string {
 /**
  * Turns a finished container into a per-file verdict with a Hub code. The original used the raw exit status as the
  * code (1 mislabelled as a timeout, 500 arriving as 244); here the wrapper's own report decides, and what the
- * worker saw (time limit, memory kill, crash without a report) comes first because the report cannot say it.
+ * worker saw (time limit, memory kill, crash without a report) comes first because the report cannot say it. The
+ * submission's output is never read for a code, and a report is held to what its writer can say: a code the
+ * wrapper does not give, or a runtime longer than the container ran, is not believed.
  */
 export function judgeRun(facts: RunFacts): RunVerdict {
   if (facts.timedOut) {
@@ -46,14 +61,14 @@ export function judgeRun(facts: RunFacts): RunVerdict {
   }
   const report = facts.report;
   if (report?.ok === true && facts.exitCode === 0) {
-    const time = report.execution_time;
-    if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
-      return { ok: false, failure: { code: 'sb_500', message: 'the wrapper reported no execution time' } };
-    }
-    return { ok: true, executionTime: time, functionParameters: report.function_parameters ?? [] };
+    const seconds = report.execution_time ?? Number.NaN;
+    const impossible = impossibleRuntime(seconds, facts.durationMs);
+    if (impossible !== undefined) return { ok: false, failure: { code: 'sb_500', message: impossible } };
+    return { ok: true, executionTime: seconds, functionParameters: report.function_parameters ?? [] };
   }
   if (report && report.ok === false) {
-    const code: ErrorCode = report.code !== undefined && isErrorCode(report.code) ? report.code : 'sb_500';
+    const named = report.code !== undefined && isErrorCode(report.code) ? report.code : undefined;
+    const code: ErrorCode = named !== undefined && WRAPPER_CODES.has(named) ? named : 'sb_500';
     return { ok: false, failure: { code, message: report.message ?? `the submission failed (exit ${facts.exitCode})` } };
   }
   const tail = lastLines(facts.outputTail, 5);

@@ -39,10 +39,18 @@ async function readReport(file: string): Promise<WrapperReport | undefined> {
   }
 }
 
-/** The wrapper's command line for one file (container/pvhub_wrapper.py). */
-export function wrapperCommand(functionName: string, task: FileTask): string[] {
+/** The supervisor's interpreter: the base image's, copied before the submission's dependencies are installed. */
+export const WRAPPER_PYTHON = '/opt/pvhub/python/bin/python';
+
+/**
+ * The wrapper's command line for one file (container/pvhub_wrapper.py). It runs isolated from site hooks (-I -S),
+ * and enforces the time limit itself, so the container ends on time even when the worker is gone.
+ */
+export function wrapperCommand(functionName: string, task: FileTask, timeLimitSeconds: number): string[] {
   return [
-    'python',
+    WRAPPER_PYTHON,
+    '-I',
+    '-S',
     WRAPPER_PATH,
     '--module',
     'submission_wrapper',
@@ -54,6 +62,8 @@ export function wrapperCommand(functionName: string, task: FileTask): string[] {
     '/results',
     '--kwargs',
     JSON.stringify(task.kwargs),
+    '--time-limit',
+    String(timeLimitSeconds),
   ];
 }
 
@@ -76,7 +86,7 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   const outcome = await deps.engine.runContainer(
     {
       image: ws.image,
-      command: wrapperCommand(ws.config.functionName, task),
+      command: wrapperCommand(ws.config.functionName, task, deps.limits.fileTimeLimitMs / 1000),
       mounts: [
         { hostPath: dataDir, containerPath: '/data', readOnly: true },
         { hostPath: resultsDir, containerPath: '/results', readOnly: false },
@@ -100,6 +110,7 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
     timeLimitSeconds: deps.limits.fileTimeLimitMs / 1000,
     memoryLimitBytes: deps.limits.containerMemoryBytes,
     outputTail: outcome.output,
+    durationMs: outcome.durationMs,
     report: await readReport(path.join(resultsDir, STATUS_FILE)),
   });
   const wallTimeMs = Date.now() - started;
