@@ -116,11 +116,12 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       return json(201, { error_report_id: nextReportId++, ...row });
     }
     if (method === 'POST' && (match = path.match(/^submissions\/submission\/(\d+)\/progress_increment$/))) {
+      // The API does float(file_exec_time): null or a missing field raises, and Django answers 500 (contract §11).
       const seconds = (body as { file_exec_time?: unknown } | undefined)?.file_exec_time;
-      if (seconds !== null && typeof seconds !== 'number') return json(400, { error: 'file_exec_time must be a number or null' });
+      if (typeof seconds !== 'number') return { status: 500, body: `TypeError: float() argument must be a string or a real number, not '${seconds === null ? 'NoneType' : typeof seconds}'`, headers: { 'content-type': 'text/html' } };
       const id = Number(match[1]);
       const state = progress.get(id) ?? { count: 0, mean: 0 };
-      if (typeof seconds === 'number') state.mean = (state.mean * state.count + seconds) / (state.count + 1);
+      state.mean = (state.mean * state.count + seconds) / (state.count + 1);
       state.count += 1;
       progress.set(id, state);
       return json(200, { progress: state.mean });

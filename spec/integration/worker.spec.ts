@@ -220,13 +220,16 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
     assert.is(body['error_type'], 'SubmissionException');
     assert.match(String(body['error_message']), 'ValueError');
   }
-  // A failed file's progress carries null; each request of a failed file comes right before its progress.
-  const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`).map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
-  assert.is(progress.filter((seconds) => seconds === null).length, failedFiles.length);
-  assert.ok(progress.every((seconds) => seconds === null || (typeof seconds === 'number' && seconds >= 0)));
+  // Every file's progress, a failed one's too, carries its container's wall time: a container takes some tenths of a
+  // second at least, where the function alone may take hundredths. Each request of a failed file comes right before
+  // its progress.
+  const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`);
+  assert.ok(progress.every((r) => r.status === 200), 'the API took every progress');
+  const seconds = progress.map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
+  assert.ok(seconds.every((value) => typeof value === 'number' && value > 0.1 && value < 60), JSON.stringify(seconds));
   const perFileRequests = requests.filter((r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'));
   perFileRequests.forEach((r, i) => {
-    if (r.path.includes('update_non_breaking')) assert.equal(perFileRequests[i + 1]?.body, { file_exec_time: null });
+    if (r.path.includes('update_non_breaking')) assert.ok(perFileRequests[i + 1]?.path.includes('progress_increment'));
   });
   for (const entry of requests) {
     assert.is(entry.headers['content-type'], 'application/json');

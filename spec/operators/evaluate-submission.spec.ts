@@ -87,6 +87,13 @@ test('a file failing is a non-breaking error of that file; the others are scored
   await assertReleased(w);
 });
 
+test("every file's progress carries its container's wall time in seconds, a failed file's too, not the function's runtime", async () => {
+  const w = await world({ delayMs: 40, behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct', seconds: 0.5 }) });
+  await run(w);
+  assert.is(w.hub.progress.length, 13, 'one progress per file, the failed one included');
+  assert.equal(w.hub.progress, Array<number>(13).fill(0.04), 'the wall time the engine measured (40 ms), not the 0.5 s the function took');
+});
+
 test('early abort: the first three files all failing stop the job with op_7 before the rest run', async () => {
   const w = await world({ behaviour: () => ({ kind: 'raises', message: 'always' }) });
   const events = await run(w, { limits: { ...FAKE_LIMITS, maxParallel: 1 } });

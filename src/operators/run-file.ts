@@ -58,7 +58,6 @@ export function wrapperCommand(functionName: string, task: FileTask): string[] {
 }
 
 async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, signal: AbortSignal): Promise<FileRun> {
-  const started = Date.now();
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
   const dataDir = path.join(runDir, 'data');
   const resultsDir = path.join(runDir, 'results');
@@ -102,12 +101,12 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
     outputTail: outcome.output,
     report: await readReport(path.join(resultsDir, STATUS_FILE)),
   });
-  const wallTimeMs = Date.now() - started;
+  const wallTimeMs = outcome.durationMs;
   if (!verdict.ok) {
-    log.warn({ code: verdict.failure.code, durationMs: outcome.durationMs }, verdict.failure.message);
+    log.warn({ code: verdict.failure.code, durationMs: wallTimeMs }, verdict.failure.message);
     return { kind: 'failed', task, failure: verdict.failure, wallTimeMs };
   }
-  log.info({ executionTime: verdict.executionTime, durationMs: outcome.durationMs }, 'file ran');
+  log.info({ executionTime: verdict.executionTime, durationMs: wallTimeMs }, 'file ran');
   return {
     kind: 'ran',
     task,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { concatMap, from, map, type OperatorFunction } from 'rxjs';
 import { FILE_ERROR_TYPE } from '../domain/errors.js';
-import type { FileScore } from '../domain/file-run.js';
+import { type FileScore, wallSecondsOf } from '../domain/file-run.js';
 import type { HubApi } from '../ports/hub-api.js';
 
 async function report(hub: HubApi, submissionId: number, score: FileScore, log: Logger): Promise<void> {
@@ -14,7 +14,7 @@ async function report(hub: HubApi, submissionId: number, score: FileScore, log: 
         file_name: score.task.metadata.file_name,
       });
     }
-    await hub.progressIncrement(submissionId, score.kind === 'scored' ? score.run.executionTime : null);
+    await hub.progressIncrement(submissionId, wallSecondsOf(score));
   } catch (error) {
     // As the original: progress is advisory, a failure to report it must not fail the job.
     log.warn({ err: error }, 'progress report to the Hub failed');
@@ -23,7 +23,8 @@ async function report(hub: HubApi, submissionId: number, score: FileScore, log: 
 
 /**
  * Tells the Hub about each finished file, in order: a non-breaking error for a failed one, then the progress
- * increment with its execution time. Passes the scores through once reported.
+ * increment with its wall time (the function's own runtime is the scored metric, not the Hub's ETA). Passes the
+ * scores through once reported.
  */
 export function reportFileProgress(hub: HubApi, submissionId: number, log: Logger): OperatorFunction<FileScore, FileScore> {
   return concatMap((score) => from(report(hub, submissionId, score, log)).pipe(map(() => score)));
