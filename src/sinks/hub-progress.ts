@@ -1,31 +1,38 @@
 import type { Logger } from 'pino';
-import { concatMap, from, map, type OperatorFunction } from 'rxjs';
+import { concatMap, defer, from, map, type OperatorFunction } from 'rxjs';
 import { FILE_ERROR_TYPE } from '../domain/errors.js';
 import { type FileScore, wallSecondsOf } from '../domain/file-run.js';
 import type { HubApi } from '../ports/hub-api.js';
 
-async function report(hub: HubApi, submissionId: number, score: FileScore, log: Logger): Promise<void> {
+/**
+ * One Hub call of a file's report, in its own try. As the original: these reports are advisory, so a refusal is
+ * logged and fails neither the job nor the calls after it. Resolves whether the Hub took it.
+ */
+async function attempt(what: string, call: () => Promise<void>, log: Logger): Promise<boolean> {
   try {
-    if (score.kind === 'failed') {
-      await hub.reportFileError(submissionId, {
-        error_code: score.failure.code,
-        error_type: FILE_ERROR_TYPE,
-        error_message: score.failure.message,
-        file_name: score.task.metadata.file_name,
-      });
-    }
-    await hub.progressIncrement(submissionId, wallSecondsOf(score));
+    await call();
+    return true;
   } catch (error) {
-    // As the original: progress is advisory, a failure to report it must not fail the job.
-    log.warn({ err: error }, 'progress report to the Hub failed');
+    log.warn({ err: error }, `${what} to the Hub failed`);
+    return false;
   }
 }
 
 /**
- * Tells the Hub about each finished file, in order: a non-breaking error for a failed one, then the progress
- * increment with its wall time (the function's own runtime is the scored metric, not the Hub's ETA). Passes the
- * scores through once reported.
+ * Tells the Hub about each finished file, in order: for a failed one a non-breaking error, then for every file the
+ * progress increment with its wall time (the function's own runtime is the scored metric, not the Hub's ETA).
+ * Passes the scores through once reported.
  */
 export function reportFileProgress(hub: HubApi, submissionId: number, log: Logger): OperatorFunction<FileScore, FileScore> {
-  return concatMap((score) => from(report(hub, submissionId, score, log)).pipe(map(() => score)));
+  return (scores) =>
+    defer(() => {
+      const report = async (score: FileScore) => {
+        if (score.kind === 'failed') {
+          const error = { error_code: score.failure.code, error_type: FILE_ERROR_TYPE, error_message: score.failure.message, file_name: score.task.metadata.file_name };
+          await attempt('a file error', () => hub.reportFileError(submissionId, error), log);
+        }
+        await attempt('the progress', () => hub.progressIncrement(submissionId, wallSecondsOf(score)), log);
+      };
+      return scores.pipe(concatMap((score) => from(report(score)).pipe(map(() => score))));
+    });
 }
