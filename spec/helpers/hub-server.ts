@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 /**
  * A stand-in for the Hub's Django API with every route the worker uses (contract §3): the same paths, methods,
  * trailing slashes, redirect, token scheme and response shapes, strict JSON (a NaN token is a 400, as in the API),
- * the error-code table of §8 on the breaking-error route. It records every request in order and can be told to
- * fail a route.
+ * the error-code table of §8 on the breaking-error route, and what the API does with each call beyond its routes
+ * (contract §11): a null file_exec_time is a 500, a breaking report's message is replaced by the code's text, file
+ * errors go to the submission's first report. It records every request in order, can be told to fail a route, and
+ * says what the Hub's front end would show of a submission.
  */
 
 export interface RecordedRequest {
@@ -26,6 +28,25 @@ export interface HubServerOptions {
   readonly pythonVersions?: readonly string[];
 }
 
+/** A row of the API's error reports, as stored. */
+export interface ErrorReportRow {
+  readonly error_report_id: number;
+  readonly submission: number;
+  readonly error_code: string;
+  readonly error_type: string;
+  readonly error_message: string;
+  error_rate: number;
+  readonly file_errors: { readonly errors: unknown[] };
+}
+
+/** What the Hub's front end shows of a submission. */
+export interface FrontEndView {
+  /** The submission's first error report row (the page shows `errors[0]`); undefined when it has none. */
+  readonly errorReport: ErrorReportRow | undefined;
+  /** Files counted by progress_increment. */
+  readonly filesDone: number;
+}
+
 export interface HubServer {
   readonly url: string;
   readonly requests: RecordedRequest[];
@@ -39,6 +60,9 @@ export interface HubServer {
   readonly statuses: Map<number, string[]>;
   /** Bodies of the result PUTs by submission. */
   readonly results: Map<number, unknown>;
+  /** Each submission's error report rows, in the order the API made them. */
+  readonly errorReports: Map<number, ErrorReportRow[]>;
+  frontEnd(submissionId: number): FrontEndView;
   close(): Promise<void>;
 }
 
@@ -54,6 +78,38 @@ const KNOWN_CODES = new Set([
   'op_500',
   'sb_500',
 ]);
+
+/**
+ * The API's errorcodes.json: a breaking report is stored with the text of its code in place of the worker's message.
+ * (op_9 has no text in the copy this follows: the API stores it with an empty one.)
+ */
+const ERROR_CODE_TEXTS: Readonly<Record<string, string>> = {
+  op_1: 'Submission file is not a valid zipped file',
+  op_2: 'Error installing Python submission dependencies',
+  op_3: 'Failed to get system metadata information',
+  op_4: 'No system metadata returned from API',
+  op_5: 'Configuration file not found in current evaluation directory',
+  op_6: 'Required function name not found within submission python file',
+  op_7: 'Failure cutoff met for submission evaluation and execution has been terminated',
+  op_8: 'Submission result length does not match ground truth length',
+  op_500: 'Internal server error',
+  wr_1: 'Error uploading file to s3',
+  wr_2: 'Error downloading file from s3',
+  wr_3: 'No files found in s3 bucket for analysis',
+  wr_4: 'Error updating submission result to API',
+  wr_5: 'Error updating submission status to API',
+  wr_6: 'Required evaluation files not found in s3 bucket',
+  wr_7: 'File metadata for file ID not found in API',
+  wr_8: 'No file metadata found in API for analysis ID',
+  wr_9: 'Not all ground truth data files found in s3 bucket for analysis',
+  wr_10: 'Not all analytical data files found in s3 bucket for analysis',
+  wr_11: "Runner module does not have a 'run' function",
+  wr_12: 'Error posting Error Report to API',
+  wr_13: 'API did not return a valid response',
+  wr_500: 'Internal server error',
+  sb_1: 'Submission function exceeded maximum execution time',
+  sb_500: 'Internal server error',
+};
 
 interface Reply {
   readonly status: number;
@@ -72,12 +128,27 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
   const requests: RecordedRequest[] = [];
   const statuses = new Map<number, string[]>();
   const results = new Map<number, unknown>();
-  const reports = new Map<number, { error_rate: number; file_errors: { errors: unknown[] } }>();
+  const reports = new Map<number, ErrorReportRow[]>();
   const progress = new Map<number, { count: number; mean: number }>();
   const faults: Array<{ method: string; path: string | RegExp; status: number; body: string | undefined }> = [];
   let tokenNumber = 0;
   let token = '';
   let nextReportId = 1;
+
+  function addReport(submission: number, fields: Partial<ErrorReportRow>): ErrorReportRow {
+    const row: ErrorReportRow = {
+      error_code: '',
+      error_type: '',
+      error_message: '',
+      error_rate: 0,
+      ...fields,
+      file_errors: { errors: [...(fields.file_errors?.errors ?? [])] },
+      error_report_id: nextReportId++,
+      submission,
+    };
+    reports.set(submission, [...(reports.get(submission) ?? []), row]);
+    return row;
+  }
 
   function route(method: string, path: string, headers: IncomingHttpHeaders, body: unknown, bodyError: boolean): Reply {
     if (method === 'POST' && path === 'login') {
@@ -112,8 +183,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     if (method === 'POST' && path === 'error/error_report/new') {
       const row = body as { submission?: unknown; file_errors?: unknown } | undefined;
       if (typeof row?.submission !== 'number') return json(400, { submission: ['This field is required.'] });
-      reports.set(row.submission, { error_rate: 0, file_errors: { errors: [] } });
-      return json(201, { error_report_id: nextReportId++, ...row });
+      return json(201, addReport(row.submission, body as Partial<ErrorReportRow>));
     }
     if (method === 'POST' && (match = path.match(/^submissions\/submission\/(\d+)\/progress_increment$/))) {
       // The API does float(file_exec_time): null or a missing field raises, and Django answers 500 (contract §11).
@@ -127,9 +197,11 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       return json(200, { progress: state.mean });
     }
     if (method === 'POST' && (match = path.match(/^error\/error_report\/(\d+)\/update_non_breaking$/))) {
-      const report = reports.get(Number(match[1]));
+      // Appended to the submission's first report, whatever reports came after it; the code is not checked.
+      const [report] = reports.get(Number(match[1])) ?? [];
       if (!report) return json(404, { error: 'no error report for this submission' });
       report.file_errors.errors.push(body);
+      if (files.size > 0) report.error_rate = report.file_errors.errors.length / files.size;
       return json(200, report);
     }
     if (method === 'PUT' && (match = path.match(/^submissions\/update_submission_result\/(\d+)$/))) {
@@ -144,7 +216,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       const row = body as { submission?: unknown; error_code?: unknown } | undefined;
       if (typeof row?.submission !== 'number') return json(400, { submission: ['This field is required.'] });
       if (typeof row.error_code !== 'string' || !KNOWN_CODES.has(row.error_code)) return json(400, { error: `unknown error code ${String(row.error_code)}` });
-      return json(201, { error_report_id: nextReportId++, ...row });
+      // A new row, its message the code's text: the worker's own reason is not stored.
+      return json(201, addReport(row.submission, { ...(body as Partial<ErrorReportRow>), error_message: ERROR_CODE_TEXTS[row.error_code] ?? '' }));
     }
     return json(404, { detail: `no route ${method} ${path}` });
   }
@@ -194,6 +267,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     },
     statuses,
     results,
+    errorReports: reports,
+    frontEnd: (submissionId) => ({ errorReport: reports.get(submissionId)?.[0], filesDone: progress.get(submissionId)?.count ?? 0 }),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

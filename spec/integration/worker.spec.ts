@@ -188,8 +188,9 @@ const bodyOf = (requests: readonly RecordedRequest[], method: string, route: str
 
 /**
  * The calls of a job that ran its files, in the order of the original (contract §3): login, running, every file's
- * metadata (concurrent, so as a set), the blank report, the versions (and their redirect), the systems, then one
- * progress per file (with a non-breaking report before it for a failed file), the result and the final status.
+ * metadata (concurrent, so as a set), the versions (and their redirect), the systems, then one progress per file
+ * (with a non-breaking report before it for a failed file, and the blank report those go to before the first), the
+ * result and the final status.
  */
 function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): void {
   const sid = s.submissionId;
@@ -198,19 +199,21 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   assert.equal(calls.slice(0, 2), ['POST login', `PUT submissions/change_submission_status/${sid}`], calls.join('\n'));
   assert.equal(calls.slice(2, 2 + n).sort(), w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort());
   const afterMetadata = calls.slice(2 + n);
-  assert.equal(afterMetadata.slice(0, 4), ['POST error/error_report/new', 'GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
-  const perFile = afterMetadata.slice(4, afterMetadata.length - 2);
+  assert.equal(afterMetadata.slice(0, 3), ['GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
+  const perFile = afterMetadata.slice(3, afterMetadata.length - 2);
   assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
-  assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
-  assert.is(perFile.length, n + failedFiles.length, 'nothing else between the build and the result');
+  const nonBreakingCall = `POST error/error_report/${sid}/update_non_breaking`;
+  assert.is(perFile.filter((call) => call === nonBreakingCall).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
+  const reportMade = failedFiles.length > 0 ? 1 : 0;
+  assert.is(perFile.length, n + failedFiles.length + reportMade, 'nothing else between the build and the result');
+  if (reportMade > 0) assert.is(perFile[perFile.indexOf(nonBreakingCall) - 1], 'POST error/error_report/new', 'the report is made right before the first file error');
   assert.equal(afterMetadata.slice(-2), [`PUT submissions/update_submission_result/${sid}`, `PUT submissions/change_submission_status/${sid}`]);
 
   const requests = w.hub.requests;
   assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [{ status: 'running' }, { status: 'finished' }]);
   assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
-  assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), [
-    { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } },
-  ]);
+  const blankReport = { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } };
+  assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), failedFiles.length > 0 ? [blankReport] : []);
   assert.equal(bodyOf(requests, 'POST', 'error/error_report'), [], 'no breaking error');
   const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<Record<string, unknown>>;
   assert.equal(nonBreaking.map((body) => body['file_name']).sort(), [...failedFiles].sort());
@@ -231,6 +234,10 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   perFileRequests.forEach((r, i) => {
     if (r.path.includes('update_non_breaking')) assert.ok(perFileRequests[i + 1]?.path.includes('progress_increment'));
   });
+  const shown = w.hub.frontEnd(sid);
+  assert.is(shown.filesDone, n, 'the progress reaches the total');
+  if (failedFiles.length === 0) assert.is(shown.errorReport, undefined, 'no error report for a submission without errors');
+  else assert.equal(shown.errorReport?.file_errors.errors.length, failedFiles.length, 'the report shown holds every file error');
   for (const entry of requests) {
     assert.is(entry.headers['content-type'], 'application/json');
     if (entry.path !== 'login') assert.match(String(entry.headers['authorization']), /^Token \S+$/);
@@ -311,6 +318,8 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.is(report?.['error_code'], 'wr_6');
   assert.is(report?.['error_type'], 'WorkerException');
   assert.match(String(report?.['error_message']), 'config.json');
+  const shown = w.hub.frontEnd(s.submissionId).errorReport;
+  assert.equal([shown?.error_code, shown?.error_message], ['wr_6', 'Required evaluation files not found in s3 bucket'], 'the front end shows the breaking code: no blank report before it');
   assert.equal(await keysUnder(w, `${prefixOf(s)}results/`), [], 'no results for a failed job');
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0, 'a failure that retrying cannot fix is deleted, not looped');

@@ -54,7 +54,8 @@ test('happy path: staged, image, one file event per file, scored, finished; the 
   assert.is(finished.privateResults.number_of_files, 13);
   assert.is(finished.publicResults.metrics['mean_mean_absolute_error_time_series'], 0);
   assert.equal(w.hub.statuses, ['running', 'finished']);
-  assert.equal(w.hub.calls.slice(0, 5), ['status running', 'file metadata', 'blank error report', 'versions', 'systems']);
+  assert.equal(w.hub.calls.slice(0, 4), ['status running', 'file metadata', 'versions', 'systems']);
+  assert.not.ok(w.hub.calls.includes('blank error report'), 'no file failed: no error report');
   assert.equal(w.hub.calls.slice(-2), ['result', 'status finished']);
   assert.is(w.hub.progress.length, 13);
   assert.is(w.engine.started.length, 13);
@@ -72,6 +73,7 @@ test('a failing build: failed with its own code after the Hub was told; no conta
   assert.ok(failed.told);
   assert.equal(w.hub.statuses, ['running', 'failed']);
   assert.is(w.hub.breakingErrors[0]?.error_code, 'op_2');
+  assert.equal(w.hub.calls.filter((call) => call.endsWith('error report') || call.endsWith('error')), ['breaking error'], "the breaking report is the submission's first: the one the front end shows");
   assert.equal(w.engine.started, []);
   await assertReleased(w);
 });
@@ -84,6 +86,9 @@ test('a file failing is a non-breaking error of that file; the others are scored
   assert.is(finished.tally.rows.length, 12);
   assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'op_5']]);
   assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'op_5']]);
+  const failedAt = w.hub.calls.indexOf('file error');
+  assert.equal(w.hub.calls.slice(failedAt - 1, failedAt + 1), ['blank error report', 'file error'], 'the report those errors go to is made at the first');
+  assert.is(w.hub.calls.filter((call) => call === 'blank error report').length, 1);
   await assertReleased(w);
 });
 

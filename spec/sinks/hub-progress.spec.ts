@@ -37,4 +37,31 @@ test('a refused progress does not skip the next file', async () => {
   assert.equal(hub.fileErrors.map((error) => error.file_name), ['b.csv']);
 });
 
+test('the error report is made at the first failed file, once, right before its error; a job without one makes none', async () => {
+  const hub = new RecordingHub();
+  await reported(hub, [scored('a.csv', 1000), failed('b.csv', 1000), scored('c.csv', 1000), failed('d.csv', 1000)]);
+  assert.equal(hub.calls, ['progress', 'blank error report', 'file error', 'progress', 'progress', 'file error', 'progress']);
+
+  const clean = new RecordingHub();
+  await reported(clean, [scored('a.csv', 1000), scored('b.csv', 1000)]);
+  assert.equal(clean.calls, ['progress', 'progress'], 'no blank report: a later breaking one stays the first row');
+});
+
+test('each job makes its own report: the operator keeps no state between subscriptions', async () => {
+  const hub = new RecordingHub();
+  const report = reportFileProgress(hub, 7, silent);
+  for (let job = 0; job < 2; job += 1) await lastValueFrom(from([failed('a.csv', 1000)]).pipe(report, toArray()));
+  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress']);
+});
+
+test('a refused report creation is tried again at the next failed file, and not again once made', async () => {
+  const hub = new RecordingHub();
+  hub.unreachableFor('blank error report');
+  const create = hub.createBlankErrorReport.bind(hub);
+  // Down for the first try only.
+  hub.createBlankErrorReport = () => create().finally(() => hub.failing.delete('blank error report'));
+  await reported(hub, [failed('a.csv', 1000), failed('b.csv', 1000), failed('c.csv', 1000)]);
+  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress', 'file error', 'progress']);
+});
+
 test.run();

@@ -21,13 +21,18 @@ async function attempt(what: string, call: () => Promise<void>, log: Logger): Pr
 /**
  * Tells the Hub about each finished file, in order: for a failed one a non-breaking error, then for every file the
  * progress increment with its wall time (the function's own runtime is the scored metric, not the Hub's ETA).
- * Passes the scores through once reported.
+ * The error report those errors are appended to is made at the job's first failed file, not before: the Hub's front
+ * end shows a submission's first report, and a blank one made at start would hide the code of a job that fails
+ * before any file error. Made once per subscription (one job); tried again at the next failed file if the Hub
+ * refused it. Passes the scores through once reported.
  */
 export function reportFileProgress(hub: HubApi, submissionId: number, log: Logger): OperatorFunction<FileScore, FileScore> {
   return (scores) =>
     defer(() => {
+      let reportMade = false;
       const report = async (score: FileScore) => {
         if (score.kind === 'failed') {
+          reportMade ||= await attempt('the error report', () => hub.createBlankErrorReport(submissionId), log);
           const error = { error_code: score.failure.code, error_type: FILE_ERROR_TYPE, error_message: score.failure.message, file_name: score.task.metadata.file_name };
           await attempt('a file error', () => hub.reportFileError(submissionId, error), log);
         }
