@@ -26,6 +26,11 @@ export interface HubServerOptions {
   readonly fileMetadata?: ReadonlyArray<Record<string, unknown>>;
   readonly systemMetadata?: ReadonlyArray<Record<string, unknown>>;
   readonly pythonVersions?: readonly string[];
+  /**
+   * The bucket the submission_results route lists: its keys under a prefix, in the store's listing order (S3:
+   * lexicographic), and the URL a key is served at. Without it the route answers as for an empty bucket.
+   */
+  readonly resultsBucket?: { list(prefix: string): Promise<string[]>; url(key: string): string };
 }
 
 /** A row of the API's error reports, as stored. */
@@ -45,6 +50,10 @@ export interface FrontEndView {
   readonly errorReport: ErrorReportRow | undefined;
   /** Files counted by progress_increment. */
   readonly filesDone: number;
+  /** The private report the page opens: `marimo_url[0]` of the submission_results route; undefined when it is a 404. */
+  readonly privateReport: string | undefined;
+  /** Every `.html` the route lists (`marimo_url`). */
+  readonly reports: readonly string[];
 }
 
 export interface HubServer {
@@ -62,7 +71,9 @@ export interface HubServer {
   readonly results: Map<number, unknown>;
   /** Each submission's error report rows, in the order the API made them. */
   readonly errorReports: Map<number, ErrorReportRow[]>;
-  frontEnd(submissionId: number): FrontEndView;
+  /** Records whose submission it is, as the API's upload does: the submission_results route lists the owner's folder. */
+  addSubmission(submissionId: number, userId: string): void;
+  frontEnd(submissionId: number): Promise<FrontEndView>;
   close(): Promise<void>;
 }
 
@@ -129,6 +140,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
   const statuses = new Map<number, string[]>();
   const results = new Map<number, unknown>();
   const reports = new Map<number, ErrorReportRow[]>();
+  const owners = new Map<number, string>();
   const progress = new Map<number, { count: number; mean: number }>();
   const faults: Array<{ method: string; path: string | RegExp; status: number; body: string | undefined }> = [];
   let tokenNumber = 0;
@@ -150,7 +162,19 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     return row;
   }
 
-  function route(method: string, path: string, headers: IncomingHttpHeaders, body: unknown, bodyError: boolean): Reply {
+  /** The API's get_submission_results: every `.html` key under the submission's results/, in listing order. */
+  async function submissionResults(submissionId: number): Promise<Reply> {
+    const owner = owners.get(submissionId);
+    if (owner === undefined) return json(406, { error: 'submission does not exist' });
+    const prefix = `submission_files/submission_user_${owner}/submission_${submissionId}/results/`;
+    const keys = (await options.resultsBucket?.list(prefix)) ?? [];
+    if (keys.length === 0) return json(404, { error: 'No files found in the results directory' });
+    const html = keys.filter((key) => key.toLowerCase().endsWith('.html'));
+    if (html.length === 0) return json(404, { error: 'No .html files found in the results directory' });
+    return json(200, { marimo_url: html.map((key) => options.resultsBucket?.url(key) ?? key) });
+  }
+
+  function route(method: string, path: string, headers: IncomingHttpHeaders, body: unknown, bodyError: boolean): Reply | Promise<Reply> {
     if (method === 'POST' && path === 'login') {
       const given = body as { username?: unknown; password?: unknown } | undefined;
       if (given?.username !== username || given?.password !== password) {
@@ -175,6 +199,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       const row = files.get(Number(match[1]));
       return row ? json(200, row) : json(404, { detail: 'Not found.' });
     }
+    if (method === 'GET' && (match = path.match(/^submissions\/submission_results\/(\d+)$/))) return submissionResults(Number(match[1]));
     if (method === 'GET' && path === 'versions/python') {
       return { status: 301, headers: { location: '/versions/python/' } };
     }
@@ -225,7 +250,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
+    request.on('end', async () => {
       const method = request.method ?? 'GET';
       const path = (request.url ?? '/').replace(/^\//, '').replace(/\?.*$/, '');
       const raw = Buffer.concat(chunks).toString('utf8');
@@ -245,7 +270,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
         const [fault] = faults.splice(faultIndex, 1);
         reply = { status: fault?.status ?? 500, body: fault?.body ?? `injected ${fault?.status}`, headers: { 'content-type': 'text/plain' } };
       } else {
-        reply = route(method, path, request.headers, body, bodyError);
+        reply = await route(method, path, request.headers, body, bodyError);
       }
       requests.push({ method, path, headers: request.headers, body, status: reply.status });
       const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
@@ -268,7 +293,14 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     statuses,
     results,
     errorReports: reports,
-    frontEnd: (submissionId) => ({ errorReport: reports.get(submissionId)?.[0], filesDone: progress.get(submissionId)?.count ?? 0 }),
+    addSubmission(submissionId, userId) {
+      owners.set(submissionId, userId);
+    },
+    async frontEnd(submissionId) {
+      const listed = await submissionResults(submissionId);
+      const reportUrls = listed.status === 200 ? (listed.body as { marimo_url: string[] }).marimo_url : [];
+      return { errorReport: reports.get(submissionId)?.[0], filesDone: progress.get(submissionId)?.count ?? 0, privateReport: reportUrls[0], reports: reportUrls };
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -61,7 +61,12 @@ async function world(): Promise<World> {
     new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' } }),
   );
   const files = await readTable(path.join(TASK, 'file_metadata.csv'));
-  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')) });
+  const s3 = testS3Client(services);
+  const resultsBucket = {
+    list: async (prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((object) => object.Key ?? ''),
+    url: (key: string) => `${services.s3Endpoint}/${bucket}/${key}`,
+  };
+  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')), resultsBucket });
   const work = await mkdtemp(path.join(os.tmpdir(), 'pvhub-worker-spec-'));
   const made: World = { services, bucket, queueUrl: created.QueueUrl ?? '', queueName, hub, work, files };
   worlds.push(made);
@@ -95,6 +100,7 @@ async function submit(w: World, zip: string, submissionId: number): Promise<Subm
   const userId = randomUUID();
   const filename = `${randomUUID()}_${zip}`;
   await put(w, `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`, path.join(SUBMISSIONS, zip));
+  w.hub.addSubmission(submissionId, userId);
   await sendRaw(
     w,
     JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: submissionId, user_pk: userId, submission_filename: filename, python_version: '3.11' }),
@@ -192,7 +198,7 @@ const bodyOf = (requests: readonly RecordedRequest[], method: string, route: str
  * (with a non-breaking report before it for a failed file, and the blank report those go to before the first), the
  * result and the final status.
  */
-function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): void {
+async function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): Promise<void> {
   const sid = s.submissionId;
   const calls = w.hub.calls();
   const n = w.files.length;
@@ -234,7 +240,7 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   perFileRequests.forEach((r, i) => {
     if (r.path.includes('update_non_breaking')) assert.ok(perFileRequests[i + 1]?.path.includes('progress_increment'));
   });
-  const shown = w.hub.frontEnd(sid);
+  const shown = await w.hub.frontEnd(sid);
   assert.is(shown.filesDone, n, 'the progress reaches the total');
   if (failedFiles.length === 0) assert.is(shown.errorReport, undefined, 'no error report for a submission without errors');
   else assert.equal(shown.errorReport?.file_errors.errors.length, failedFiles.length, 'the report shown holds every file error');
@@ -255,7 +261,7 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
 
-  assertRunSequence(w, s, []);
+  await assertRunSequence(w, s, []);
   const results = await keysUnder(w, `${prefixOf(s)}results/`);
   for (const name of ['time-shift-public-metrics.json', 'time-shift-private-metrics.json', 'submission_full_results.csv', 'private_results.html']) {
     assert.ok(results.includes(name), `results/${name} uploaded (have: ${results.join(', ')})`);
@@ -272,6 +278,8 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   const metrics = publicResults['metrics'] as Record<string, unknown>;
   assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
   assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
+  const shown = await w.hub.frontEnd(s.submissionId);
+  assert.equal(shown.reports, [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`], 'one report in S3: the one the private report page opens');
   const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
   assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
   assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
@@ -291,7 +299,7 @@ test('a submission that fails on some files: one non-breaking report per failed 
   // The submission refuses 5-minute data (see its submission_wrapper.py).
   const failing = w.files.filter((file) => file['data_sampling_frequency'] === 5).map((file) => String(file['file_name']));
   assert.ok(failing.length > 0);
-  assertRunSequence(w, s, failing);
+  await assertRunSequence(w, s, failing);
   const publicResults = w.hub.results.get(s.submissionId) as { number_of_files: number };
   const scoredOnLeaderboard = w.files.filter((file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5).length;
   assert.is(publicResults.number_of_files, scoredOnLeaderboard);
@@ -318,7 +326,7 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.is(report?.['error_code'], 'wr_6');
   assert.is(report?.['error_type'], 'WorkerException');
   assert.match(String(report?.['error_message']), 'config.json');
-  const shown = w.hub.frontEnd(s.submissionId).errorReport;
+  const shown = (await w.hub.frontEnd(s.submissionId)).errorReport;
   assert.equal([shown?.error_code, shown?.error_message], ['wr_6', 'Required evaluation files not found in s3 bucket'], 'the front end shows the breaking code: no blank report before it');
   assert.equal(await keysUnder(w, `${prefixOf(s)}results/`), [], 'no results for a failed job');
   await assertLogsUploaded(w, s);
