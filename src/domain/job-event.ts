@@ -14,7 +14,16 @@ export type JobEvent =
   | { readonly type: 'file'; readonly score: FileScore; readonly progress: FileProgress; readonly parallel: number }
   /** Every file ran and was scored: what the results are made from. */
   | { readonly type: 'scored'; readonly tally: Tally; readonly workspace: BuiltWorkspace }
-  | { readonly type: 'finished'; readonly publicResults: ResultsObject; readonly privateResults: ResultsObject; readonly tally: Tally; readonly reportWarning: string | undefined }
+  | {
+      readonly type: 'finished';
+      readonly publicResults: ResultsObject;
+      readonly privateResults: ResultsObject;
+      readonly tally: Tally;
+      /** What a person should know about the private report: why the built-in one is in its place, or its failed cells. */
+      readonly reportWarning: string | undefined;
+      /** private_results.html is the task template's marimo report (else the built-in one). */
+      readonly reportFromTemplate: boolean;
+    }
   | {
       readonly type: 'failed';
       readonly error: WorkerError;
