@@ -11,7 +11,7 @@ import type { Job } from '../../src/domain/job.js';
 import type { ResourceLimits } from '../../src/domain/limits.js';
 import type { FileMetadata, SystemMetadata } from '../../src/domain/metadata.js';
 import type { ResultsObject } from '../../src/domain/results.js';
-import { createJobLogger, type JobLogger } from '../../src/logging.js';
+import { createJobLogger, JOB_LOG_FILE, type JobLogger } from '../../src/logging.js';
 import type { JobPorts } from '../../src/operators/evaluate-submission.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../../src/ports/container-engine.js';
 import type { BreakingError, HubApi, NonBreakingError, SubmissionStatus } from '../../src/ports/hub-api.js';
@@ -170,13 +170,21 @@ export class FakeEngine implements ContainerEngine {
   }
 }
 
-/** The images: every submission image is "built" at once, or the build fails as the request's requirements would. */
+/**
+ * The images: every submission image is "built" at once (its build start reported), or reused from the cache when
+ * `cached`, or the build fails as the request's requirements would.
+ */
 export class FakeImages implements ImageBuilder {
   readonly requests: SubmissionImageRequest[] = [];
-  constructor(private readonly failure?: WorkerError) {}
+  constructor(
+    private readonly failure?: WorkerError,
+    private readonly cached = false,
+  ) {}
 
   async submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage> {
     this.requests.push(request);
+    if (this.cached) return { tag: 'pvhub-submission:fake', cached: true, warnings: [] };
+    request.onBuildStart?.();
     if (this.failure) throw this.failure;
     const requirements = await readFile(path.join(request.submissionDir, 'requirements.txt'), 'utf8').catch(() => undefined);
     return { tag: 'pvhub-submission:fake', cached: false, warnings: requirements === undefined ? ['no requirements.txt'] : [] };
@@ -189,15 +197,17 @@ export class FakeImages implements ImageBuilder {
   }
 }
 
-/** Results and logs published into memory: which files, under which names. */
+/** Results and logs published into memory: which files, under which names, and the job log's text. */
 export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
   readonly logs: string[] = [];
+  readonly logTexts: string[] = [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
   }
   async publishLogs(_job: Job, logsDir: string): Promise<void> {
     this.logs.push(logsDir);
+    this.logTexts.push(await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8'));
   }
 }
 
@@ -246,11 +256,13 @@ export interface FakeJobWorld {
 }
 
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
-export async function fakeJobWorld(options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; submission?: string } = {}): Promise<FakeJobWorld> {
+export async function fakeJobWorld(
+  options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; cachedImage?: boolean; submission?: string } = {},
+): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
   const engine = new FakeEngine(options.behaviour ?? (() => ({ kind: 'correct' })), options.delayMs);
-  const images = new FakeImages(options.buildFailure);
+  const images = new FakeImages(options.buildFailure, options.cachedImage);
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(TIME_SHIFT_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));

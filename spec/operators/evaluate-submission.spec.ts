@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+import { CORRECT_SUBMISSION, FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -48,7 +50,7 @@ async function assertReleased(w: FakeJobWorld): Promise<void> {
 test('happy path: staged, image, one file event per file, scored, finished; the Hub in the original order', async () => {
   const w = await world();
   const events = await run(w);
-  assert.equal(types(events), ['staged', 'image', ...Array<string>(13).fill('file'), 'scored', 'finished']);
+  assert.equal(types(events), ['staged', 'building', 'image', ...Array<string>(13).fill('file'), 'scored', 'finished']);
   const finished = events.at(-1);
   assert.ok(finished?.type === 'finished');
   assert.is(finished.privateResults.number_of_files, 13);
@@ -63,10 +65,33 @@ test('happy path: staged, image, one file event per file, scored, finished; the 
   await assertReleased(w);
 });
 
+test('an image from the cache: no building event, the files run on it', async () => {
+  const w = await world({ cachedImage: true });
+  const events = await run(w);
+  assert.equal(types(events).slice(0, 2), ['staged', 'image']);
+  assert.not.ok(types(events).includes('building'));
+  assert.equal(events.at(-1)?.type, 'finished');
+});
+
+test("the image's warnings (no requirements.txt) reach the job log, and the job goes on", async () => {
+  const submission = await mkdtemp(path.join(os.tmpdir(), 'pvhub-no-requirements-'));
+  try {
+    await copyFile(path.join(CORRECT_SUBMISSION, 'submission_wrapper.py'), path.join(submission, 'submission_wrapper.py'));
+    const w = await world({ submission });
+    const events = await run(w);
+    const image = events.find((event) => event.type === 'image');
+    assert.equal(image?.type === 'image' && image.warnings, ['no requirements.txt']);
+    assert.match(w.publisher.logTexts.join(''), '"msg":"no requirements.txt"');
+    assert.equal(events.at(-1)?.type, 'finished');
+  } finally {
+    await rm(submission, { recursive: true, force: true });
+  }
+});
+
 test('a failing build: failed with its own code after the Hub was told; no container ran', async () => {
   const w = await world({ buildFailure: new WorkerError('op_2', 'requirement nosuchpackage has no wheel') });
   const events = await run(w);
-  assert.equal(types(events), ['staged', 'failed']);
+  assert.equal(types(events), ['staged', 'building', 'failed']);
   const failed = events.at(-1);
   assert.ok(failed?.type === 'failed');
   assert.is(failed.error.code, 'op_2');
@@ -97,6 +122,13 @@ test("every file's progress carries its container's wall time in seconds, a fail
   await run(w);
   assert.is(w.hub.progress.length, 13, 'one progress per file, the failed one included');
   assert.equal(w.hub.progress, Array<number>(13).fill(0.04), 'the wall time the engine measured (40 ms), not the 0.5 s the function took');
+});
+
+test('a file that fails on a name lookup says that submission containers have no network', async () => {
+  const lookup = 'URLError: <urlopen error [Errno -3] Temporary failure in name resolution>';
+  const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: lookup } : { kind: 'correct' }) });
+  await run(w);
+  assert.equal(w.hub.fileErrors.map((error) => error.error_message), [`${lookup} (submission containers have no network: a function gets its data from its arguments and cannot download any)`]);
 });
 
 test('early abort: the first three files all failing stop the job with op_7 before the rest run', async () => {

@@ -10,6 +10,8 @@ import type { BuiltWorkspace, Workspace } from './workspace.js';
  */
 export type JobEvent =
   | { readonly type: 'staged'; readonly files: number; readonly functionName: string; readonly workspace: Workspace }
+  /** The submission's image is not in the cache: it is being made (minutes), `image` follows. */
+  | { readonly type: 'building' }
   | { readonly type: 'image'; readonly tag: string; readonly cached: boolean; readonly warnings: readonly string[]; readonly workspace: BuiltWorkspace }
   | { readonly type: 'file'; readonly score: FileScore; readonly progress: FileProgress; readonly parallel: number }
   /** Every file ran and was scored: what the results are made from. */

@@ -5,6 +5,7 @@ import { fromAbortable } from '../streams/from-abortable.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
+import { withNetworkHint } from '../domain/network-hint.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
@@ -103,8 +104,9 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   });
   const wallTimeMs = outcome.durationMs;
   if (!verdict.ok) {
-    log.warn({ code: verdict.failure.code, durationMs: wallTimeMs }, verdict.failure.message);
-    return { kind: 'failed', task, failure: verdict.failure, wallTimeMs };
+    const failure = withNetworkHint(verdict.failure, outcome.output);
+    log.warn({ code: failure.code, durationMs: wallTimeMs }, failure.message);
+    return { kind: 'failed', task, failure, wallTimeMs };
   }
   log.info({ executionTime: verdict.executionTime, durationMs: wallTimeMs }, 'file ran');
   return {
