@@ -1,7 +1,7 @@
 """Finds and downloads the source distribution of one requirement, without running any of its code.
 
-Runs on the worker host, in the host Python environment (scripts/setup.sh), for src/adapters/build-context.ts when
-a requirement has no wheel for the target Python. pip itself cannot be used for this: even `pip download --no-deps`
+Runs on the worker host, in the host Python environment (scripts/setup.sh), for
+src/adapters/images/wheel-resolution.ts when a requirement has no wheel for the target Python. pip itself cannot be used for this: even `pip download --no-deps`
 runs an sdist's build backend to read its metadata, and that is package code on the host, with network. Here the
 archive is only read as data; it is built into a wheel later, in a sandbox container with no network.
 

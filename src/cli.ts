@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { outputFolderProblem } from './adapters/directory-publisher.js';
 import { asWorkerError } from './domain/errors.js';
+import { healthProblem } from './domain/health.js';
+import { healthFileTouchedAt } from './sinks/health-file.js';
 import { runEvaluate } from './evaluate.js';
 import { LOCAL_PYTHON_VERSIONS } from './wiring.js';
 import { SIGNAL_EXIT } from './signals.js';
@@ -20,6 +22,10 @@ Usage:
 
   pvhub-worker worker [--max-jobs N]
       Take submissions from the Hub's SQS queue (default 1 job, then exit; 0 runs until stopped).
+
+  pvhub-worker healthcheck
+      Exit 0 when the worker on this machine touched its heartbeat file (PVHUB_HEALTH_FILE) within
+      PVHUB_HEALTH_MAX_AGE seconds, 1 otherwise: the container's HEALTHCHECK.
 
   pvhub-worker --help
       This text. Settings come from environment variables: see the README's configuration table.
@@ -83,9 +89,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'evaluate') return evaluate(rest);
+  if (command === 'healthcheck') {
+    const { health } = loadConfig(process.env);
+    const problem = healthProblem(healthFileTouchedAt(health.file), Date.now(), health.maxAgeSeconds);
+    if (problem !== undefined) fail(problem, 1);
+    process.stdout.write('healthy\n');
+    return;
+  }
   if (command === 'worker') {
-    const { runWorkerCommand } = await import('./worker.js');
-    return runWorkerCommand(rest);
+    const { parseWorkerArgs, runWorkerCommand } = await import('./worker.js');
+    const workerArgs = parseWorkerArgs(rest);
+    return runWorkerCommand(loadConfig(process.env), workerArgs);
   }
   fail(`unknown command "${command}" (see --help)`);
 }

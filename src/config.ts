@@ -13,8 +13,8 @@ export interface AwsSettings {
   readonly bucket: string;
   readonly createQueue: boolean;
   /**
-   * Fixed keys for a local stack (the original used x/x for ElasticMQ) when the environment names none; unset means
-   * the SDK's default chain (environment, profile, instance role).
+   * Fixed keys for a local stack when the environment names none (ElasticMQ accepts any, and the Hub's local stack
+   * uses x/x); unset means the SDK's default chain (environment, profile, instance role).
    */
   readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
@@ -61,6 +61,11 @@ export interface WorkerConfig {
   readonly keepWorkspace: boolean;
   /** Submission images kept on the engine (a cache for resubmissions); the oldest beyond it go at worker start. */
   readonly imageCacheBytes: number;
+  /**
+   * The file the worker touches at each poll and each visibility extension, and how old it may get before the
+   * health check fails (a worker hung on the engine or the network is then replaced).
+   */
+  readonly health: { readonly file: string; readonly maxAgeSeconds: number };
   /** The host Python whose pip resolves wheels (submissions' and the report image's); no package code runs in it. */
   readonly hostPython: string;
   /**
@@ -177,8 +182,8 @@ const DEFAULT_HOST_PYTHON = path.resolve(path.dirname(fileURLToPath(import.meta.
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
- * Reads the configuration. Production is chosen as the original does, by the presence of PROD (any value);
- * without it, the endpoints default to the Hub's local stack names (contract §2).
+ * Reads the configuration. Production is chosen by the presence of PROD (any value), as the Hub's deployments set
+ * it; without it, the endpoints default to the Hub's local stack names (contract §2).
  */
 export function loadConfig(env: Env, cpuCount: number = os.cpus().length): WorkerConfig {
   const read = new Reader(env);
@@ -188,9 +193,11 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   // The local stack's "s3" is not S3 (contract §2): without an S3 endpoint to use instead, it is the emulator.
   const objectStore: ObjectStoreSettings =
     production || s3Endpoint !== undefined ? { kind: 's3' } : { kind: 'emulator', url: read.httpUrl('PVHUB_S3_EMULATOR_URL', 'http://s3:5000') };
+  const workDir = path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker')));
+  const visibilityLeaseSeconds = read.number('PVHUB_VISIBILITY_LEASE', 600, 30);
   const config: WorkerConfig = {
     production,
-    workDir: path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker'))),
+    workDir,
     logLevel: read.choice('LOG_LEVEL', 'info', LOG_LEVELS),
     limits: {
       containerMemoryBytes: read.bytes('PVHUB_CONTAINER_MEMORY', '8g'),
@@ -228,11 +235,16 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       requestTimeoutMs: read.number('PVHUB_API_TIMEOUT', 30, 1) * 1000,
     },
     jobTimeLimitMs: read.number('PVHUB_JOB_TIME_LIMIT', 11, 0.001) * HOUR_MS,
-    visibilityLeaseSeconds: read.number('PVHUB_VISIBILITY_LEASE', 600, 30),
+    visibilityLeaseSeconds,
     pollWaitSeconds: read.number('PVHUB_POLL_WAIT', 20, 0),
     maxReceives: read.number('PVHUB_MAX_RECEIVES', 3, 1),
     keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
     imageCacheBytes: read.bytes('PVHUB_IMAGE_CACHE', '40g'),
+    health: {
+      file: path.resolve(read.text('PVHUB_HEALTH_FILE', path.join(workDir, 'worker.alive'))),
+      // A job's lease is extended every half lease: a whole lease without a touch is two beats missed.
+      maxAgeSeconds: read.number('PVHUB_HEALTH_MAX_AGE', visibilityLeaseSeconds, 1),
+    },
     hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
     removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
   };

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
-import { concatMap, defer, lastValueFrom, type Observable, repeat, takeWhile, tap } from 'rxjs';
+import { concatMap, defer, lastValueFrom, map, type Observable, repeat, takeWhile, tap } from 'rxjs';
 import type { Logger } from 'pino';
-import { loadConfig } from './config.js';
+import type { WorkerConfig } from './config.js';
 import type { JobEvent } from './domain/job-event.js';
 import { createRootLogger } from './logging.js';
 import { type MessageOptions, type MessageOutcome, type MessagePorts, settleMessage } from './operators/settle-message.js';
+import { touchHealthFile } from './sinks/health-file.js';
 import { SIGNAL_EXIT } from './signals.js';
 import { abortReason } from './streams/abort-reason.js';
 import { nextMessage } from './streams/next-message.js';
@@ -26,28 +27,51 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
   return { maxJobs };
 }
 
+export interface ServeOptions extends MessageOptions {
+  readonly pollWaitSeconds: number;
+  /** Messages to handle; 0 = until stopped. */
+  readonly maxJobs: number;
+  /** Called at each poll and each visibility extension: the worker's loop is alive. */
+  readonly onAlive?: () => void;
+}
+
+/** A poll cut by the stop: the end of the worker's loop. */
+const STOPPED = 'stopped' as const;
+
 /**
  * Messages one at a time, each asked for only when the previous one is settled, `maxJobs` of them (0 = no end), each
  * job kept invisible by the heartbeat while it runs. Once the signal is aborted no message is asked for: a poll under
  * way is cut, and the job under way stops and settles its message (released for another worker, or deleted when the
- * Hub had its final status already). `onEvent` sees each job's events.
+ * Hub had its final status already). `onEvent` sees each job's events; `onAlive` each poll and each beat.
  */
-export function serveJobs(ports: MessagePorts, options: MessageOptions, pollWaitSeconds: number, maxJobs: number, onEvent?: (event: JobEvent) => void): Observable<MessageOutcome> {
-  const stopped$ = abortReason(options.signal);
-  const nextJob = defer(() => nextMessage(ports.queue, pollWaitSeconds, () => options.log.debug('no message'))).pipe(
+export function serveJobs(ports: MessagePorts, options: ServeOptions, onEvent?: (event: JobEvent) => void): Observable<MessageOutcome> {
+  const stopped$ = abortReason(options.signal).pipe(map(() => STOPPED));
+  const alive = () => options.onAlive?.();
+  const beating: MessagePorts = { ...ports, heartbeat: (message) => ports.heartbeat(message).pipe(tap(alive)) };
+  const nextJob = defer(() => {
+    alive();
+    return nextMessage(ports.queue, options.pollWaitSeconds, () => {
+      alive();
+      options.log.debug('no message');
+    });
+  }).pipe(
     cutBy(stopped$),
-    concatMap((message) => (typeof message === 'string' ? [] : settleMessage(message, ports, options, onEvent))),
+    concatMap((polled) => (polled === STOPPED ? [STOPPED] : settleMessage(polled, beating, options, onEvent))),
   );
+  const { maxJobs } = options;
   return nextJob.pipe(
     maxJobs === 0 ? repeat() : repeat(maxJobs),
-    takeWhile(() => !options.signal.aborted, true),
+    takeWhile((outcome): outcome is MessageOutcome => outcome !== STOPPED),
   );
 }
 
-async function startUp(ports: ReturnType<typeof servicePorts>, imageCacheBytes: number, log: Logger): Promise<void> {
+async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerConfig, log: Logger): Promise<void> {
+  const { imageCacheBytes } = config;
   // Containers left by a worker that died (this host's engine) hold memory the budget counts on.
-  const leftovers = await ports.engine.removeContainers({ 'pvhub.managed': 'true' });
-  if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
+  if (config.removeLeftoverContainers) {
+    const leftovers = await ports.engine.removeContainers({ 'pvhub.managed': 'true' });
+    if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
+  }
   // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
   const pruned = await ports.images.pruneSubmissionImages(imageCacheBytes).catch((error: unknown) => {
     log.warn({ err: error }, 'could not prune the submission image cache');
@@ -65,13 +89,11 @@ async function startUp(ports: ReturnType<typeof servicePorts>, imageCacheBytes: 
  * stops the job under way (its containers removed, its message released) and exits 128 + the signal number; a
  * second signal exits at once.
  */
-export async function runWorkerCommand(args: string[]): Promise<void> {
-  const { maxJobs } = parseWorkerArgs(args);
-  const config = loadConfig(process.env);
+export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: WorkerArgs): Promise<void> {
   const log = createRootLogger(config.logLevel);
   const ports = servicePorts(config, log);
   log.info({ queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production }, 'worker starting');
-  await startUp(ports, config.imageCacheBytes, log);
+  await startUp(ports, config, log);
 
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -81,7 +103,7 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
       stop.abort(signal);
     });
   }
-  const options: MessageOptions = {
+  const options: ServeOptions = {
     limits: config.limits,
     jobTimeLimitMs: config.jobTimeLimitMs,
     maxReceives: config.maxReceives,
@@ -89,11 +111,15 @@ export async function runWorkerCommand(args: string[]): Promise<void> {
     keepWorkspace: config.keepWorkspace,
     logLevel: config.logLevel,
     log,
+    jobConsole: process.stdout,
     signal: stop.signal,
+    pollWaitSeconds: config.pollWaitSeconds,
+    maxJobs,
+    onAlive: () => touchHealthFile(config.health.file),
   };
   let handled = 0;
   await lastValueFrom(
-    serveJobs(ports, options, config.pollWaitSeconds, maxJobs).pipe(
+    serveJobs(ports, options).pipe(
       tap((outcome) => {
         handled += 1;
         log.info({ ...outcome, handled }, 'job settled');

@@ -4,7 +4,7 @@
 # container/base/python-versions.json (suite, and the glibc that decides which manylinux wheels fit).
 # Usage: build-base-image.sh <python-version> [builder]     (idempotent: exits at once when the image exists)
 #   builder: pvhub-sdist-builder:<version>, the same Python with a C toolchain and its headers, in which a
-#   requirement that exists only as a source distribution is built into a wheel (src/pipeline/build-sdist.ts).
+#   requirement that exists only as a source distribution is built into a wheel (src/adapters/images/source-build.ts).
 set -euo pipefail
 version="${1:?python version, e.g. 3.11}"
 variant="${2:-base}"

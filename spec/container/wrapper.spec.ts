@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { prepareBuildContext } from '../../src/adapters/build-context.js';
+import { prepareBuildContext } from '../../src/adapters/images/build-context.js';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import type { FileTask } from '../../src/domain/file-run.js';
 import type { KwargValue } from '../../src/domain/metadata.js';

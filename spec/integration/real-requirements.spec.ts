@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { prepareBuildContext } from '../../src/adapters/build-context.js';
+import { prepareBuildContext } from '../../src/adapters/images/build-context.js';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
-import { sandboxedSourceBuild } from '../../src/pipeline/build-sdist.js';
+import { sandboxedSourceBuild } from '../../src/adapters/images/source-build.js';
 import { RUNNER_USER } from '../../src/domain/sandbox.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 

@@ -165,6 +165,26 @@ test('cancellation: an abort mid-run ends with cancelled, after every container,
   await assertReleased(w);
 });
 
+test('unsubscribing mid-run releases the same way: containers, workspace and log, without a subscriber waiting', async () => {
+  const w = await world({ behaviour: () => ({ kind: 'hangs' }) });
+  const subscription = evaluateSubmission(FAKE_JOB, w.ports, {
+    limits: FAKE_LIMITS,
+    timeLimitMs: 60_000,
+    workDir: w.workDir,
+    keepWorkspace: false,
+    jobLog: w.jobLog,
+    keepLogUnlessFinished: false,
+    signal: new AbortController().signal,
+  }).subscribe();
+  while (w.engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  subscription.unsubscribe();
+  const workspaceLeft = async () => (await readdir(w.workDir)).some((name) => name.startsWith('submission-'));
+  for (let wait = 0; wait < 200 && (w.publisher.logs.length === 0 || (await workspaceLeft()) || existsSync(w.jobLog.dir)); wait += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await assertReleased(w);
+});
+
 test('a retryable failure before any file was reported goes back untold; after one, it is reported', async () => {
   const early = await world();
   early.hub.unreachableFor('systems');

@@ -19,7 +19,7 @@ import { DockerImageBuilder } from '../../src/adapters/images/docker-image-build
 import { finishJob, type FinishPorts } from '../../src/operators/finish-job.js';
 import type { JobScope } from '../../src/operators/job-scope.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
-import { RecordingHub } from '../helpers/fake-ports.js';
+import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 
 const RAW_CONFIG = {
   function_name: 'detect_time_shifts',

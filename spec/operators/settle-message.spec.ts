@@ -9,7 +9,8 @@ import type { Job } from '../../src/domain/job.js';
 import type { JobOutcome } from '../../src/domain/job-event.js';
 import { type MessageOptions, type MessagePorts, outcomeOf, receiptRefusal, jobTimeBudget, settleMessage } from '../../src/operators/settle-message.js';
 import type { QueueMessage } from '../../src/ports/job-queue.js';
-import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld, RecordingQueue } from '../helpers/fake-ports.js';
+import { RecordingQueue } from '../../src/adapters/simulated/queue.js';
+import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
 
 const HOUR = 3_600_000;
 const JOB: Job = { analysisId: 1, submissionId: 42, userId: 'u', submissionFilename: 'a.zip', pythonVersion: '3.11' };

@@ -48,13 +48,14 @@ const fileEvent = (score: FileScore, done: number, failedCount: number, wallTime
 
 test('a file event per score with the progress so far, then scored with the whole tally', () => {
   marbleScheduler().run(({ cold, expectObservable }) => {
-    const result = cold('-a-b-|', { a: scored('a.csv'), b: failed }).pipe(tallyFiles(WORKSPACE, 2));
+    const result = cold('-a-b-|', { a: scored('a.csv'), b: failed }).pipe(tallyFiles(WORKSPACE, 2, () => 2));
     expectObservable(result).toBe('-a-b-(s|)', {
       a: fileEvent(scored('a.csv'), 1, 0, 2000, 2),
       b: fileEvent(failed, 2, 1, 6000, 2),
       s: {
         type: 'scored',
         workspace: WORKSPACE,
+        peakParallel: 2,
         tally: {
           total: 2,
           done: 2,
@@ -72,7 +73,7 @@ test('a file event per score with the progress so far, then scored with the whol
 test('each subscription folds a tally of its own', () => {
   const tallies: unknown[] = [];
   marbleScheduler().run(({ cold, flush }) => {
-    const result = cold('-a|', { a: scored('a.csv') }).pipe(tallyFiles(WORKSPACE, 1));
+    const result = cold('-a|', { a: scored('a.csv') }).pipe(tallyFiles(WORKSPACE, 1, () => 1));
     for (let run = 0; run < 2; run += 1) result.subscribe((event) => event.type === 'scored' && tallies.push(event.tally));
     flush();
   });

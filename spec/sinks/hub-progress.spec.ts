@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
 import { reportFileProgress } from '../../src/sinks/hub-progress.js';
-import { RecordingHub } from '../helpers/fake-ports.js';
+import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 
 const task = (name: string): FileTask => ({ index: 0, metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true }, kwargs: [] });
 const scored = (name: string, wallTimeMs: number): FileScore => ({

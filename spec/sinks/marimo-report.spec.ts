@@ -19,7 +19,8 @@ import { DockerImageBuilder } from '../../src/adapters/images/docker-image-build
 import { finishJob } from '../../src/operators/finish-job.js';
 import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
-import { MemoryPublisher, RecordingHub } from '../helpers/fake-ports.js';
+import { RecordingHub } from '../../src/adapters/simulated/hub.js';
+import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
 
 /**
  * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it

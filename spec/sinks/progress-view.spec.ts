@@ -14,7 +14,7 @@ function printed(events: readonly JobEvent[]): string[] {
 }
 
 const WORKSPACE = {} as Workspace & BuiltWorkspace;
-const staged: JobEvent = { type: 'staged', files: 13, functionName: 'detect_time_shifts', workspace: WORKSPACE };
+const staged: JobEvent = { type: 'staged', files: 13, functionName: 'detect_time_shifts', workspace: WORKSPACE, bytes: 1000 };
 const image = (cached: boolean, warnings: readonly string[] = []): JobEvent => ({ type: 'image', tag: 'pvhub-submission:abc', cached, warnings, workspace: WORKSPACE });
 
 test('"image: building" only when a build happens, not for an image from the cache', () => {

@@ -84,11 +84,10 @@ interface Answer {
 
 /**
  * The Hub API over HTTP, route for route as contract §3 has them (paths, methods, bodies, trailing slashes).
- * Differences from the original, all deliberate: requests time out and are retried with backoff on 5xx, 429 and
- * network failures; a 401 logs in again once (an expired token); a failure names the request, the status and the
- * response; every failure carries the Hub code of what failed; credentials and the token never reach a log.
- * Bodies are JSON.stringify'd, which writes NaN and ±Infinity as null: the API's strict JSON refuses the NaN
- * tokens the original sent (defect 13).
+ * Requests time out and are retried with backoff on 5xx, 429 and network failures, as a Hub behind a load balancer
+ * needs; a 401 logs in again once (an expired token); a failure names the request, the status and the response;
+ * every failure carries the Hub code of what failed; credentials and the token never reach a log. Bodies are
+ * JSON.stringify'd, which writes NaN and ±Infinity as null: the API's strict JSON refuses NaN tokens.
  */
 export class HttpHubApi implements HubApi {
   private token: Promise<string> | undefined;
@@ -114,7 +113,7 @@ export class HttpHubApi implements HubApi {
         const response = await fetch(`${this.base}/${route}`, {
           method,
           headers,
-          // As the original: a body only when there is something to send.
+          // A body only when there is something to send: the API's GET routes refuse one.
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
           redirect: 'follow',
           signal,
@@ -208,8 +207,8 @@ export class HttpHubApi implements HubApi {
   }
 
   /**
-   * The Hub has no bulk route: one GET per file, at most `metadataConcurrency` at once, results in the ids' order.
-   * (The original made these one after another.)
+   * The Hub has no bulk route: one GET per file, at most `metadataConcurrency` at once (a task of thousands of files
+   * would otherwise wait on them one by one), results in the ids' order.
    */
   async fileMetadataMany(fileIds: readonly number[]): Promise<FileMetadata[]> {
     const results: FileMetadata[] = new Array<FileMetadata>(fileIds.length);
@@ -256,11 +255,9 @@ export class HttpHubApi implements HubApi {
   }
 
   /**
-   * Decision on error_code (contract §3 and §8): the original sent the container's raw exit status as an int
-   * (1, 244, …), which is defect 9: unprefixed, status 1 mislabelled as a time-out, exit(500) arriving as 244. We send
-   * our code string (sb_1, sb_500, op_8, …), the same vocabulary as breaking errors. The API does not validate this
-   * route's code: it appends the object to the first report's file_errors.errors as it is, so a string is stored
-   * and shown like the int was.
+   * error_code is the file's code string (sb_1, sb_500, op_8, …), the same vocabulary as breaking errors, so a
+   * participant reads what failed (contract §3 and §8). The API does not validate this route's code: it appends the
+   * object to the first report's file_errors.errors as it is.
    */
   async reportFileError(submissionId: number, error: NonBreakingError): Promise<void> {
     await this.call('POST', `error/error_report/${submissionId}/update_non_breaking`, 'wr_12', {

@@ -66,7 +66,7 @@ export class S3EmulatorStore implements ObjectStore {
     return `${this.base}/${route}/${encodeURIComponent(this.bucket)}/${encodeKeyPath(key)}`;
   }
 
-  private attempt<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  private withRetries<T>(what: string, operation: () => Promise<T>): Promise<T> {
     return retrying(operation, isTransientEmulatorError, this.retry, {
       onRetry: (error, attempt, delayMs) => this.options.log?.warn({ err: error, attempt, delayMs }, `S3 emulator ${what} failed, retrying`),
     });
@@ -74,7 +74,7 @@ export class S3EmulatorStore implements ObjectStore {
 
   async list(prefix: string): Promise<string[]> {
     const what = `list ${prefix}`;
-    const body = await this.attempt(what, async () => {
+    const body = await this.withRetries(what, async () => {
       const response = await fetch(this.url('list_bucket', prefix));
       if (!response.ok) throw await failure(response, what);
       return (await response.json()) as unknown;
@@ -88,7 +88,7 @@ export class S3EmulatorStore implements ObjectStore {
   async download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void> {
     const what = `download ${key}`;
     try {
-      await this.attempt(what, async () => {
+      await this.withRetries(what, async () => {
         const response = await fetch(this.url('get_object', key), { signal });
         if (response.status === 404) {
           await response.body?.cancel();
@@ -107,7 +107,7 @@ export class S3EmulatorStore implements ObjectStore {
 
   async upload(key: string, sourcePath: string, contentType: string): Promise<void> {
     const what = `upload ${key}`;
-    await this.attempt(what, async () => {
+    await this.withRetries(what, async () => {
       // A stream can be read once: each try opens the file again. The length spares the service a chunked body.
       const { size } = await stat(sourcePath);
       // Node's fetch needs duplex 'half' for a streamed body; the DOM typings of RequestInit do not know it yet.

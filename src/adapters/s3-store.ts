@@ -62,7 +62,7 @@ export class S3ObjectStore implements ObjectStore {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  private attempt<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  private withRetries<T>(what: string, operation: () => Promise<T>): Promise<T> {
     return retrying(operation, isTransientS3Error, this.retry, {
       onRetry: (error, attempt, delayMs) => this.options.log?.warn({ err: error, attempt, delayMs }, `S3 ${what} failed, retrying`),
     });
@@ -72,7 +72,7 @@ export class S3ObjectStore implements ObjectStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.attempt(`list ${prefix}`, () =>
+      const page = await this.withRetries(`list ${prefix}`, () =>
         this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })),
       );
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
@@ -83,7 +83,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.attempt(`download ${key}`, async () => {
+      await this.withRetries(`download ${key}`, async () => {
         const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
         if (!(object.Body instanceof Readable)) throw new Error(`S3 gave no readable body for ${key}`);
         await pipeline(object.Body, createWriteStream(destinationPath), { signal });
@@ -97,7 +97,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async upload(key: string, sourcePath: string, contentType: string): Promise<void> {
-    await this.attempt(`upload ${key}`, async () => {
+    await this.withRetries(`upload ${key}`, async () => {
       // A stream can be read once: each try opens the file again. The length lets the SDK send it unbuffered.
       const { size } = await stat(sourcePath);
       await this.client.send(

@@ -36,8 +36,7 @@ function isMissingQueue(error: unknown): boolean {
 /**
  * The Hub's submission queue (contract §1) over SQS. The queue URL is looked up by name once; a queue that does not
  * exist is created only when configured to, as a FIFO queue with content-based deduplication off, as the API sends
- * a deduplication id per submission. (The original tried creation only when the error was *not* a missing queue,
- * defect 14.)
+ * a deduplication id per submission.
  */
 export class SqsJobQueue implements JobQueue {
   private url: Promise<string> | undefined;

@@ -27,17 +27,17 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
-function refuse(message: string): never {
+function archiveError(message: string): never {
   throw new WorkerError('op_1', `bad submission archive: ${message}`);
 }
 
 /** A safe relative path inside the extraction directory, or a refusal naming the entry. */
 export function safeEntryPath(raw: string): string {
   const path = raw.replace(/\\/g, '/');
-  if (path.includes('\0')) refuse(`entry name contains a NUL byte: ${JSON.stringify(raw)}`);
-  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) refuse(`absolute path in entry ${raw}`);
+  if (path.includes('\0')) archiveError(`entry name contains a NUL byte: ${JSON.stringify(raw)}`);
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) archiveError(`absolute path in entry ${raw}`);
   const parts = path.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) refuse(`".." in entry ${raw} (path traversal)`);
+  if (parts.includes('..')) archiveError(`".." in entry ${raw} (path traversal)`);
   return parts.join('/');
 }
 
@@ -46,31 +46,31 @@ export function safeEntryPath(raw: string): string {
  * file types. Throws op_1 with the reason; returns the entries to extract (files only, safe paths).
  */
 export function checkArchive(entries: readonly ArchiveEntry[], limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): ArchiveEntry[] {
-  if (entries.length > limits.maxEntries) refuse(`${entries.length} entries, more than the limit of ${limits.maxEntries}`);
+  if (entries.length > limits.maxEntries) archiveError(`${entries.length} entries, more than the limit of ${limits.maxEntries}`);
   let total = 0;
   let compressed = 0;
   const files: ArchiveEntry[] = [];
   const seen = new Set<string>();
   for (const entry of entries) {
     const path = safeEntryPath(entry.path);
-    if (seen.has(path)) refuse(`entry ${entry.path} appears twice`);
+    if (seen.has(path)) archiveError(`entry ${entry.path} appears twice`);
     seen.add(path);
     const type = entry.unixMode & S_IFMT;
-    if (type === S_IFLNK) refuse(`symbolic link in entry ${entry.path}`);
-    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) refuse(`special file in entry ${entry.path}`);
+    if (type === S_IFLNK) archiveError(`symbolic link in entry ${entry.path}`);
+    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) archiveError(`special file in entry ${entry.path}`);
     if (entry.isDirectory || type === S_IFDIR || path === '') continue;
     total += entry.uncompressedSize;
     compressed += entry.compressedSize;
-    if (total > limits.maxTotalBytes) refuse(`uncompressed size over the limit of ${limits.maxTotalBytes} bytes`);
+    if (total > limits.maxTotalBytes) archiveError(`uncompressed size over the limit of ${limits.maxTotalBytes} bytes`);
     if (entry.uncompressedSize > 1024 * 1024 && entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxRatio) {
-      refuse(`entry ${entry.path} expands more than ${limits.maxRatio}:1 (zip bomb?)`);
+      archiveError(`entry ${entry.path} expands more than ${limits.maxRatio}:1 (zip bomb?)`);
     }
     files.push({ ...entry, path });
   }
   if (total > 1024 * 1024 && total / Math.max(1, compressed) > limits.maxRatio) {
-    refuse(`archive expands more than ${limits.maxRatio}:1 (zip bomb?)`);
+    archiveError(`archive expands more than ${limits.maxRatio}:1 (zip bomb?)`);
   }
-  if (files.length === 0) refuse('the archive holds no files');
+  if (files.length === 0) archiveError('the archive holds no files');
   return files;
 }
 
@@ -86,5 +86,5 @@ export function submissionRoot(paths: readonly string[], moduleFile = 'submissio
     const prefix = `${[...tops][0]}/`;
     if (meaningful.includes(`${prefix}${moduleFile}`)) return prefix;
   }
-  refuse(`no ${moduleFile} at the root of the archive or inside its one top-level folder`);
+  archiveError(`no ${moduleFile} at the root of the archive or inside its one top-level folder`);
 }

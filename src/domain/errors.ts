@@ -1,6 +1,6 @@
 /**
- * The Hub's error codes (contract §8). The API refuses codes it does not know, so the worker only ever sends these;
- * what the original left dead (op_1, op_2, op_6) is revived with its documented meaning.
+ * The Hub's error codes (contract §8). The API refuses codes it does not know, so the worker only ever sends these,
+ * each with its documented meaning.
  */
 export const ERROR_CODES = {
   wr_1: 'S3 upload failed',
@@ -38,7 +38,7 @@ export function isErrorCode(value: string): value is ErrorCode {
 }
 
 /**
- * The error_type the Hub stores beside a code: the original's exception class of each prefix (WorkerException wr_,
+ * The error_type the Hub stores beside a code: the exception class of each prefix that the Hub's code expects (WorkerException wr_,
  * RunnerException op_, SubmissionException sb_). A file's non-breaking error is always a SubmissionException.
  */
 export function errorTypeOf(code: ErrorCode): string {

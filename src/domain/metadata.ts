@@ -36,9 +36,8 @@ export interface TestLink {
 export type KwargValue = number | string | null;
 
 /**
- * The task's allowable kwargs for one file, in order. The original joined file and system metadata on system_id and
- * sent every value as a string (missing ⇒ ""); here a missing value is null so the wrapper can leave the parameter
- * to its default, and types survive.
+ * The task's allowable kwargs for one file, in order, from its file and system metadata (joined on system_id). A
+ * missing value is null, so the wrapper can leave the parameter to its default, and numbers stay numbers.
  */
 export function kwargsFor(
   names: readonly string[],

@@ -3,9 +3,9 @@ import type { FileScoreRow } from './file-run.js';
 import type { ComparisonType, TaskConfig } from './task-config.js';
 
 /**
- * The per-file metrics of contract §7 and the comparison each applies to. The original also accepted absolute_error
- * and error on time series, where they produce a whole series instead of a number and break aggregation, and
- * mean_absolute_error on scalars, where it always raised; task loading refuses those pairs (op_500).
+ * The per-file metrics of contract §7 and the comparison each applies to. absolute_error and error on a time series
+ * would be a whole series instead of a number, and mean_absolute_error of a scalar has no meaning: task loading
+ * refuses those pairs (op_500).
  */
 export const METRICS = {
   mean_absolute_error: 'time_series',
@@ -95,8 +95,8 @@ function scoreRow(config: TaskConfig, fileName: string, runtime: number, valueOf
  * One file of a time_series task, fed row by row in step through both files, so neither series is ever held:
  * the output (the wrapper's CSV: index, one value column) is squeezed to its value column and takes the
  * reference's index positionally (contract §7). Pairs whose reference is missing are skipped, as pandas does; an
- * output value that is missing, infinite or not a number where the reference has one fails the file (op_8), where
- * the original skipped it silently and so rewarded leaving out the hard parts. A reference that is not a
+ * output value that is missing, infinite or not a number where the reference has one fails the file (op_8): skipping
+ * it would reward leaving out the hard parts. A reference that is not a
  * two-column CSV of numbers is the task's fault and breaks the job (wr_9).
  */
 export class TimeSeriesComparison {

@@ -29,7 +29,7 @@ function fail(message: string): never {
   throw new WorkerError('wr_6', `config.json: ${message}`);
 }
 
-/** The config is well formed but asks for metrics the worker cannot produce: the original's op_500 at scoring. */
+/** The config is well formed but asks for metrics the worker cannot produce: op_500, before any container runs. */
 function mismatch(message: string): never {
   throw new WorkerError('op_500', `config.json: ${message}`);
 }
@@ -80,9 +80,8 @@ function referencesCompare(config: Record<string, unknown>): string[] {
 }
 
 /**
- * The original failed with wr_500 when private_results_table was missing, after every file had run. Here the
- * name is derived from the public one instead: "x-public-metrics.json" becomes "x-private-metrics.json", any
- * other name gets a "private-" prefix.
+ * A task without private_results_table still gets its private table, named after the public one:
+ * "x-public-metrics.json" becomes "x-private-metrics.json", any other name gets a "private-" prefix.
  */
 function privateResultsTable(config: Record<string, unknown>, publicName: string): string {
   const at = publicName.lastIndexOf('public');
@@ -158,7 +157,7 @@ export function parseTaskConfig(json: unknown): TaskConfig {
     scoreKeys: keys,
     publicResultsTable,
     privateResultsTable: privateResultsTable(config, publicResultsTable),
-    // The original needed the key; without it the full results show the file and its metrics.
+    // Without the key the full results show the file and its metrics: every column an author could want.
     privateResultsColumns: stringList(config, 'private_results_columns', false) ?? ['file_name', ...keys],
     displayMetrics:
       typeof displayMetrics === 'object' && displayMetrics !== null && !Array.isArray(displayMetrics)

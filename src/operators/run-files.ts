@@ -1,5 +1,5 @@
-import { concatMap, from, type Observable } from 'rxjs';
-import type { FileScore } from '../domain/file-run.js';
+import { concatMap, defer, from, type Observable, tap } from 'rxjs';
+import type { FileScore, FileTask } from '../domain/file-run.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import type { BuiltWorkspace } from '../domain/workspace.js';
@@ -39,11 +39,28 @@ const failureLine = (score: FileScore) =>
  * `file` event per file, then `scored`.
  */
 export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
+  return defer(() => runAll(workspace, scope, ports, limits));
+}
+
+function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.length }, 'running files');
   const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels };
+  let running = 0;
+  let peak = 0;
+  const runAndScore = (task: FileTask) =>
+    defer(() => {
+      running += 1;
+      peak = Math.max(peak, running);
+      // Before the run's end reaches runWithinMemory, which starts the next file in that moment.
+      const ended = () => (running -= 1);
+      return runFile(workspace, task, runPorts).pipe(
+        concatMap((run) => scoreFile(workspace, run, ports)),
+        tap({ complete: ended, error: ended, unsubscribe: ended }),
+      );
+    });
   return from(workspace.files).pipe(
-    runWithinMemory((task) => runFile(workspace, task, runPorts).pipe(concatMap((run) => scoreFile(workspace, run, ports))), {
+    runWithinMemory(runAndScore, {
       costOf: () => limits.containerMemoryBytes,
       freeMemory: ports.freeMemory,
       maxConcurrent: limits.maxParallel,
@@ -54,6 +71,6 @@ export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunF
       (failures) => failures.map(failureLine).join('; '),
     ),
     reportFileProgress(ports.hub, workspace.job.submissionId, scope.log),
-    tallyFiles(workspace, parallel),
+    tallyFiles(workspace, parallel, () => peak),
   );
 }

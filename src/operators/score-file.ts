@@ -109,9 +109,10 @@ async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePo
 
 /**
  * Scores one finished run against the task's reference (fetched here, never seen by the container), then removes the
- * run's folder (what the container wrote beside its output, the reference copy). A failed run passes through; a metric problem of the submission's output is a failed file with its code (op_8, op_9), which the
- * Hub hears about like any other failed file, where the original dropped it silently. A missing or unreadable
- * reference is the task's fault and errors the Observable (wr_9).
+ * run's folder (what the container wrote beside its output, the reference copy). A failed run passes through; a
+ * metric problem of the submission's output is a failed file with its code (op_8, op_9), which the Hub hears about
+ * like any other failed file. A missing or unreadable reference is the task's fault and errors the Observable
+ * (wr_9).
  */
 export function scoreFile(ws: BuiltWorkspace, run: FileRun, ports: ScoreFilePorts): Observable<FileScore> {
   return defer(async (): Promise<FileScore> => {

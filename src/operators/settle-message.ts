@@ -10,6 +10,7 @@ import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
 import { reportFailure } from '../sinks/hub-failure.js';
 import { VISIBILITY_CAP_SECONDS } from '../streams/visibility-heartbeat.js';
 import { alongside } from './alongside.js';
+import { summarizeJob } from './summarize-job.js';
 import { evaluateSubmission, type JobPorts } from './evaluate-submission.js';
 
 export interface MessagePorts extends JobPorts {
@@ -26,8 +27,9 @@ export interface MessageOptions {
   readonly workDir: string;
   readonly keepWorkspace: boolean;
   readonly logLevel: string;
-  /** The worker's own logger (a job logs to its own, which also writes to stdout). */
+  /** The worker's own logger; each job logs to a file of its own, and to `jobConsole` when given. */
   readonly log: Logger;
+  readonly jobConsole?: NodeJS.WritableStream;
   /** Aborting it (SIGTERM) stops the job under way; its message is then released for another worker. */
   readonly signal: AbortSignal;
 }
@@ -84,7 +86,7 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
   const settle = async (outcome: MessageOutcome): Promise<MessageOutcome> => {
     if (outcome.action === 'deleted') await ports.queue.delete(message);
     else await ports.queue.release(message);
-    options.log.info({ messageId: message.id, ...outcome }, `message ${outcome.action}`);
+    options.log.info({ messageId: message.id, ...outcome }, outcome.action === 'deleted' ? 'message deleted' : 'message released for another worker');
     return outcome;
   };
   /**
@@ -113,13 +115,14 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
     const jobOptions = {
       ...options,
-      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), process.stdout),
+      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), options.jobConsole),
       keepLogUnlessFinished: false,
       timeLimitMs: budgetMs,
       retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,
     };
     return evaluateSubmission(job, ports, jobOptions).pipe(
       tap(onEvent),
+      summarizeJob(job, (summary) => options.log.info(summary)),
       last(isOutcome),
       alongside(ports.heartbeat(message), (error) => options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed')),
       concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, options.maxReceives))),

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
@@ -80,6 +80,13 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
   return { job, dir, log, config, files, fileMetadata, systems, templatePath: template, submissionDir: paths.submission };
 }
 
+/** Bytes of the regular files under a folder, at any depth. */
+async function bytesUnder(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const sizes = await Promise.all(entries.filter((entry) => entry.isFile()).map(async (entry) => (await lstat(path.join(entry.parentPath, entry.name))).size));
+  return sizes.reduce((sum, size) => sum + size, 0);
+}
+
 /**
  * The job's first step: the Hub told the submission is running, then the job staged into its workspace: the task's
  * scripts, its file list and metadata, and the extracted submission; the Hub must offer the job's python version.
@@ -89,6 +96,8 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
 export function stageJob(job: Job, scope: JobScope, ports: StagePorts): Observable<JobEvent> {
   return fromAbortable(async (signal): Promise<JobEvent> => {
     const workspace = await stage(job, scope, ports, signal);
-    return { type: 'staged', files: workspace.files.length, functionName: workspace.config.functionName, workspace };
+    const paths = workspacePaths(workspace.dir);
+    const bytes = (await bytesUnder(paths.task)) + (await bytesUnder(paths.archive));
+    return { type: 'staged', files: workspace.files.length, functionName: workspace.config.functionName, workspace, bytes };
   });
 }

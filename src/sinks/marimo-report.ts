@@ -9,7 +9,7 @@ import type { ImageBuilder } from '../ports/image-builder.js';
 
 export interface MarimoOptions {
   readonly engine: ContainerEngine;
-  /** The job's container limits (memory, CPU, pids, output, written bytes) and the image build's time limit. */
+  /** The job's container limits (memory, CPU, pids, output, written bytes). */
   readonly limits: ResourceLimits;
   /** The job's labels, so a cancelled job's report container is removed with its other containers. */
   readonly labels: Readonly<Record<string, string>>;

@@ -19,7 +19,7 @@ export function nextMessage(queue: JobQueue, waitSeconds: number, onEmptyPoll: (
         const message = await queue.receive(waitSeconds, abort.signal);
         if (message) return message;
         onEmptyPoll();
-        // A zero wait would spin; the original slept 1 s between empty short polls.
+        // A zero wait would spin on an empty queue: one short poll a second is enough.
         if (waitSeconds === 0) await new Promise((resolve) => setTimeout(resolve, 1000));
       }
       return undefined;

@@ -32,9 +32,9 @@ export type Beat = { readonly kind: 'extended'; readonly seconds: number } | { r
 
 /**
  * Keeps a message invisible while it is subscribed: every interval it asks for another lease, never past the cap
- * counted from the first receipt, and completes after the beat that reaches the cap. The original asked for 12 h at
- * every beat, each refused past the cap, and died on the first refusal (defect 1); here a refused beat is a value
- * and the next beat tries again.
+ * counted from the first receipt (SQS refuses any extension past it), and completes after the beat that reaches the
+ * cap. A refused beat is a value, not an error: the next beat tries again, so one lost request never costs the
+ * message.
  *
  * The cap is counted from the message's *first* receipt: for a redelivered message that is earlier than this
  * receipt, so the heartbeat may stop early, but it never asks for time SQS would refuse. A job's own limit

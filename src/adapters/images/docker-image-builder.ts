@@ -1,14 +1,17 @@
 import type { ResourceLimits } from '../../domain/limits.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import type { ImageBuilder, SubmissionImage, SubmissionImageRequest } from '../../ports/image-builder.js';
-import { ensureLocalImage } from '../../pipeline/base-images.js';
-import { sandboxedSourceBuild } from '../../pipeline/build-sdist.js';
-import { ensureReportImage } from '../../sinks/report-image.js';
-import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag } from '../build-context.js';
+import type { Logger } from 'pino';
+import { ensureLocalImage } from './base-images.js';
+import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag } from './build-context.js';
+import { ensureReportImage } from './report-image.js';
+import { sandboxedSourceBuild } from './source-build.js';
 
 export interface DockerImageBuilderOptions {
   readonly engine: ContainerEngine;
+  /** The image size and build time limits, and the source-build sandbox's container limits. */
   readonly limits: ResourceLimits;
+  /** The host Python whose pip resolves wheels (config PVHUB_HOST_PYTHON); no package code runs in it. */
   readonly hostPython: string;
 }
 
@@ -21,27 +24,33 @@ function imageLabels(jobLabels: Readonly<Record<string, string>>): Record<string
   return submission === undefined ? rest : { ...rest, 'pvhub.built-for-submission': submission };
 }
 
+/** Images on a Docker engine: base images from Debian, wheels resolved by host pip, sources built in a sandbox. */
 export class DockerImageBuilder implements ImageBuilder {
   constructor(private readonly options: DockerImageBuilderOptions) {}
 
+  /**
+   * Builds (or reuses) the submission's image: dependencies are resolved to wheels outside the build (a requirement
+   * with none is built from source in a sandbox), the build itself has no network, and an image over the size limit
+   * is removed and refused.
+   */
   async submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage> {
     const { engine, limits, hostPython } = this.options;
-    const { log, pythonVersion: version, signal } = request;
-    const base = await ensureLocalImage(engine, version, 'base');
+    const { submissionDir, pythonVersion, log, signal } = request;
+    const baseImage = await ensureLocalImage(engine, pythonVersion, 'base');
     // The tag is known from the content alone, so a cached image skips the wheel resolution (network, seconds).
-    const cachedTag = await submissionImageTag({ submissionDir: request.submissionDir, pythonVersion: version, baseImage: base });
+    const cachedTag = await submissionImageTag({ submissionDir, pythonVersion, baseImage });
     if (await engine.imageExists(cachedTag)) {
       log.info({ image: cachedTag }, 'image reused from cache');
       return { tag: cachedTag, cached: true, warnings: [] };
     }
     const { contextDir, tag } = await prepareBuildContext({
-      submissionDir: request.submissionDir,
-      pythonVersion: version,
-      baseImage: base,
+      submissionDir,
+      pythonVersion,
+      baseImage,
       workDir: request.workDir,
       hostPython,
       onLog: (line) => log.debug(line),
-      buildFromSource: sandboxedSourceBuild({ engine, limits, pythonVersion: version, labels: request.labels }),
+      buildFromSource: sandboxedSourceBuild({ engine, limits, pythonVersion, labels: request.labels }),
       maxWheelhouseBytes: limits.imageSizeLimitBytes,
       signal,
     });
@@ -54,9 +63,9 @@ export class DockerImageBuilder implements ImageBuilder {
     return { tag, cached: false, warnings: [] };
   }
 
-  reportImage(log: Parameters<ImageBuilder['reportImage']>[0]): Promise<string> {
+  reportImage(log: Logger, signal: AbortSignal): Promise<string> {
     const { engine, limits, hostPython } = this.options;
-    return ensureReportImage({ engine, buildTimeLimitMs: limits.buildTimeLimitMs, hostPython, log });
+    return ensureReportImage({ engine, buildTimeLimitMs: limits.buildTimeLimitMs, hostPython, log, signal });
   }
 
   pruneSubmissionImages(keepBytes: number): Promise<string[]> {

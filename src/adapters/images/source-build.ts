@@ -1,11 +1,26 @@
 import { chmod, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { SourceBuild } from '../adapters/build-context.js';
-import type { ResourceLimits } from '../domain/limits.js';
-import { WorkerError } from '../domain/errors.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ResourceLimits } from '../../domain/limits.js';
+import { WorkerError } from '../../domain/errors.js';
+import { sandboxLimits } from '../../domain/sandbox.js';
+import type { ContainerEngine } from '../../ports/container-engine.js';
 import { ensureLocalImage } from './base-images.js';
-import { sandboxLimits } from '../domain/sandbox.js';
+
+/** A source distribution to turn into a wheel, in a sandbox: nothing of it runs on this host. */
+export interface SourceBuild {
+  /** The requirement as pip named it (e.g. "ruptures==1.1.8"). */
+  readonly requirement: string;
+  /** The .tar.gz or .zip, alone in its folder. */
+  readonly archive: string;
+  /** Wheels of its build requirements, for the target python: the sandbox has no index. */
+  readonly buildWheelhouse: string;
+  /** An empty folder where the wheel must be written (and nothing else: it is checked). */
+  readonly outDir: string;
+  readonly signal: AbortSignal;
+}
+
+/** Builds one source distribution into a wheel in its outDir, with no network, or throws op_2. */
+export type SourceBuilder = (build: SourceBuild) => Promise<void>;
 
 export interface SourceBuildDeps {
   readonly engine: ContainerEngine;
@@ -35,7 +50,7 @@ export function sourceBuildCommand(archiveName: string): string[] {
  * capabilities, read-only root, unprivileged user, memory, CPU, pid and time limits) from the builder image. Its
  * build script is the requirement author's code: it runs there and nowhere else.
  */
-export function sandboxedSourceBuild(deps: SourceBuildDeps): (build: SourceBuild) => Promise<void> {
+export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
   return async (build) => {
     const image = await ensureLocalImage(deps.engine, deps.pythonVersion, 'builder');
     // The runner uid owns nothing on the host: it reads the inputs and writes the wheel whatever the umask.
@@ -61,10 +76,10 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): (build: SourceBuild
       build.signal,
     );
     const tail = outcome.output.trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
-    const refuse = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
-    if (outcome.timedOut) throw refuse(`did not build within ${deps.limits.buildTimeLimitMs / 1000} s`);
-    if (outcome.oomKilled) throw refuse(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);
-    if (outcome.resultsExceeded) throw refuse(`wrote more than ${deps.limits.resultsCapBytes} bytes`);
-    if (outcome.exitCode !== 0) throw refuse(`failed to build (exit ${outcome.exitCode}): ${tail}`);
+    const buildFailure = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
+    if (outcome.timedOut) throw buildFailure(`did not build within ${deps.limits.buildTimeLimitMs / 1000} s`);
+    if (outcome.oomKilled) throw buildFailure(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);
+    if (outcome.resultsExceeded) throw buildFailure(`wrote more than ${deps.limits.resultsCapBytes} bytes`);
+    if (outcome.exitCode !== 0) throw buildFailure(`failed to build (exit ${outcome.exitCode}): ${tail}`);
   };
 }

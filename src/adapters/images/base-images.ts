@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { WorkerError } from '../domain/errors.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import { WorkerError } from '../../domain/errors.js';
+import type { ContainerEngine } from '../../ports/container-engine.js';
 
-const BASE_IMAGE_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../container/base/build-base-image.sh');
+const BASE_IMAGE_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/base/build-base-image.sh');
 
 /** `base`: python:<v>-slim, what submissions run on. `builder`: the same Python with a C toolchain, for sources. */
 export type LocalImage = 'base' | 'builder';

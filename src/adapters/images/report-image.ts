@@ -4,11 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { dockerfileFor, downloadWheelhouse, field, parseRequirements } from '../adapters/build-context.js';
-import { ensureLocalImage } from '../pipeline/base-images.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import { parseRequirements } from '../../domain/requirements.js';
+import type { ContainerEngine } from '../../ports/container-engine.js';
+import { ensureLocalImage } from './base-images.js';
+import { dockerfileFor, hashField } from './build-context.js';
+import { downloadWheelhouse } from './host-pip.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** marimo, pandas and the plotting packages the Hub's templates use, pinned: the report image's whole content. */
 const REQUIREMENTS = path.join(ROOT, 'container/host-requirements.txt');
 const RECIPE = path.join(ROOT, 'container/report/Dockerfile');
@@ -23,15 +25,16 @@ export interface ReportImageDeps {
   readonly buildTimeLimitMs: number;
   readonly hostPython: string;
   readonly log: Logger;
+  readonly signal: AbortSignal;
 }
 
 /** Content-addressed: the same requirements, recipe and base give the same tag, so the image is built once. */
 async function reportImageTag(baseImage: string): Promise<string> {
   const hash = createHash('sha256');
-  field(hash, 'python', REPORT_PYTHON);
-  field(hash, 'base', baseImage);
-  field(hash, 'dockerfile', await readFile(RECIPE));
-  field(hash, 'requirements', await readFile(REQUIREMENTS));
+  hashField(hash, 'python', REPORT_PYTHON);
+  hashField(hash, 'base', baseImage);
+  hashField(hash, 'dockerfile', await readFile(RECIPE));
+  hashField(hash, 'requirements', await readFile(REQUIREMENTS));
   return `pvhub-report:${hash.digest('hex').slice(0, 32)}`;
 }
 
@@ -45,8 +48,12 @@ async function buildReportImage(tag: string, baseImage: string, deps: ReportImag
     await writeFile(path.join(contextDir, 'Dockerfile'), dockerfileFor(await readFile(RECIPE, 'utf8'), baseImage));
     const started = Date.now();
     const onLog = (line: string) => deps.log.debug({ build: line.trimEnd() }, 'report image');
-    await downloadWheelhouse({ pythonVersion: REPORT_PYTHON, workDir, onLog, hostPython: deps.hostPython }, parseRequirements(await readFile(REQUIREMENTS, 'utf8')), wheelhouse);
-    await deps.engine.buildImage({ tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: deps.buildTimeLimitMs, maxSizeBytes: MAX_IMAGE_BYTES }, onLog);
+    const requirements = parseRequirements(await readFile(REQUIREMENTS, 'utf8'));
+    await downloadWheelhouse({ pythonVersion: REPORT_PYTHON, workDir, onLog, hostPython: deps.hostPython, signal: deps.signal }, requirements, wheelhouse);
+    await deps.engine.buildImage(
+      { tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: deps.buildTimeLimitMs, maxSizeBytes: MAX_IMAGE_BYTES, signal: deps.signal },
+      onLog,
+    );
     deps.log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'report image built');
   } finally {
     await rm(workDir, { recursive: true, force: true });

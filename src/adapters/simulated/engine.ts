@@ -1,0 +1,86 @@
+import { copyFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../../ports/container-engine.js';
+import { EXAMPLE_TASK } from './hub.js';
+
+/** What the simulated submission does on one data file. */
+export type FileBehaviour =
+  | { readonly kind: 'correct'; readonly seconds?: number }
+  | { readonly kind: 'raises'; readonly message: string }
+  /** Runs until its time limit or until it is stopped. */
+  | { readonly kind: 'hangs' };
+
+/**
+ * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv in the results mount) as
+ * `behaviour` says, after `delayMs`; an aborted run rejects at once. Every container started, still running or
+ * removed by label is counted, so a spec can prove none is left behind.
+ */
+export class SimulatedEngine implements ContainerEngine {
+  readonly started: string[] = [];
+  readonly running = new Set<string>();
+  removals = 0;
+
+  constructor(
+    private readonly behaviour: (fileName: string) => FileBehaviour,
+    private readonly delayMs = 0,
+    private readonly referenceDir = path.join(EXAMPLE_TASK, 'validation_data'),
+  ) {}
+
+  /** Called as each container starts and ends (the playground's timeline). */
+  onRun: (what: 'start' | 'end', fileName: string) => void = () => undefined;
+
+  async imageExists(): Promise<boolean> {
+    return true;
+  }
+  async buildImage(_spec: ImageBuildSpec): Promise<void> {}
+  async pruneImages(): Promise<string[]> {
+    return [];
+  }
+
+  async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
+    this.removals += 1;
+    const removed = [...this.running].filter(() => labels['pvhub.managed'] === 'true');
+    for (const name of removed) this.running.delete(name);
+    return removed.length;
+  }
+
+  async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    const dataMount = spec.mounts.find((mount) => mount.containerPath === '/data');
+    const resultsMount = spec.mounts.find((mount) => mount.containerPath === '/results');
+    if (!dataMount || !resultsMount) throw new Error('a run mounts /data and /results');
+    const fileName = spec.labels['pvhub.file'] ?? '?';
+    const name = `run-${this.started.length}-${fileName}`;
+    this.started.push(fileName);
+    this.running.add(name);
+    this.onRun('start', fileName);
+    const behaviour = this.behaviour(fileName);
+    try {
+      await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal);
+      if (behaviour.kind === 'hangs') return { exitCode: null, timedOut: true, oomKilled: false, output: '', outputTruncated: false, durationMs: spec.timeoutMs };
+      const status = (report: object) => writeFile(path.join(resultsMount.hostPath, 'status.json'), JSON.stringify(report));
+      if (behaviour.kind === 'raises') {
+        await status({ ok: false, code: 'op_5', message: behaviour.message });
+        return { exitCode: 1, timedOut: false, oomKilled: false, output: `ValueError: ${behaviour.message}\n`, outputTruncated: false, durationMs: this.delayMs };
+      }
+      await copyFile(path.join(this.referenceDir, fileName), path.join(resultsMount.hostPath, 'output.csv'));
+      await status({ ok: true, execution_time: behaviour.kind === 'correct' ? (behaviour.seconds ?? 0.5) : 0, function_parameters: ['time_series', 'latitude'] });
+      return { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: this.delayMs };
+    } finally {
+      this.running.delete(name);
+      this.onRun('end', fileName);
+    }
+  }
+
+  /** Resolves after `ms`; an abort rejects at once, as the real engine's run does. */
+  private wait(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new Error('aborted'));
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    });
+  }
+}
+
