@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -84,10 +84,13 @@ async function put(w: World, key: string, file: string): Promise<void> {
   await testS3Client(w.services).send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: await readFile(file) }));
 }
 
-/** The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. */
-async function storeTask(w: World, omit: readonly string[] = []): Promise<void> {
+/**
+ * The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. `template`
+ * replaces the task's template.py.
+ */
+async function storeTask(w: World, omit: readonly string[] = [], template = path.join(TASK, 'template.py')): Promise<void> {
   for (const name of ['config.json', 'file_test_link.csv', 'template.py']) {
-    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, path.join(TASK, name));
+    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, name === 'template.py' ? template : path.join(TASK, name));
   }
   for (const name of await readdir(path.join(TASK, 'data'))) await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
   for (const name of await readdir(path.join(TASK, 'validation_data'))) {
@@ -290,9 +293,34 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   assert.not.match(run.stdout + run.stderr, token, 'nor the token');
 });
 
-test('a submission that fails on some files: one non-breaking report per failed file, then finished', async () => {
+/** A task template with a cell that raises, as the Hub's own templates do when a column they read is missing. */
+const BROKEN_TEMPLATE = `import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import marimo as mo
+    mo.md("a template by the task's authors")
+    return
+
+
+@app.cell
+def _():
+    raise ValueError("a column this template reads is missing")
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+`;
+
+test('a submission that fails on some files, on a task whose template raises: one non-breaking report per failed file, none for the template, then finished', async () => {
   const w = await world();
-  await storeTask(w);
+  const template = path.join(w.work, 'broken-template.py');
+  await writeFile(template, BROKEN_TEMPLATE);
+  await storeTask(w, [], template);
   const s = await submit(w, 'time-shift-raises-some.zip', 102);
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
@@ -303,6 +331,12 @@ test('a submission that fails on some files: one non-breaking report per failed 
   const publicResults = w.hub.results.get(s.submissionId) as { number_of_files: number };
   const scoredOnLeaderboard = w.files.filter((file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5).length;
   assert.is(publicResults.number_of_files, scoredOnLeaderboard);
+  const shown = await w.hub.frontEnd(s.submissionId);
+  assert.is(shown.errorReport?.error_rate, failing.length / w.files.length, "the error rate counts the participant's files only");
+  assert.equal(shown.reports, [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`]);
+  const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
+  assert.match(privateReport, '"evalue": "a column this template reads is missing"', "marimo's report with the cell's error, as the Hub shows it");
+  assert.not.match(privateReport, 'class="note"', 'not the built-in report');
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0);
 });
