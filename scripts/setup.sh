@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up from nothing, idempotent: what the worker needs on this machine. Re-running it when all is there takes
 # seconds. Used by both README commands (scripts/demo.sh and scripts/test.sh).
-#   --tests   also what the test suite needs (local SQS and S3 servers)
+#   --tests   also what the test suite needs (local SQS and S3 servers, headless Chromium)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -49,8 +49,12 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host
   touch "$venv/.complete"
 fi
 
-# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1.
+# 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1; Chromium, which opens a report offline.
 if [ "${1:-}" = "--tests" ] && [ -x scripts/services/start.sh ]; then
   bash scripts/services/start.sh
+fi
+if [ "${1:-}" = "--tests" ] && ! command -v chromium >/dev/null 2>&1; then
+  say "installing Chromium (chromium)"
+  apt_install chromium
 fi
 say "ready"

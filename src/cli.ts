@@ -17,7 +17,7 @@ Usage:
       The task folder is in the Hub's format: config.json, file_test_link.csv, file_metadata.csv,
       system_metadata.csv, data/, validation_data/, optionally template.py (a marimo report).
       Writes <out>/results.json, submission_full_results.csv, report.html (built-in), private_results.html
-      (the task's marimo report when it ships one), files/, logs/.
+      (the task's marimo report when it ships one, with marimo's page in private_results_assets/), files/, logs/.
       Exit 0 when the job finished (some files may have failed), 1 with the error code otherwise.
 
   pvhub-worker worker [--max-jobs N]

@@ -36,7 +36,7 @@ function enginePorts(config: WorkerConfig) {
 
 /** `evaluate`: the task folder as the bucket, the Hub's answers from its CSV files, results into an output folder. */
 export function localPorts(config: WorkerConfig, taskDir: string, submission: string, outDir: string, log: Logger): { ports: JobPorts; publisher: DirectoryPublisher } {
-  const publisher = new DirectoryPublisher(outDir);
+  const publisher = new DirectoryPublisher(outDir, { hostPython: config.hostPython, log });
   const ports: JobPorts = {
     ...enginePorts(config),
     store: new LocalTaskStore(taskDir, submission),

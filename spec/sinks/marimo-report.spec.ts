@@ -163,7 +163,7 @@ test('a report image that cannot be built is a clear reason', async () => {
     pruneImages: async () => assert.unreachable('no pruning here') as never,
   };
   const out = path.join(scratch, 'x.html');
-  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken })));
+  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken, images: new DockerImageBuilder({ engine: broken, limits, hostPython: HOST_PYTHON }) })));
   assert.is(message, 'the report image cannot be built: the engine refused the build');
   assert.not.ok(existsSync(out));
 });

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import type { FileScoreRow } from '../../src/domain/file-run.js';
 import type { ResultsObject } from '../../src/domain/results.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
-import { escapeHtml, histogramSvg, reportHtml } from '../../src/sinks/report-html.js';
+import { escapeHtml } from '../../src/domain/html.js';
+import { histogramSvg, reportHtml } from '../../src/sinks/report-html.js';
 
 const CONFIG = parseTaskConfig({
   function_name: 'detect_time_shifts',

@@ -1,6 +1,8 @@
 import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ResultNames, ResultsPublisher } from '../ports/results-publisher.js';
+import type { Logger } from 'pino';
+import { RESULT_FILES, type ResultNames, type ResultsPublisher } from '../ports/results-publisher.js';
+import { serveMarimoPageBeside } from './offline-report.js';
 
 /** Written into every output folder, so a later run knows the folder it replaces is one of its own. */
 const OUTPUT_MARKER = '.pvhub-worker-output';
@@ -23,15 +25,26 @@ export async function outputFolderProblem(outDir: string): Promise<string | unde
   return `--out ${outDir} already holds other files; it would be replaced whole: name a new folder, or an earlier output of this command`;
 }
 
+export interface DirectoryPublisherOptions {
+  /** The host python whose marimo provides the page a marimo report runs (config PVHUB_HOST_PYTHON). */
+  readonly hostPython: string;
+  readonly log: Logger;
+}
+
 /**
  * Publishes a local run into an output folder, complete or not at all: everything goes into a hidden sibling
  * folder that is renamed onto the output only by commit(). The public results are results.json, the name an author
  * looks for; the rest keeps the contract's names (report.html the built-in report, private_results.html the Hub's).
+ * Unlike the Hub's copy, a marimo private_results.html runs marimo's page from private_results_assets/ beside it,
+ * so that it shows with no network.
  */
 export class DirectoryPublisher implements ResultsPublisher {
   private readonly staging: string;
 
-  constructor(private readonly outDir: string) {
+  constructor(
+    private readonly outDir: string,
+    private readonly options: DirectoryPublisherOptions,
+  ) {
     this.staging = path.join(path.dirname(outDir), `.${path.basename(outDir)}.partial-${process.pid}`);
   }
 
@@ -41,6 +54,8 @@ export class DirectoryPublisher implements ResultsPublisher {
     const rename_ = async (from: string, to: string) =>
       rename(path.join(this.staging, from), path.join(this.staging, to)).catch(() => undefined);
     await rename_(names.publicResultsTable, 'results.json');
+    const needsNetwork = await serveMarimoPageBeside(path.join(this.staging, RESULT_FILES.report), this.options.hostPython);
+    if (needsNetwork !== undefined) this.options.log.warn(`${RESULT_FILES.report} needs network to show: ${needsNetwork}`);
   }
 
   async publishLogs(_job: unknown, logsDir: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { FileScoreRow } from '../domain/file-run.js';
+import { escapeHtml } from '../domain/html.js';
 import type { ResultsObject } from '../domain/results.js';
 import type { FailedFile } from '../domain/tally.js';
 import type { TaskConfig } from '../domain/task-config.js';
@@ -12,10 +13,6 @@ export interface ReportInput {
   readonly failed: readonly FailedFile[];
   /** Why the task's own template was not used, shown at the top; undefined when there is nothing to say. */
   readonly note?: string;
-}
-
-export function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
 function formatNumber(value: number | null | undefined): string {
