@@ -77,7 +77,7 @@ async function evaluate(args: string[]): Promise<void> {
     if (outcome.keptLog !== undefined) process.stderr.write(`log: ${outcome.keptLog}\n`);
     fail(outcome.error.toLine(), stop.signal.aborted ? (SIGNAL_EXIT[String(stop.signal.reason)] ?? 1) : 1);
   }
-  process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, outcome.reportWarning ? ['report.html'] : ['report.html', 'private_results.html (the task\'s marimo report)']));
+  process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, outcome.reportFromTemplate ? ['report.html', "private_results.html (the task's marimo report)"] : ['report.html']));
   if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);
 }
 

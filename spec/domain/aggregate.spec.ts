@@ -26,7 +26,7 @@ const SERIES = parseTaskConfig({
 
 const ALL_OPERATIONS = Object.keys(OPERATIONS);
 
-const SCALAR = parseTaskConfig({
+const SCALAR_RAW = {
   function_name: 'estimate_az_tilt',
   comparison_type: 'scalar',
   performance_metrics: ['runtime', 'absolute_error', 'error'],
@@ -46,7 +46,8 @@ const SCALAR = parseTaskConfig({
     'include_on_leaderboard',
     'latitude',
   ],
-});
+};
+const SCALAR = parseTaskConfig(SCALAR_RAW);
 
 function metadata(name: string, leaderboard: boolean, extra: Record<string, unknown> = {}): FileMetadata {
   return { file_id: 1, system_id: 10, file_name: name, include_on_leaderboard: leaderboard, ...extra };
@@ -243,6 +244,15 @@ test('the full results keep private_results_columns in their order and drop unkn
   const { fullResults } = aggregate(SCALAR, dataset.tally, dataset.metadata);
   assert.equal(fullResults.columns, ['system_id', 'file_name', 'runtime', 'data_requirements', 'absolute_error_azimuth', 'data_sampling_frequency', 'issue', 'include_on_leaderboard', 'latitude']);
   assert.ok(fullResultsCsv(fullResults).startsWith(',system_id,file_name,runtime,'));
+});
+
+test("run_time, the Hub's az-tilt name for the runtime, is the runtime column under that name, a float", () => {
+  const config = parseTaskConfig({ ...SCALAR_RAW, private_results_columns: ['file_name', 'run_time', 'number_days'] });
+  const meta = metadata('a.csv', true, { number_days: 365 });
+  const tally = addScore(emptyTally(1), scored(meta, 2, { runtime: 2, absolute_error_azimuth: 1 }, ['time_series']));
+  const { fullResults } = aggregate(config, tally, [meta]);
+  assert.equal(fullResults.columns, ['file_name', 'run_time', 'number_days']);
+  assert.is(fullResultsCsv(fullResults), ',file_name,run_time,number_days\n0,a.csv,2.0,365\n');
 });
 
 test.run();

@@ -47,11 +47,13 @@ export interface FakeJobWorld {
 }
 
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
-export async function fakeJobWorld(options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; submission?: string } = {}): Promise<FakeJobWorld> {
+export async function fakeJobWorld(
+  options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; cachedImage?: boolean; submission?: string } = {},
+): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
   const engine = new SimulatedEngine(options.behaviour ?? (() => ({ kind: 'correct' })), options.delayMs);
-  const images = new SimulatedImages(options.buildFailure);
+  const images = new SimulatedImages(options.buildFailure, options.cachedImage);
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(EXAMPLE_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));

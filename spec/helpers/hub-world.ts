@@ -59,7 +59,13 @@ export async function world(): Promise<World> {
     new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' } }),
   );
   const files = await readTable(path.join(TASK, 'file_metadata.csv'));
-  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')) });
+  const s3 = testS3Client(services);
+  // What the API's submission_results route lists: the bucket's keys, as the worker left them.
+  const resultsBucket = {
+    list: async (prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((object) => object.Key ?? ''),
+    url: (key: string) => `${services.s3Endpoint}/${bucket}/${key}`,
+  };
+  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')), resultsBucket });
   const work = await mkdtemp(path.join(os.tmpdir(), 'pvhub-worker-spec-'));
   const made: World = { services, bucket, queueUrl: created.QueueUrl ?? '', queueName, hub, work, files };
   worlds.push(made);
@@ -78,10 +84,13 @@ async function put(w: World, key: string, file: string): Promise<void> {
   await testS3Client(w.services).send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: await readFile(file) }));
 }
 
-/** The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. */
-export async function storeTask(w: World, omit: readonly string[] = []): Promise<void> {
+/**
+ * The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. `template`
+ * replaces the task's template.py.
+ */
+export async function storeTask(w: World, omit: readonly string[] = [], template = path.join(TASK, 'template.py')): Promise<void> {
   for (const name of ['config.json', 'file_test_link.csv', 'template.py']) {
-    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, path.join(TASK, name));
+    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, name === 'template.py' ? template : path.join(TASK, name));
   }
   for (const name of await readdir(path.join(TASK, 'data'))) await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
   for (const name of await readdir(path.join(TASK, 'validation_data'))) {
@@ -97,6 +106,7 @@ export async function submit(w: World, zip: string, submissionId: number, groupI
   const userId = randomUUID();
   const filename = `${randomUUID()}_${zip}`;
   await put(w, `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`, path.join(SUBMISSIONS, zip));
+  w.hub.addSubmission(submissionId, userId);
   await sendRaw(
     w,
     JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: submissionId, user_pk: userId, submission_filename: filename, python_version: '3.11' }),

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -59,29 +61,32 @@ function runWorker(w: World, args: readonly string[], env: Record<string, string
 
 /**
  * The calls of a job that ran its files, in the order of the original (contract §3): login, running, every file's
- * metadata (concurrent, so as a set), the blank report, the versions (and their redirect), the systems, then one
- * progress per file (with a non-breaking report before it for a failed file), the result and the final status.
+ * metadata (concurrent, so as a set), the versions (and their redirect), the systems, then one progress per file
+ * (with a non-breaking report before it for a failed file, and the blank report those go to before the first), the
+ * result and the final status.
  */
-function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): void {
+async function assertRunSequence(w: World, s: Submission, failedFiles: readonly string[]): Promise<void> {
   const sid = s.submissionId;
   const calls = w.hub.calls();
   const n = w.files.length;
   assert.equal(calls.slice(0, 2), ['POST login', `PUT submissions/change_submission_status/${sid}`], calls.join('\n'));
   assert.equal(calls.slice(2, 2 + n).sort(), w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort());
   const afterMetadata = calls.slice(2 + n);
-  assert.equal(afterMetadata.slice(0, 4), ['POST error/error_report/new', 'GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
-  const perFile = afterMetadata.slice(4, afterMetadata.length - 2);
+  assert.equal(afterMetadata.slice(0, 3), ['GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
+  const perFile = afterMetadata.slice(3, afterMetadata.length - 2);
   assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
-  assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
-  assert.is(perFile.length, n + failedFiles.length, 'nothing else between the build and the result');
+  const nonBreakingCall = `POST error/error_report/${sid}/update_non_breaking`;
+  assert.is(perFile.filter((call) => call === nonBreakingCall).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
+  const reportMade = failedFiles.length > 0 ? 1 : 0;
+  assert.is(perFile.length, n + failedFiles.length + reportMade, 'nothing else between the build and the result');
+  if (reportMade > 0) assert.is(perFile[perFile.indexOf(nonBreakingCall) - 1], 'POST error/error_report/new', 'the report is made right before the first file error');
   assert.equal(afterMetadata.slice(-2), [`PUT submissions/update_submission_result/${sid}`, `PUT submissions/change_submission_status/${sid}`]);
 
   const requests = w.hub.requests;
   assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [{ status: 'running' }, { status: 'finished' }]);
   assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
-  assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), [
-    { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } },
-  ]);
+  const blankReport = { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } };
+  assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), failedFiles.length > 0 ? [blankReport] : []);
   assert.equal(bodyOf(requests, 'POST', 'error/error_report'), [], 'no breaking error');
   const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<Record<string, unknown>>;
   assert.equal(nonBreaking.map((body) => body['file_name']).sort(), [...failedFiles].sort());
@@ -91,14 +96,21 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
     assert.is(body['error_type'], 'SubmissionException');
     assert.match(String(body['error_message']), 'ValueError');
   }
-  // A failed file's progress carries null; each request of a failed file comes right before its progress.
-  const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`).map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
-  assert.is(progress.filter((seconds) => seconds === null).length, failedFiles.length);
-  assert.ok(progress.every((seconds) => seconds === null || (typeof seconds === 'number' && seconds >= 0)));
+  // Every file's progress, a failed one's too, carries its container's wall time: a container takes some tenths of a
+  // second at least, where the function alone may take hundredths. Each request of a failed file comes right before
+  // its progress.
+  const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`);
+  assert.ok(progress.every((r) => r.status === 200), 'the API took every progress');
+  const seconds = progress.map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
+  assert.ok(seconds.every((value) => typeof value === 'number' && value > 0.1 && value < 60), JSON.stringify(seconds));
   const perFileRequests = requests.filter((r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'));
   perFileRequests.forEach((r, i) => {
-    if (r.path.includes('update_non_breaking')) assert.equal(perFileRequests[i + 1]?.body, { file_exec_time: null });
+    if (r.path.includes('update_non_breaking')) assert.ok(perFileRequests[i + 1]?.path.includes('progress_increment'));
   });
+  const shown = await w.hub.frontEnd(sid);
+  assert.is(shown.filesDone, n, 'the progress reaches the total');
+  if (failedFiles.length === 0) assert.is(shown.errorReport, undefined, 'no error report for a submission without errors');
+  else assert.equal(shown.errorReport?.file_errors.errors.length, failedFiles.length, 'the report shown holds every file error');
   for (const entry of requests) {
     assert.is(entry.headers['content-type'], 'application/json');
     if (entry.path !== 'login') assert.match(String(entry.headers['authorization']), /^Token \S+$/);
@@ -116,7 +128,7 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
 
-  assertRunSequence(w, s, []);
+  await assertRunSequence(w, s, []);
   const results = await keysUnder(w, `${prefixOf(s)}results/`);
   for (const name of ['time-shift-public-metrics.json', 'time-shift-private-metrics.json', 'submission_full_results.csv', 'private_results.html']) {
     assert.ok(results.includes(name), `results/${name} uploaded (have: ${results.join(', ')})`);
@@ -133,6 +145,8 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   const metrics = publicResults['metrics'] as Record<string, unknown>;
   assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
   assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
+  const shown = await w.hub.frontEnd(s.submissionId);
+  assert.equal(shown.reports, [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`], 'one report in S3: the one the private report page opens');
   const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
   assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
   assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
@@ -143,19 +157,50 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
   assert.not.match(run.stdout + run.stderr, token, 'nor the token');
 });
 
-test('a submission that fails on some files: one non-breaking report per failed file, then finished', async () => {
+/** A task template with a cell that raises, as the Hub's own templates do when a column they read is missing. */
+const BROKEN_TEMPLATE = `import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import marimo as mo
+    mo.md("a template by the task's authors")
+    return
+
+
+@app.cell
+def _():
+    raise ValueError("a column this template reads is missing")
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+`;
+
+test('a submission that fails on some files, on a task whose template raises: one non-breaking report per failed file, none for the template, then finished', async () => {
   const w = await world();
-  await storeTask(w);
+  const template = path.join(w.work, 'broken-template.py');
+  await writeFile(template, BROKEN_TEMPLATE);
+  await storeTask(w, [], template);
   const s = await submit(w, 'time-shift-raises-some.zip', 102);
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
   // The submission refuses 5-minute data (see its submission_wrapper.py).
   const failing = w.files.filter((file) => file['data_sampling_frequency'] === 5).map((file) => String(file['file_name']));
   assert.ok(failing.length > 0);
-  assertRunSequence(w, s, failing);
+  await assertRunSequence(w, s, failing);
   const publicResults = w.hub.results.get(s.submissionId) as { number_of_files: number };
   const scoredOnLeaderboard = w.files.filter((file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5).length;
   assert.is(publicResults.number_of_files, scoredOnLeaderboard);
+  const shown = await w.hub.frontEnd(s.submissionId);
+  assert.is(shown.errorReport?.error_rate, failing.length / w.files.length, "the error rate counts the participant's files only");
+  assert.equal(shown.reports, [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`]);
+  const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
+  assert.match(privateReport, '"evalue": "a column this template reads is missing"', "marimo's report with the cell's error, as the Hub shows it");
+  assert.not.match(privateReport, 'class="note"', 'not the built-in report');
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0);
 });
@@ -179,6 +224,8 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.is(report?.['error_code'], 'wr_6');
   assert.is(report?.['error_type'], 'WorkerException');
   assert.match(String(report?.['error_message']), 'config.json');
+  const shown = (await w.hub.frontEnd(s.submissionId)).errorReport;
+  assert.equal([shown?.error_code, shown?.error_message], ['wr_6', 'Required evaluation files not found in s3 bucket'], 'the front end shows the breaking code: no blank report before it');
   assert.equal(await keysUnder(w, `${prefixOf(s)}results/`), [], 'no results for a failed job');
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0, 'a failure that retrying cannot fix is deleted, not looped');

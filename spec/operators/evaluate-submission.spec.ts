@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+import { CORRECT_SUBMISSION, FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -48,13 +50,14 @@ async function assertReleased(w: FakeJobWorld): Promise<void> {
 test('happy path: staged, image, one file event per file, scored, finished; the Hub in the original order', async () => {
   const w = await world();
   const events = await run(w);
-  assert.equal(types(events), ['staged', 'image', ...Array<string>(13).fill('file'), 'scored', 'finished']);
+  assert.equal(types(events), ['staged', 'building', 'image', ...Array<string>(13).fill('file'), 'scored', 'finished']);
   const finished = events.at(-1);
   assert.ok(finished?.type === 'finished');
   assert.is(finished.privateResults.number_of_files, 13);
   assert.is(finished.publicResults.metrics['mean_mean_absolute_error_time_series'], 0);
   assert.equal(w.hub.statuses, ['running', 'finished']);
-  assert.equal(w.hub.calls.slice(0, 5), ['status running', 'file metadata', 'blank error report', 'versions', 'systems']);
+  assert.equal(w.hub.calls.slice(0, 4), ['status running', 'file metadata', 'versions', 'systems']);
+  assert.not.ok(w.hub.calls.includes('blank error report'), 'no file failed: no error report');
   assert.equal(w.hub.calls.slice(-2), ['result', 'status finished']);
   assert.is(w.hub.progress.length, 13);
   assert.is(w.engine.started.length, 13);
@@ -62,16 +65,40 @@ test('happy path: staged, image, one file event per file, scored, finished; the 
   await assertReleased(w);
 });
 
+test('an image from the cache: no building event, the files run on it', async () => {
+  const w = await world({ cachedImage: true });
+  const events = await run(w);
+  assert.equal(types(events).slice(0, 2), ['staged', 'image']);
+  assert.not.ok(types(events).includes('building'));
+  assert.equal(events.at(-1)?.type, 'finished');
+});
+
+test("the image's warnings (no requirements.txt) reach the job log, and the job goes on", async () => {
+  const submission = await mkdtemp(path.join(os.tmpdir(), 'pvhub-no-requirements-'));
+  try {
+    await copyFile(path.join(CORRECT_SUBMISSION, 'submission_wrapper.py'), path.join(submission, 'submission_wrapper.py'));
+    const w = await world({ submission });
+    const events = await run(w);
+    const image = events.find((event) => event.type === 'image');
+    assert.equal(image?.type === 'image' && image.warnings, ['no requirements.txt']);
+    assert.match(w.publisher.logTexts.join(''), '"msg":"no requirements.txt"');
+    assert.equal(events.at(-1)?.type, 'finished');
+  } finally {
+    await rm(submission, { recursive: true, force: true });
+  }
+});
+
 test('a failing build: failed with its own code after the Hub was told; no container ran', async () => {
   const w = await world({ buildFailure: new WorkerError('op_2', 'requirement nosuchpackage has no wheel') });
   const events = await run(w);
-  assert.equal(types(events), ['staged', 'failed']);
+  assert.equal(types(events), ['staged', 'building', 'failed']);
   const failed = events.at(-1);
   assert.ok(failed?.type === 'failed');
   assert.is(failed.error.code, 'op_2');
   assert.ok(failed.told);
   assert.equal(w.hub.statuses, ['running', 'failed']);
   assert.is(w.hub.breakingErrors[0]?.error_code, 'op_2');
+  assert.equal(w.hub.calls.filter((call) => call.endsWith('error report') || call.endsWith('error')), ['breaking error'], "the breaking report is the submission's first: the one the front end shows");
   assert.equal(w.engine.started, []);
   await assertReleased(w);
 });
@@ -84,7 +111,24 @@ test('a file failing is a non-breaking error of that file; the others are scored
   assert.is(finished.tally.rows.length, 12);
   assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'sb_500']]);
   assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'sb_500']]);
+  const failedAt = w.hub.calls.indexOf('file error');
+  assert.equal(w.hub.calls.slice(failedAt - 1, failedAt + 1), ['blank error report', 'file error'], 'the report those errors go to is made at the first');
+  assert.is(w.hub.calls.filter((call) => call === 'blank error report').length, 1);
   await assertReleased(w);
+});
+
+test("every file's progress carries its container's wall time in seconds, a failed file's too, not the function's runtime", async () => {
+  const w = await world({ delayMs: 40, behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct', seconds: 0.01 }) });
+  await run(w);
+  assert.is(w.hub.progress.length, 13, 'one progress per file, the failed one included');
+  assert.equal(w.hub.progress, Array<number>(13).fill(0.04), 'the wall time the engine measured (40 ms), not the 0.01 s the function took');
+});
+
+test('a file that fails on a name lookup says that submission containers have no network', async () => {
+  const lookup = 'URLError: <urlopen error [Errno -3] Temporary failure in name resolution>';
+  const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: lookup } : { kind: 'correct' }) });
+  await run(w);
+  assert.equal(w.hub.fileErrors.map((error) => error.error_message), [`${lookup} (submission containers have no network: a function gets its data from its arguments and cannot download any)`]);
 });
 
 test('early abort: the first three files all failing stop the job with op_7 before the rest run', async () => {

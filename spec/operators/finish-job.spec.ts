@@ -21,7 +21,7 @@ import type { JobScope } from '../../src/operators/job-scope.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 
-const CONFIG = parseTaskConfig({
+const RAW_CONFIG = {
   function_name: 'detect_time_shifts',
   comparison_type: 'time_series',
   performance_metrics: ['runtime', 'mean_absolute_error'],
@@ -30,7 +30,8 @@ const CONFIG = parseTaskConfig({
   references_compare: ['time_series'],
   public_results_table: 'ts-public-metrics.json',
   private_results_columns: ['file_name', 'runtime', 'mean_absolute_error_time_series', 'issue'],
-});
+};
+const CONFIG = parseTaskConfig(RAW_CONFIG);
 
 const FILES: FileMetadata[] = [
   { file_id: 1, system_id: 1, file_name: 'a.csv', include_on_leaderboard: true, issue: 'none' },
@@ -78,14 +79,21 @@ function workspace(templatePath?: string): BuiltWorkspace {
   };
 }
 
-/** What marimo says when a template raises, as the report container returns it. */
+/** What marimo says when it does not run the template at all (a marimo without --no-sandbox), as the container returns it. */
 const MARIMO_FAILURE: ContainerOutcome = {
-  exitCode: 1,
+  exitCode: 2,
   timedOut: false,
   oomKilled: false,
-  output: 'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n',
+  output: "Usage: python -m marimo export html [OPTIONS] NAME [ARGS]...\nError: No such option: --no-sandbox\n",
   outputTruncated: false,
   durationMs: 900,
+};
+
+/** What marimo does when some cells of a template raise: it writes the whole report, shows their errors, exits 1. */
+const CELLS_FAILED: Run = async (spec) => {
+  const reportDir = spec.mounts.find((mount) => mount.containerPath === '/report')?.hostPath ?? '';
+  await writeFile(path.join(reportDir, 'report.html'), '<html>marimo: ValueError in a cell</html>');
+  return { ...MARIMO_FAILURE, exitCode: 1, output: 'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n' };
 };
 
 type Run = (spec: ContainerRunSpec, signal: AbortSignal) => Promise<ContainerOutcome>;
@@ -116,8 +124,8 @@ const imagesOn = (engine: ContainerEngine) => new DockerImageBuilder({ engine, l
 
 const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) => finishJob(ws, tally, scope(), ports, LIMITS);
 
-/** Records every call in order; `failing` names the call that rejects. */
-function recorder(failing?: 'publish' | 'result' | 'status finished' | 'file error') {
+/** Records every call in order; `failing` names the call that rejects; the report container runs as `run`. */
+function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run) {
   const hub = new RecordingHub();
   const { calls, fileErrors } = hub;
   if (failing !== undefined && failing !== 'publish') hub.failing.set(failing, new Error(`${failing} refused`));
@@ -135,7 +143,7 @@ function recorder(failing?: 'publish' | 'result' | 'status finished' | 'file err
     },
     async publishLogs() {},
   };
-  const { engine, runs } = fakeEngine();
+  const { engine, runs } = fakeEngine(run);
   const deps: FinishPorts = { hub, publisher, engine, images: imagesOn(engine) };
   return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => hub.results.at(-1) };
 }
@@ -174,6 +182,7 @@ test('writes the results folder, then publishes, stores the result and only then
     function_parameters: ['time_series', 'latitude'],
   });
   assert.match(event.reportWarning ?? '', 'the task has no template.py');
+  assert.is(event.reportFromTemplate, false);
   assert.equal(record.fileErrors, [], 'a task without a template is no error');
   assert.equal(record.runs, [], 'and runs no report container');
   const report = await readFile(path.join(results, 'private_results.html'), 'utf8');
@@ -223,16 +232,17 @@ async function withTemplate(): Promise<BuiltWorkspace> {
   return workspace(template);
 }
 
-test('a template that fails is a non-breaking op_500 on template.py, sent before the results; the built-in report is used', async () => {
+test("a template that fails is the task's fault: logged, never sent to the Hub; the built-in report is used", async () => {
   const record = recorder();
   const event = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
   if (event.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
   const note =
-    "the task's report template failed (marimo exited with status 1: MarimoExceptionRaisedError: the template is broken | " +
-    'Error: Export was successful, but some cells failed to execute.); the built-in report was written';
+    "the task's report template failed (marimo exited with status 2: Usage: python -m marimo export html [OPTIONS] NAME [ARGS]... | " +
+    'Error: No such option: --no-sandbox); the built-in report was written';
   assert.is(event.reportWarning, note);
-  assert.equal(record.fileErrors, [{ error_code: 'op_500', error_type: 'SubmissionException', error_message: note, file_name: 'template.py' }]);
-  assert.equal(record.calls, ['file error', 'publish', 'result', 'status finished']);
+  assert.is(event.reportFromTemplate, false);
+  assert.equal(record.fileErrors, [], "no non-breaking error: it would count in the participant's error rate");
+  assert.equal(record.calls, ['publish', 'result', 'status finished']);
   assert.match(await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'), 'the built-in report was written');
   const [run] = record.runs;
   assert.is(record.runs.length, 1);
@@ -246,11 +256,24 @@ test('a template that fails is a non-breaking op_500 on template.py, sent before
   assert.ok(run?.command.includes('--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}'));
 });
 
-test('the Hub refusing the template error is logged, and the results stand', async () => {
-  const record = recorder('file error');
+test("a report marimo exported with some cells failed is kept, as the Hub shows it; the Hub is told nothing", async () => {
+  const record = recorder(undefined, CELLS_FAILED);
   const event = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
-  assert.is(event.type, 'finished');
-  assert.equal(record.calls, ['file error', 'publish', 'result', 'status finished']);
+  if (event.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
+  assert.is(event.reportFromTemplate, true);
+  assert.match(event.reportWarning ?? '', "some cells of the task's report template failed");
+  assert.is(await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'), '<html>marimo: ValueError in a cell</html>');
+  assert.equal(record.fileErrors, []);
+  assert.equal(record.calls, ['publish', 'result', 'status finished']);
+});
+
+test("a task listing the runtime as run_time (the Hub's az-tilt) gets it in its full results, and its template under both names", async () => {
+  const record = recorder();
+  const ws = await withTemplate();
+  const config = parseTaskConfig({ ...RAW_CONFIG, private_results_columns: ['file_name', 'run_time', 'mean_absolute_error_time_series'] });
+  await lastValueFrom(finishWith({ ...ws, config }, tallyOf(scored(A, 1.5, 10)), record.deps));
+  assert.is(await readFile(path.join(scratch, 'results', 'submission_full_results.csv'), 'utf8'), ',file_name,run_time,mean_absolute_error_time_series\n0,a.csv,1.5,10.0\n');
+  assert.ok(record.runs[0]?.command.includes('--results_df={"file_name": "a.csv", "run_time": 1.5, "mean_absolute_error_time_series": 10.0, "runtime": 1.5}'), record.runs[0]?.command.join(' '));
 });
 
 test('unsubscribing stops the report container, and nothing is published', async () => {

@@ -250,9 +250,8 @@ export class HttpHubApi implements HubApi {
     });
   }
 
-  async progressIncrement(submissionId: number, fileExecTime: number | null): Promise<void> {
-    const seconds = fileExecTime !== null && Number.isFinite(fileExecTime) ? fileExecTime : null;
-    await this.call('POST', `submissions/submission/${submissionId}/progress_increment`, 'wr_500', { file_exec_time: seconds });
+  async progressIncrement(submissionId: number, fileExecTime: number): Promise<void> {
+    await this.call('POST', `submissions/submission/${submissionId}/progress_increment`, 'wr_500', { file_exec_time: fileExecTime });
   }
 
   /**

@@ -74,7 +74,7 @@ export class LocalHubApi implements HubApi {
 
   async createBlankErrorReport(): Promise<void> {}
 
-  async progressIncrement(submissionId: number, fileExecTime: number | null): Promise<void> {
+  async progressIncrement(submissionId: number, fileExecTime: number): Promise<void> {
     this.log.debug({ hub: 'progress', submissionId, fileExecTime }, 'progress');
   }
 

@@ -127,16 +127,25 @@ function resultsObject(config: TaskConfig, rows: readonly JoinedRow[], functionP
 }
 
 /**
+ * A private_results_columns name the joined rows know under another: the Hub's az-tilt task lists the runtime as
+ * `run_time`, the name its template reads, where the scored column is `runtime` (the original dropped it).
+ */
+const COLUMN_ALIASES: Readonly<Record<string, string>> = { run_time: 'runtime' };
+
+const cellOf = (row: JoinedRow, column: string): Cell | undefined => row.columns.get(column) ?? row.columns.get(COLUMN_ALIASES[column] ?? column);
+
+/**
  * The private full results: the joined rows limited to private_results_columns in their order, names that are not
- * columns dropped as the original did. A pandas column mixing numbers with NaN, or holding metrics, is float64.
+ * columns (nor aliases of one) dropped as the original did. A pandas column mixing numbers with NaN, or holding
+ * metrics, is float64.
  */
 function fullResults(config: TaskConfig, rows: readonly JoinedRow[]): ResultsTable {
-  const present = new Set(rows.flatMap((row) => [...row.columns.keys()]));
-  const columns = [...new Set(config.privateResultsColumns)].filter((column) => present.has(column));
-  const cells = rows.map((row) => columns.map((column) => row.columns.get(column) ?? null));
+  const columns = [...new Set(config.privateResultsColumns)].filter((column) => rows.some((row) => cellOf(row, column) !== undefined));
+  const cells = rows.map((row) => columns.map((column) => cellOf(row, column) ?? null));
   const floatColumns = new Set(
     columns.filter((column, index) => {
-      if (column === 'runtime' || config.scoreKeys.includes(column)) return true;
+      const scored = COLUMN_ALIASES[column] ?? column;
+      if (scored === 'runtime' || config.scoreKeys.includes(scored)) return true;
       const values = cells.map((row) => row[index] ?? null);
       const numeric = values.filter((value): value is number => typeof value === 'number');
       const numericOrNaN = values.every((value) => value === null || typeof value === 'number');

@@ -17,6 +17,10 @@ export interface WrapperReport {
   readonly message?: string;
 }
 
+/**
+ * `wallTimeMs` of a run, ok or failed, is its container's start to its end as the engine measured it: the file's
+ * wall time, sent to the Hub with its progress (the Hub's ETA is their mean × the files left) and used for the CLI's.
+ */
 export type FileRun =
   | {
       readonly kind: 'ran';
@@ -45,3 +49,8 @@ export interface FileScoreRow {
 export type FileScore =
   | { readonly kind: 'scored'; readonly run: Extract<FileRun, { kind: 'ran' }>; readonly row: FileScoreRow }
   | { readonly kind: 'failed'; readonly task: FileTask; readonly failure: FileFailure; readonly wallTimeMs: number };
+
+/** The wall time of a finished file in seconds, ok or failed: what the Hub's progress_increment is sent. */
+export function wallSecondsOf(score: FileScore): number {
+  return (score.kind === 'scored' ? score.run.wallTimeMs : score.wallTimeMs) / 1000;
+}

@@ -10,11 +10,22 @@ import type { BuiltWorkspace, Workspace } from './workspace.js';
  */
 export type JobEvent =
   | { readonly type: 'staged'; readonly files: number; readonly functionName: string; readonly workspace: Workspace; readonly bytes: number }
+  /** The submission's image is not in the cache: it is being made (minutes), `image` follows. */
+  | { readonly type: 'building' }
   | { readonly type: 'image'; readonly tag: string; readonly cached: boolean; readonly warnings: readonly string[]; readonly workspace: BuiltWorkspace }
   | { readonly type: 'file'; readonly score: FileScore; readonly progress: FileProgress; readonly parallel: number }
   /** Every file ran and was scored: what the results are made from. */
   | { readonly type: 'scored'; readonly tally: Tally; readonly workspace: BuiltWorkspace; readonly peakParallel: number }
-  | { readonly type: 'finished'; readonly publicResults: ResultsObject; readonly privateResults: ResultsObject; readonly tally: Tally; readonly reportWarning: string | undefined }
+  | {
+      readonly type: 'finished';
+      readonly publicResults: ResultsObject;
+      readonly privateResults: ResultsObject;
+      readonly tally: Tally;
+      /** What a person should know about the private report: why the built-in one is in its place, or its failed cells. */
+      readonly reportWarning: string | undefined;
+      /** private_results.html is the task template's marimo report (else the built-in one). */
+      readonly reportFromTemplate: boolean;
+    }
   | {
       readonly type: 'failed';
       readonly error: WorkerError;

@@ -26,6 +26,7 @@ export interface JobSummary {
 /** What of a job's events the summary reads (a JobEvent is one). */
 export type SummaryEvent =
   | { readonly type: 'staged'; readonly bytes: number }
+  | { readonly type: 'building' }
   | { readonly type: 'image'; readonly cached: boolean }
   | { readonly type: 'file'; readonly score: { readonly kind: 'scored' | 'failed' } }
   | { readonly type: 'scored'; readonly peakParallel: number }

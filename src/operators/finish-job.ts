@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import type { ResourceLimits } from '../domain/limits.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
-import { asWorkerError, FILE_ERROR_TYPE, WorkerError } from '../domain/errors.js';
+import { asWorkerError, WorkerError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
@@ -35,9 +35,17 @@ const REPORT_TIME_LIMIT_MS = 5 * 60_000;
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+/** Which report private_results.html is, and what a person should know about it (one line). */
+interface WrittenReport {
+  readonly fromTemplate: boolean;
+  readonly note: string | undefined;
+}
+
 /**
- * The task's marimo template when it ships one, else (or when it fails) the built-in report. Returns the one-line
- * reason the built-in report was used; a report problem never costs the results. A cancelled job stops here.
+ * The task's marimo template when it ships one, else (or when it fails) the built-in report. A template's failure is
+ * the task's, not the participant's: it is logged, never sent to the Hub (where it would count in the submission's
+ * error rate), and never costs the results. A report marimo exported with some cells failed is kept, as the Hub
+ * shows it. A cancelled job stops here.
  */
 async function writeReport(
   built: BuiltWorkspace,
@@ -46,15 +54,15 @@ async function writeReport(
   outPath: string,
   deps: FinishContext,
   signal: AbortSignal,
-): Promise<string | undefined> {
+): Promise<WrittenReport> {
   let note: string;
   if (built.templatePath === undefined) {
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
       const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, images: deps.images, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
-      await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
-      return undefined;
+      const { cellsFailed } = await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
+      return { fromTemplate: true, note: cellsFailed ? "some cells of the task's report template failed; marimo's report shows their errors" : undefined };
     } catch (error) {
       signal.throwIfAborted();
       note = `the task's report template failed (${(error as Error).message}); the built-in report was written`;
@@ -62,20 +70,7 @@ async function writeReport(
   }
   built.log.warn(note);
   await writeFile(outPath, builtIn(note));
-  return note;
-}
-
-/**
- * A template that failed is told to the Hub as a non-breaking error of the submission, as a failed file is, so the
- * task's maintainers see it (the original only logged it). Telling is advisory: when the Hub refuses, the job goes
- * on with its results.
- */
-async function reportTemplateFailure(hub: HubApi, built: BuiltWorkspace, templatePath: string, note: string): Promise<void> {
-  try {
-    await hub.reportFileError(built.job.submissionId, { error_code: 'op_500', error_type: FILE_ERROR_TYPE, error_message: note, file_name: path.basename(templatePath) });
-  } catch (error) {
-    built.log.warn({ err: error }, 'could not tell the Hub that the report template failed');
-  }
+  return { fromTemplate: false, note };
 }
 
 /** A failed step of the finish, with the code of its kind when it has none of its own. */
@@ -113,8 +108,7 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
   const builtIn = (note?: string) => reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
   await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
-  const reportWarning = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report), deps, signal);
-  if (reportWarning !== undefined && built.templatePath !== undefined) await reportTemplateFailure(deps.hub, built, built.templatePath, reportWarning);
+  const report = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report), deps, signal);
   log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
 
   // Results stored first, final status last: the Hub never lists a finished submission without its results. A job
@@ -126,7 +120,7 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
   signal.throwIfAborted();
   await withCode('wr_5', () => deps.hub.setStatus(job.submissionId, 'finished'));
   log.info('submission finished');
-  return { type: 'finished', publicResults, privateResults, tally, reportWarning };
+  return { type: 'finished', publicResults, privateResults, tally, reportWarning: report.note, reportFromTemplate: report.fromTemplate };
 }
 
 /**

@@ -5,6 +5,7 @@ import { fromAbortable } from '../streams/from-abortable.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
+import { withNetworkHint } from '../domain/network-hint.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
@@ -68,7 +69,6 @@ export function wrapperCommand(functionName: string, task: FileTask, timeLimitSe
 }
 
 async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, signal: AbortSignal): Promise<FileRun> {
-  const started = Date.now();
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
   const dataDir = path.join(runDir, 'data');
   const resultsDir = path.join(runDir, 'results');
@@ -113,12 +113,13 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
     durationMs: outcome.durationMs,
     report: await readReport(path.join(resultsDir, STATUS_FILE)),
   });
-  const wallTimeMs = Date.now() - started;
+  const wallTimeMs = outcome.durationMs;
   if (!verdict.ok) {
-    log.warn({ code: verdict.failure.code, durationMs: outcome.durationMs }, verdict.failure.message);
-    return { kind: 'failed', task, failure: verdict.failure, wallTimeMs };
+    const failure = withNetworkHint(verdict.failure, outcome.output);
+    log.warn({ code: failure.code, durationMs: wallTimeMs }, failure.message);
+    return { kind: 'failed', task, failure, wallTimeMs };
   }
-  log.info({ executionTime: verdict.executionTime, durationMs: outcome.durationMs }, 'file ran');
+  log.info({ executionTime: verdict.executionTime, durationMs: wallTimeMs }, 'file ran');
   return {
     kind: 'ran',
     task,

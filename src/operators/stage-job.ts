@@ -54,8 +54,8 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
 
   const fileMetadata = await ports.hub.fileMetadataMany(fileIds);
   if (fileMetadata.length === 0) throw new WorkerError('wr_8', 'no file metadata for the task');
-  // The Hub's calls in the original's order (contract §3): the blank error report, the versions, the systems.
-  await ports.hub.createBlankErrorReport(job.submissionId).catch((error: unknown) => log.warn({ err: error }, 'blank error report failed'));
+  // The Hub's calls in the original's order (contract §3), but for the blank error report: the front end shows a
+  // submission's first report, so it is made at the first file error (sinks/hub-progress.ts), not here.
   const offered = await ports.hub.pythonVersions();
   if (!offered.includes(job.pythonVersion)) {
     throw new WorkerError('wr_500', `python ${job.pythonVersion} is not one of the Hub's versions (${offered.join(', ')})`);

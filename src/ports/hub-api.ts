@@ -26,7 +26,8 @@ export interface HubApi {
   systemMetadata(): Promise<SystemMetadata[]>;
   pythonVersions(): Promise<string[]>;
   createBlankErrorReport(submissionId: number): Promise<void>;
-  progressIncrement(submissionId: number, fileExecTime: number | null): Promise<void>;
+  /** One file done, ok or failed, with its wall time in seconds: the API answers null with a 500 (float(None)). */
+  progressIncrement(submissionId: number, fileExecTime: number): Promise<void>;
   reportFileError(submissionId: number, error: NonBreakingError): Promise<void>;
   reportBreakingError(submissionId: number, error: BreakingError): Promise<void>;
   updateResult(submissionId: number, results: ResultsObject): Promise<void>;

@@ -12,6 +12,11 @@ export interface SubmissionImageRequest {
   readonly log: Logger;
   /** Aborting it stops host pip, a source build and the engine's build at once. */
   readonly signal: AbortSignal;
+  /**
+   * Called once when the image is not in the cache and its making starts (wheels resolved, sources built, the
+   * engine's build), before that wait; never for an image reused from the cache.
+   */
+  readonly onBuildStart?: () => void;
 }
 
 export interface SubmissionImage {

@@ -21,7 +21,10 @@ export interface ResultNames {
 export const RESULT_FILES = {
   fullResults: 'submission_full_results.csv',
   report: 'private_results.html',
-  /** The built-in report, written whatever the task's template does: self-contained, readable offline. */
+  /**
+   * The built-in report, written whatever the task's template does: self-contained, readable offline. Local output
+   * only: the Hub gets one report, private_results.html.
+   */
   builtInReport: 'report.html',
   executionTimes: 'execution_time.csv',
   functionInfo: 'submission_function_info.json',

@@ -40,17 +40,21 @@ function jsonValue(value: Cell, float: boolean): string {
   return `[${value.map((item) => JSON.stringify(item)).join(', ')}]`;
 }
 
+/** The names a runtime column goes by in the Hub's templates. */
+const RUNTIME_NAMES = ['runtime', 'run_time'] as const;
+
 /**
  * The template's input as the Hub passes it: one `--results_df=<JSON object>` per row of the private full results,
  * written as Python's json.dumps writes a record (NaN for missing values, which json.loads reads back).
  */
 export function marimoArguments(table: ResultsTable): string[] {
-  // The Hub's published templates read the runtime as `run_time` (an older column name), so it is passed under both.
-  const runtimeIndex = table.columns.indexOf('runtime');
-  const aliasRuntime = runtimeIndex >= 0 && !table.columns.includes('run_time');
+  // The Hub's published templates read the runtime as `runtime` (time-shift) or `run_time` (az-tilt), whichever name
+  // the task's private_results_columns lists: it is passed under both.
+  const runtimeIndex = RUNTIME_NAMES.map((name) => table.columns.indexOf(name)).find((index) => index >= 0);
+  const alias = RUNTIME_NAMES.find((name) => !table.columns.includes(name));
   return table.rows.map((row) => {
     const fields = table.columns.map((column, index) => `${JSON.stringify(column)}: ${jsonValue(row[index] ?? null, table.floatColumns.has(column))}`);
-    if (aliasRuntime) fields.push(`"run_time": ${jsonValue(row[runtimeIndex] ?? null, true)}`);
+    if (runtimeIndex !== undefined && alias !== undefined) fields.push(`${JSON.stringify(alias)}: ${jsonValue(row[runtimeIndex] ?? null, true)}`);
     return `--results_df={${fields.join(', ')}}`;
   });
 }
@@ -81,14 +85,26 @@ function reason(output: string): string {
 const OUTPUT_CAP_BYTES = 64 * 1024;
 
 /**
+ * What marimo (0.25, `_cli/export/commands.py`) says on exiting 1 after it wrote the whole report, some of whose
+ * cells raised: each shows its error where its output would be. The Hub shows that report as it is.
+ */
+const CELLS_FAILED = 'Export was successful, but some cells failed to execute';
+
+/** How the report came out: whole, or exported by marimo with some cells failed. */
+export interface MarimoRender {
+  readonly cellsFailed: boolean;
+}
+
+/**
  * Renders the task's marimo template into an HTML report as the Hub does (`marimo export html <template> -o <out>
  * --no-include-code -- --results_df=<row> …`), but as untrusted code: in a container of the report image with no
  * network, no capabilities, a read-only root, an unprivileged user, nothing of the worker's environment, the job's
  * resource limits and a time limit. The container sees the template (read-only) and an empty folder for the report;
- * marimo's kernel talks to it over the container's own loopback. The report appears at `outPath` only when marimo
- * succeeded. Rejects with a one-line reason otherwise, or with the abort error when the signal fired.
+ * marimo's kernel talks to it over the container's own loopback. The report appears at `outPath` when marimo
+ * exported it, also with some cells failed (as the Hub keeps it). Rejects with a one-line reason otherwise, or with
+ * the abort error when the signal fired.
  */
-export async function renderMarimoReport(templatePath: string, table: ResultsTable, outPath: string, options: MarimoOptions): Promise<void> {
+export async function renderMarimoReport(templatePath: string, table: ResultsTable, outPath: string, options: MarimoOptions): Promise<MarimoRender> {
   const args = marimoArguments(table);
   const tooLong = argumentProblem(args);
   if (tooLong !== undefined) throw new Error(tooLong);
@@ -124,13 +140,18 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
     if (outcome.timedOut) throw new Error(`marimo did not finish within ${Math.round(options.timeLimitMs / 1000)} s`);
     if (outcome.oomKilled) throw new Error(`marimo ran out of memory (limit ${options.limits.containerMemoryBytes} bytes)`);
     if (outcome.resultsExceeded) throw new Error(`the template wrote more than ${options.limits.resultsCapBytes} bytes`);
-    if (outcome.exitCode !== 0) throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
+    const cellsFailed = outcome.exitCode === 1 && outcome.output.includes(CELLS_FAILED);
+    if (outcome.exitCode !== 0 && !cellsFailed) throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
     // lstat: a link the template left in its folder would make the worker copy one of its own files.
     const rendered = path.join(reportDir, 'report.html');
     const written = await lstat(rendered).catch(() => undefined);
-    if (written === undefined || !written.isFile() || written.size === 0) throw new Error('marimo wrote no report');
+    if (written === undefined || !written.isFile() || written.size === 0) {
+      throw new Error(cellsFailed ? `marimo wrote no report: ${reason(outcome.output)}` : 'marimo wrote no report');
+    }
     await copyFile(rendered, outPath);
-    options.log.info({ durationMs: outcome.durationMs, rows: args.length }, 'report rendered from the task template');
+    if (cellsFailed) options.log.warn({ durationMs: outcome.durationMs, rows: args.length, output: reason(outcome.output) }, "report rendered from the task template, some of whose cells failed: marimo's report shows their errors");
+    else options.log.info({ durationMs: outcome.durationMs, rows: args.length }, 'report rendered from the task template');
+    return { cellsFailed };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

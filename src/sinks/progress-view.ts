@@ -48,10 +48,13 @@ export function progressView(stream: NodeJS.WriteStream, now: () => number = Dat
     switch (event.type) {
       case 'staged':
         stream.write(`staged: ${event.files} data file(s), function ${event.functionName}\n`);
-        // The build makes no events of its own and may take minutes: say so before the wait, not after.
+        break;
+      case 'building':
+        // A build may take minutes: say so before the wait, not after.
         stream.write('image: building (a first build resolves and installs the requirements, minutes; later runs reuse it)\n');
         break;
       case 'image':
+        for (const warning of event.warnings) stream.write(`warning: ${warning}\n`);
         stream.write(`image: ${event.tag}${event.cached ? ' (cached)' : ' (built)'} after ${clock(elapsed())}\n`);
         break;
       case 'file': {

@@ -6,7 +6,7 @@ import { textLogs } from '../domain/log-format.js';
 import { s3Keys } from '../domain/s3-keys.js';
 import { JOB_LOG_FILE } from '../logging.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { ResultsPublisher } from '../ports/results-publisher.js';
+import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -29,12 +29,19 @@ async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
   return found;
 }
 
+/**
+ * Whether a file of the results folder goes to the Hub. The Hub's front end opens the first `.html` under results/,
+ * so the private report (the task's marimo report, or the built-in one in its place) must be the only one there: the
+ * built-in report.html written beside it is for local runs.
+ */
+const isHubResult = (relative: string) => path.extname(relative).toLowerCase() !== '.html' || relative === RESULT_FILES.report;
+
 /** Publishes into an ObjectStore (S3) under the contract's keys: results/… and logs/… of the submission. */
 export class StorePublisher implements ResultsPublisher {
   constructor(private readonly store: ObjectStore) {}
 
-  private async uploadAll(dir: string, keyOf: (relative: string) => string): Promise<void> {
-    for (const relative of await filesUnder(dir)) {
+  private async uploadAll(dir: string, keyOf: (relative: string) => string, include: (relative: string) => boolean = () => true): Promise<void> {
+    for (const relative of (await filesUnder(dir)).filter(include)) {
       const key = keyOf(relative);
       try {
         await this.store.upload(key, path.join(dir, relative), contentTypeOf(relative));
@@ -45,7 +52,7 @@ export class StorePublisher implements ResultsPublisher {
   }
 
   async publishResults(job: Job, resultsDir: string): Promise<void> {
-    await this.uploadAll(resultsDir, (relative) => s3Keys.result(job, relative));
+    await this.uploadAll(resultsDir, (relative) => s3Keys.result(job, relative), isHubResult);
   }
 
   /** Uploads the JSON log with the text and error logs derived from it (contract §9 names). */

@@ -43,6 +43,7 @@ export class DockerImageBuilder implements ImageBuilder {
       log.info({ image: cachedTag }, 'image reused from cache');
       return { tag: cachedTag, cached: true, warnings: [] };
     }
+    request.onBuildStart?.();
     const { contextDir, tag } = await prepareBuildContext({
       submissionDir,
       pythonVersion,

@@ -23,7 +23,7 @@ export class RecordingHub implements HubApi {
   readonly fileErrors: NonBreakingError[] = [];
   readonly breakingErrors: BreakingError[] = [];
   readonly results: ResultsObject[] = [];
-  readonly progress: Array<number | null> = [];
+  readonly progress: number[] = [];
   /** Calls named here reject with their error. */
   readonly failing = new Map<string, Error>();
   private readonly answers: LocalHubApi;
@@ -67,7 +67,7 @@ export class RecordingHub implements HubApi {
   async createBlankErrorReport(): Promise<void> {
     await this.record('blank error report');
   }
-  async progressIncrement(_id: number, fileExecTime: number | null): Promise<void> {
+  async progressIncrement(_id: number, fileExecTime: number): Promise<void> {
     await this.record('progress');
     this.progress.push(fileExecTime);
   }

@@ -1,16 +1,20 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from '../../domain/job.js';
+import { JOB_LOG_FILE } from '../../logging.js';
 import type { ResultNames, ResultsPublisher } from '../../ports/results-publisher.js';
 
-/** Results and logs published into memory: which files, under which names. */
+/** Results and logs published into memory: which files, under which names, and the job log's text. */
 export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
   readonly logs: string[] = [];
+  readonly logTexts: string[] = [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
   }
   async publishLogs(_job: Job, logsDir: string): Promise<void> {
     this.logs.push(logsDir);
+    this.logTexts.push(await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8'));
   }
 }
 

@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import { reportFileProgress } from '../../src/sinks/hub-progress.js';
+import { RecordingHub } from '../../src/adapters/simulated/hub.js';
+
+const task = (name: string): FileTask => ({ index: 0, metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true }, kwargs: [] });
+const scored = (name: string, wallTimeMs: number): FileScore => ({
+  kind: 'scored',
+  run: { kind: 'ran', task: task(name), executionTime: 0.02, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs },
+  row: { file_name: name, data_requirements: ['time_series'], values: { runtime: 0.02 } },
+});
+const failed = (name: string, wallTimeMs: number): FileScore => ({ kind: 'failed', task: task(name), failure: { code: 'sb_500', message: 'ValueError: boom' }, wallTimeMs });
+
+const silent = pino({ level: 'silent' });
+
+function reported(hub: RecordingHub, scores: readonly FileScore[]): Promise<FileScore[]> {
+  return lastValueFrom(from(scores).pipe(reportFileProgress(hub, 7, silent), toArray()));
+}
+
+test("a refused file error does not skip that file's progress, nor the next file's calls", async () => {
+  const hub = new RecordingHub();
+  hub.unreachableFor('file error');
+  const scores = [failed('a.csv', 1500), failed('b.csv', 2500), scored('c.csv', 1000)];
+  assert.equal(await reported(hub, scores), scores, 'every score passes through');
+  assert.equal(hub.progress, [1.5, 2.5, 1], 'one progress per file, with its wall time');
+  assert.equal(hub.calls.filter((call) => call !== 'blank error report'), ['file error', 'progress', 'file error', 'progress', 'progress']);
+});
+
+test('a refused progress does not skip the next file', async () => {
+  const hub = new RecordingHub();
+  hub.unreachableFor('progress');
+  await reported(hub, [scored('a.csv', 1000), failed('b.csv', 1000)]);
+  assert.equal(hub.calls.filter((call) => call !== 'blank error report'), ['progress', 'file error', 'progress']);
+  assert.equal(hub.fileErrors.map((error) => error.file_name), ['b.csv']);
+});
+
+test('the error report is made at the first failed file, once, right before its error; a job without one makes none', async () => {
+  const hub = new RecordingHub();
+  await reported(hub, [scored('a.csv', 1000), failed('b.csv', 1000), scored('c.csv', 1000), failed('d.csv', 1000)]);
+  assert.equal(hub.calls, ['progress', 'blank error report', 'file error', 'progress', 'progress', 'file error', 'progress']);
+
+  const clean = new RecordingHub();
+  await reported(clean, [scored('a.csv', 1000), scored('b.csv', 1000)]);
+  assert.equal(clean.calls, ['progress', 'progress'], 'no blank report: a later breaking one stays the first row');
+});
+
+test('each job makes its own report: the operator keeps no state between subscriptions', async () => {
+  const hub = new RecordingHub();
+  const report = reportFileProgress(hub, 7, silent);
+  for (let job = 0; job < 2; job += 1) await lastValueFrom(from([failed('a.csv', 1000)]).pipe(report, toArray()));
+  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress']);
+});
+
+test('a refused report creation is tried again at the next failed file, and not again once made', async () => {
+  const hub = new RecordingHub();
+  hub.unreachableFor('blank error report');
+  const create = hub.createBlankErrorReport.bind(hub);
+  // Down for the first try only.
+  hub.createBlankErrorReport = () => create().finally(() => hub.failing.delete('blank error report'));
+  await reported(hub, [failed('a.csv', 1000), failed('b.csv', 1000), failed('c.csv', 1000)]);
+  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress', 'file error', 'progress']);
+});
+
+test.run();

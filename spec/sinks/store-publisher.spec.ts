@@ -1,0 +1,59 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Job } from '../../src/domain/job.js';
+import type { ObjectStore } from '../../src/ports/object-store.js';
+import { StorePublisher } from '../../src/sinks/store-publisher.js';
+
+const JOB: Job = { analysisId: 1, submissionId: 12, userId: 'u-1', submissionFilename: 's.zip', pythonVersion: '3.11' };
+const RESULTS_PREFIX = 'submission_files/submission_user_u-1/submission_12/results/';
+
+/** A bucket in memory: what was uploaded under which key, with its content type and text. */
+class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, { contentType: string; text: string }>();
+  async list(prefix: string): Promise<string[]> {
+    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+  async download(): Promise<void> {
+    throw new Error('nothing is downloaded here');
+  }
+  async upload(key: string, sourcePath: string, contentType: string): Promise<void> {
+    this.objects.set(key, { contentType, text: await readFile(sourcePath, 'utf8') });
+  }
+}
+
+let scratch = '';
+test.before.each(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-store-publisher-'));
+});
+test.after.each(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** A results folder as the job's finish writes it: both reports beside the tables, the outputs under files/. */
+async function resultsFolder(): Promise<string> {
+  const dir = path.join(scratch, 'results');
+  await mkdir(path.join(dir, 'files'), { recursive: true });
+  const files: Record<string, string> = {
+    'private_results.html': '<html>the task template</html>',
+    'report.html': '<html>built in</html>',
+    'ts-public-metrics.json': '{}',
+    'submission_full_results.csv': ',file_name\n',
+    'files/a.csv': 'x\n',
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+test("the Hub gets one report under results/, the private one: the front end opens the first .html it finds", async () => {
+  const store = new MemoryStore();
+  await new StorePublisher(store).publishResults(JOB, await resultsFolder());
+  const keys = (await store.list(RESULTS_PREFIX)).map((key) => key.slice(RESULTS_PREFIX.length));
+  assert.equal(keys, ['files/a.csv', 'private_results.html', 'submission_full_results.csv', 'ts-public-metrics.json']);
+  assert.equal(keys.filter((key) => key.endsWith('.html')), ['private_results.html']);
+  assert.equal(store.objects.get(`${RESULTS_PREFIX}private_results.html`), { contentType: 'text/html', text: '<html>the task template</html>' });
+});
+
+test.run();
