@@ -13,6 +13,7 @@ import { lastValueFrom, NEVER, tap } from 'rxjs';
 import { pino } from 'pino';
 import { hubFileFormats } from '../src/adapters/file-formats.js';
 import { LocalTaskStore } from '../src/adapters/local-task-store.js';
+import { MemoryLedger } from '../src/adapters/memory-ledger.js';
 import { SimulatedEngine } from '../src/adapters/simulated/engine.js';
 import { EXAMPLE_TASK, RecordingHub } from '../src/adapters/simulated/hub.js';
 import { SimulatedImages } from '../src/adapters/simulated/images.js';
@@ -102,6 +103,7 @@ export async function playground(settings: PlaygroundSettings, print: (line: str
     files: hubFileFormats,
     freeMemory: () => settings.freeGiB * GIB,
     queue,
+    ledgers: new MemoryLedger(),
     heartbeat: settings.leaseSeconds > 0 ? (message) => messageHeartbeat(queue, message, settings.leaseSeconds) : () => NEVER,
   };
   try {

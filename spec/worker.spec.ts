@@ -37,7 +37,7 @@ async function serving(messages: QueueMessage[], maxJobs: number, signal: AbortS
     maxJobs,
     ...(onAlive ? { onAlive } : {}),
   };
-  const outcomes = await lastValueFrom(serveJobs({ ...world.ports, queue, heartbeat: () => NEVER }, options).pipe(toArray()));
+  const outcomes = await lastValueFrom(serveJobs({ ...world.ports, queue, heartbeat: () => NEVER, ledgers: world.ledgers }, options).pipe(toArray()));
   return { outcomes, queue };
 }
 

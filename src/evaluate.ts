@@ -8,6 +8,8 @@ import type { Job } from './domain/job.js';
 import type { JobEvent, JobOutcome } from './domain/job-event.js';
 import { createJobLogger } from './logging.js';
 import { evaluateSubmission } from './operators/evaluate-submission.js';
+import { MemoryLedger } from './adapters/memory-ledger.js';
+import { LedgerSession } from './sinks/ledger-session.js';
 import { localPorts } from './wiring.js';
 
 export interface EvaluateOptions {
@@ -43,8 +45,10 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const jobLog = createJobLogger(config.logLevel, job, path.join(config.workDir, `logs-${process.pid}-${Date.now()}`));
   jobLog.log.info({ taskDir, submission, outDir }, 'local evaluation');
   const { ports, publisher } = localPorts(config, taskDir, submission, outDir, jobLog.log);
+  // A local run has no second attempt: its ledger lives as long as it does.
+  const ledger = LedgerSession.fresh(new MemoryLedger(), job);
   const outcome = await lastValueFrom(
-    evaluateSubmission(job, ports, {
+    evaluateSubmission(job, { ...ports, ledger }, {
       limits: config.limits,
       timeLimitMs: config.jobTimeLimitMs,
       workDir: config.workDir,

@@ -16,6 +16,7 @@ import { memoryBudget } from './domain/memory-budget.js';
 import type { JobPorts } from './operators/evaluate-submission.js';
 import type { MessagePorts } from './operators/settle-message.js';
 import type { ObjectStore } from './ports/object-store.js';
+import { StoreLedger } from './adapters/store-ledger.js';
 import { StorePublisher } from './sinks/store-publisher.js';
 import { readMemory } from './streams/memory-readings.js';
 import { messageHeartbeat } from './streams/visibility-heartbeat.js';
@@ -35,9 +36,9 @@ function enginePorts(config: WorkerConfig) {
 }
 
 /** `evaluate`: the task folder as the bucket, the Hub's answers from its CSV files, results into an output folder. */
-export function localPorts(config: WorkerConfig, taskDir: string, submission: string, outDir: string, log: Logger): { ports: JobPorts; publisher: DirectoryPublisher } {
+export function localPorts(config: WorkerConfig, taskDir: string, submission: string, outDir: string, log: Logger): { ports: Omit<JobPorts, 'ledger'>; publisher: DirectoryPublisher } {
   const publisher = new DirectoryPublisher(outDir, { hostPython: config.hostPython, log });
-  const ports: JobPorts = {
+  const ports: Omit<JobPorts, 'ledger'> = {
     ...enginePorts(config),
     store: new LocalTaskStore(taskDir, submission),
     hub: new LocalHubApi(taskDir, log, LOCAL_PYTHON_VERSIONS),
@@ -65,6 +66,7 @@ export function servicePorts(config: WorkerConfig, log: Logger): MessagePorts & 
     store,
     hub: new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log }),
     publisher: new StorePublisher(store),
+    ledgers: new StoreLedger(store),
     heartbeat: (message) =>
       messageHeartbeat(queue, message, config.visibilityLeaseSeconds).pipe(
         tap((beat) => {

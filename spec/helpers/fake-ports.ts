@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hubFileFormats } from '../../src/adapters/file-formats.js';
+import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { LocalTaskStore } from '../../src/adapters/local-task-store.js';
 import { type FileBehaviour, SimulatedEngine } from '../../src/adapters/simulated/engine.js';
 import { EXAMPLE_TASK, RecordingHub } from '../../src/adapters/simulated/hub.js';
@@ -14,6 +15,7 @@ import type { ResourceLimits } from '../../src/domain/limits.js';
 import { createJobLogger, type JobLogger } from '../../src/logging.js';
 import type { JobPorts } from '../../src/operators/evaluate-submission.js';
 import type { ObjectStore } from '../../src/ports/object-store.js';
+import { LedgerSession } from '../../src/sinks/ledger-session.js';
 
 /** The ports of one job against the example task, over the simulated adapters, for specs that need no engine. */
 
@@ -44,11 +46,13 @@ export interface FakeJobWorld {
   readonly publisher: MemoryPublisher;
   readonly workDir: string;
   readonly jobLog: JobLogger;
+  /** The job's ledger, where a second attempt finds what the first one kept. */
+  readonly ledgers: MemoryLedger;
 }
 
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
 export async function fakeJobWorld(
-  options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; cachedImage?: boolean; submission?: string } = {},
+  options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; cachedImage?: boolean; submission?: string; ledgers?: MemoryLedger } = {},
 ): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
@@ -57,6 +61,8 @@ export async function fakeJobWorld(
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(EXAMPLE_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));
-  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3 };
-  return { ports, hub, engine, images, publisher, workDir, jobLog };
+  const ledgers = options.ledgers ?? new MemoryLedger();
+  const ledger = await LedgerSession.open(ledgers, FAKE_JOB, jobLog.log);
+  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3, ledger };
+  return { ports, hub, engine, images, publisher, workDir, jobLog, ledgers };
 }

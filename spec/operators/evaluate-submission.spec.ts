@@ -185,7 +185,7 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
   await assertReleased(w);
 });
 
-test('a retryable failure before any file was reported goes back untold; after one, it is reported', async () => {
+test('a retryable failure goes back untold, before or after files were reported: the next attempt resumes from the ledger', async () => {
   const early = await world();
   early.hub.unreachableFor('systems');
   const untold = await run(early, { retryLater: (error) => error.retryable });
@@ -194,13 +194,34 @@ test('a retryable failure before any file was reported goes back untold; after o
   assert.equal([untoldFailure.error.code, untoldFailure.retry, untoldFailure.told], ['wr_5', true, false]);
   assert.equal(early.hub.statuses, ['running']);
 
-  const late = await world();
-  late.hub.unreachableFor('result');
-  const told = await run(late, { retryLater: (error) => error.retryable });
-  const failed = told.at(-1);
-  assert.ok(failed?.type === 'failed');
-  assert.is(failed.retry, false);
-  assert.equal(late.hub.statuses, ['running', 'failed']);
+  // Every file scored and reported, then the Hub down for the result: released, not failed.
+  const first = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' }) });
+  first.hub.unreachableFor('result');
+  const released = (await run(first, { retryLater: (error) => error.retryable })).at(-1);
+  assert.ok(released?.type === 'failed' && released.retry && !released.told);
+  assert.equal(first.hub.statuses, ['running']);
+  assert.is(first.hub.progress.length, 13);
+
+  // The second attempt, on the same ledger and the same Hub: no file runs again, no progress or error is sent twice.
+  first.hub.failing.delete('result');
+  const second = await world({ ledgers: first.ledgers });
+  const again: FakeJobWorld = { ...second, hub: first.hub, ports: { ...second.ports, hub: first.hub } };
+  const finished = (await run(again, { retryLater: (error) => error.retryable })).at(-1);
+  assert.ok(finished?.type === 'finished', JSON.stringify(finished));
+  assert.is(finished.tally.rows.length, 12, 'the resumed scores are in the results');
+  assert.equal(second.engine.started, [], 'no container: every file was scored by the first attempt');
+  assert.is(first.hub.progress.length, 13, 'progress reaches the total once');
+  assert.is(first.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).length, 1);
+  assert.is(first.hub.calls.filter((call) => call === 'blank error report').length, 1);
+  assert.equal(first.hub.statuses, ['running', 'running', 'finished']);
+});
+
+test('an attempt that finds the final status in the ledger sends it never again', async () => {
+  const first = await world();
+  await run(first);
+  const second = await world({ ledgers: first.ledgers });
+  assert.equal(first.ledgers.applied, ['status-finished']);
+  assert.is(second.ports.ledger.finalStatus, 'finished');
 });
 
 test.run();

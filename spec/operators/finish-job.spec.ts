@@ -19,7 +19,9 @@ import { DockerImageBuilder } from '../../src/adapters/images/docker-image-build
 import { finishJob, type FinishPorts } from '../../src/operators/finish-job.js';
 import type { JobScope } from '../../src/operators/job-scope.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
+import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
+import { LedgerSession } from '../../src/sinks/ledger-session.js';
 
 const RAW_CONFIG = {
   function_name: 'detect_time_shifts',
@@ -144,7 +146,7 @@ function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run)
     async publishLogs() {},
   };
   const { engine, runs } = fakeEngine(run);
-  const deps: FinishPorts = { hub, publisher, engine, images: imagesOn(engine) };
+  const deps: FinishPorts = { hub, publisher, engine, images: imagesOn(engine), ledger: LedgerSession.fresh(new MemoryLedger(), workspace().job) };
   return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => hub.results.at(-1) };
 }
 

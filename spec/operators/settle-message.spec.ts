@@ -64,7 +64,7 @@ async function portsRecording(hubUp: boolean) {
   worlds.push(world);
   if (!hubUp) for (const call of ['status failed', 'breaking error']) world.hub.unreachableFor(call);
   const queue = new RecordingQueue();
-  const ports: MessagePorts = { ...world.ports, queue, heartbeat: () => NEVER };
+  const ports: MessagePorts = { ...world.ports, queue, heartbeat: () => NEVER, ledgers: world.ledgers };
   const options: MessageOptions = {
     limits: FAKE_LIMITS,
     jobTimeLimitMs: 11 * HOUR,
@@ -139,6 +139,16 @@ test('a job that finishes is deleted; one stopped by the signal mid-run is relea
   assert.equal(stopped.seen.queue, ['release']);
   assert.equal(stopped.seen.statuses, ['running'], 'the Hub is not told: the next worker runs it');
   assert.is(hanging.engine.running.size, 0);
+});
+
+test('a message whose job gave the Hub its final status already (its delete was lost) is only deleted: nothing runs, nothing is told', async () => {
+  const { ports, options, seen, world } = await portsRecording(true);
+  world.ledgers.applied = ['status-finished'];
+  const outcome = await lastValueFrom(settleMessage({ ...message(2), body: RUNNABLE }, ports, options));
+  assert.equal(outcome, { action: 'deleted', submissionId: 7, result: 'finished' });
+  assert.equal(seen.queue, ['delete']);
+  assert.equal(world.hub.calls, []);
+  assert.equal(world.engine.started, []);
 });
 
 test.run();

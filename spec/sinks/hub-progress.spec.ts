@@ -2,9 +2,11 @@ import { pino } from 'pino';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import { type FileScore, type FileTask, fileNameOf } from '../../src/domain/file-run.js';
 import { reportFileProgress } from '../../src/sinks/hub-progress.js';
+import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
+import { LedgerSession } from '../../src/sinks/ledger-session.js';
 
 const task = (name: string): FileTask => ({ index: 0, metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true }, kwargs: [] });
 const scored = (name: string, wallTimeMs: number): FileScore => ({
@@ -16,8 +18,18 @@ const failed = (name: string, wallTimeMs: number): FileScore => ({ kind: 'failed
 
 const silent = pino({ level: 'silent' });
 
-function reported(hub: RecordingHub, scores: readonly FileScore[]): Promise<FileScore[]> {
-  return lastValueFrom(from(scores).pipe(reportFileProgress(hub, 7, silent), toArray()));
+const JOB = { analysisId: 1, submissionId: 7, userId: 'u', submissionFilename: 's.zip', pythonVersion: '3.11' };
+
+/** A job's ledger with these files scored, as run-files keeps them before reporting. */
+async function ledgerWith(scores: readonly FileScore[], ledgers = new MemoryLedger()): Promise<LedgerSession> {
+  const ledger = await LedgerSession.open(ledgers, JOB, silent);
+  for (const score of scores) await ledger.recordScore(fileNameOf(score), score);
+  return ledger;
+}
+
+async function reported(hub: RecordingHub, scores: readonly FileScore[], ledgers?: MemoryLedger): Promise<FileScore[]> {
+  const ledger = await ledgerWith(scores, ledgers);
+  return lastValueFrom(from(scores).pipe(reportFileProgress(hub, ledger, 7, silent), toArray()));
 }
 
 test("a refused file error does not skip that file's progress, nor the next file's calls", async () => {
@@ -47,11 +59,21 @@ test('the error report is made at the first failed file, once, right before its 
   assert.equal(clean.calls, ['progress', 'progress'], 'no blank report: a later breaking one stays the first row');
 });
 
-test('each job makes its own report: the operator keeps no state between subscriptions', async () => {
+test('each job makes its own report: the once-per-job is the job ledger, not the operator', async () => {
   const hub = new RecordingHub();
-  const report = reportFileProgress(hub, 7, silent);
-  for (let job = 0; job < 2; job += 1) await lastValueFrom(from([failed('a.csv', 1000)]).pipe(report, toArray()));
+  for (let job = 0; job < 2; job += 1) await reported(hub, [failed('a.csv', 1000)]);
   assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress']);
+});
+
+test('a second attempt of the same job sends none of the calls the Hub applied in the first', async () => {
+  const hub = new RecordingHub();
+  const ledgers = new MemoryLedger();
+  hub.unreachableFor('progress');
+  await reported(hub, [failed('a.csv', 1000), scored('b.csv', 1000)], ledgers);
+  hub.failing.delete('progress');
+  await reported(hub, [failed('a.csv', 1000), scored('b.csv', 1000)], ledgers);
+  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'progress', 'progress', 'progress'], 'the refused progress calls only are sent again');
+  assert.is(hub.fileErrors.length, 1);
 });
 
 test('a refused report creation is tried again at the next failed file, and not again once made', async () => {

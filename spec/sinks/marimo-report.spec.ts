@@ -19,7 +19,9 @@ import { DockerImageBuilder } from '../../src/adapters/images/docker-image-build
 import { finishJob } from '../../src/operators/finish-job.js';
 import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
+import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
+import { LedgerSession } from '../../src/sinks/ledger-session.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
 
 /**
@@ -305,7 +307,7 @@ async function finishWith(templateText: string) {
   const hub = new RecordingHub();
   const publisher = new MemoryPublisher();
   const scope = { dir: scratch, log, labels: LABELS };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), scope, { hub, publisher, engine, images }, limits));
+  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), scope, { hub, publisher, engine, images, ledger: LedgerSession.fresh(new MemoryLedger(), ws.job) }, limits));
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
   return { event, fileErrors: hub.fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
 }

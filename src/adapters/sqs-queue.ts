@@ -33,6 +33,11 @@ function isMissingQueue(error: unknown): boolean {
   return name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue';
 }
 
+function isGoneReceipt(error: unknown): boolean {
+  const name = (error as { name?: unknown }).name;
+  return name === 'ReceiptHandleIsInvalid' || (name === 'InvalidParameterValue' && /receipt ?handle/i.test((error as Error).message));
+}
+
 /**
  * The Hub's submission queue (contract §1) over SQS. The queue URL is looked up by name once; a queue that does not
  * exist is created only when configured to, as a FIFO queue with content-based deduplication off, as the API sends
@@ -110,8 +115,16 @@ export class SqsJobQueue implements JobQueue {
     );
   }
 
+  /**
+   * A receipt handle the queue no longer knows means an earlier try of this delete landed and its answer was lost
+   * (or the message is gone otherwise): the delete is done either way.
+   */
   async delete(message: QueueMessage): Promise<void> {
-    await this.client.send(new DeleteMessageCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle }));
+    try {
+      await this.client.send(new DeleteMessageCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle }));
+    } catch (error) {
+      if (!isGoneReceipt(error)) throw error;
+    }
   }
 
   async release(message: QueueMessage): Promise<void> {

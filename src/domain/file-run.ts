@@ -50,6 +50,10 @@ export type FileScore =
   | { readonly kind: 'scored'; readonly run: Extract<FileRun, { kind: 'ran' }>; readonly row: FileScoreRow }
   | { readonly kind: 'failed'; readonly task: FileTask; readonly failure: FileFailure; readonly wallTimeMs: number };
 
+export function fileNameOf(score: FileScore): string {
+  return (score.kind === 'scored' ? score.run.task : score.task).metadata.file_name;
+}
+
 /** The wall time of a finished file in seconds, ok or failed: what the Hub's progress_increment is sent. */
 export function wallSecondsOf(score: FileScore): number {
   return (score.kind === 'scored' ? score.run.wallTimeMs : score.wallTimeMs) / 1000;

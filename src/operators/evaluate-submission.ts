@@ -28,7 +28,7 @@ export interface JobOptions extends JobScopeOptions {
   readonly signal: AbortSignal;
   /**
    * Whether a failed job goes back to the queue for another worker, with the Hub not told, instead of being reported
-   * failed; asked only while no file was reported to the Hub yet. Absent: every failure is reported.
+   * failed (the next attempt resumes from the job's ledger). Absent: every failure is reported.
    */
   readonly retryLater?: (error: WorkerError) => boolean;
 }
@@ -48,7 +48,7 @@ export function evaluateSubmission(job: Job, ports: JobPorts, options: JobOption
       afterEvent('image', ({ workspace }) => runFiles(workspace, scope, ports, limits)),
       afterEvent('scored', ({ workspace, tally }) => finishJob(workspace, tally, scope, ports, limits)),
       failAfter(options.timeLimitMs, overTime(options.timeLimitMs)),
-      failJob(ports.hub, job.submissionId, scope.log, options.retryLater),
+      failJob(ports.hub, ports.ledger, job.submissionId, scope.log, options.retryLater),
       cutBy(abortReason(options.signal).pipe(map((reason): JobEvent => ({ type: 'cancelled', reason })))),
     ),
   );

@@ -11,6 +11,7 @@ import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
 import type { ImageBuilder } from '../ports/image-builder.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
+import type { LedgerSession } from '../sinks/ledger-session.js';
 import { renderMarimoReport } from '../sinks/marimo-report.js';
 import { reportHtml } from '../sinks/report-html.js';
 import { fromAbortable } from '../streams/from-abortable.js';
@@ -22,6 +23,8 @@ export interface FinishPorts {
   /** The engine the task's template renders in (a container of the report image), within the job's limits. */
   readonly engine: ContainerEngine;
   readonly images: ImageBuilder;
+  /** The job's ledger: the final status is recorded there, so a rerun after it only settles the message. */
+  readonly ledger: LedgerSession;
 }
 
 /** What the finish needs besides its ports: the job's limits, and its labels (the report container carries them). */
@@ -118,7 +121,7 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
   signal.throwIfAborted();
   await withCode('wr_4', () => deps.hub.updateResult(job.submissionId, publicResults));
   signal.throwIfAborted();
-  await withCode('wr_5', () => deps.hub.setStatus(job.submissionId, 'finished'));
+  await withCode('wr_5', () => deps.ledger.jobCallOnce('status-finished', () => deps.hub.setStatus(job.submissionId, 'finished')));
   log.info('submission finished');
   return { type: 'finished', publicResults, privateResults, tally, reportWarning: report.note, reportFromTemplate: report.fromTemplate };
 }

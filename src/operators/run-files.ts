@@ -1,13 +1,17 @@
-import { concatMap, defer, from, type Observable, tap } from 'rxjs';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { concat, concatMap, defer, from, map, type Observable, tap } from 'rxjs';
 import type { FileScore, FileTask } from '../domain/file-run.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
-import type { BuiltWorkspace } from '../domain/workspace.js';
+import { restoredScore } from '../domain/ledger.js';
+import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { FileFormats } from '../ports/file-formats.js';
 import type { HubApi } from '../ports/hub-api.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { reportFileProgress } from '../sinks/hub-progress.js';
+import type { LedgerSession } from '../sinks/ledger-session.js';
 import { abortOnEarlyFailures } from './abort-on-early-failures.js';
 import type { JobScope } from './job-scope.js';
 import { runFile } from './run-file.js';
@@ -22,6 +26,8 @@ export interface RunFilesPorts {
   readonly files: FileFormats;
   /** Bytes free for containers right now. */
   readonly freeMemory: () => number;
+  /** The job's ledger: files an earlier attempt scored are not run again, and no Hub call is sent twice. */
+  readonly ledger: LedgerSession;
 }
 
 /** Containers at once, as the memory free when the files start allows; never fewer than one. */
@@ -35,8 +41,9 @@ const failureLine = (score: FileScore) =>
 
 /**
  * The job's third step: every data file in its own container, as many at once as memory allows, each scored as it
- * ends and reported to the Hub, then folded into the tally. Stops with op_7 when the first files all fail. Emits a
- * `file` event per file, then `scored`.
+ * ends, kept in the job's ledger and reported to the Hub, then folded into the tally. Files an earlier attempt of
+ * the job scored come from its ledger, first, without a container. Stops with op_7 when the first files all fail.
+ * Emits a `file` event per file, then `scored`.
  */
 export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
   return defer(() => runAll(workspace, scope, ports, limits));
@@ -56,21 +63,34 @@ function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts
       const ended = () => (running -= 1);
       return runFile(workspace, task, runPorts).pipe(
         concatMap((run) => scoreFile(workspace, run, ports)),
+        concatMap((score) => from(ports.ledger.recordScore(task.metadata.file_name, score, keptOutput(task))).pipe(map(() => score))),
         tap({ complete: ended, error: ended, unsubscribe: ended }),
       );
     });
-  return from(workspace.files).pipe(
+  const keptOutput = (task: FileTask) => {
+    const file = path.join(workspacePaths(workspace.dir).resultFiles, task.metadata.file_name);
+    return existsSync(file) ? file : undefined;
+  };
+  const earlier = workspace.files.flatMap((task) => {
+    const kept = ports.ledger.scoredBefore(task.metadata.file_name);
+    return kept === undefined ? [] : [restoredScore(kept, task)];
+  });
+  const toRun = workspace.files.filter((task) => ports.ledger.scoredBefore(task.metadata.file_name) === undefined);
+  if (earlier.length > 0) scope.log.info({ resumed: earlier.length, toRun: toRun.length }, 'files scored by an earlier attempt are not run again');
+  const ran$ = from(toRun).pipe(
     runWithinMemory(runAndScore, {
       costOf: () => limits.containerMemoryBytes,
       freeMemory: ports.freeMemory,
       maxConcurrent: limits.maxParallel,
     }),
+  );
+  return concat(from(earlier), ran$).pipe(
     abortOnEarlyFailures(
       Math.min(limits.earlyAbortFiles, workspace.files.length),
       (score) => score.kind === 'failed',
       (failures) => failures.map(failureLine).join('; '),
     ),
-    reportFileProgress(ports.hub, workspace.job.submissionId, scope.log),
+    reportFileProgress(ports.hub, ports.ledger, workspace.job.submissionId, scope.log),
     tallyFiles(workspace, parallel, () => peak),
   );
 }

@@ -1,22 +1,26 @@
 import path from 'node:path';
-import { concatMap, defer, from, last, type Observable, tap } from 'rxjs';
+import { catchError, concatMap, defer, from, last, type Observable, of, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js';
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
 import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import { createJobLogger } from '../logging.js';
+import type { JobLedger } from '../ports/job-ledger.js';
 import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
 import { reportFailure } from '../sinks/hub-failure.js';
+import { LedgerSession } from '../sinks/ledger-session.js';
 import { VISIBILITY_CAP_SECONDS } from '../streams/visibility-heartbeat.js';
 import { alongside } from './alongside.js';
 import { summarizeJob } from './summarize-job.js';
 import { evaluateSubmission, type JobPorts } from './evaluate-submission.js';
 
-export interface MessagePorts extends JobPorts {
+export interface MessagePorts extends Omit<JobPorts, 'ledger'> {
   readonly queue: JobQueue;
   /** Extends the message's visibility for as long as it is subscribed. */
   readonly heartbeat: (message: QueueMessage) => Observable<unknown>;
+  /** Where each submission's ledger outlives the attempts at its job. */
+  readonly ledgers: JobLedger;
 }
 
 export interface MessageOptions {
@@ -113,6 +117,23 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     const refusal = receiptRefusal(message, options.maxReceives, budgetMs);
     if (refusal !== undefined) return from(settleUnrun(refusal, 'failed'));
     options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
+    return from(LedgerSession.open(ports.ledgers, job, options.log)).pipe(
+      catchError((error: unknown) => {
+        options.log.error({ err: error, submissionId: job.submissionId }, 'the job cannot start without its ledger');
+        return of(undefined);
+      }),
+      concatMap((ledger) => {
+        if (ledger === undefined) return from(settle({ action: 'released', submissionId: job.submissionId, code: 'wr_2' }));
+        const final = ledger.finalStatus;
+        // An earlier attempt gave the Hub the final status and did not delete the message (its delete was lost, or it
+        // died right after): running again would undo it.
+        if (final !== undefined) return from(settle({ action: 'deleted', submissionId: job.submissionId, result: final }));
+        return runJob(job, ledger, budgetMs);
+      }),
+    );
+  });
+
+  function runJob(job: Job, ledger: LedgerSession, budgetMs: number): Observable<MessageOutcome> {
     const jobOptions = {
       ...options,
       jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), options.jobConsole),
@@ -120,12 +141,12 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
       timeLimitMs: budgetMs,
       retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,
     };
-    return evaluateSubmission(job, ports, jobOptions).pipe(
+    return evaluateSubmission(job, { ...ports, ledger }, jobOptions).pipe(
       tap(onEvent),
       summarizeJob(job, (summary) => options.log.info(summary)),
       last(isOutcome),
       alongside(ports.heartbeat(message), (error) => options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed')),
       concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, options.maxReceives))),
     );
-  });
+  }
 }

@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import { WorkerError } from '../domain/errors.js';
+import type { FileScore } from '../domain/file-run.js';
+import type { Job } from '../domain/job.js';
+import { EMPTY_LEDGER, type FileCall, finalStatusOf, type JobCall, type LedgerFile, type LedgerRecord, type LedgerScore, ledgerScoreOf } from '../domain/ledger.js';
+import type { JobLedger } from '../ports/job-ledger.js';
+
+/** A ledger record that could not be written: ours, and the job cannot go on without it. */
+export class LedgerWriteError extends WorkerError {
+  constructor(cause: unknown) {
+    super('wr_1', `the job's ledger cannot be written: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * One attempt's view of its job's ledger: what earlier attempts scored and told the Hub, and each new score and
+ * applied call written through as it happens. A Hub call goes through `…Once`: skipped when an attempt already had it
+ * applied, else sent and then recorded, so no call is sent twice across attempts (a crash between a call and its
+ * record is the one window left). A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
+ */
+export class LedgerSession {
+  private readonly files: Map<string, LedgerFile>;
+  private readonly applied: Set<JobCall>;
+  private jobWrites: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly ledger: JobLedger,
+    private readonly job: Job,
+    record: LedgerRecord,
+  ) {
+    this.files = new Map(record.files);
+    this.applied = new Set(record.applied);
+  }
+
+  static async open(ledger: JobLedger, job: Job, log: Logger): Promise<LedgerSession> {
+    const record = await ledger.load(job).catch((error: unknown) => {
+      throw new WorkerError('wr_2', `the job's ledger cannot be read: ${(error as Error).message}`, { cause: error });
+    });
+    if (record.files.size > 0 || record.applied.size > 0) log.info({ filesScored: record.files.size, applied: [...record.applied] }, 'resuming from the ledger of an earlier attempt');
+    return new LedgerSession(ledger, job, record);
+  }
+
+  /** A job with no earlier attempt to read (a local evaluation, whose ledger lives as long as it does). */
+  static fresh(ledger: JobLedger, job: Job): LedgerSession {
+    return new LedgerSession(ledger, job, EMPTY_LEDGER);
+  }
+
+  /** The final status an earlier attempt gave the Hub, if any. */
+  get finalStatus(): 'finished' | 'failed' | undefined {
+    return finalStatusOf({ files: this.files, applied: this.applied });
+  }
+
+  /** Whether the Hub has any file's progress or error: a rerun without this ledger would send them twice. */
+  get fileReported(): boolean {
+    return [...this.files.values()].some((entry) => entry.applied.length > 0);
+  }
+
+  /** The score an earlier attempt kept for this file. */
+  scoredBefore(fileName: string): LedgerScore | undefined {
+    return this.files.get(fileName)?.score;
+  }
+
+  /** Keeps a new score (and the file's output, when it has one), before any Hub call about it. */
+  async recordScore(fileName: string, score: FileScore, outputPath?: string): Promise<void> {
+    const entry: LedgerFile = { score: ledgerScoreOf(score), applied: this.files.get(fileName)?.applied ?? [] };
+    await this.write(() => this.ledger.saveFile(this.job, fileName, entry, outputPath));
+    this.files.set(fileName, entry);
+  }
+
+  async fileCallOnce(fileName: string, call: FileCall, send: () => Promise<void>): Promise<void> {
+    const entry = this.files.get(fileName);
+    if (entry === undefined) throw new WorkerError('wr_500', `no score of ${fileName} was kept before its ${call}`);
+    if (entry.applied.includes(call)) return;
+    await send();
+    const updated: LedgerFile = { ...entry, applied: [...entry.applied, call] };
+    this.files.set(fileName, updated);
+    await this.write(() => this.ledger.saveFile(this.job, fileName, updated));
+  }
+
+  async jobCallOnce(call: JobCall, send: () => Promise<void>): Promise<void> {
+    if (this.applied.has(call)) return;
+    await send();
+    this.applied.add(call);
+    const applied = [...this.applied];
+    // In order: a later write never lands before an earlier one and loses its call.
+    this.jobWrites = this.jobWrites.then(() => this.write(() => this.ledger.saveJobCalls(this.job, applied)));
+    await this.jobWrites;
+  }
+
+  private async write(save: () => Promise<void>): Promise<void> {
+    try {
+      await save();
+    } catch (error) {
+      throw new LedgerWriteError(error);
+    }
+  }
+}
