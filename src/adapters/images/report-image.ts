@@ -8,7 +8,7 @@ import { parseRequirements } from '../../domain/requirements.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import { ensureLocalImage } from './base-images.js';
 import { dockerfileFor, hashField } from './build-context.js';
-import { downloadWheelhouse } from './host-pip.js';
+import { downloadWheelhouse } from './wheel-download.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** marimo, pandas and the plotting packages the Hub's templates use, pinned: the report image's whole content. */
