@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
+import { plainText } from '../domain/plain-text.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
 
 const GIB = 1024 ** 3;
@@ -110,7 +111,7 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (l
     };
     const onEnd = (error: Error | null) => {
       if (error) reject(error);
-      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${[...tail, failure].join(' | ').slice(-1500)}`));
+      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${plainText([...tail, failure].join(' | ')).slice(-1500)}`));
       else resolve();
     };
     docker.modem.followProgress(stream, onEnd, onEvent);

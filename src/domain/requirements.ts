@@ -1,4 +1,5 @@
 import { WorkerError } from './errors.js';
+import { plainText } from './plain-text.js';
 
 /** A requirement the worker will not resolve: the submission's fault (op_2), saying which line and why. */
 export function invalidRequirement(message: string): WorkerError {
@@ -55,7 +56,7 @@ export function projectNotFound(resolverOutput: string): string | undefined {
 
 /** What the resolver or pip said went wrong (pip's ERROR lines, else the last lines), on one line for an error report. */
 export function resolverErrorSummary(output: string): string {
-  const lines = output.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = plainText(output).split('\n').map((line) => line.trim()).filter((line) => line !== '');
   const errors = lines.filter((line) => line.startsWith('ERROR:'));
   return (errors.length > 0 ? errors : lines.slice(-8)).join(' | ').slice(0, 1000);
 }

@@ -115,13 +115,13 @@ export function evaluateJob(job: Job, log: Logger, logsDir: string, deps: JobDep
             fromAbortable((signal) =>
               deps.images
                 .submissionImage({ submissionDir: ws.submissionDir, pythonVersion: job.pythonVersion, workDir: workspacePaths(ws.dir).build, labels: jobLabels(job), log: ws.log.child({ stage: 'build' }), signal })
-                .then((image) => ({ ...ws, image: image.tag, cached: image.cached })),
+                .then((image) => ({ ...ws, image: image.tag, cached: image.cached, warnings: image.warnings })),
             ).pipe(
               concatMap((built) => {
                 const parallel = parallelism(deps);
                 log.info({ parallel, files: ws.files.length }, 'running files');
                 return concat(
-                  of<JobEvent>({ type: 'image', tag: built.image, cached: built.cached }),
+                  of<JobEvent>({ type: 'image', tag: built.image, cached: built.cached, warnings: built.warnings }),
                   fileScores(built, deps).pipe(
                     tap(() => (fileReported = true)),
                     scan((tally, score) => ({ tally: addScore(tally.tally, score), score }), { tally: emptyTally(ws.files.length), score: undefined as FileScore | undefined }),

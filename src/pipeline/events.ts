@@ -6,7 +6,7 @@ import type { Tally } from '../domain/tally.js';
 /** What a job tells its watchers (the progress display, the worker loop) as it goes. */
 export type JobEvent =
   | { readonly type: 'staged'; readonly files: number; readonly functionName: string }
-  | { readonly type: 'image'; readonly tag: string; readonly cached: boolean }
+  | { readonly type: 'image'; readonly tag: string; readonly cached: boolean; readonly warnings: readonly string[] }
   | { readonly type: 'file'; readonly score: FileScore; readonly tally: Tally; readonly parallel: number }
   | { readonly type: 'finished'; readonly publicResults: ResultsObject; readonly privateResults: ResultsObject; readonly tally: Tally; readonly reportWarning: string | undefined }
   | {

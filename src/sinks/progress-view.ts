@@ -53,6 +53,7 @@ export function progressView(stream: NodeJS.WriteStream, now: () => number = Dat
         break;
       case 'image':
         stream.write(`image: ${event.tag}${event.cached ? ' (cached)' : ' (built)'} after ${clock(elapsed())}\n`);
+        for (const warning of event.warnings) stream.write(`warning: ${warning}\n`);
         break;
       case 'file': {
         const { tally } = event;

@@ -3,7 +3,7 @@ import type { ContainerEngine } from '../../ports/container-engine.js';
 import type { ImageBuilder, SubmissionImage, SubmissionImageRequest } from '../../ports/image-builder.js';
 import type { Logger } from 'pino';
 import { ensureLocalImage } from './base-images.js';
-import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag } from './build-context.js';
+import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag, submissionWarnings } from './build-context.js';
 import { ensureReportImage } from './report-image.js';
 import { sandboxedSourceBuild } from './source-build.js';
 
@@ -36,12 +36,14 @@ export class DockerImageBuilder implements ImageBuilder {
   async submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage> {
     const { engine, limits, hostPython } = this.options;
     const { submissionDir, pythonVersion, log, signal } = request;
+    const warnings = await submissionWarnings(submissionDir);
+    for (const warning of warnings) log.warn(warning);
     const baseImage = await ensureLocalImage(engine, pythonVersion, 'base');
     // The tag is known from the content alone, so a cached image skips the wheel resolution (network, seconds).
     const cachedTag = await submissionImageTag({ submissionDir, pythonVersion, baseImage });
     if (await engine.imageExists(cachedTag)) {
       log.info({ image: cachedTag }, 'image reused from cache');
-      return { tag: cachedTag, cached: true, warnings: [] };
+      return { tag: cachedTag, cached: true, warnings };
     }
     const { contextDir, tag } = await prepareBuildContext({
       submissionDir,
@@ -60,7 +62,7 @@ export class DockerImageBuilder implements ImageBuilder {
       (line) => log.debug({ build: line.trimEnd() }, 'build'),
     );
     log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'image built');
-    return { tag, cached: false, warnings: [] };
+    return { tag, cached: false, warnings };
   }
 
   reportImage(log: Logger, signal: AbortSignal): Promise<string> {

@@ -2,6 +2,7 @@ import { chmod, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResourceLimits } from '../../domain/limits.js';
 import { WorkerError } from '../../domain/errors.js';
+import { plainText } from '../../domain/plain-text.js';
 import { sandboxLimits } from '../../domain/sandbox.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import { ensureLocalImage } from './base-images.js';
@@ -75,7 +76,7 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
       },
       build.signal,
     );
-    const tail = outcome.output.trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
+    const tail = plainText(outcome.output).trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
     const buildFailure = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
     if (outcome.timedOut) throw buildFailure(`did not build within ${deps.limits.buildTimeLimitMs / 1000} s`);
     if (outcome.oomKilled) throw buildFailure(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);

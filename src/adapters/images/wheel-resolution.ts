@@ -2,6 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerError } from '../../domain/errors.js';
+import { plainText } from '../../domain/plain-text.js';
 import { parseRequirements } from '../../domain/requirements.js';
 import { runHostProcess } from './host-process.js';
 import type { SourceBuilder } from './source-build.js';
@@ -42,7 +43,7 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   await mkdir(outDir);
   options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
   const fetched = await runHostProcess(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined, {}, options.signal);
-  const why = fetched.output.trim().split('\n').pop() ?? '';
+  const why = plainText(fetched.output).trim().split('\n').pop() ?? '';
   if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
   if (fetched.status !== 0) {
     throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
