@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up from nothing, idempotent: what the worker needs on this machine. Re-running it when all is there takes
 # seconds. Used by both README commands (scripts/demo.sh and scripts/test.sh).
-#   --tests   also what the test suite needs (local SQS and S3 servers)
+#   --tests   also what the test suite needs (local SQS and S3 servers, an image registry)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

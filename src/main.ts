@@ -7,7 +7,7 @@ import { DockerEngine } from './adapters/docker-engine.js';
 import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
 import { LocalHubApi } from './adapters/local-hub-api.js';
 import { LocalTaskStore } from './adapters/local-task-store.js';
-import { basePythons } from './adapters/python-versions.js';
+import { basePythons, HUB_PYTHON_VERSIONS } from './adapters/python-versions.js';
 import type { WorkerConfig } from './config.js';
 import { memoryBudget } from './domain/memory-budget.js';
 import type { Job } from './domain/job.js';
@@ -19,8 +19,11 @@ import { removeJobContainers } from './pipeline/remove-job-containers.js';
 import { removeJobWorkspaces } from './pipeline/workspace.js';
 import { readMemory } from './streams/memory-readings.js';
 
-/** Python versions this worker can provide base images for (container/base/python-versions.json). */
-export const LOCAL_PYTHON_VERSIONS = Object.keys(basePythons());
+/**
+ * Python versions a local evaluation may ask for: the Hub's (their base images pulled, or built from Debian where
+ * it ships them), and those container/base/python-versions.json can build.
+ */
+export const LOCAL_PYTHON_VERSIONS = [...new Set([...HUB_PYTHON_VERSIONS, ...Object.keys(basePythons())])];
 
 export interface EvaluateOptions {
   readonly taskDir: string;
@@ -74,7 +77,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
       workDir: config.workDir,
       freeMemory: freeMemoryFor(config),
       keepWorkspace: options.keepWorkspace,
-      images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython }),
+      images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython, baseImageRepository: config.baseImageRepository }),
     }).pipe(tap(options.onEvent), takeUntil(fromEvent(options.signal, 'abort')), toArray()),
   );
   if (options.signal.aborted) {

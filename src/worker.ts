@@ -99,7 +99,7 @@ function buildDeps(config: WorkerConfig, log: Logger) {
       : new S3ObjectStore(createS3Client(config.aws), config.aws.bucket, { log });
   const hub = new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log });
   const engine = new DockerEngine();
-  const images = new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython });
+  const images = new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython, baseImageRepository: config.baseImageRepository });
   const deps: MessageDeps = {
     queue,
     store,

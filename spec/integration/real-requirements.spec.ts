@@ -16,7 +16,7 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { buildAndImport, SPEC_LABELS } from '../helpers/images.js';
 
 const engine = new DockerEngine();
-const builder = new DockerImageBuilder({ engine, limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' }).limits, hostPython: HOST_PYTHON });
+const builder = new DockerImageBuilder({ engine, limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' }).limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 let scratch = '';
 
 test.before(async () => {

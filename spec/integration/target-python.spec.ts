@@ -15,7 +15,7 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { buildAndImport, SPEC_LABELS } from '../helpers/images.js';
 
 const engine = new DockerEngine();
-const builder = new DockerImageBuilder({ engine, limits: loadConfig({}).limits, hostPython: HOST_PYTHON });
+const builder = new DockerImageBuilder({ engine, limits: loadConfig({}).limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 let scratch = '';
 
 test.before(async () => {

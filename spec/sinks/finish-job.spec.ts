@@ -96,6 +96,7 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
   const engine: ContainerEngine = {
     imageExists: async () => true,
     buildImage: async () => assert.unreachable('every image exists') as never,
+    pullImage: async () => assert.unreachable('every image exists') as never,
     runContainer: async (spec, signal) => {
       runs.push(spec);
       return run(spec, signal);
@@ -145,7 +146,7 @@ function recorder(failing?: 'publish' | 'result' | 'status' | 'file error') {
   } as unknown as HubApi;
   const { engine, runs } = fakeEngine();
   const limits = loadConfig({}).limits;
-  const deps = { hub, publisher, engine, limits, labels: JOB_LABELS, images: new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON }) };
+  const deps = { hub, publisher, engine, limits, labels: JOB_LABELS, images: new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' }) };
   return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => stored };
 }
 

@@ -24,8 +24,8 @@ const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
 const DEFAULT_TMP_BYTES = 256 * 1024 ** 2;
 
-/** The parts of a build progress event we read (Docker's JSON message). */
-interface BuildEvent {
+/** The parts of a build's or a pull's progress event we read (Docker's JSON message). */
+interface ProgressEvent {
   readonly stream?: string;
   readonly error?: string;
   readonly errorDetail?: { readonly message?: string };
@@ -100,7 +100,7 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (l
   return new Promise((resolve, reject) => {
     const tail: string[] = [];
     let failure: string | undefined;
-    const onEvent = (event: BuildEvent) => {
+    const onEvent = (event: ProgressEvent) => {
       for (const line of (event.stream ?? '').split('\n')) {
         if (line.trim() === '') continue;
         onLog(line);
@@ -293,6 +293,21 @@ export class DockerEngine implements ContainerEngine {
       if (statusOf(error) === 404) return false;
       throw error;
     }
+  }
+
+  async pullImage(reference: string): Promise<void> {
+    const stream = (await this.docker.pull(reference)) as NodeJS.ReadableStream;
+    // followProgress alone resolves on a failed pull too: the error arrives as an event.
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : failure !== undefined ? reject(new Error(failure)) : resolve()),
+        (event: ProgressEvent) => {
+          if (event.error !== undefined || event.errorDetail !== undefined) failure = event.errorDetail?.message ?? event.error;
+        },
+      );
+    });
   }
 
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {

@@ -13,7 +13,7 @@ import { writeSubmission } from '../../helpers/images.js';
 
 const engine = new DockerEngine();
 const limits = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' }).limits;
-const builder = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON });
+const builder = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 const log = pino({ level: 'silent' });
 /** Not pvhub.managed: a worker started meanwhile (another spec) removes every container so labelled. */
 const LABELS = { 'pvhub.spec': 'docker-image-builder', 'pvhub.submission': '4242' };

@@ -5,7 +5,7 @@ import { WorkerError } from '../../domain/errors.js';
 import { plainText } from '../../domain/plain-text.js';
 import { sandboxLimits } from '../../domain/sandbox.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
-import { ensureLocalImage } from './base-images.js';
+import { builderImage } from './base-images.js';
 
 /** A source distribution to turn into a wheel, in a sandbox: nothing of it runs on this host. */
 export interface SourceBuild {
@@ -53,7 +53,7 @@ export function sourceBuildCommand(archiveName: string): string[] {
  */
 export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
   return async (build) => {
-    const image = await ensureLocalImage(deps.engine, deps.pythonVersion, 'builder');
+    const image = await builderImage(deps.engine, deps.pythonVersion);
     // The runner uid owns nothing on the host: it reads the inputs and writes the wheel whatever the umask.
     await chmod(path.dirname(build.archive), 0o755);
     await chmod(build.archive, 0o644);
