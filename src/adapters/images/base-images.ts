@@ -37,7 +37,7 @@ export async function baseImage(engine: ContainerEngine, repository: string, ver
   if (await engine.imageExists(registry)) return registry;
   const pullFailure = await engine.pullImage(registry).then(
     () => undefined,
-    (error: unknown) => (error as Error).message,
+    (error: unknown) => (error as Error).message.trim(),
   );
   if (pullFailure === undefined) return registry;
   if (registry !== local && (await engine.imageExists(local))) return local;
