@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set-up from nothing, idempotent: what the worker needs on this machine. Re-running it when all is there takes
 # seconds. Used by both README commands (scripts/demo.sh and scripts/test.sh).
-#   --tests   also what the test suite needs (local SQS and S3 servers, the Node base of Dockerfile.prod,
-#             headless Chromium)
+#   --tests   also what the test suite needs (local SQS and S3 servers, an image registry, the Node base of
+#             Dockerfile.prod, headless Chromium)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -38,8 +38,8 @@ for version in ${PVHUB_BASE_PYTHON_VERSIONS:-3.11}; do
   bash container/base/build-base-image.sh "$version"
 done
 
-# 4. The host-side Python environment: pip for resolving wheels; the report image's packages too, for trying a
-#    template by hand and the specs' pandas checks. The report image itself is built by the first job that needs it.
+# 4. The host-side Python environment: uv and pip for resolving and fetching wheels; the report image's packages too,
+#    for trying a template by hand and the specs' pandas checks. The report image itself is built by the first job that needs it.
 venv=.cache/venv
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host-requirements.txt -nt "$venv/.complete" ]; then
   say "creating the host Python environment ($venv)"
@@ -48,6 +48,12 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ] || [ container/host
   "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$venv/bin/python" -m pip install -q -r container/host-requirements.txt >/dev/null
   touch "$venv/.complete"
+fi
+# uv beside that python (src/adapters/images/wheel-download.ts finds it there); pinned, installed again when the pin moves.
+if [ ! -x "$venv/bin/uv" ] || [ ! -f "$venv/.resolver-complete" ] || [ container/resolver-requirements.txt -nt "$venv/.resolver-complete" ]; then
+  say "installing the resolver (uv) into $venv"
+  "$venv/bin/python" -m pip install -q -r container/resolver-requirements.txt >/dev/null
+  touch "$venv/.resolver-complete"
 fi
 
 # 5. For the test suite: local SQS- and S3-compatible servers on 127.0.0.1, and the Node base of Dockerfile.prod

@@ -46,6 +46,16 @@ test('the host Python: the venv set-up makes, or PVHUB_HOST_PYTHON as an absolut
   assert.is(loadConfig({ PVHUB_HOST_PYTHON: '/opt/py/bin/python3' }).hostPython, '/opt/py/bin/python3');
 });
 
+test("base images are pulled from Docker Hub's python unless PVHUB_BASE_IMAGE_REPOSITORY names a mirror", () => {
+  assert.is(loadConfig({}).baseImageRepository, 'python');
+  const ecr = '123456789012.dkr.ecr.us-west-2.amazonaws.com/mirror/python';
+  assert.is(loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: ecr }).baseImageRepository, ecr);
+  assert.is(loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: '127.0.0.1:5555/pvhub-spec/python' }).baseImageRepository, '127.0.0.1:5555/pvhub-spec/python');
+  for (const bad of ['python:3.11-slim', 'Python', 'https://mirror.example/python', 'a b']) {
+    assert.throws(() => loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: bad }), (error: ConfigError) => error.problems.some((problem) => problem.startsWith(`PVHUB_BASE_IMAGE_REPOSITORY=${bad} is not an image repository`)));
+  }
+});
+
 test('LOG_LEVEL must be a pino level', () => {
   assert.is(loadConfig({ LOG_LEVEL: 'debug' }).logLevel, 'debug');
   assert.throws(() => loadConfig({ LOG_LEVEL: 'verbose' }), /LOG_LEVEL=verbose must be one of fatal, error/);

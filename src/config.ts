@@ -69,6 +69,11 @@ export interface WorkerConfig {
   /** The host Python whose pip resolves wheels (submissions' and the report image's); no package code runs in it. */
   readonly hostPython: string;
   /**
+   * Where a base image the engine lacks is pulled from, as `<repository>:<python>-slim`: Docker Hub's `python`, or
+   * a mirror (an ECR repository); when the pull fails, versions Debian ships are built from Debian.
+   */
+  readonly baseImageRepository: string;
+  /**
    * Remove every container labelled pvhub.managed=true when the worker starts (left by a worker that died). Turn
    * off where several workers share one Docker engine: it would remove the others' running containers.
    */
@@ -167,6 +172,15 @@ class Reader {
     return { username: undefined, password: undefined };
   }
 
+  /** An image repository as the engine names it: `[registry[:port]/]path`, lower case, no tag. */
+  imageRepository(name: string, fallback: string): string {
+    const text = this.text(name, fallback);
+    if (!/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(text)) {
+      this.problems.push(`${name}=${text} is not an image repository like python or 123456789012.dkr.ecr.us-west-2.amazonaws.com/python`);
+    }
+    return text;
+  }
+
   /** A URL the worker calls over plain HTTP(S). */
   httpUrl(name: string, fallback: string): string {
     const text = this.url(name, fallback) ?? fallback;
@@ -246,6 +260,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       maxAgeSeconds: read.number('PVHUB_HEALTH_MAX_AGE', visibilityLeaseSeconds, 1),
     },
     hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
+    baseImageRepository: read.imageRepository('PVHUB_BASE_IMAGE_REPOSITORY', 'python'),
     removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
   };
   if (config.jobTimeLimitMs >= 12 * HOUR_MS) {

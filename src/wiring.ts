@@ -7,7 +7,7 @@ import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
 import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
 import { LocalHubApi } from './adapters/local-hub-api.js';
 import { LocalTaskStore } from './adapters/local-task-store.js';
-import { basePythons } from './adapters/python-versions.js';
+import { basePythons, HUB_PYTHON_VERSIONS } from './adapters/python-versions.js';
 import { S3EmulatorStore } from './adapters/s3-emulator-store.js';
 import { createS3Client, S3ObjectStore } from './adapters/s3-store.js';
 import { createSqsClient, SqsJobQueue } from './adapters/sqs-queue.js';
@@ -21,15 +21,18 @@ import { StorePublisher } from './sinks/store-publisher.js';
 import { readMemory } from './streams/memory-readings.js';
 import { messageHeartbeat } from './streams/visibility-heartbeat.js';
 
-/** Python versions this worker can provide base images for (container/base/python-versions.json). */
-export const LOCAL_PYTHON_VERSIONS = Object.keys(basePythons());
+/**
+ * Python versions a local evaluation may ask for: the Hub's (their base images pulled, or built from Debian where
+ * it ships them), and those container/base/python-versions.json can build.
+ */
+export const LOCAL_PYTHON_VERSIONS = [...new Set([...HUB_PYTHON_VERSIONS, ...Object.keys(basePythons())])];
 
 /** The ports both commands share: the engine, the images made on it, the file formats, the memory free. */
 function enginePorts(config: WorkerConfig) {
   const engine = new DockerEngine();
   return {
     engine,
-    images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython }),
+    images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython, baseImageRepository: config.baseImageRepository }),
     files: hubFileFormats,
     freeMemory: () => memoryBudget(readMemory(), config.limits.memoryReserveBytes),
   };

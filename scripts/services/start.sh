@@ -2,10 +2,11 @@
 # Local stand-ins for the Hub's AWS services, on 127.0.0.1, for the specs and for trying the worker by hand:
 #   SQS: ElasticMQ (the server the Hub's own docker-compose uses), from Maven Central, run with the system Java.
 #   S3:  moto's server, from PyPI, in its own virtualenv (.cache/services-venv).
+#   Image registry: Debian's docker-registry (the Distribution registry), for the base-image pull path.
 # Idempotent: installs what is missing, starts what is not answering, and returns at once when both are up.
 # Writes the endpoints to .cache/services.env (read by spec/helpers/services.ts). Logs: logs/elasticmq.log,
-# logs/moto.log; PIDs: .cache/services/*.pid. Stop with scripts/services/stop.sh.
-# Ports: PVHUB_TEST_SQS_PORT (default 9324), PVHUB_TEST_S3_PORT (default 4566).
+# logs/moto.log, logs/registry.log; PIDs: .cache/services/*.pid. Stop with scripts/services/stop.sh.
+# Ports: PVHUB_TEST_SQS_PORT (default 9324), PVHUB_TEST_S3_PORT (default 4566), PVHUB_TEST_REGISTRY_PORT (5555).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -16,6 +17,7 @@ elasticmq_version=1.7.1
 moto_version=5.2.5
 sqs_port="${PVHUB_TEST_SQS_PORT:-9324}"
 s3_port="${PVHUB_TEST_S3_PORT:-4566}"
+registry_port="${PVHUB_TEST_REGISTRY_PORT:-5555}"
 host=127.0.0.1
 state=.cache/services
 mkdir -p logs "$state"
@@ -148,8 +150,37 @@ if ! answers "$s3_url/"; then
   wait_until_answers moto "$s3_url/" "$state/moto.pid" logs/moto.log
 fi
 
+# --- Image registry: Debian's docker-registry -----------------------------------------------------------------
+# The engine pushes to and pulls from it over plain HTTP: Docker allows that for 127.0.0.0/8 without configuration.
+registry_host="$host:$registry_port"
+registry_probe="http://$registry_host/v2/"
+if ! answers "$registry_probe"; then
+  command -v docker-registry >/dev/null 2>&1 || {
+    say "installing docker-registry from Debian (one time)"
+    [ -f .cache/apt-updated ] || { apt-get update -qq >/dev/null && touch .cache/apt-updated; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >>logs/setup-apt.log 2>&1
+  }
+  # Its own configuration: no authentication, storage under .cache, loopback only (not the package's :5000).
+  cat >"$state/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $root/$state/registry-data
+  delete:
+    enabled: true
+http:
+  addr: $registry_host
+EOF
+  say "starting docker-registry on $registry_host (log: logs/registry.log)"
+  launch "$state/registry.pid" logs/registry.log docker-registry serve "$root/$state/registry.yml"
+  wait_until_answers docker-registry "$registry_probe" "$state/registry.pid" logs/registry.log
+fi
+
 cat >.cache/services.env <<EOF
 PVHUB_TEST_SQS_ENDPOINT=$sqs_url
 PVHUB_TEST_S3_ENDPOINT=$s3_url
+PVHUB_TEST_REGISTRY=$registry_host
 EOF
-say "SQS $sqs_url, S3 $s3_url (endpoints in .cache/services.env)"
+say "SQS $sqs_url, S3 $s3_url, registry $registry_host (endpoints in .cache/services.env)"

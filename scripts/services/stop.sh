@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 say() { printf '[services] %s\n' "$*" >&2; }
 
-for name in elasticmq moto; do
+for name in elasticmq moto registry; do
   pidfile=".cache/services/$name.pid"
   [ -f "$pidfile" ] || continue
   pid="$(cat "$pidfile")"

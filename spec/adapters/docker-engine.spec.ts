@@ -180,12 +180,14 @@ test('an abort removes the container before the run rejects', async () => {
   assert.is(await containersOf('abort'), 0);
 });
 
-test('a failing build step is op_2 with the build output', async () => {
-  const context = await contextWith('failing', 'FROM python:3.11-slim\nRUN echo pvhub-build-marker && exit 7\n');
+test('a failing build step is op_2 with the build output, as plain text where the step wrote in colour', async () => {
+  // As pip writes its ERROR lines in a terminal: red, then reset.
+  const context = await contextWith('failing', "FROM python:3.11-slim\nRUN printf '\\033[91mERROR: pvhub-build-marker\\033[0m\\n' && exit 7\n");
   const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
   assert.instance(error, WorkerError);
   assert.is((error as WorkerError).code, 'op_2');
-  assert.match(error.message, 'pvhub-build-marker');
+  assert.match(error.message, 'ERROR: pvhub-build-marker');
+  assert.not.match(error.message, '\x1b', 'no escape codes');
   assert.match(error.message, 'returned a non-zero code: 7');
   assert.not.ok(await engine.imageExists('pvhub-spec-failing:latest'));
 });

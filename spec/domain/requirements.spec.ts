@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalName, parseRequirements, pipErrorSummary, requirementWithoutWheel, urlRequirements } from '../../src/domain/requirements.js';
+import { canonicalName, parseRequirements, projectNotFound, requirementWithoutWheel, resolverErrorSummary, urlRequirements } from '../../src/domain/requirements.js';
 import { workerError } from '../helpers/images.js';
 
 test('requirement lines keep names, extras, versions and markers, without comments', () => {
@@ -37,12 +37,17 @@ test('options, URLs, files and malformed lines are op_2 naming the line', async 
   }
 });
 
-test('pip\'s "no matching distribution" names the requirement to build from source', () => {
-  const output = 'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none)\nERROR: No matching distribution found for qss>=0.2\n';
-  assert.is(requirementWithoutWheel(output), 'qss>=0.2');
-  assert.is(requirementWithoutWheel('ERROR: ResolutionImpossible: for help visit ...'), undefined);
-  assert.is(pipErrorSummary(output), 'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none) | ERROR: No matching distribution found for qss>=0.2');
-  assert.is(pipErrorSummary('Collecting x\n  Downloading x-1.0.whl\nKilled\n'), 'Collecting x |   Downloading x-1.0.whl | Killed');
+test("uv's answer names the requirement with no wheel (to build from source), or the project it found nowhere", () => {
+  const version = 'error: No solution found when resolving dependencies\n  cause: Because pvhub-spec-x==0.1 has no usable wheels and you require pvhub-spec-x==0.1, we can conclude that your requirements are unsatisfiable.\n\nhint: Wheels are required for `pvhub-spec-x` because building from source is disabled for all packages (i.e., with `--no-build`)\n';
+  assert.is(requirementWithoutWheel(version), 'pvhub-spec-x==0.1');
+  const anyVersion = 'error: No solution found when resolving dependencies\n  cause: Because all versions of qss have no usable wheels and you require qss, we can conclude that your requirements are unsatisfiable.\n\nhint: Wheels are required for `qss` because building from source is disabled for all packages (i.e., with `--no-build`)\n';
+  assert.is(requirementWithoutWheel(anyVersion), 'qss');
+  const unknown = 'error: No solution found when resolving dependencies\n  cause: Because pvhub-no-such-package-for-tests was not found in the package registry and you require pvhub-no-such-package-for-tests==1.0, we can conclude that your requirements are unsatisfiable.\n';
+  assert.is(requirementWithoutWheel(unknown), undefined);
+  assert.is(projectNotFound(unknown), 'pvhub-no-such-package-for-tests');
+  assert.is(projectNotFound(version), undefined);
+  assert.is(resolverErrorSummary(unknown), 'error: No solution found when resolving dependencies | cause: Because pvhub-no-such-package-for-tests was not found in the package registry and you require pvhub-no-such-package-for-tests==1.0, we can conclude that your requirements are unsatisfiable.');
+  assert.is(resolverErrorSummary('Collecting x\nERROR: No matching distribution found for x==9\n'), 'ERROR: No matching distribution found for x==9');
 });
 
 test('project names compare as the index compares them', () => {

@@ -15,20 +15,24 @@ export const SERVICES_ENV = path.join(ROOT, '.cache/services.env');
 const REGION = 'us-east-1';
 export const DUMMY_CREDENTIALS = { accessKeyId: 'x', secretAccessKey: 'x' };
 
-function readEndpoints(): Services {
+function servicesValues(): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(SERVICES_ENV, 'utf8');
   } catch {
-    throw new Error(`the local SQS/S3 servers are not set up (no ${SERVICES_ENV}): run bash scripts/services/start.sh`);
+    throw new Error(`the local servers are not set up (no ${SERVICES_ENV}): run bash scripts/services/start.sh`);
   }
-  const values = Object.fromEntries(
+  return Object.fromEntries(
     text
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line !== '' && !line.startsWith('#'))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
+}
+
+function readEndpoints(): Services {
+  const values = servicesValues();
   const sqsEndpoint = values['PVHUB_TEST_SQS_ENDPOINT'];
   const s3Endpoint = values['PVHUB_TEST_S3_ENDPOINT'];
   if (!sqsEndpoint || !s3Endpoint) throw new Error(`${SERVICES_ENV} lacks PVHUB_TEST_SQS_ENDPOINT or PVHUB_TEST_S3_ENDPOINT: run bash scripts/services/start.sh`);
@@ -62,6 +66,14 @@ export function requireServices(): Promise<Services> {
     return services;
   })();
   return checked;
+}
+
+/** `host:port` of the local image registry (Debian's docker-registry), once it answers. */
+export async function requireRegistry(): Promise<string> {
+  const registry = servicesValues()['PVHUB_TEST_REGISTRY'];
+  if (registry === undefined) throw new Error(`${SERVICES_ENV} lacks PVHUB_TEST_REGISTRY: run bash scripts/services/start.sh`);
+  if (!(await answers(`http://${registry}/v2/`))) throw new Error(`the local image registry does not answer at ${registry}: run bash scripts/services/start.sh`);
+  return registry;
 }
 
 export function testSqsClient(services: Services): SQSClient {

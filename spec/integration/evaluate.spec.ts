@@ -209,6 +209,21 @@ test('an unknown python version is a wr_500 before any work', async () => {
   assert.match(result.stderr, 'wr_500: python 3.7 cannot be provided');
 });
 
+test('a zip without requirements.txt is accepted with a warning in the output and the job log', async () => {
+  const zip = path.join(scratch, 'no-requirements.zip');
+  await python('import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.write(sys.argv[2], "submission_wrapper.py")\n', [zip, path.join(SUBMISSIONS, 'time-shift-correct/submission_wrapper.py')]);
+  const out = path.join(scratch, 'no-requirements');
+  const result = await cli(['evaluate', '--task', TASK, '--submission', zip, '--out', out], ENV);
+  const warning = "the submission has no requirements.txt: only the wrapper's pandas and numpy are installed";
+  // The progress lines, where a person watching the run sees them.
+  assert.match(result.stderr, 'image: pvhub-submission:');
+  assert.match(result.stderr, `warning: ${warning}`);
+  const log = result.status === 0 ? path.join(out, 'logs', 'submission.log.jsonl') : (/log: (\S+)/.exec(result.stderr)?.[1] ?? '');
+  const warned = (await readFile(log, 'utf8')).split('\n').filter((line) => line.includes(warning));
+  assert.is(warned.length, 1, 'once, in the job log');
+  assert.is(JSON.parse(warned[0] ?? '{}').level, 40, 'as a warning');
+});
+
 test('a requirement that cannot be satisfied is op_2 naming the package', async () => {
   await expectFailure(['--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-bad-requirement.zip')], 'op_2', 'pvhub-no-such-package-for-tests');
 });

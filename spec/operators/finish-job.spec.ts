@@ -106,6 +106,7 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
   const engine: ContainerEngine = {
     imageExists: async () => true,
     buildImage: async () => assert.unreachable('every image exists') as never,
+    pullImage: async () => assert.unreachable('every image exists') as never,
     runContainer: async (spec, signal) => {
       runs.push(spec);
       return run(spec, signal);
@@ -122,7 +123,7 @@ const LIMITS = loadConfig({}).limits;
 const scope = (): JobScope => ({ dir: scratch, log: pino({ level: 'silent' }), labels: JOB_LABELS });
 
 /** The report image as the worker makes it, over the given engine. */
-const imagesOn = (engine: ContainerEngine) => new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON });
+const imagesOn = (engine: ContainerEngine) => new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 
 const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) => finishJob(ws, tally, scope(), ports, LIMITS);
 

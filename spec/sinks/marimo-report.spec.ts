@@ -95,7 +95,7 @@ const engine = new DockerEngine();
 /** Not pvhub.managed: a worker started meanwhile (another spec) removes every container so labelled. */
 const LABELS = { 'pvhub.spec': 'marimo-report' };
 const { limits } = loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' });
-const images = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON });
+const images = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 let scratch = '';
 
 /** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
@@ -160,12 +160,13 @@ test('a report image that cannot be built is a clear reason', async () => {
     buildImage: async () => {
       throw new Error('the engine refused the build');
     },
+    pullImage: async () => assert.unreachable('the base image exists') as never,
     runContainer: async () => assert.unreachable('no image, no container') as never,
     removeContainers: async () => 0,
     pruneImages: async () => assert.unreachable('no pruning here') as never,
   };
   const out = path.join(scratch, 'x.html');
-  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken, images: new DockerImageBuilder({ engine: broken, limits, hostPython: HOST_PYTHON }) })));
+  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken, images: new DockerImageBuilder({ engine: broken, limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' }) })));
   assert.is(message, 'the report image cannot be built: the engine refused the build');
   assert.not.ok(existsSync(out));
 });

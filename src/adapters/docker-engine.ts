@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
+import { plainText } from '../domain/plain-text.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
 
 const GIB = 1024 ** 3;
@@ -23,8 +24,8 @@ const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
 const DEFAULT_TMP_BYTES = 256 * 1024 ** 2;
 
-/** The parts of a build progress event we read (Docker's JSON message). */
-interface BuildEvent {
+/** The parts of a build's or a pull's progress event we read (Docker's JSON message). */
+interface ProgressEvent {
   readonly stream?: string;
   readonly error?: string;
   readonly errorDetail?: { readonly message?: string };
@@ -99,7 +100,7 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (l
   return new Promise((resolve, reject) => {
     const tail: string[] = [];
     let failure: string | undefined;
-    const onEvent = (event: BuildEvent) => {
+    const onEvent = (event: ProgressEvent) => {
       for (const line of (event.stream ?? '').split('\n')) {
         if (line.trim() === '') continue;
         onLog(line);
@@ -110,7 +111,7 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (l
     };
     const onEnd = (error: Error | null) => {
       if (error) reject(error);
-      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${[...tail, failure].join(' | ').slice(-1500)}`));
+      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${plainText([...tail, failure].join(' | ')).slice(-1500)}`));
       else resolve();
     };
     docker.modem.followProgress(stream, onEnd, onEvent);
@@ -295,6 +296,21 @@ export class DockerEngine implements ContainerEngine {
       if (statusOf(error) === 404) return false;
       throw error;
     }
+  }
+
+  async pullImage(reference: string): Promise<void> {
+    const stream = (await this.docker.pull(reference)) as NodeJS.ReadableStream;
+    // followProgress alone resolves on a failed pull too: the error arrives as an event.
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : failure !== undefined ? reject(new Error(failure)) : resolve()),
+        (event: ProgressEvent) => {
+          if (event.error !== undefined || event.errorDetail !== undefined) failure = event.errorDetail?.message ?? event.error;
+        },
+      );
+    });
   }
 
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {

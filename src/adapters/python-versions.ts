@@ -9,6 +9,9 @@ export interface BasePython {
   readonly glibc: string;
 }
 
+/** What the Hub's versions route offers and its upload accepts (contract §3, §11). */
+export const HUB_PYTHON_VERSIONS: readonly string[] = ['3.9', '3.10', '3.11', '3.12'];
+
 const TABLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../container/base/python-versions.json');
 
 /** The table shared with container/base/build-base-image.sh, so the script and the worker never disagree. */

@@ -1,4 +1,5 @@
 import { WorkerError } from './errors.js';
+import { plainText } from './plain-text.js';
 
 /** A requirement the worker will not resolve: the submission's fault (op_2), saying which line and why. */
 export function invalidRequirement(message: string): WorkerError {
@@ -40,15 +41,24 @@ export function canonicalName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-/** The requirement pip found no wheel for ("No matching distribution found for ruptures==1.1.8"), if that was why. */
-export function requirementWithoutWheel(pipOutput: string): string | undefined {
-  return /No matching distribution found for (\S+)/.exec(pipOutput)?.[1];
+/**
+ * The requirement the resolver (uv) found no wheel for, as it names it: the version it wanted ("ruptures==1.1.8") or,
+ * when no version has one, the project alone. Undefined when that was not why it failed.
+ */
+export function requirementWithoutWheel(resolverOutput: string): string | undefined {
+  return /Because (\S+==\S+) has no usable wheels/.exec(resolverOutput)?.[1] ?? /Wheels are required for `([^`]+)`/.exec(resolverOutput)?.[1];
 }
 
-/** pip's ERROR lines (or its last lines), on one line short enough for an error report. */
-export function pipErrorSummary(pipOutput: string): string {
-  const errors = pipOutput.split('\n').filter((line) => line.startsWith('ERROR:'));
-  return (errors.length > 0 ? errors : pipOutput.trim().split('\n').slice(-5)).join(' | ').slice(0, 1000);
+/** The project the resolver found nowhere on the index ("Because x was not found in the package registry"). */
+export function projectNotFound(resolverOutput: string): string | undefined {
+  return /Because (\S+) was not found in the package (?:registry|index)/.exec(resolverOutput)?.[1];
+}
+
+/** What the resolver or pip said went wrong (pip's ERROR lines, else the last lines), on one line for an error report. */
+export function resolverErrorSummary(output: string): string {
+  const lines = plainText(output).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const errors = lines.filter((line) => line.startsWith('ERROR:'));
+  return (errors.length > 0 ? errors : lines.slice(-8)).join(' | ').slice(0, 1000);
 }
 
 /**

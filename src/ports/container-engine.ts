@@ -54,6 +54,8 @@ export interface ContainerOutcome {
 
 export interface ContainerEngine {
   imageExists(tag: string): Promise<boolean>;
+  /** Pulls `repository:tag` from its registry; rejects with the engine's reason when it cannot (no registry, no image). */
+  pullImage(reference: string): Promise<void>;
   /** Builds with no network, within time and size limits; rejects with the build's own error text when a step fails. */
   buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void>;
   /** Runs to completion or time limit; the container is always removed before this settles, also on abort. */

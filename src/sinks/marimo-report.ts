@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ResourceLimits } from '../domain/limits.js';
 import { type Cell, pythonFloat, type ResultsTable } from '../domain/aggregate.js';
+import { plainText } from '../domain/plain-text.js';
 import { sandboxLimits } from '../domain/sandbox.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { ImageBuilder } from '../ports/image-builder.js';
@@ -74,7 +75,7 @@ export function argumentProblem(args: readonly string[]): string | undefined {
 
 /** The last lines of marimo's output that say something, on one line: not its traceback frames nor its log lines. */
 function reason(output: string): string {
-  const lines = output
+  const lines = plainText(output)
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !/^(Traceback|File "|\^+$|\[[DIWE] \d)/.test(line));

@@ -13,7 +13,7 @@ import { writeSubmission } from '../../helpers/images.js';
 
 const engine = new DockerEngine();
 const limits = loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' }).limits;
-const builder = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON });
+const builder = new DockerImageBuilder({ engine, limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 const log = pino({ level: 'silent' });
 /** Not pvhub.managed: a worker started meanwhile (another spec) removes every container so labelled. */
 const LABELS = { 'pvhub.spec': 'docker-image-builder', 'pvhub.submission': '4242' };
@@ -54,6 +54,22 @@ test('a submission image is built once, then reused by its content tag; it is la
     assert.is(labels['pvhub.submission'], undefined, 'not removed with the job');
     const again = await builder.submissionImage(await request(dir));
     assert.equal(again, { tag: built.tag, cached: true, warnings: [] });
+  } finally {
+    await run('docker', ['image', 'rm', '--force', built.tag]);
+  }
+});
+
+test('a submission without requirements.txt gets its image with a warning, in the result and in the job log, built or cached', async () => {
+  const lines: string[] = [];
+  const warnLog = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const dir = await writeSubmission(path.join(scratch, 'no-requirements'), undefined, `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`);
+  const warning = "the submission has no requirements.txt: only the wrapper's pandas and numpy are installed";
+  const built = await builder.submissionImage(await request(dir, { log: warnLog }));
+  try {
+    assert.equal(built.warnings, [warning]);
+    const cached = await builder.submissionImage(await request(dir, { log: warnLog }));
+    assert.equal(cached, { tag: built.tag, cached: true, warnings: [warning] });
+    assert.equal(lines.map((line) => JSON.parse(line).msg), [warning, warning]);
   } finally {
     await run('docker', ['image', 'rm', '--force', built.tag]);
   }

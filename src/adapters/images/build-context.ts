@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import unzipper from 'unzipper';
@@ -35,6 +35,15 @@ async function readRequirements(submissionDir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+}
+
+/** What the participant should know of the submission's content before its image is used, one line each. */
+export async function submissionWarnings(submissionDir: string): Promise<string[]> {
+  const hasRequirements = await stat(path.join(submissionDir, 'requirements.txt')).then(
+    (found) => found.isFile(),
+    () => false,
+  );
+  return hasRequirements ? [] : ['the submission has no requirements.txt: only the wrapper\'s pandas and numpy are installed'];
 }
 
 /** Relative paths (POSIX, sorted) of the submission's files. Anything but files and folders is refused. */

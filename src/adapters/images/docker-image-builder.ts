@@ -2,8 +2,8 @@ import type { ResourceLimits } from '../../domain/limits.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import type { ImageBuilder, SubmissionImage, SubmissionImageRequest } from '../../ports/image-builder.js';
 import type { Logger } from 'pino';
-import { ensureLocalImage } from './base-images.js';
-import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag } from './build-context.js';
+import { baseImage } from './base-images.js';
+import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag, submissionWarnings } from './build-context.js';
 import { ensureReportImage } from './report-image.js';
 import { sandboxedSourceBuild } from './source-build.js';
 
@@ -13,6 +13,11 @@ export interface DockerImageBuilderOptions {
   readonly limits: ResourceLimits;
   /** The host Python whose pip resolves wheels (config PVHUB_HOST_PYTHON); no package code runs in it. */
   readonly hostPython: string;
+  /**
+   * Where a base image the engine lacks is pulled from, as `<repository>:<python>-slim` (config
+   * PVHUB_BASE_IMAGE_REPOSITORY: `python`, Docker Hub's, or a mirror such as an ECR repository).
+   */
+  readonly baseImageRepository: string;
 }
 
 /**
@@ -36,18 +41,20 @@ export class DockerImageBuilder implements ImageBuilder {
   async submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage> {
     const { engine, limits, hostPython } = this.options;
     const { submissionDir, pythonVersion, log, signal } = request;
-    const baseImage = await ensureLocalImage(engine, pythonVersion, 'base');
+    // The job's build step logs them: the participant reads them in the job log and the CLI.
+    const warnings = await submissionWarnings(submissionDir);
+    const base = await baseImage(engine, this.options.baseImageRepository, pythonVersion);
     // The tag is known from the content alone, so a cached image skips the wheel resolution (network, seconds).
-    const cachedTag = await submissionImageTag({ submissionDir, pythonVersion, baseImage });
+    const cachedTag = await submissionImageTag({ submissionDir, pythonVersion, baseImage: base });
     if (await engine.imageExists(cachedTag)) {
       log.info({ image: cachedTag }, 'image reused from cache');
-      return { tag: cachedTag, cached: true, warnings: [] };
+      return { tag: cachedTag, cached: true, warnings };
     }
     request.onBuildStart?.();
     const { contextDir, tag } = await prepareBuildContext({
       submissionDir,
       pythonVersion,
-      baseImage,
+      baseImage: base,
       workDir: request.workDir,
       hostPython,
       onLog: (line) => log.debug(line),
@@ -61,12 +68,12 @@ export class DockerImageBuilder implements ImageBuilder {
       (line) => log.debug({ build: line.trimEnd() }, 'build'),
     );
     log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'image built');
-    return { tag, cached: false, warnings: [] };
+    return { tag, cached: false, warnings };
   }
 
   reportImage(log: Logger, signal: AbortSignal): Promise<string> {
-    const { engine, limits, hostPython } = this.options;
-    return ensureReportImage({ engine, buildTimeLimitMs: limits.buildTimeLimitMs, hostPython, log, signal });
+    const { engine, limits, hostPython, baseImageRepository } = this.options;
+    return ensureReportImage({ engine, buildTimeLimitMs: limits.buildTimeLimitMs, hostPython, baseImageRepository, log, signal });
   }
 
   pruneSubmissionImages(keepBytes: number): Promise<string[]> {

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { parseRequirements } from '../../domain/requirements.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
-import { ensureLocalImage } from './base-images.js';
+import { baseImage } from './base-images.js';
 import { dockerfileFor, hashField } from './build-context.js';
-import { downloadWheelhouse } from './host-pip.js';
+import { downloadWheelhouse } from './wheel-download.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** marimo, pandas and the plotting packages the Hub's templates use, pinned: the report image's whole content. */
@@ -24,6 +24,8 @@ export interface ReportImageDeps {
   /** Time for the image build itself (the wheel resolution before it has pip's own limit). */
   readonly buildTimeLimitMs: number;
   readonly hostPython: string;
+  /** Where a base image the engine lacks is pulled from (config PVHUB_BASE_IMAGE_REPOSITORY). */
+  readonly baseImageRepository: string;
   readonly log: Logger;
   readonly signal: AbortSignal;
 }
@@ -66,8 +68,8 @@ async function buildReportImage(tag: string, baseImage: string, deps: ReportImag
  * later one on the same engine. Rejects when it cannot be built; the next job tries again.
  */
 export async function ensureReportImage(deps: ReportImageDeps): Promise<string> {
-  const baseImage = await ensureLocalImage(deps.engine, REPORT_PYTHON, 'base');
-  const tag = await reportImageTag(baseImage);
-  if (!(await deps.engine.imageExists(tag))) await buildReportImage(tag, baseImage, deps);
+  const base = await baseImage(deps.engine, deps.baseImageRepository, REPORT_PYTHON);
+  const tag = await reportImageTag(base);
+  if (!(await deps.engine.imageExists(tag))) await buildReportImage(tag, base, deps);
   return tag;
 }

@@ -2,9 +2,10 @@ import { chmod, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResourceLimits } from '../../domain/limits.js';
 import { WorkerError } from '../../domain/errors.js';
+import { plainText } from '../../domain/plain-text.js';
 import { sandboxLimits } from '../../domain/sandbox.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
-import { ensureLocalImage } from './base-images.js';
+import { builderImage } from './base-images.js';
 
 /** A source distribution to turn into a wheel, in a sandbox: nothing of it runs on this host. */
 export interface SourceBuild {
@@ -52,7 +53,7 @@ export function sourceBuildCommand(archiveName: string): string[] {
  */
 export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
   return async (build) => {
-    const image = await ensureLocalImage(deps.engine, deps.pythonVersion, 'builder');
+    const image = await builderImage(deps.engine, deps.pythonVersion);
     // The runner uid owns nothing on the host: it reads the inputs and writes the wheel whatever the umask.
     await chmod(path.dirname(build.archive), 0o755);
     await chmod(build.archive, 0o644);
@@ -75,7 +76,7 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
       },
       build.signal,
     );
-    const tail = outcome.output.trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
+    const tail = plainText(outcome.output).trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
     const buildFailure = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
     if (outcome.timedOut) throw buildFailure(`did not build within ${deps.limits.buildTimeLimitMs / 1000} s`);
     if (outcome.oomKilled) throw buildFailure(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);

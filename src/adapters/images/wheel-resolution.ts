@@ -2,9 +2,11 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerError } from '../../domain/errors.js';
-import { parseRequirements, pipErrorSummary, requirementWithoutWheel } from '../../domain/requirements.js';
-import { downloadWheels, type HostPipOptions, resolutionError, runHostPython } from './host-pip.js';
+import { plainText } from '../../domain/plain-text.js';
+import { parseRequirements } from '../../domain/requirements.js';
+import { runHostProcess } from './host-process.js';
 import type { SourceBuilder } from './source-build.js';
+import { fetchWheels, type WheelOptions } from './wheel-download.js';
 import { builtWheel } from './wheel-checks.js';
 
 const FETCH_SDIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/fetch_sdist.py');
@@ -15,7 +17,7 @@ const WRAPPER_REQUIREMENTS = ['pandas', 'numpy'];
 /** Requirements of one submission that may be built from source; past that the set is not closing. */
 const MAX_SOURCE_BUILDS = 10;
 
-export interface ResolveOptions extends HostPipOptions {
+export interface ResolveOptions extends WheelOptions {
   /** Called only for a requirement that has no wheel for the target python. */
   readonly buildFromSource: SourceBuilder;
   readonly signal: AbortSignal;
@@ -40,8 +42,8 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   await mkdir(buildWheelhouse, { recursive: true });
   await mkdir(outDir);
   options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
-  const fetched = await runHostPython(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined, {}, options.signal);
-  const why = fetched.output.trim().split('\n').pop() ?? '';
+  const fetched = await runHostProcess(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined, {}, options.signal);
+  const why = plainText(fetched.output).trim().split('\n').pop() ?? '';
   if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
   if (fetched.status !== 0) {
     throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
@@ -50,9 +52,11 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   // The archive's own words: only named requirements reach host pip, as for requirements.txt (a URL would be built
   // on this host whatever --only-binary says).
   const buildRequires = parseRequirements(source.build_requires.join('\n'), `${requirement}'s [build-system] requires`);
-  const buildRequirements = await downloadWheels(options, buildRequires, buildWheelhouse, [builtDir]);
-  if (buildRequirements.status !== 0) {
-    throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${pipErrorSummary(buildRequirements.output)}`);
+  // Resolved for the target python too: the build runs there, and build requirements often carry markers.
+  const shortfall = await fetchWheels(options, buildRequires, buildWheelhouse, [builtDir]);
+  if (shortfall !== undefined) {
+    if (shortfall.error.code !== 'op_2') throw shortfall.error;
+    throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${shortfall.error.message}`);
   }
   await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir, signal: options.signal });
   const wheel = await builtWheel(outDir, source.name, requirement);
@@ -69,13 +73,11 @@ export async function resolveWheels(options: ResolveOptions, requirements: reado
   await mkdir(builtDir, { recursive: true });
   const builtFromSource = new Set<string>();
   for (;;) {
-    const result = await downloadWheels(options, [...requirements, ...WRAPPER_REQUIREMENTS], wheelhouse, [builtDir]);
-    if (result.status === 0) return;
-    const missing = requirementWithoutWheel(result.output);
+    const shortfall = await fetchWheels(options, [...requirements, ...WRAPPER_REQUIREMENTS], wheelhouse, [builtDir]);
+    if (shortfall === undefined) return;
+    const missing = shortfall.withoutWheel;
     // A second miss of the same requirement means its built wheel does not satisfy it: building again will not help.
-    if (missing === undefined || result.status === null || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS) {
-      throw resolutionError(result, options.pythonVersion);
-    }
+    if (missing === undefined || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS) throw shortfall.error;
     builtFromSource.add(missing);
     await wheelFromSource(options, missing, builtDir, builtFromSource.size);
   }

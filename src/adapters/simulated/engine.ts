@@ -36,6 +36,8 @@ export class SimulatedEngine implements ContainerEngine {
   async pruneImages(): Promise<string[]> {
     return [];
   }
+  /** No registry: every image is there already. */
+  async pullImage(): Promise<void> {}
 
   async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     this.removals += 1;
