@@ -248,18 +248,27 @@ test('a transient failure before any file (the Hub answers 503 for the systems):
   assert.is(await messagesLeft(w), 0, 'deleted once finished');
 });
 
-test('a transient failure after the files were reported (503 on the result) is not retried: their progress would count twice', async () => {
+test('a transient failure after the files were reported (503 on the result): released, and the next try resumes from the ledger: no file run or counted twice', async () => {
   const w = await world();
   await storeTask(w);
-  const s = await submit(w, 'time-shift-correct.zip', 108);
+  const s = await submit(w, 'time-shift-raises-some.zip', 108);
   w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 503, 5);
-  const run = await runWorker(w, ['--max-jobs', '1']);
+  const run = await runWorker(w, ['--max-jobs', '2']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
-  assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
-  const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
-  assert.is(report?.['error_code'], 'wr_4');
-  assert.is(bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`).length, w.files.length);
-  assert.is(await messagesLeft(w), 0);
+  assert.match(run.stdout, 'message released');
+  assert.match(run.stdout, 'files scored by an earlier attempt are not run again');
+  assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'running', 'finished'], 'the Hub never reads failed');
+  assert.equal(bodyOf(w.hub.requests, 'POST', 'error/error_report'), [], 'no breaking report for a try that was given back');
+  const progress = bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`);
+  assert.is(progress.length, w.files.length, 'each file counted once across both tries');
+  const fileErrors = bodyOf(w.hub.requests, 'POST', `error/error_report/${s.submissionId}/update_non_breaking`);
+  assert.is(new Set(fileErrors.map((body) => (body as { file_name: string }).file_name)).size, fileErrors.length, 'each failed file reported once');
+  assert.is(bodyOf(w.hub.requests, 'POST', 'error/error_report/new').length, 1, 'one error report for the submission');
+  const shown = await w.hub.frontEnd(s.submissionId);
+  assert.is(shown.filesDone, w.files.length, 'the progress the Hub shows is the file count, not more');
+  const ledger = await keysUnder(w, `${prefixOf(s)}ledger/files/`);
+  assert.is(ledger.length, w.files.length, 'a ledger entry per file, beside the results');
+  assert.is(await messagesLeft(w), 0, 'deleted once finished');
 });
 
 test('a refusal (the Hub answers 400 to the result): failed at once with wr_4 and the answer, never retried', async () => {
