@@ -31,8 +31,8 @@ function median(values: readonly number[]): number {
 
 /**
  * The operations metrics_operations may name, with the semantics of the pandas Series method of the same name
- * (NaN skipped; std and var with ddof=1; sum of nothing is 0, other operations of nothing NaN). The original
- * knew mean and median only; the others are the obvious pandas reductions a task author would reach for.
+ * (NaN skipped; std and var with ddof=1; sum of nothing is 0, other operations of nothing NaN): beside mean and
+ * median, the pandas reductions a task author would reach for.
  */
 export const OPERATIONS: Readonly<Record<string, (values: readonly number[]) => number>> = {
   mean,
@@ -101,9 +101,9 @@ function numbers(values: ReadonlyArray<Cell | undefined>): number[] {
 
 /**
  * The results object of contract §7 over some of the rows. number_of_files counts the rows aggregated: the scored
- * leaderboard files for the public object, every scored file for the private one, as the original's
- * len(filtered_results_df). mean_runtime and median_runtime come from the execution times whether or not the task
- * lists runtime as a metric (the original crashed when it did not). NaN becomes null (defect 13).
+ * leaderboard files for the public object, every scored file for the private one, as the Hub's leaderboard counts
+ * them. mean_runtime and median_runtime come from the execution times whether or not the task lists runtime as a
+ * metric: the leaderboard shows them for every task. NaN becomes null: the API's strict JSON refuses it.
  */
 function resultsObject(config: TaskConfig, rows: readonly JoinedRow[], functionParameters: readonly string[]): ResultsObject {
   const runtimes = numbers(rows.map((row) => row.runtime));
@@ -128,7 +128,8 @@ function resultsObject(config: TaskConfig, rows: readonly JoinedRow[], functionP
 
 /**
  * A private_results_columns name the joined rows know under another: the Hub's az-tilt task lists the runtime as
- * `run_time`, the name its template reads, where the scored column is `runtime` (the original dropped it).
+ * `run_time`, the name its template reads, where the scored column is `runtime`: dropping it would blank the
+ * template's runtime column.
  */
 const COLUMN_ALIASES: Readonly<Record<string, string>> = { run_time: 'runtime' };
 
@@ -136,7 +137,7 @@ const cellOf = (row: JoinedRow, column: string): Cell | undefined => row.columns
 
 /**
  * The private full results: the joined rows limited to private_results_columns in their order, names that are not
- * columns (nor aliases of one) dropped as the original did. A pandas column mixing numbers with NaN, or holding
+ * columns (nor aliases of one) dropped, as the Hub's templates expect. A pandas column mixing numbers with NaN, or holding
  * metrics, is float64.
  */
 function fullResults(config: TaskConfig, rows: readonly JoinedRow[]): ResultsTable {

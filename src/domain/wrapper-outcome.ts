@@ -41,9 +41,8 @@ function lastLines(text: string, count: number): string {
 }
 
 /**
- * Turns a finished container into a per-file verdict with a Hub code. The original used the raw exit status as the
- * code (1 mislabelled as a timeout, 500 arriving as 244); here the wrapper's own report decides, and what the
- * worker saw (time limit, memory kill, crash without a report) comes first because the report cannot say it. The
+ * Turns a finished container into a per-file verdict with a Hub code. The wrapper's own report decides, not the raw
+ * exit status (which cannot tell a time-out from a crash, and wraps 500 to 244), and what the worker saw (time limit, memory kill, crash without a report) comes first because the report cannot say it. The
  * submission's output is never read for a code, and a report is held to what its writer can say: a code the
  * wrapper does not give, or a runtime longer than the container ran, is not believed.
  */

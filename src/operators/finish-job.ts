@@ -88,7 +88,7 @@ async function withCode<T>(code: 'wr_1' | 'wr_4' | 'wr_5', step: () => Promise<T
 async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, signal: AbortSignal): Promise<JobEvent> {
   const { config, job, log } = built;
   if (tally.rows.length === 0) {
-    // The original called this wr_2 (an S3 download failure), from the missing execution_time.csv it tripped over.
+    // The submission's failure on every file, not the worker's: op_7, the code of a job that scored nothing.
     const first = tally.failed[0];
     const example = first ? `; ${first.fileName}: ${first.failure.code}: ${first.failure.message}` : '';
     throw new WorkerError('op_7', `every file failed (${tally.failed.length} of ${tally.total}), nothing could be scored${example}`);
