@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hubFileFormats } from '../../src/adapters/file-formats.js';
 import { LocalTaskStore } from '../../src/adapters/local-task-store.js';
-import { type FileBehaviour, SimulatedEngine } from '../../src/adapters/simulated/engine.js';
+import { type FileBehaviour, SIMULATED_PROXY_IMAGE, SimulatedEngine } from '../../src/adapters/simulated/engine.js';
 import { EXAMPLE_TASK, RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { SimulatedImages } from '../../src/adapters/simulated/images.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
@@ -12,7 +12,7 @@ import type { WorkerError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import type { ResourceLimits } from '../../src/domain/limits.js';
 import { createJobLogger, type JobLogger } from '../../src/logging.js';
-import type { JobPorts } from '../../src/operators/evaluate-submission.js';
+import type { JobOptions, JobPorts } from '../../src/operators/evaluate-submission.js';
 import type { ObjectStore } from '../../src/ports/object-store.js';
 
 /** The ports of one job against the example task, over the simulated adapters, for specs that need no engine. */
@@ -55,6 +55,20 @@ export async function fakeJobWorld(options: { behaviour?: (fileName: string) => 
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(EXAMPLE_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));
-  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3 };
+  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3, egressProxyImage: async () => SIMULATED_PROXY_IMAGE };
   return { ports, hub, engine, images, publisher, workDir, jobLog };
+}
+
+/** A job's options in the world's work folder: small limits, a minute to run, never stopped from outside. */
+export function fakeJobOptions(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): JobOptions {
+  return {
+    limits: FAKE_LIMITS,
+    timeLimitMs: 60_000,
+    workDir: w.workDir,
+    keepWorkspace: false,
+    jobLog: w.jobLog,
+    keepLogUnlessFinished: false,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
 }

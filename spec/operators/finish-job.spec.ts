@@ -20,6 +20,7 @@ import { finishJob, type FinishPorts } from '../../src/operators/finish-job.js';
 import type { JobScope } from '../../src/operators/job-scope.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
+import { withoutEgress } from '../helpers/without-egress.js';
 
 const CONFIG = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -102,6 +103,7 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
     },
     removeContainers: async () => 0,
     pruneImages: async () => assert.unreachable('no pruning here') as never,
+    ...withoutEgress,
   };
   return { engine, runs };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js';
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
 import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
+import type { EgressSettings } from '../domain/egress-policy.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import { createJobLogger } from '../logging.js';
 import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
@@ -22,6 +23,7 @@ export interface MessagePorts extends JobPorts {
 export interface MessageOptions {
   readonly limits: ResourceLimits;
   readonly jobTimeLimitMs: number;
+  readonly egress?: EgressSettings;
   /** A message received this many times is settled (failed and deleted) instead of retried again. */
   readonly maxReceives: number;
   readonly workDir: string;
