@@ -158,6 +158,9 @@ test('only the listed host answers: every other way out is refused, DNS resolves
   assert.match(probes.get('listed-http') ?? '', 'hello from the world host, api.listed.test:8080/hello');
   const failed = records.filter((record) => record['file'] !== undefined && record['code'] !== undefined).map((record) => record['file']);
   assert.equal(failed, [CALLS_UNLISTED], 'every file but the one calling the unlisted host is scored');
+  // Its message names the policy, so the participant knows the task refused the call.
+  const refusal = records.find((record) => record['file'] === CALLS_UNLISTED && record['code'] !== undefined);
+  assert.match(String(refusal?.['msg']), 'this task allows network access only to api.listed.test:8080, localhost:');
 
   // The proxy's access log, in the job's log: the allowed calls and the refused ones.
   const access = records

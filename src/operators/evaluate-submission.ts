@@ -51,7 +51,7 @@ export function evaluateSubmission(job: Job, ports: JobPorts, options: JobOption
   return withJobScope(job, ports, options, (scope) =>
     stageJob(job, scope, ports).pipe(
       afterEvent('staged', ({ workspace }) =>
-        withEgress(workspace, scope, ports, options.egress ?? NO_EGRESS, (egress) =>
+        withEgress(workspace.config.networkAllowlist, scope, ports, options.egress ?? NO_EGRESS, (egress) =>
           buildImage(workspace, scope, ports.images).pipe(afterEvent('image', (built) => runFiles(built.workspace, scope, ports, limits, egress))),
         ),
       ),

@@ -5,6 +5,7 @@ import { fromAbortable } from '../streams/from-abortable.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
+import { withNetworkHint } from '../domain/network-hint.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
@@ -109,8 +110,9 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   });
   const wallTimeMs = Date.now() - started;
   if (!verdict.ok) {
-    log.warn({ code: verdict.failure.code, durationMs: outcome.durationMs }, verdict.failure.message);
-    return { kind: 'failed', task, failure: verdict.failure, wallTimeMs };
+    const failure = withNetworkHint(verdict.failure, ws.config.networkAllowlist, outcome.output);
+    log.warn({ code: failure.code, durationMs: outcome.durationMs }, failure.message);
+    return { kind: 'failed', task, failure, wallTimeMs };
   }
   log.info({ executionTime: verdict.executionTime, durationMs: outcome.durationMs }, 'file ran');
   return {

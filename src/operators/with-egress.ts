@@ -5,7 +5,6 @@ import { defer, type Observable } from 'rxjs';
 import { DENIED_RANGES, type EgressSettings, egressAllowlist, formatHostPort, type HostPort } from '../domain/egress-policy.js';
 import { WorkerError } from '../domain/errors.js';
 import { parseProxyAccess, PROXY_PORT, PROXY_READY_LINE, squidConfig } from '../domain/squid-config.js';
-import type { Workspace } from '../domain/workspace.js';
 import type { ContainerEngine, Mount, RunNetwork } from '../ports/container-engine.js';
 import type { JobScope } from './job-scope.js';
 import { usingResource } from './using-resource.js';
@@ -95,14 +94,14 @@ async function closeEgress(egress: JobEgress, scope: JobScope, ports: EgressPort
 }
 
 /**
- * Runs `use` with the job's egress when its task lists hosts the worker allows, and without any (undefined: runs get
+ * Runs `use` with the job's egress when its task lists hosts (config.json's network_allowlist) the worker allows, and without any (undefined: runs get
  * no network) otherwise, at no cost. A task asking for more than the worker allows fails here, before any image is
  * built. The network and proxy are removed when `use` ends, however it ends; the job's scope removes them again by
  * label, for the paths that cut this one short.
  */
-export function withEgress<T>(workspace: Workspace, scope: JobScope, ports: EgressPorts, settings: EgressSettings, use: (egress: JobEgress | undefined) => Observable<T>): Observable<T> {
+export function withEgress<T>(taskAllowlist: readonly HostPort[], scope: JobScope, ports: EgressPorts, settings: EgressSettings, use: (egress: JobEgress | undefined) => Observable<T>): Observable<T> {
   return defer(() => {
-    const allowed = egressAllowlist(workspace.config.networkAllowlist, settings);
+    const allowed = egressAllowlist(taskAllowlist, settings);
     if (allowed.length === 0) return use(undefined);
     const open$ = defer(() =>
       openEgress(allowed, scope, ports, settings).catch(async (error: unknown) => {
