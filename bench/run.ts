@@ -28,6 +28,7 @@ import { scoreFile } from '../src/operators/score-file.js';
 import { type BuiltWorkspace, workspacePaths } from '../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../src/ports/container-engine.js';
 import { ObjectNotFoundError, type ObjectStore } from '../src/ports/object-store.js';
+import { alternating, median, positiveInt, round, seconds } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -50,27 +51,6 @@ const OFFSET = 0.5;
  * high allocation rate) and a 32 MiB old generation, far less than either series would take if it were held.
  */
 const BOUNDED_HEAP_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=32'];
-
-function positiveInt(text: string | undefined, fallback: number): number {
-  const value = Number(text);
-  return text !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-const seconds = (ms: number) => round(ms / 1000);
-
-/** A B B A A B …: each variant runs first as often as the other, so a drift of the machine does not favour one. */
-function alternating<T>(a: T, b: T, repeats: number): T[] {
-  const order: T[] = [];
-  for (let i = 0; i < repeats; i += 1) order.push(...(i % 2 === 0 ? [a, b] : [b, a]));
-  return order;
-}
 
 interface Finished {
   readonly status: number | null;
@@ -432,6 +412,11 @@ async function dockerVersion(): Promise<string | null> {
   return result?.status === 0 ? result.stdout.trim() : null;
 }
 
+async function previousResults(): Promise<Record<string, unknown>> {
+  const text = await readFile(RESULTS_FILE, 'utf8').catch(() => '{}');
+  return (JSON.parse(text) as { results?: Record<string, unknown> }).results ?? {};
+}
+
 async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'pvhub-bench-'));
   const started = Date.now();
@@ -453,7 +438,8 @@ async function main(): Promise<void> {
       // Other work on the machine skews every figure; the ratios, measured side by side, suffer least.
       loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0] ?? NaN, 2) },
       durationSeconds: Math.round((Date.now() - started) / 1000),
-      results: { evaluateParallelism: evaluate, streamingScoring: scoring, containerStart: containers },
+      // Sections other benchmarks write (bench/egress.ts) stay as they were.
+      results: { ...(await previousResults()), evaluateParallelism: evaluate, streamingScoring: scoring, containerStart: containers },
     };
     await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
     progress(`wrote ${path.relative(ROOT, RESULTS_FILE)} in ${results.durationSeconds} s`);
