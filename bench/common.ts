@@ -21,6 +21,14 @@ export function median(values: readonly number[]): number {
 }
 
 export const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+export const seconds = (ms: number) => round(ms / 1000);
+
+/** A B B A A B …: each variant runs first as often as the other, so a drift of the machine does not favour one. */
+export function alternating<T>(a: T, b: T, repeats: number): T[] {
+  const order: T[] = [];
+  for (let i = 0; i < repeats; i += 1) order.push(...(i % 2 === 0 ? [a, b] : [b, a]));
+  return order;
+}
 
 function dockerVersion(): Promise<string | null> {
   return new Promise((resolve) => execFile('docker', ['version', '--format', '{{.Server.Version}}'], (error, stdout) => resolve(error ? null : stdout.trim())));
@@ -37,9 +45,19 @@ export async function machine() {
   };
 }
 
+/** bench/results.json as it is now. */
+export async function readResults(): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(RESULTS_FILE, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+}
+
+/** The sections under `results`, which several benchmarks write one at a time. */
+export async function resultSections(): Promise<Record<string, unknown>> {
+  return ((await readResults())['results'] as Record<string, unknown> | undefined) ?? {};
+}
+
 /** Writes these top-level keys of bench/results.json, keeping the others (each benchmark owns its own keys). */
 export async function writeResults(entries: Record<string, unknown>): Promise<string> {
-  const previous = JSON.parse(await readFile(RESULTS_FILE, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+  const previous = await readResults();
   await writeFile(RESULTS_FILE, `${JSON.stringify({ ...previous, ...entries }, null, 2)}\n`);
   return path.relative(ROOT, RESULTS_FILE);
 }

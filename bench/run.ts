@@ -28,7 +28,7 @@ import { scoreFile } from '../src/operators/score-file.js';
 import { type BuiltWorkspace, workspacePaths } from '../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../src/ports/container-engine.js';
 import { ObjectNotFoundError, type ObjectStore } from '../src/ports/object-store.js';
-import { machine, median, positiveInt, ROOT, round, writeResults } from './common.js';
+import { alternating, machine, median, positiveInt, resultSections, ROOT, round, seconds, writeResults } from './common.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const COMMAND = 'npx tsx bench/run.ts';
@@ -49,15 +49,6 @@ const OFFSET = 0.5;
  * high allocation rate) and a 32 MiB old generation, far less than either series would take if it were held.
  */
 const BOUNDED_HEAP_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=32'];
-
-const seconds = (ms: number) => round(ms / 1000);
-
-/** A B B A A B …: each variant runs first as often as the other, so a drift of the machine does not favour one. */
-function alternating<T>(a: T, b: T, repeats: number): T[] {
-  const order: T[] = [];
-  for (let i = 0; i < repeats; i += 1) order.push(...(i % 2 === 0 ? [a, b] : [b, a]));
-  return order;
-}
 
 interface Finished {
   readonly status: number | null;
@@ -429,7 +420,8 @@ async function main(): Promise<void> {
       // Other work on the machine skews every figure; the ratios, measured side by side, suffer least.
       loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0] ?? NaN, 2) },
       durationSeconds: Math.round((Date.now() - started) / 1000),
-      results: { evaluateParallelism: evaluate, streamingScoring: scoring, containerStart: containers },
+      // Sections other benchmarks write (bench/egress.ts) stay as they were.
+      results: { ...(await resultSections()), evaluateParallelism: evaluate, streamingScoring: scoring, containerStart: containers },
     };
     progress(`wrote ${await writeResults(results)} in ${results.durationSeconds} s`);
     console.log(

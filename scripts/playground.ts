@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { hubFileFormats } from '../src/adapters/file-formats.js';
 import { LocalTaskStore } from '../src/adapters/local-task-store.js';
 import { MemoryLedger } from '../src/adapters/memory-ledger.js';
-import { SimulatedEngine } from '../src/adapters/simulated/engine.js';
+import { SIMULATED_PROXY_IMAGE, SimulatedEngine } from '../src/adapters/simulated/engine.js';
 import { EXAMPLE_TASK, RecordingHub } from '../src/adapters/simulated/hub.js';
 import { SimulatedImages } from '../src/adapters/simulated/images.js';
 import { MemoryPublisher } from '../src/adapters/simulated/publisher.js';
@@ -99,6 +99,7 @@ export async function playground(settings: PlaygroundSettings, print: (line: str
     hub,
     engine,
     images: new SimulatedImages(),
+    egressProxyImage: async () => SIMULATED_PROXY_IMAGE,
     publisher: new MemoryPublisher(),
     files: hubFileFormats,
     freeMemory: () => settings.freeGiB * GIB,

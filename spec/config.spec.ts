@@ -132,4 +132,27 @@ test('sizes', () => {
   assert.is(parseByteSize('eight'), undefined);
 });
 
+test('egress: on outside production, off in production unless the operator turns it on; cap, network and denied ranges read', () => {
+  assert.equal(loadConfig({}).egress, { enabled: true, cap: undefined, outwardNetwork: 'bridge', deny: [] });
+  assert.is(loadConfig({ PROD: '1' }).egress.enabled, false);
+  const set = loadConfig({ PROD: '1', PVHUB_EGRESS: 'on', PVHUB_EGRESS_CAP: '*.nrel.gov:443, api.example.org:8080', PVHUB_EGRESS_NETWORK: 'pvhub-out', PVHUB_EGRESS_DENY: '198.51.100.7,203.0.113.0/24' });
+  assert.equal(set.egress, {
+    enabled: true,
+    cap: [
+      { host: 'nrel.gov', subdomains: true, port: 443 },
+      { host: 'api.example.org', subdomains: false, port: 8080 },
+    ],
+    outwardNetwork: 'pvhub-out',
+    deny: ['198.51.100.7/32', '203.0.113.0/24'],
+  });
+  try {
+    loadConfig({ PVHUB_EGRESS_CAP: 'nrel.gov', PVHUB_EGRESS_DENY: 'fe80::/10' });
+    assert.unreachable('accepted');
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    assert.match((error as ConfigError).message, 'PVHUB_EGRESS_CAP: "nrel.gov" is not host:port');
+    assert.match((error as ConfigError).message, 'PVHUB_EGRESS_DENY: "fe80::/10" is not an IPv4 address or range');
+  }
+});
+
 test.run();

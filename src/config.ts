@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type EgressSettings, type HostPattern, parseCidr, parseHostPattern } from './domain/egress-policy.js';
 import type { ResourceLimits } from './domain/limits.js';
-
 
 export interface AwsSettings {
   readonly region: string;
@@ -78,6 +78,8 @@ export interface WorkerConfig {
    * off where several workers share one Docker engine: it would remove the others' running containers.
    */
   readonly removeLeftoverContainers: boolean;
+  /** Network access for tasks that list host:port pairs (README, "Network by allowlist"). */
+  readonly egress: EgressSettings;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +183,21 @@ class Reader {
     return text;
   }
 
+  /** A comma-separated list, each item parsed; undefined when the setting is unset. */
+  list<T extends string | object>(name: string, parse: (item: string) => T | { readonly problem: string }): T[] | undefined {
+    const text = this.optional(name);
+    if (text === undefined) return undefined;
+    return text.split(',').flatMap((item) => {
+      if (item.trim() === '') return [];
+      const parsed = parse(item);
+      if (typeof parsed === 'object' && 'problem' in parsed) {
+        this.problems.push(`${name}: ${parsed.problem}`);
+        return [];
+      }
+      return [parsed];
+    });
+  }
+
   /** A URL the worker calls over plain HTTP(S). */
   httpUrl(name: string, fallback: string): string {
     const text = this.url(name, fallback) ?? fallback;
@@ -262,6 +279,16 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
     baseImageRepository: read.imageRepository('PVHUB_BASE_IMAGE_REPOSITORY', 'python'),
     removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
+    egress: {
+      // Off in production until the operator has decided which hosts tasks may reach (README).
+      enabled: read.flag('PVHUB_EGRESS', !production),
+      cap: read.list<HostPattern>('PVHUB_EGRESS_CAP', (item) => {
+        const pattern = parseHostPattern(item);
+        return typeof pattern === 'string' ? { problem: pattern } : pattern;
+      }),
+      outwardNetwork: read.text('PVHUB_EGRESS_NETWORK', 'bridge'),
+      deny: read.list<string>('PVHUB_EGRESS_DENY', (item) => parseCidr(item) ?? { problem: `"${item.trim()}" is not an IPv4 address or range` }) ?? [],
+    },
   };
   if (config.jobTimeLimitMs >= 12 * HOUR_MS) {
     read.problems.push('PVHUB_JOB_TIME_LIMIT must stay below 12 hours, the SQS visibility cap');

@@ -51,6 +51,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
     evaluateSubmission(job, { ...ports, ledger }, {
       limits: config.limits,
       timeLimitMs: config.jobTimeLimitMs,
+      egress: config.egress,
       workDir: config.workDir,
       keepWorkspace: options.keepWorkspace,
       jobLog,

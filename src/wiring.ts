@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { tap } from 'rxjs';
 import { DirectoryPublisher } from './adapters/directory-publisher.js';
 import { DockerEngine } from './adapters/docker-engine.js';
+import { ensureEgressProxyImage } from './adapters/egress-proxy-image.js';
 import { hubFileFormats } from './adapters/file-formats.js';
 import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
 import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
@@ -35,6 +36,7 @@ function enginePorts(config: WorkerConfig) {
     images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython, baseImageRepository: config.baseImageRepository }),
     files: hubFileFormats,
     freeMemory: () => memoryBudget(readMemory(), config.limits.memoryReserveBytes),
+    egressProxyImage: () => ensureEgressProxyImage(engine),
   };
 }
 

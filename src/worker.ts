@@ -71,6 +71,9 @@ async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerCon
   if (config.removeLeftoverContainers) {
     const leftovers = await ports.engine.removeContainers({ 'pvhub.managed': 'true' });
     if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
+    // Their networks too: each takes one of the engine's few address pools until it is removed.
+    const networks = await ports.engine.removeNetworks({ 'pvhub.managed': 'true' });
+    if (networks > 0) log.warn({ removed: networks }, 'removed networks left by an earlier worker');
   }
   // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
   const pruned = await ports.images.pruneSubmissionImages(imageCacheBytes).catch((error: unknown) => {
@@ -106,6 +109,7 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
   const options: ServeOptions = {
     limits: config.limits,
     jobTimeLimitMs: config.jobTimeLimitMs,
+    egress: config.egress,
     maxReceives: config.maxReceives,
     workDir: config.workDir,
     keepWorkspace: config.keepWorkspace,

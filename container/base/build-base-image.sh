@@ -25,8 +25,6 @@ case "$variant" in
     exit 2
     ;;
 esac
-mirror="${PVHUB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suite="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], {}).get("suite", ""))' \
   "$here/python-versions.json" "$version")"
@@ -39,13 +37,10 @@ fi
 if docker image inspect "$tag" >/dev/null 2>&1; then
   exit 0
 fi
-command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
-
 work="$(mktemp -d /var/tmp/pvhub-rootfs.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 echo "building $tag from Debian $suite (one-time, a few minutes)" >&2
-debootstrap --variant=minbase --include="$packages" \
-  "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+bash "$here/debootstrap-rootfs.sh" "$suite" "$packages" "$work"
 # Match the official image: `python` on PATH, pip allowed to install into the system interpreter.
 ln -sf /usr/bin/python3 "$work/rootfs/usr/local/bin/python"
 rm -f "$work"/rootfs/usr/lib/python3*/EXTERNALLY-MANAGED

@@ -141,4 +141,15 @@ test('invalid JSON text is a wr_6 with the parser message', () => {
   }
 });
 
+test('network_allowlist: absent means no network; its pairs parse, repeats dropped; a malformed entry is a wr_6 naming it', () => {
+  assert.equal(parseTaskConfig(CONTRACT_EXAMPLE).networkAllowlist, []);
+  const listed = parseTaskConfig({ ...CONTRACT_EXAMPLE, network_allowlist: ['developer.nrel.gov:443', 'DEVELOPER.nrel.gov:443', 'api.example.org:8080'] });
+  assert.equal(listed.networkAllowlist, [
+    { host: 'developer.nrel.gov', port: 443 },
+    { host: 'api.example.org', port: 8080 },
+  ]);
+  assert.match(problem({ ...CONTRACT_EXAMPLE, network_allowlist: ['developer.nrel.gov'] }), /"network_allowlist": "developer.nrel.gov" is not host:port/);
+  assert.match(problem({ ...CONTRACT_EXAMPLE, network_allowlist: 'developer.nrel.gov:443' }), 'network_allowlist');
+});
+
 test.run();

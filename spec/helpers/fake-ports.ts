@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { hubFileFormats } from '../../src/adapters/file-formats.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { LocalTaskStore } from '../../src/adapters/local-task-store.js';
-import { type FileBehaviour, SimulatedEngine } from '../../src/adapters/simulated/engine.js';
+import { type FileBehaviour, SIMULATED_PROXY_IMAGE, SimulatedEngine } from '../../src/adapters/simulated/engine.js';
 import { EXAMPLE_TASK, RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { SimulatedImages } from '../../src/adapters/simulated/images.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
@@ -13,7 +13,7 @@ import type { WorkerError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import type { ResourceLimits } from '../../src/domain/limits.js';
 import { createJobLogger, type JobLogger } from '../../src/logging.js';
-import type { JobPorts } from '../../src/operators/evaluate-submission.js';
+import type { JobOptions, JobPorts } from '../../src/operators/evaluate-submission.js';
 import type { ObjectStore } from '../../src/ports/object-store.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
 
@@ -63,6 +63,20 @@ export async function fakeJobWorld(
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));
   const ledgers = options.ledgers ?? new MemoryLedger();
   const ledger = await LedgerSession.open(ledgers, FAKE_JOB, jobLog.log);
-  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3, ledger };
+  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3, ledger, egressProxyImage: async () => SIMULATED_PROXY_IMAGE };
   return { ports, hub, engine, images, publisher, workDir, jobLog, ledgers };
+}
+
+/** A job's options in the world's work folder: small limits, a minute to run, never stopped from outside. */
+export function fakeJobOptions(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): JobOptions {
+  return {
+    limits: FAKE_LIMITS,
+    timeLimitMs: 60_000,
+    workDir: w.workDir,
+    keepWorkspace: false,
+    jobLog: w.jobLog,
+    keepLogUnlessFinished: false,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { CORRECT_SUBMISSION, FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+import { CORRECT_SUBMISSION, FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobOptions, fakeJobWorld } from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -24,17 +24,7 @@ async function world(options: Parameters<typeof fakeJobWorld>[0] = {}): Promise<
 }
 
 function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): Promise<JobEvent[]> {
-  const options: JobOptions = {
-    limits: FAKE_LIMITS,
-    timeLimitMs: 60_000,
-    workDir: w.workDir,
-    keepWorkspace: false,
-    jobLog: w.jobLog,
-    keepLogUnlessFinished: false,
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-  return lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, options).pipe(toArray()));
+  return lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w, overrides)).pipe(toArray()));
 }
 
 const types = (events: readonly JobEvent[]) => events.map((event) => event.type);
@@ -128,7 +118,7 @@ test('a file that fails on a name lookup says that submission containers have no
   const lookup = 'URLError: <urlopen error [Errno -3] Temporary failure in name resolution>';
   const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: lookup } : { kind: 'correct' }) });
   await run(w);
-  assert.equal(w.hub.fileErrors.map((error) => error.error_message), [`${lookup} (submission containers have no network: a function gets its data from its arguments and cannot download any)`]);
+  assert.equal(w.hub.fileErrors.map((error) => error.error_message), [`${lookup} (submission containers have no network in this task: a function gets its data from its arguments and cannot download any)`]);
 });
 
 test('early abort: the first three files all failing stop the job with op_7 before the rest run', async () => {
@@ -167,15 +157,7 @@ test('cancellation: an abort mid-run ends with cancelled, after every container,
 
 test('unsubscribing mid-run releases the same way: containers, workspace and log, without a subscriber waiting', async () => {
   const w = await world({ behaviour: () => ({ kind: 'hangs' }) });
-  const subscription = evaluateSubmission(FAKE_JOB, w.ports, {
-    limits: FAKE_LIMITS,
-    timeLimitMs: 60_000,
-    workDir: w.workDir,
-    keepWorkspace: false,
-    jobLog: w.jobLog,
-    keepLogUnlessFinished: false,
-    signal: new AbortController().signal,
-  }).subscribe();
+  const subscription = evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w)).subscribe();
   while (w.engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   subscription.unsubscribe();
   const workspaceLeft = async () => (await readdir(w.workDir)).some((name) => name.startsWith('submission-'));

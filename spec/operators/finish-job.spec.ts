@@ -22,6 +22,7 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
+import { withoutEgress } from '../helpers/without-egress.js';
 
 const RAW_CONFIG = {
   function_name: 'detect_time_shifts',
@@ -113,6 +114,7 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
     },
     removeContainers: async () => 0,
     pruneImages: async () => assert.unreachable('no pruning here') as never,
+    ...withoutEgress,
   };
   return { engine, runs };
 }

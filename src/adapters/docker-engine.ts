@@ -9,6 +9,8 @@ import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
 import { plainText } from '../domain/plain-text.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
+import { forceRemove, labelFilter, statusOf } from './docker-common.js';
+import { DockerNetworking, runNetworkEnv } from './docker-networking.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -29,26 +31,6 @@ interface ProgressEvent {
   readonly stream?: string;
   readonly error?: string;
   readonly errorDetail?: { readonly message?: string };
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
-
-/** Force-removal that tolerates the container being gone already, or on its way out. */
-async function forceRemove(container: Dockerode.Container): Promise<void> {
-  try {
-    await container.remove({ force: true, v: true });
-  } catch (error) {
-    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
-  }
-}
-
-function labelFilter(labels: Readonly<Record<string, string>>): string[] {
-  const filter = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
-  // No labels would match every container or image of the engine, the worker's or not.
-  if (filter.length === 0) throw new Error('removal by label needs at least one label');
-  return filter;
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -201,11 +183,11 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
     User: spec.user,
     Labels: { ...spec.labels },
     // Nothing of the worker's environment (credentials) reaches the submission; the image's ENV still applies.
-    Env: [],
+    Env: runNetworkEnv(spec.network),
     AttachStdout: true,
     AttachStderr: true,
     HostConfig: {
-      NetworkMode: 'none',
+      NetworkMode: spec.network?.name ?? 'none',
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
@@ -279,13 +261,11 @@ async function runToEnd(container: Dockerode.Container, timeoutMs: number, signa
   }
 }
 
-/** The ContainerEngine over a Docker engine (dockerode). */
-export class DockerEngine implements ContainerEngine {
-  private readonly docker: Dockerode;
-
+/** The ContainerEngine over a Docker engine (dockerode); the networks and services of egress are DockerNetworking's. */
+export class DockerEngine extends DockerNetworking implements ContainerEngine {
   /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
   constructor(options?: Dockerode.DockerOptions) {
-    this.docker = new Dockerode(options);
+    super(new Dockerode(options));
   }
 
   async imageExists(tag: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { OPERATIONS } from './aggregate.js';
+import { type HostPort, parseHostPort } from './egress-policy.js';
 import { WorkerError } from './errors.js';
 import { METRICS } from './scoring.js';
 
@@ -21,6 +22,8 @@ export interface TaskConfig {
   readonly privateResultsTable: string;
   readonly privateResultsColumns: readonly string[];
   readonly displayMetrics: Readonly<Record<string, string>>;
+  /** The host:port pairs the submission may reach, through the job's proxy (`network_allowlist`); empty: no network. */
+  readonly networkAllowlist: readonly HostPort[];
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -128,6 +131,15 @@ function scoreKeys(
   return keys;
 }
 
+/** A worker extension of config.json: without the key, the task's submissions run without a network, as always. */
+function networkAllowlist(config: Record<string, unknown>): HostPort[] {
+  const pairs = (stringList(config, 'network_allowlist', false) ?? []).map((entry) => {
+    const pair = parseHostPort(entry);
+    return typeof pair === 'string' ? fail(`"network_allowlist": ${pair}`) : pair;
+  });
+  return pairs.filter((pair, index) => pairs.findIndex((other) => other.host === pair.host && other.port === pair.port) === index);
+}
+
 /**
  * Validates the parsed config.json of a task. A malformed key is a wr_6 naming it; metrics the worker cannot
  * compute or aggregate are an op_500 naming the metric or key.
@@ -163,6 +175,7 @@ export function parseTaskConfig(json: unknown): TaskConfig {
       typeof displayMetrics === 'object' && displayMetrics !== null && !Array.isArray(displayMetrics)
         ? Object.fromEntries(Object.entries(displayMetrics).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
         : {},
+    networkAllowlist: networkAllowlist(config),
   };
 }
 

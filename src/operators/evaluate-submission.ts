@@ -1,5 +1,6 @@
 import { map, type Observable } from 'rxjs';
 import { asWorkerError, type WorkerError } from '../domain/errors.js';
+import { type EgressSettings } from '../domain/egress-policy.js';
 import type { Job } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
@@ -14,9 +15,10 @@ import { finishJob, type FinishPorts } from './finish-job.js';
 import { type JobScopeOptions, withJobScope } from './job-scope.js';
 import { runFiles, type RunFilesPorts } from './run-files.js';
 import { stageJob, type StagePorts } from './stage-job.js';
+import { type EgressPorts, withEgress } from './with-egress.js';
 
 /** Everything a job talks to; the wiring builds them for the local command or the worker service. */
-export interface JobPorts extends StagePorts, RunFilesPorts, FinishPorts {
+export interface JobPorts extends StagePorts, RunFilesPorts, FinishPorts, EgressPorts {
   readonly images: ImageBuilder;
 }
 
@@ -31,7 +33,11 @@ export interface JobOptions extends JobScopeOptions {
    * failed (the next attempt resumes from the job's ledger). Absent: every failure is reported.
    */
   readonly retryLater?: (error: WorkerError) => boolean;
+  /** What network a task may ask for. Absent: none, and a task that lists hosts is refused. */
+  readonly egress?: EgressSettings;
 }
+
+const NO_EGRESS: EgressSettings = { enabled: false, cap: [], outwardNetwork: 'none', deny: [] };
 
 const overTime = (ms: number) => () => asWorkerError(new Error(`the job exceeded its time limit of ${(ms / 3_600_000).toFixed(2)} h`), 'op_500');
 
@@ -44,8 +50,11 @@ export function evaluateSubmission(job: Job, ports: JobPorts, options: JobOption
   const { limits } = options;
   return withJobScope(job, ports, options, (scope) =>
     stageJob(job, scope, ports).pipe(
-      afterEvent('staged', ({ workspace }) => buildImage(workspace, scope, ports.images)),
-      afterEvent('image', ({ workspace }) => runFiles(workspace, scope, ports, limits)),
+      afterEvent('staged', ({ workspace }) =>
+        withEgress(workspace.config.networkAllowlist, scope, ports, options.egress ?? NO_EGRESS, (egress) =>
+          buildImage(workspace, scope, ports.images).pipe(afterEvent('image', (built) => runFiles(built.workspace, scope, ports, limits, egress))),
+        ),
+      ),
       afterEvent('scored', ({ workspace, tally }) => finishJob(workspace, tally, scope, ports, limits)),
       failAfter(options.timeLimitMs, overTime(options.timeLimitMs)),
       failJob(ports.hub, ports.ledger, job.submissionId, scope.log, options.retryLater),

@@ -58,6 +58,8 @@ function scoped(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (
           })
         : await removeJobContainers(ports.engine, scope.labels, log);
       if (removed > 0) log.warn({ removed }, 'removed containers left by the job');
+      // After the containers: a network with members cannot be removed. A job without egress has none to remove.
+      await ports.engine.removeNetworks(scope.labels).catch((error: unknown) => log.error({ err: error }, 'could not remove the job network'));
       await ports.publisher.publishLogs(job, logsDir).catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
       // A folder the submission made that cannot be removed must not turn a settled job into a crash.
       if (!options.keepWorkspace) await rm(scope.dir, { recursive: true, force: true }).catch((error: unknown) => log.error({ err: error, workspace: scope.dir }, 'workspace not removed'));

@@ -12,6 +12,7 @@ import { sandboxLimits } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import { fetchObject } from '../streams/fetch-object.js';
+import type { JobEgress } from './with-egress.js';
 
 export interface RunFilePorts {
   readonly engine: ContainerEngine;
@@ -19,6 +20,8 @@ export interface RunFilePorts {
   readonly limits: ResourceLimits;
   /** Labels every container carries, so leftovers of this worker can be found and removed. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The job's way out to the hosts its task lists; undefined: no network. */
+  readonly egress?: JobEgress | undefined;
 }
 
 export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
@@ -90,7 +93,9 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
       mounts: [
         { hostPath: dataDir, containerPath: '/data', readOnly: true },
         { hostPath: resultsDir, containerPath: '/results', readOnly: false },
+        ...(deps.egress?.mounts ?? []),
       ],
+      network: deps.egress?.network,
       ...sandboxLimits(deps.limits),
       timeoutMs: deps.limits.fileTimeLimitMs,
       labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
@@ -115,7 +120,7 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   });
   const wallTimeMs = outcome.durationMs;
   if (!verdict.ok) {
-    const failure = withNetworkHint(verdict.failure, outcome.output);
+    const failure = withNetworkHint(verdict.failure, ws.config.networkAllowlist, outcome.output);
     log.warn({ code: failure.code, durationMs: wallTimeMs }, failure.message);
     return { kind: 'failed', task, failure, wallTimeMs };
   }

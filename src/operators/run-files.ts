@@ -18,6 +18,7 @@ import { runFile } from './run-file.js';
 import { runWithinMemory } from './run-within-memory.js';
 import { scoreFile } from './score-file.js';
 import { tallyFiles } from './tally-files.js';
+import type { JobEgress } from './with-egress.js';
 
 export interface RunFilesPorts {
   readonly engine: ContainerEngine;
@@ -45,14 +46,14 @@ const failureLine = (score: FileScore) =>
  * the job scored come from its ledger, first, without a container. Stops with op_7 when the first files all fail.
  * Emits a `file` event per file, then `scored`.
  */
-export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
-  return defer(() => runAll(workspace, scope, ports, limits));
+export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits, egress?: JobEgress): Observable<JobEvent> {
+  return defer(() => runAll(workspace, scope, ports, limits, egress));
 }
 
-function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
+function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits, egress: JobEgress | undefined): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.length }, 'running files');
-  const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels };
+  const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels, egress };
   let running = 0;
   let peak = 0;
   const runAndScore = (task: FileTask) =>

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js';
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
 import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
+import type { EgressSettings } from '../domain/egress-policy.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import { createJobLogger } from '../logging.js';
 import type { JobLedger } from '../ports/job-ledger.js';
@@ -26,6 +27,7 @@ export interface MessagePorts extends Omit<JobPorts, 'ledger'> {
 export interface MessageOptions {
   readonly limits: ResourceLimits;
   readonly jobTimeLimitMs: number;
+  readonly egress?: EgressSettings;
   /** A message received this many times is settled (failed and deleted) instead of retried again. */
   readonly maxReceives: number;
   readonly workDir: string;

@@ -38,6 +38,45 @@ export interface ContainerRunSpec {
   readonly user: string;
   /** The tmpfs at /tmp. Default: 256 MiB, noexec (a source build needs more, and loads compiled code from it). */
   readonly tmp?: { readonly sizeBytes: number; readonly exec: boolean };
+  /** Joins the job's internal network instead of none; its only way out is the proxy (operators/with-egress.ts). */
+  readonly network?: RunNetwork;
+}
+
+/**
+ * A run's place on a job's internal network. Docker's resolver on it would still answer its members' names: the
+ * caller mounts a resolv.conf of its own over /etc/resolv.conf, so that the run resolves nothing.
+ */
+export interface RunNetwork {
+  readonly name: string;
+  /** Given as HTTP_PROXY and HTTPS_PROXY (both spellings), the only route out. */
+  readonly proxyUrl: string;
+}
+
+/** A network whose members reach each other and nothing else, not even the engine's host. */
+export interface InternalNetwork {
+  readonly name: string;
+  /** Its members' addresses, as CIDR. */
+  readonly subnet: string;
+}
+
+/**
+ * A long-running helper container of a job (its proxy), hardened like a run: no capabilities, no new privileges,
+ * read-only root with a small tmpfs at /tmp, its own limits. It carries the job's labels, so it goes with the job's
+ * other containers.
+ */
+export interface ServiceSpec {
+  readonly image: string;
+  readonly mounts: readonly Mount[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly user: string;
+  readonly memoryBytes: number;
+  readonly nanoCpus: number;
+  readonly pidsLimit: number;
+  /** The network it starts on; more are joined with connectToNetwork. */
+  readonly network: string;
+  /** It is ready once this appears in its output; it failed if it ends first, or not within `readyTimeoutMs`. */
+  readonly readyLine: string;
+  readonly readyTimeoutMs: number;
 }
 
 export interface ContainerOutcome {
@@ -67,4 +106,16 @@ export interface ContainerEngine {
    * a container still uses is kept. Returns the tags removed.
    */
   pruneImages(repository: string, keepBytes: number): Promise<string[]>;
+  /** An internal network with these labels: no route out, and no address of the engine's host on it. */
+  createInternalNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<InternalNetwork>;
+  /** Joins a container to a network; resolves its address there. */
+  connectToNetwork(container: string, network: string): Promise<string>;
+  /** Removes networks carrying all these labels (their containers must be gone); returns how many. */
+  removeNetworks(labels: Readonly<Record<string, string>>): Promise<number>;
+  /** Starts a service and resolves its container id once it is ready; a service that fails to start is removed. */
+  startService(spec: ServiceSpec): Promise<string>;
+  /** What a service wrote so far: its last `lines` lines of stdout and of stderr. */
+  serviceOutput(container: string, lines: number): Promise<{ readonly stdout: string; readonly stderr: string }>;
+  /** The addresses by which containers could reach the engine's host: the gateways of its networks, its own interfaces. */
+  engineAddresses(): Promise<string[]>;
 }

@@ -1,7 +1,10 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../../ports/container-engine.js';
+import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec, InternalNetwork, ServiceSpec } from '../../ports/container-engine.js';
 import { EXAMPLE_TASK } from './hub.js';
+
+/** The proxy image a simulated job's egress starts (the simulated engine has every image). */
+export const SIMULATED_PROXY_IMAGE = 'pvhub-egress-proxy:simulated';
 
 /** What the simulated submission does on one data file. */
 export type FileBehaviour =
@@ -19,6 +22,12 @@ export class SimulatedEngine implements ContainerEngine {
   readonly started: string[] = [];
   readonly running = new Set<string>();
   removals = 0;
+  /** Networks that exist, by name, with their labels; and services (the proxies), by id. */
+  readonly networks = new Map<string, Readonly<Record<string, string>>>();
+  readonly services = new Map<string, Readonly<Record<string, string>>>();
+  /** Every network ever made; each run's network, in the order they started (undefined: no network). */
+  readonly madeNetworks: string[] = [];
+  readonly runNetworks: Array<string | undefined> = [];
 
   constructor(
     private readonly behaviour: (fileName: string) => FileBehaviour,
@@ -43,7 +52,43 @@ export class SimulatedEngine implements ContainerEngine {
     this.removals += 1;
     const removed = [...this.running].filter(() => labels['pvhub.managed'] === 'true');
     for (const name of removed) this.running.delete(name);
+    const services = [...this.services].filter(([, own]) => carries(own, labels));
+    for (const [id] of services) this.services.delete(id);
+    return removed.length + services.length;
+  }
+
+  async createInternalNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<InternalNetwork> {
+    if (this.networks.has(name)) throw new Error(`network ${name} exists`);
+    this.networks.set(name, labels);
+    this.madeNetworks.push(name);
+    return { name, subnet: `10.${this.networks.size}.0.0/16` };
+  }
+
+  async connectToNetwork(container: string, network: string): Promise<string> {
+    if (!this.services.has(container) || !this.networks.has(network)) throw new Error(`no ${container} or ${network}`);
+    return `10.${[...this.networks.keys()].indexOf(network) + 1}.0.2`;
+  }
+
+  /** Refuses, as Docker does, while a service still uses the network. */
+  async removeNetworks(labels: Readonly<Record<string, string>>): Promise<number> {
+    const removed = [...this.networks].filter(([, own]) => carries(own, labels));
+    if (removed.length > 0 && [...this.services.values()].some((own) => carries(own, labels))) throw new Error('network has active endpoints');
+    for (const [name] of removed) this.networks.delete(name);
     return removed.length;
+  }
+
+  async startService(spec: ServiceSpec): Promise<string> {
+    const id = `service-${this.services.size}-${Date.now()}`;
+    this.services.set(id, spec.labels);
+    return id;
+  }
+
+  async serviceOutput(): Promise<{ stdout: string; stderr: string }> {
+    return { stdout: '', stderr: '' };
+  }
+
+  async engineAddresses(): Promise<string[]> {
+    return [];
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
@@ -53,6 +98,7 @@ export class SimulatedEngine implements ContainerEngine {
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
+    this.runNetworks.push(spec.network?.name);
     this.running.add(name);
     this.onRun('start', fileName);
     const behaviour = this.behaviour(fileName);
@@ -88,3 +134,5 @@ export class SimulatedEngine implements ContainerEngine {
   }
 }
 
+const carries = (own: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>) =>
+  Object.entries(labels).every(([key, value]) => own[key] === value);

@@ -1,0 +1,15 @@
+import type { ContainerEngine } from '../../src/ports/container-engine.js';
+
+const unused = async (): Promise<never> => {
+  throw new Error('this spec uses no network: the egress methods are not called');
+};
+
+/** The egress half of a ContainerEngine, for a spec's own small engine that never makes a network. */
+export const withoutEgress: Pick<ContainerEngine, 'createInternalNetwork' | 'connectToNetwork' | 'removeNetworks' | 'startService' | 'serviceOutput' | 'engineAddresses'> = {
+  createInternalNetwork: unused,
+  connectToNetwork: unused,
+  removeNetworks: unused,
+  startService: unused,
+  serviceOutput: unused,
+  engineAddresses: unused,
+};
