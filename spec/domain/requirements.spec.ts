@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { canonicalName, parseRequirements, projectNotFound, requirementWithoutWheel, resolverErrorSummary, urlRequirements } from '../../src/domain/requirements.js';
 import { workerError } from '../helpers/images.js';
 
-test('requirement lines keep names, extras, versions and markers, without comments', () => {
+test('requirement lines are written back from their parse: names, extras, versions and markers, without comments', () => {
   const text = [
     '# pinned by the author',
     'pandas>=1.5,<3',
@@ -14,7 +14,10 @@ test('requirement lines keep names, extras, versions and markers, without commen
     '  ==0.14.1',
     '',
   ].join('\n');
-  assert.equal(parseRequirements(text), ['pandas>=1.5,<3', 'numpy==1.26.4', 'scikit-learn[alldeps] ~= 1.3', 'pvlib ; python_version >= "3.9"', 'statsmodels    ==0.14.1']);
+  assert.equal(parseRequirements(text), ['pandas>=1.5,<3', 'numpy==1.26.4', 'scikit-learn[alldeps]~=1.3', 'pvlib; python_version >= "3.9"', 'statsmodels==0.14.1']);
+  assert.equal(parseRequirements('anyio (>=3, <5) ; python_version<"3.11" and (sys_platform == \'linux\' or extra=="x")'), [
+    'anyio>=3,<5; python_version < "3.11" and ( sys_platform == \'linux\' or extra == "x" )',
+  ]);
 });
 
 test('options, URLs, files and malformed lines are op_2 naming the line', async () => {
@@ -28,6 +31,13 @@ test('options, URLs, files and malformed lines are op_2 naming the line', async 
     ['./local/package', 'malformed requirement'],
     ['pandas >= ', 'malformed requirement'],
     ['not a requirement!', 'malformed requirement'],
+    ['numpy==2.1.3 ; python_version > "3" --hash=sha256:0123abcd', 'options are not accepted'],
+    ['numpy==2.1.3 --config-settings=x=y', 'options are not accepted'],
+    ['numpy==${NUMPY_VERSION}', 'environment variables are not accepted'],
+    ['numpy; python_version > "${PY}"', 'environment variables are not accepted'],
+    ['numpy; import os', 'malformed environment marker'],
+    ['numpy; python_version >', 'malformed environment marker'],
+    ['numpy[]', 'malformed extras'],
   ];
   for (const [line, reason] of refused) {
     const error = await workerError(() => parseRequirements(`pandas\n${line}\n`));

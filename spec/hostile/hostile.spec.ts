@@ -212,6 +212,12 @@ test('archive attacks are refused with op_1 and their own message, nothing extra
   await expectRefused(folder, 'op_1', 'answers.csv is neither a file nor a folder');
 });
 
+test('requirements reach pip only as the worker writes them back: an option after a marker, or a variable, is op_2 naming the line', async () => {
+  const afterMarker = 'numpy==2.1.3 ; python_version > "3" --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000';
+  await expectRefused(await submissionFolder('option-after-marker', HONEST, `pandas==2.2.3\n${afterMarker}\n`), 'op_2', 'options are not accepted');
+  await expectRefused(await submissionFolder('variable', HONEST, 'pandas==2.2.3\nnumpy==${NUMPY_VERSION}\n'), 'op_2', 'environment variables are not accepted: "numpy==${NUMPY_VERSION}"');
+});
+
 test('a requirement that exists only as an sdist is built in the sandbox: its build script reaches neither the network nor the host', async () => {
   const links = path.join(scratch, 'links');
   const sdistCanary = path.join(os.tmpdir(), `pvhub-sdist-canary-${process.pid}`);

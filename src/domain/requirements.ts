@@ -7,31 +7,106 @@ export function invalidRequirement(message: string): WorkerError {
 }
 
 const NAME = '[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?';
-const VERSION = '(?:===|~=|==|!=|<=|>=|<|>)\\s*[A-Za-z0-9*+!_.-]+';
-/** PEP 508 without URLs: name, extras, versions (optionally in parentheses), a marker. */
-const REQUIREMENT = new RegExp(
-  `^(${NAME})\\s*(?:\\[\\s*${NAME}(?:\\s*,\\s*${NAME})*\\s*\\])?\\s*` +
-    `(?:\\(?\\s*${VERSION}(?:\\s*,\\s*${VERSION})*\\s*\\)?)?\\s*(?:;\\s*[^;]+)?$`,
-);
+const VERSION_CLAUSE = new RegExp(`^(===|~=|==|!=|<=|>=|<|>)\\s*([A-Za-z0-9*+!_.-]+)$`);
+/** Name, extras, version clauses (optionally in parentheses), and what follows a `;`: each part read apart. */
+const REQUIREMENT = new RegExp(`^(${NAME})\\s*(?:\\[([^\\]]*)\\])?\\s*([^;]*?)\\s*(?:;(.*))?$`);
 const ARCHIVE_NAME = /\.(whl|zip|tar|tgz|tbz|txz|tar\.gz|tar\.bz2|tar\.xz)$/i;
 
+/** The environment markers of PEP 508, and how they compare. */
+const MARKER_VARIABLES = new Set([
+  'python_version',
+  'python_full_version',
+  'os_name',
+  'sys_platform',
+  'platform_release',
+  'platform_system',
+  'platform_version',
+  'platform_machine',
+  'platform_python_implementation',
+  'implementation_name',
+  'implementation_version',
+  'extra',
+]);
+const MARKER_TOKEN = /\s*(\(|\)|not\s+in\b|in\b|and\b|or\b|===|==|!=|<=|>=|~=|<|>|'[^'\\]*'|"[^"\\]*"|[a-z_]+)/y;
+const COMPARISONS = new Set(['===', '==', '!=', '<=', '>=', '~=', '<', '>', 'in', 'not in']);
+
+/** A marker's tokens, each as written back (`not   in` as `not in`); undefined when it is not PEP 508. */
+function markerTokens(text: string): string[] | undefined {
+  const tokens: string[] = [];
+  MARKER_TOKEN.lastIndex = 0;
+  while (MARKER_TOKEN.lastIndex < text.length) {
+    if (/^\s*$/.test(text.slice(MARKER_TOKEN.lastIndex))) break;
+    const match = MARKER_TOKEN.exec(text);
+    if (match === null) return undefined;
+    tokens.push((match[1] ?? '').replace(/^not\s+in$/, 'not in'));
+  }
+  return tokens;
+}
+
+/** Whether the tokens are one marker expression: comparisons of a variable or a quoted string, joined by and/or. */
+function isMarkerExpression(tokens: readonly string[]): boolean {
+  let at = 0;
+  const value = () => {
+    const token = tokens[at];
+    if (token === undefined || !(MARKER_VARIABLES.has(token) || /^['"]/.test(token))) return false;
+    at += 1;
+    return true;
+  };
+  const expression = (): boolean => {
+    do {
+      if (tokens[at] === '(') {
+        at += 1;
+        if (!expression() || tokens[at] !== ')') return false;
+        at += 1;
+      } else if (!(value() && COMPARISONS.has(tokens[at] ?? '') && (at += 1) > 0 && value())) {
+        return false;
+      }
+    } while ((tokens[at] === 'and' || tokens[at] === 'or') && (at += 1) > 0);
+    return true;
+  };
+  return expression() && at === tokens.length;
+}
+
 /**
- * The requirement lines of a requirements.txt, without comments. Only named requirements are accepted: options,
- * URLs and file paths would let a submission pick its own package source, and only PyPI through the resolver is
- * allowed. Throws op_2 naming the offending line.
+ * One requirement line as the worker writes it back from its own reading: `name[extras]clauses; marker`, nothing
+ * of the participant's text passed on as it was. Throws op_2 naming the line for anything else: options (pip reads
+ * `--hash`, `--index-url` and the like even after a marker), URLs and files (a package source of the submission's
+ * choosing), environment variables (pip expands `${VAR}` from the worker's environment).
+ */
+function requirementOf(line: string, origin: string): string {
+  if (line.includes('${')) throw invalidRequirement(`${origin}: environment variables are not accepted: "${line}"`);
+  if (line.startsWith('-') || /\s--?[A-Za-z]/.test(line)) throw invalidRequirement(`${origin}: options are not accepted: "${line}"`);
+  if (line.includes('://') || line.includes('@')) throw invalidRequirement(`${origin}: URLs are not accepted: "${line}"`);
+  const match = REQUIREMENT.exec(line);
+  const name = match?.[1];
+  if (match === null || name === undefined) throw invalidRequirement(`${origin}: malformed requirement "${line}"`);
+  if (ARCHIVE_NAME.test(name)) throw invalidRequirement(`${origin}: files are not accepted: "${line}"`);
+  const extras = (match[2] ?? '').split(',').map((extra) => extra.trim()).filter((extra) => extra !== '');
+  if (match[2] !== undefined && (extras.length === 0 || !extras.every((extra) => new RegExp(`^${NAME}$`).test(extra)))) {
+    throw invalidRequirement(`${origin}: malformed extras in "${line}"`);
+  }
+  const clausesText = (match[3] ?? '').trim().replace(/^\((.*)\)$/, '$1').trim();
+  const clauses = clausesText === '' ? [] : clausesText.split(',').map((clause) => VERSION_CLAUSE.exec(clause.trim()));
+  if (clauses.some((clause) => clause === null)) throw invalidRequirement(`${origin}: malformed requirement "${line}"`);
+  const marker = match[4] === undefined ? undefined : markerTokens(match[4]);
+  if (match[4] !== undefined && (marker === undefined || marker.length === 0 || !isMarkerExpression(marker))) {
+    throw invalidRequirement(`${origin}: malformed environment marker in "${line}"`);
+  }
+  const specifier = clauses.map((clause) => `${clause?.[1] ?? ''}${clause?.[2] ?? ''}`).join(',');
+  return `${name}${extras.length > 0 ? `[${extras.join(',')}]` : ''}${specifier}${marker ? `; ${marker.join(' ')}` : ''}`;
+}
+
+/**
+ * The requirements of a requirements.txt, without comments, each written back from the worker's own parse (name,
+ * extras, specifier, marker): only named requirements from the index are accepted, and pip never reads a line as
+ * the participant wrote it. Throws op_2 naming the offending line.
  */
 export function parseRequirements(text: string, origin = 'requirements.txt'): string[] {
   const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
   const requirements: string[] = [];
   for (const raw of lines) {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
-    if (line === '') continue;
-    if (line.startsWith('-')) throw invalidRequirement(`${origin}: options are not accepted: "${line}"`);
-    if (line.includes('://') || line.includes('@')) throw invalidRequirement(`${origin}: URLs are not accepted: "${line}"`);
-    const name = REQUIREMENT.exec(line)?.[1];
-    if (name === undefined) throw invalidRequirement(`${origin}: malformed requirement "${line}"`);
-    if (ARCHIVE_NAME.test(name)) throw invalidRequirement(`${origin}: files are not accepted: "${line}"`);
-    requirements.push(line);
+    const line = plainText(raw).replace(/(^|\s)#.*$/, '').trim();
+    if (line !== '') requirements.push(requirementOf(line, origin));
   }
   return requirements;
 }
