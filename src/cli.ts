@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { outputFolderProblem } from './adapters/directory-publisher.js';
 import { asWorkerError } from './domain/errors.js';
 import { healthProblem } from './domain/health.js';
+import { plainText } from './domain/plain-text.js';
 import { healthFileTouchedAt } from './sinks/health-file.js';
 import { runEvaluate } from './evaluate.js';
 import { LOCAL_PYTHON_VERSIONS } from './wiring.js';
@@ -32,7 +33,8 @@ Usage:
 `;
 
 function fail(message: string, status = 2): never {
-  process.stderr.write(`pvhub-worker: ${message}\n`);
+  // A message may quote a submission (an archive entry, a requirement line): the terminal gets no control codes.
+  process.stderr.write(`pvhub-worker: ${plainText(message)}\n`);
   process.exit(status);
 }
 

@@ -218,6 +218,37 @@ test('requirements reach pip only as the worker writes them back: an option afte
   await expectRefused(await submissionFolder('variable', HONEST, 'pandas==2.2.3\nnumpy==${NUMPY_VERSION}\n'), 'op_2', 'environment variables are not accepted: "numpy==${NUMPY_VERSION}"');
 });
 
+/** Fails one file with a message that would set the terminal's title, clear the screen and colour the text. */
+const ESCAPING = `
+import pandas as pd
+
+def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling_frequency=None):
+    if str(pd.Series(time_series).index[0]).startswith('2015-02-01'):
+        print("\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mprinted\\x1b[0m")
+        raise ValueError("\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred\\x1b[0m\\rhidden")
+    days = sorted(set(pd.Series(time_series).index.date))
+    return pd.Series(0.0, index=pd.Index(days))
+`;
+
+test("the terminal, the log's messages and the Hub get no control codes from a submission; the raw output stays in the log, escaped", async () => {
+  const out = path.join(scratch, 'out-escaping');
+  const result = await evaluate(await submissionFolder('escaping', ESCAPING), out, env());
+  assert.is(result.status, 0, result.stderr.slice(-2000));
+  // eslint-disable-next-line no-control-regex -- the point: none of them reaches the terminal
+  assert.not.match(result.stdout + result.stderr, /[\x1b\x07\r]/, 'no escape, bell or carriage return printed');
+  assert.match(result.stderr, 'red');
+  const records = await logRecords(path.join(out, 'logs', 'submission.log.jsonl'));
+  const messages = records.map((record) => String(record['msg'] ?? ''));
+  // eslint-disable-next-line no-control-regex -- as above
+  assert.ok(messages.every((message) => !/[\x1b\x07]/.test(message)), 'no control codes in any message field');
+  const outputs = records.map((record) => String(record['output'] ?? '')).filter((output) => output.includes('pwned'));
+  assert.ok(outputs.some((output) => output.includes('\x1b]0;pwned')), 'the raw output is kept, as a JSON field (escaped in the file)');
+  const file = await readFile(path.join(out, 'logs', 'submission.log.jsonl'), 'utf8');
+  // eslint-disable-next-line no-control-regex -- as above
+  assert.not.match(file, /\x1b/, 'escaped in the file: \\u001b, never the byte');
+  await assertHostUnaffected(result.pid);
+});
+
 test('a requirement that exists only as an sdist is built in the sandbox: its build script reaches neither the network nor the host', async () => {
   const links = path.join(scratch, 'links');
   const sdistCanary = path.join(os.tmpdir(), `pvhub-sdist-canary-${process.pid}`);

@@ -2,6 +2,7 @@ import { catchError, from, map, type MonoTypeOperatorFunction, of } from 'rxjs';
 import type { Logger } from 'pino';
 import { asWorkerError, type WorkerError } from '../domain/errors.js';
 import type { JobEvent } from '../domain/job-event.js';
+import { plainText } from '../domain/plain-text.js';
 import type { HubApi } from '../ports/hub-api.js';
 import { reportFailure } from '../sinks/hub-failure.js';
 import type { LedgerSession } from '../sinks/ledger-session.js';
@@ -20,7 +21,7 @@ import type { LedgerSession } from '../sinks/ledger-session.js';
 export function failJob(hub: HubApi, ledger: LedgerSession, submissionId: number, log: Logger, retryLater?: (error: WorkerError) => boolean): MonoTypeOperatorFunction<JobEvent> {
   return catchError((error: unknown) => {
     const failure = asWorkerError(error);
-    log.error({ code: failure.code, err: failure.cause ?? failure }, failure.message);
+    log.error({ code: failure.code, err: failure.cause ?? failure }, plainText(failure.message));
     if (retryLater?.(failure) === true) {
       log.warn({ code: failure.code }, 'the job goes back to the queue for another try; the Hub is not told');
       return of<JobEvent>({ type: 'failed', error: failure, retry: true, told: false });

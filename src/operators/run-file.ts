@@ -6,6 +6,7 @@ import type { ResourceLimits } from '../domain/limits.js';
 import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
 import { withNetworkHint } from '../domain/network-hint.js';
+import { plainText } from '../domain/plain-text.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
@@ -120,7 +121,8 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   });
   const wallTimeMs = outcome.durationMs;
   if (!verdict.ok) {
-    const failure = withNetworkHint(verdict.failure, ws.config.networkAllowlist, outcome.output);
+    // The message is the submission's text: what reaches a terminal, a log message or the Hub has no control codes.
+    const failure = withNetworkHint({ ...verdict.failure, message: plainText(verdict.failure.message) }, ws.config.networkAllowlist, outcome.output);
     log.warn({ code: failure.code, durationMs: wallTimeMs }, failure.message);
     return { kind: 'failed', task, failure, wallTimeMs };
   }

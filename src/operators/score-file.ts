@@ -2,6 +2,7 @@ import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, type Observable } from 'rxjs';
 import { WorkerError } from '../domain/errors.js';
+import { plainText } from '../domain/plain-text.js';
 import type { FileRun, FileScore } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
 import { type CsvHead, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../domain/scoring.js';
@@ -100,8 +101,10 @@ async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePo
       log.debug({ values: scored.row.values }, 'file scored');
       return { kind: 'scored', run, row: scored.row };
     }
-    log.warn({ code: scored.failure.code }, scored.failure.message);
-    return { kind: 'failed', task, failure: scored.failure, wallTimeMs: run.wallTimeMs };
+    // It may quote the submission's output: no control codes on their way to a terminal, a log message or the Hub.
+    const failure = { ...scored.failure, message: plainText(scored.failure.message) };
+    log.warn({ code: failure.code }, failure.message);
+    return { kind: 'failed', task, failure, wallTimeMs: run.wallTimeMs };
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { asWorkerError, errorTypeOf, type WorkerError } from '../domain/errors.js';
+import { plainText } from '../domain/plain-text.js';
 import type { HubApi } from '../ports/hub-api.js';
 import type { LedgerSession } from './ledger-session.js';
 
@@ -18,7 +19,7 @@ export async function reportFailure(hub: HubApi, submissionId: number, error: Wo
     log.error({ err: statusError }, 'could not set status failed');
   }
   try {
-    await once('breaking-error', () => hub.reportBreakingError(submissionId, { error_code: error.code, error_type: errorTypeOf(error.code), error_message: error.message }));
+    await once('breaking-error', () => hub.reportBreakingError(submissionId, { error_code: error.code, error_type: errorTypeOf(error.code), error_message: plainText(error.message) }));
   } catch (reportError) {
     log.error({ err: reportError }, 'could not send the error report');
   }
