@@ -126,6 +126,14 @@ open("/results/out.txt", "w").write("written")
   assert.is(await containersOf('hardened'), 0);
 });
 
+test('a finished run leaves no timer behind: the process may exit as soon as it settles', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+  const before = timers();
+  const outcome = await engine.runContainer(spec('no-timer', 'print("done")'), new AbortController().signal);
+  assert.is(outcome.output.trim(), 'done');
+  assert.is(timers(), before, 'a timer of the run is still pending');
+});
+
 test('the container has no network', async () => {
   const probe = `
 import os, socket

@@ -3,7 +3,6 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
@@ -278,6 +277,16 @@ async function runToEnd(container: Dockerode.Container, timeoutMs: number, signa
   }
 }
 
+/** Waits for `settled` at most `ms`, leaving no timer behind: a pending one would keep the process alive. */
+async function waitAtMost(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The ContainerEngine over a Docker engine (dockerode). */
 export class DockerEngine implements ContainerEngine {
   private readonly docker: Dockerode;
@@ -367,7 +376,7 @@ export class DockerEngine implements ContainerEngine {
           : { dirs: spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath), capBytes: spec.resultsCapBytes };
       const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
       if (ending.stoppedBy === 'abort') throw abortError(signal);
-      await Promise.race([drained, delay(OUTPUT_DRAIN_MS)]);
+      await waitAtMost(drained, OUTPUT_DRAIN_MS);
       const { State } = await container.inspect();
       const { text, truncated } = output.finish();
       return {
