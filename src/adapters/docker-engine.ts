@@ -7,6 +7,8 @@ import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
+import { forceRemove, statusOf } from './docker-removals.js';
+import { collectResults, holdResultsVolume, releaseResultsVolume, removeResultsVolumes, RESULTS_MAX_ENTRIES, volumeFull, volumeMount } from './results-volume.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -15,8 +17,6 @@ const FILE_SIZE_LIMIT = GIB;
 const CONTEXT_MTIME = new Date('2000-01-01T00:00:00Z');
 /** How often the writable mounts are measured against the results cap. */
 const RESULTS_POLL_MS = 200;
-/** Files and folders a container may create in its writable mounts (inodes are a host resource too). */
-const RESULTS_MAX_ENTRIES = 10_000;
 /** How long output may still arrive after the container has exited. */
 const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
@@ -27,19 +27,6 @@ interface BuildEvent {
   readonly stream?: string;
   readonly error?: string;
   readonly errorDetail?: { readonly message?: string };
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
-
-/** Force-removal that tolerates the container being gone already, or on its way out. */
-async function forceRemove(container: Dockerode.Container): Promise<void> {
-  try {
-    await container.remove({ force: true, v: true });
-  } catch (error) {
-    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
-  }
 }
 
 function labelFilter(labels: Readonly<Record<string, string>>): string[] {
@@ -191,7 +178,7 @@ async function writtenBytes(dirs: readonly string[], limitBytes: number): Promis
   return { bytes, entries };
 }
 
-function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions {
+function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): Dockerode.ContainerCreateOptions {
   const fileSizeLimit = Math.min(FILE_SIZE_LIMIT, spec.resultsCapBytes ?? FILE_SIZE_LIMIT);
   return {
     Image: spec.image,
@@ -219,7 +206,9 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
       // The output is read through the attach stream; a logging driver would also store all of it on the host's
       // disk (json-file keeps everything), so a flood of output would fill the disk while the file runs.
       LogConfig: { Type: 'none', Config: {} },
+      // Bind mounts take no nosuid or nodev (BindOptions has propagation only): what a run writes goes to a volume.
       Binds: spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
+      Mounts: [...volumes],
       AutoRemove: false,
       // The command is PID 1 whatever the engine's default: the wrapper's supervisor relies on that to be out of the
       // submission's reach (signals from inside the container cannot stop PID 1) and to end the container on time.
@@ -344,7 +333,20 @@ export class DockerEngine implements ContainerEngine {
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     signal.throwIfAborted();
-    const container = await this.docker.createContainer(createOptions(spec));
+    const { results } = spec;
+    if (results === undefined) return this.runAndRemove(spec, signal, []);
+    const held = await holdResultsVolume(this.docker, results, spec);
+    try {
+      const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
+      const full = await volumeFull(held, results);
+      return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || full, collected: await collectResults(held, results) };
+    } finally {
+      await releaseResultsVolume(this.docker, held);
+    }
+  }
+
+  private async runAndRemove(spec: ContainerRunSpec, signal: AbortSignal, volumes: Dockerode.MountConfig): Promise<ContainerOutcome> {
+    const container = await this.docker.createContainer(createOptions(spec, volumes));
     try {
       return await this.supervise(container, spec, signal);
     } finally {
@@ -370,10 +372,8 @@ export class DockerEngine implements ContainerEngine {
     });
     this.docker.modem.demuxStream(stream, sink, sink);
     try {
-      const watch =
-        spec.resultsCapBytes === undefined
-          ? undefined
-          : { dirs: spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath), capBytes: spec.resultsCapBytes };
+      const dirs = spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath);
+      const watch = spec.resultsCapBytes === undefined || dirs.length === 0 ? undefined : { dirs, capBytes: spec.resultsCapBytes };
       const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
       if (ending.stoppedBy === 'abort') throw abortError(signal);
       await waitAtMost(drained, OUTPUT_DRAIN_MS);
@@ -395,8 +395,10 @@ export class DockerEngine implements ContainerEngine {
 
   /** Force-removes every container, running or not, that carries all these labels; returns how many. */
   async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
-    const found = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    const filter = labelFilter(labels);
+    const found = await this.docker.listContainers({ all: true, filters: { label: filter } });
     await Promise.all(found.map((info) => forceRemove(this.docker.getContainer(info.Id))));
+    await removeResultsVolumes(this.docker, filter);
     return found.length;
   }
 

@@ -1,0 +1,24 @@
+import type Dockerode from 'dockerode';
+
+/** The HTTP status of a failed engine call, if it had one. */
+export function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** Force-removal that tolerates the container being gone already, or on its way out. */
+export async function forceRemove(container: Dockerode.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (error) {
+    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+  }
+}
+
+/** Removal of a volume no container uses any more; one that is gone already is fine. */
+export async function removeVolume(docker: Dockerode, name: string): Promise<void> {
+  try {
+    await docker.getVolume(name).remove();
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+  }
+}
