@@ -64,14 +64,9 @@ async function compareScalars(files: FileFormats, ws: BuiltWorkspace, run: RanFi
 
 async function compare(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
   const missingCode = ws.config.comparisonType === 'scalar' ? 'op_9' : 'op_8';
-  // lstat, not stat: the container wrote this folder, and a symbolic link there would be followed on the worker's
-  // side (to its files, or /dev/zero); a FIFO would block the reader.
+  // The engine copied the output's bytes into a file of the worker's, or left none: nothing else is here to follow.
   const info = await lstat(run.outputPath).catch(() => undefined);
-  if (info === undefined) return { ok: false, failure: { code: missingCode, message: 'the function ran but wrote no output file' } };
-  if (!info.isFile()) {
-    await rm(run.outputPath, { force: true });
-    return { ok: false, failure: { code: missingCode, message: 'the output is not a regular file (a link or special file)' } };
-  }
+  if (info?.isFile() !== true) return { ok: false, failure: { code: missingCode, message: run.outputProblem ?? 'the function ran but wrote no output file' } };
   try {
     return await (ws.config.comparisonType === 'scalar' ? compareScalars(files, ws, run, referencePath) : compareSeries(files, ws, run, referencePath));
   } catch (error) {
