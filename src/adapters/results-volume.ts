@@ -11,8 +11,11 @@ import { forceRemove, removeVolume, statusOf } from './docker-removals.js';
 export const RESULTS_MAX_ENTRIES = 10_000;
 /** Not the run's uid: the submission can neither signal the holder nor reach the volume through it. */
 const HOLDER_USER = '65534:65534';
-/** Past the run's own time limit, the holder ends by itself, should the worker be gone by then. */
-const HOLDER_GRACE_SECONDS = 300;
+/**
+ * The holder ends by itself this long after the run's time limit, should the worker be gone; a worker still there
+ * has collected by then (the output drains within seconds of the run's end) and removed it.
+ */
+const HOLDER_GRACE_SECONDS = 30;
 const HOLDER_MEMORY_BYTES = 32 * 1024 ** 2;
 
 const ENTRY_KINDS: Readonly<Record<string, CollectedEntry>> = {
