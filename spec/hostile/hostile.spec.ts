@@ -276,6 +276,20 @@ async function fileFailures(logFile: string): Promise<Map<string, FileOutcome>> 
   return failures;
 }
 
+/**
+ * An assertion on one file of `failures`: it failed, with one of these codes, and its message holds the fragment.
+ * Asserts first that no probe broke through.
+ */
+function expectFailures(failures: ReadonlyMap<string, FileOutcome>) {
+  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  return (file: string, code: string | readonly string[], fragment: string | RegExp) => {
+    const outcome = failures.get(file);
+    assert.ok(outcome, `${file} should have failed`);
+    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
+    assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
+  };
+}
+
 test('one run survives every container attack, each file gets its code, and the honest files are scored', async () => {
   const submission = await submissionFolder('hostile', await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'));
   const out = path.join(scratch, 'out-hostile');
@@ -285,13 +299,7 @@ test('one run survives every container attack, each file gets its code, and the 
   assert.ok(Date.now() - started < 240_000, 'the hostile run stays within its limits');
 
   const failures = await fileFailures(path.join(out, 'logs', 'submission.log.jsonl'));
-  const expect = (file: string, code: string | readonly string[], fragment: string | RegExp) => {
-    const outcome = failures.get(file);
-    assert.ok(outcome, `${file} should have failed`);
-    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
-    assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
-  };
-  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  const expect = expectFailures(failures);
 
   // The pids limit stops the bomb; with one CPU shared by 256 busy processes, the parent may not see its refused
   // fork before the time limit does: either way the file fails and the host keeps its processes.
@@ -442,13 +450,7 @@ test('what a run leaves in /results is data: capped by the engine whatever its s
   assert.ok(peakBytes < 512 * 1024 ** 2, `the worker's memory stays flat: its peak was ${peakBytes} bytes`);
 
   const failures = await fileFailures(path.join(out, 'logs', 'submission.log.jsonl'));
-  const expect = (file: string, code: string | readonly string[], fragment: string | RegExp) => {
-    const outcome = failures.get(file);
-    assert.ok(outcome, `${file} should have failed`);
-    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
-    assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
-  };
-  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  const expect = expectFailures(failures);
   // Where a behaviour claims success itself, the worker either does not believe the claim (sb_500) or, believing it,
   // finds what is really there (op_8, saying what).
   const claimed = (file: string, found: string | RegExp) => {
