@@ -172,6 +172,19 @@ print([line.split()[3] for line in open("/proc/self/mounts") if line.split()[1] 
   assert.is(await volumesOf('volume'), 0, 'the volume is gone');
 });
 
+test('a results volume starts empty and the run\'s own, even where the image has a root-owned folder with files', async () => {
+  const hostDir = path.join(scratch, 'collected-over-image');
+  await mkdir(hostDir);
+  const probe = 'import json, os\nprint(json.dumps([os.listdir("/etc/skel"), os.stat("/etc/skel").st_uid]))\nopen("/etc/skel/output.csv", "w").write("x")';
+  const outcome = await engine.runContainer(
+    spec('over-image', probe, { results: { containerPath: '/etc/skel', capBytes: MIB, collect: ['output.csv', '.bashrc'], hostDir } }),
+    new AbortController().signal,
+  );
+  assert.is(outcome.exitCode, 0, outcome.output);
+  assert.equal(JSON.parse(outcome.output), [[], 10001]);
+  assert.equal(outcome.collected, { 'output.csv': 'file', '.bashrc': 'missing' });
+});
+
 test('a results volume holds its cap in bytes and in entries whatever the depth; a run that fills it is resultsExceeded', async () => {
   const deep = `
 import os

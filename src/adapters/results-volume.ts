@@ -30,6 +30,12 @@ const ENTRY_KINDS: Readonly<Record<string, CollectedEntry>> = {
 };
 
 /**
+ * The engine otherwise fills an empty volume with what the image holds at its mount point, and gives its root that
+ * folder's owner and mode: the image's files would be results, and a root-owned folder would shut the run out.
+ */
+const NO_COPY = { NoCopy: true } as Dockerode.MountSettings['VolumeOptions'];
+
+/**
  * A run's results volume and the container that keeps it mounted. The engine unmounts a tmpfs volume, and so drops
  * what it holds, when the last container using it stops; its archive API cannot read a container's own tmpfs mounts
  * at all. So a second, idle container holds the volume (read-only) until the worker has collected from it.
@@ -74,7 +80,7 @@ export async function holdResultsVolume(docker: Dockerode, results: ResultsVolum
         MemorySwap: HOLDER_MEMORY_BYTES,
         PidsLimit: 8,
         LogConfig: { Type: 'none', Config: {} },
-        Mounts: [{ Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true }],
+        Mounts: [{ Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true, VolumeOptions: NO_COPY }],
       },
     });
     await holder.start();
@@ -92,6 +98,7 @@ export const volumeMount = (held: HeldVolume, results: ResultsVolume): Dockerode
   Source: held.name,
   Target: results.containerPath,
   ReadOnly: false,
+  VolumeOptions: NO_COPY,
 });
 
 /** Removes the holder, then the volume (and with it everything the run wrote). */
