@@ -240,8 +240,9 @@ test('a template that fails is a non-breaking op_500 on template.py, sent before
   assert.equal(run?.labels, { ...JOB_LABELS, 'pvhub.report': 'marimo' }, 'the job labels: a cancelled job removes it');
   assert.equal(
     run?.mounts.map((mount) => [mount.containerPath, mount.readOnly]),
-    [['/template', true], ['/report', false]],
+    [['/template', true]],
   );
+  assert.equal([run?.results?.containerPath, run?.results?.collect], ['/report', ['report.html']], 'the report comes out of a results volume');
   assert.equal(run?.command.slice(0, 9), ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code']);
   assert.ok(run?.command.includes('--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}'));
 });
