@@ -140,6 +140,7 @@ export async function volumeFull(held: HeldVolume, results: ResultsVolume): Prom
  * is read. The engine's archive of a folder holds all that is under it: the stream is dropped after its first entry.
  */
 async function collectOne(held: HeldVolume, results: ResultsVolume, name: string): Promise<CollectedEntry> {
+  if (name !== path.basename(name) || name === '..') throw new Error(`a collected name is one at the volume's top level, not ${name}`);
   let archive: NodeJS.ReadableStream;
   try {
     archive = await held.holder.getArchive({ path: path.posix.join(results.containerPath, name) });
@@ -178,9 +179,12 @@ export async function collectResults(held: HeldVolume, results: ResultsVolume): 
   return collected;
 }
 
-/** Removes the results volumes carrying all these labels (their containers must be gone); returns how many. */
-export async function removeResultsVolumes(docker: Dockerode, filter: string[]): Promise<number> {
+/** Removes the results volumes carrying all these labels once their containers are gone; one still in use stays. */
+export async function removeResultsVolumes(docker: Dockerode, filter: string[]): Promise<void> {
   const { Volumes } = await docker.listVolumes({ filters: { label: filter } });
-  for (const volume of Volumes ?? []) await removeVolume(docker, volume.Name);
-  return (Volumes ?? []).length;
+  for (const volume of Volumes ?? []) {
+    await removeVolume(docker, volume.Name).catch((error: unknown) => {
+      if (statusOf(error) !== 409) throw error;
+    });
+  }
 }
