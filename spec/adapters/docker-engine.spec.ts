@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -124,6 +124,102 @@ open("/results/out.txt", "w").write("written")
   assert.is(await readFile(path.join(results, 'out.txt'), 'utf8'), 'written');
   assert.ok(outcome.durationMs > 0);
   assert.is(await containersOf('hardened'), 0);
+});
+
+test('a finished run leaves no timer behind: the process may exit as soon as it settles', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+  const before = timers();
+  const outcome = await engine.runContainer(spec('no-timer', 'print("done")'), new AbortController().signal);
+  assert.is(outcome.output.trim(), 'done');
+  assert.is(timers(), before, 'a timer of the run is still pending');
+});
+
+async function volumesOf(name: string): Promise<number> {
+  return ((await docker.listVolumes({ filters: { label: [`pvhub.case=${name}`] } })).Volumes ?? []).length;
+}
+
+/** A run whose results go to a volume of `capBytes`, collecting `collect` into a fresh host folder. */
+async function withResults(name: string, python: string, collect: string[], capBytes = 8 * MIB) {
+  const hostDir = path.join(scratch, `collected-${name}`);
+  await mkdir(hostDir);
+  const outcome = await engine.runContainer(spec(name, python, { results: { containerPath: '/results', capBytes, collect, hostDir } }), new AbortController().signal);
+  return { outcome, hostDir };
+}
+
+test('a results volume: mounted nosuid,nodev,noexec; only named regular files come out, as plain bytes of the worker\'s', async () => {
+  const plant = `
+import os, shutil, sys
+shutil.copy(sys.executable, "/results/output.csv")
+os.chmod("/results/output.csv", 0o6755)
+os.symlink("/etc/passwd", "/results/status.json")
+os.mkdir("/results/folder")
+os.mkfifo("/results/fifo")
+open("/results/other", "w").write("not collected")
+print([line.split()[3] for line in open("/proc/self/mounts") if line.split()[1] == "/results"][0])
+`;
+  const { outcome, hostDir } = await withResults('volume', plant, ['output.csv', 'status.json', 'folder', 'fifo', 'absent']);
+  assert.is(outcome.exitCode, 0, outcome.output);
+  const options = outcome.output.trim().split(',');
+  for (const option of ['nosuid', 'nodev', 'noexec']) assert.ok(options.includes(option), outcome.output);
+  assert.equal(outcome.collected, { 'output.csv': 'file', 'status.json': 'symbolic link', folder: 'folder', fifo: 'FIFO', absent: 'missing' });
+  assert.not.ok(outcome.resultsExceeded);
+  assert.equal(await readdir(hostDir), ['output.csv']);
+  const copy = await stat(path.join(hostDir, 'output.csv'));
+  assert.is(copy.mode & 0o7777, 0o644, 'no setuid, setgid or exec bit survives');
+  assert.is(copy.uid, process.getuid?.());
+  assert.ok(copy.size > 1000, 'the bytes are copied');
+  assert.is(await containersOf('volume'), 0, 'the run and its holder are gone');
+  assert.is(await volumesOf('volume'), 0, 'the volume is gone');
+});
+
+test('a results volume starts empty and the run\'s own, even where the image has a root-owned folder with files', async () => {
+  const hostDir = path.join(scratch, 'collected-over-image');
+  await mkdir(hostDir);
+  const probe = 'import json, os\nprint(json.dumps([os.listdir("/etc/skel"), os.stat("/etc/skel").st_uid]))\nopen("/etc/skel/output.csv", "w").write("x")';
+  const outcome = await engine.runContainer(
+    spec('over-image', probe, { results: { containerPath: '/etc/skel', capBytes: MIB, collect: ['output.csv', '.bashrc'], hostDir } }),
+    new AbortController().signal,
+  );
+  assert.is(outcome.exitCode, 0, outcome.output);
+  assert.equal(JSON.parse(outcome.output), [[], 10001]);
+  assert.equal(outcome.collected, { 'output.csv': 'file', '.bashrc': 'missing' });
+});
+
+test('a results volume holds its cap in bytes and in entries whatever the depth; a run that fills it is resultsExceeded', async () => {
+  const deep = `
+import os
+os.chdir("/results")
+for _ in range(2100):
+    os.mkdir("d")
+    os.chdir("d")
+written = 0
+try:
+    while written < 64 * 1024 * 1024:
+        with open("f%d" % written, "wb") as sink:
+            sink.write(b"x" * 1024 * 1024)
+        written += 1024 * 1024
+except OSError as error:
+    print("refused after", written >> 20, "MiB:", error.strerror)
+`;
+  const bytes = await withResults('deep', deep, ['output.csv']);
+  assert.match(bytes.outcome.output, /refused after [0-8] MiB: No space left on device/, bytes.outcome.output);
+  assert.ok(bytes.outcome.resultsExceeded, 'filled in bytes');
+  const many = 'import os\ntry:\n    for i in range(20000): open("/results/%d" % i, "w").close()\nexcept OSError as error: print(i, error.strerror)\n';
+  const entries = await withResults('entries', many, ['output.csv']);
+  assert.match(entries.outcome.output, /^999\d No space left on device/);
+  assert.ok(entries.outcome.resultsExceeded, 'filled in entries');
+  const small = await withResults('small', 'open("/results/output.csv", "w").write("1,2\\n")', ['output.csv']);
+  assert.not.ok(small.outcome.resultsExceeded);
+  assert.is(await readFile(path.join(small.hostDir, 'output.csv'), 'utf8'), '1,2\n');
+  for (const name of ['deep', 'entries', 'small']) assert.is(await volumesOf(name), 0);
+});
+
+test('a results volume left behind is removed with the containers of its labels', async () => {
+  const labels = { ...LABELS, 'pvhub.case': 'stale-volume' };
+  await docker.createVolume({ Name: `pvhub-spec-stale-${process.pid}`, Labels: labels });
+  assert.is(await volumesOf('stale-volume'), 1);
+  await engine.removeContainers(labels);
+  assert.is(await volumesOf('stale-volume'), 0);
 });
 
 test('the container has no network', async () => {

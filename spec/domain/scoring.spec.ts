@@ -7,6 +7,7 @@ import { WorkerError } from '../../src/domain/errors.js';
 import { cellNumber, type CsvHead, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../../src/domain/scoring.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
+import { random } from '../helpers/seeded-random.js';
 
 const SERIES = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -27,18 +28,6 @@ const SCALAR = parseTaskConfig({
   references_compare: ['azimuth', 'tilt'],
   public_results_table: 'public.json',
 });
-
-/** A seeded generator (mulberry32), so the random cases are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const lines = (csv: string) => csv.split('\n').filter((line) => line.trim() !== '').map((line) => line.split(','));
 
@@ -114,8 +103,16 @@ test('time series: a missing, infinite or non-numeric output value fails the fil
 
 test('time series: lengths must be equal (op_8, with both counts)', () => {
   assert.equal(failure(compare(',0\na,0\nb,60\nc,60\n', REFERENCE)), { code: 'op_8', message: 'the output has 3 values, the reference 4' });
-  assert.equal(failure(compare(',0\na,0\nb,60\nc,60\nd,0\ne,0\nf,0\n', REFERENCE)), { code: 'op_8', message: 'the output has 6 values, the reference 4' });
+  assert.equal(failure(compare(',0\na,0\nb,60\nc,60\nd,0\ne,0\nf,0\n', REFERENCE)), { code: 'op_8', message: "the output has more values than the reference's 4" });
   assert.equal(failure(compare(',0\n', REFERENCE)), { code: 'op_8', message: 'the output has 0 values, the reference 4' });
+});
+
+test('time series: an output longer than the reference fails at its first row past the reference, read no further', () => {
+  const comparison = new TimeSeriesComparison('f.csv', ['', '0'], ['', '0']);
+  assert.ok(comparison.add(['a', '0'], ['a', '0']));
+  assert.not.ok(comparison.add(['b', '0'], undefined), 'the caller is told to stop reading');
+  assert.not.ok(comparison.add(['c', '0'], undefined));
+  assert.equal(failure(comparison.result(SERIES, 1)), { code: 'op_8', message: "the output has more values than the reference's 1" });
 });
 
 test('time series: a wrongly shaped output fails with op_8', () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { prepareBuildContext } from '../../src/adapters/images/build-context.js';
 import type { DockerEngine } from '../../src/adapters/docker-engine.js';
@@ -31,7 +31,7 @@ export async function buildSubmissionImage(engine: DockerEngine, workDir: string
 
 export interface ContainerRun {
   readonly outcome: ContainerOutcome;
-  /** status.json as the container left it, parsed, or undefined. */
+  /** status.json as the engine copied it out of the container's results, parsed, or undefined. */
   readonly report: Record<string, unknown> | undefined;
   readonly output: string | undefined;
 }
@@ -52,16 +52,13 @@ export async function runWrapper(
   const resultsDir = path.join(run.dir, 'results');
   await mkdir(dataDir, { recursive: true });
   await mkdir(resultsDir, { recursive: true });
-  await chmod(resultsDir, 0o777);
   await writeFile(path.join(dataDir, run.task.metadata.file_name), run.csv);
   const outcome = await engine.runContainer(
     {
       image: tag,
       command: wrapperCommand(run.functionName, run.task, limits.fileTimeLimitMs / 1000),
-      mounts: [
-        { hostPath: dataDir, containerPath: '/data', readOnly: true },
-        { hostPath: resultsDir, containerPath: '/results', readOnly: false },
-      ],
+      mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }],
+      results: { containerPath: '/results', capBytes: limits.resultsCapBytes, collect: ['output.csv', 'status.json'], hostDir: resultsDir },
       ...sandboxLimits(limits),
       timeoutMs: timing.engineTimeoutMs,
       labels: run.labels,

@@ -7,7 +7,8 @@
  * image build and one run cover them all, with honest files proving the rest is still scored.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -312,6 +313,20 @@ async function fileFailures(logFile: string): Promise<Map<string, FileOutcome>> 
   return failures;
 }
 
+/**
+ * An assertion on one file of `failures`: it failed, with one of these codes, and its message holds the fragment.
+ * Asserts first that no probe broke through.
+ */
+function expectFailures(failures: ReadonlyMap<string, FileOutcome>) {
+  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  return (file: string, code: string | readonly string[], fragment: string | RegExp) => {
+    const outcome = failures.get(file);
+    assert.ok(outcome, `${file} should have failed`);
+    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
+    assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
+  };
+}
+
 test('one run survives every container attack, each file gets its code, and the honest files are scored', async () => {
   const submission = await submissionFolder('hostile', await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'));
   const out = path.join(scratch, 'out-hostile');
@@ -321,13 +336,7 @@ test('one run survives every container attack, each file gets its code, and the 
   assert.ok(Date.now() - started < 240_000, 'the hostile run stays within its limits');
 
   const failures = await fileFailures(path.join(out, 'logs', 'submission.log.jsonl'));
-  const expect = (file: string, code: string | readonly string[], fragment: string | RegExp) => {
-    const outcome = failures.get(file);
-    assert.ok(outcome, `${file} should have failed`);
-    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
-    assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
-  };
-  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  const expect = expectFailures(failures);
 
   // The pids limit stops the bomb; with one CPU shared by 256 busy processes, the parent may not see its refused
   // fork before the time limit does: either way the file fails and the host keeps its processes.
@@ -423,6 +432,93 @@ test('a container ends at its time limit by itself when the worker is gone, what
   } finally {
     await engine.removeImages(labels);
   }
+});
+
+/** Results volumes of one evaluate run that are still there. */
+async function resultsVolumes(pid: number): Promise<string[]> {
+  const result = await run('docker', ['volume', 'ls', '-q', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${pid}`]);
+  assert.is(result.status, 0, result.stderr);
+  return result.stdout.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** Every file and folder under `dir`, with what lstat says of it. */
+async function walkTree(dir: string): Promise<Array<{ file: string; info: Stats }>> {
+  const found: Array<{ file: string; info: Stats }> = [];
+  for (const entry of await readdir(dir)) {
+    const file = path.join(dir, entry);
+    const info = await lstat(file);
+    found.push({ file, info });
+    if (info.isDirectory()) found.push(...(await walkTree(file)));
+  }
+  return found;
+}
+
+/** The worker's peak resident memory while it runs, read from /proc until it ends. */
+function peakMemory(pid: number): { readonly stop: () => number } {
+  let peak = 0;
+  const sample = () =>
+    readFile(`/proc/${pid}/status`, 'utf8')
+      .then((status) => (peak = Math.max(peak, Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024)))
+      .catch(() => undefined);
+  const timer = setInterval(sample, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+test('what a run leaves in /results is data: capped by the engine whatever its shape, copied out as plain bytes, never the job\'s end', async () => {
+  const submission = await submissionFolder('results', await readFile(path.join(ROOT, 'spec/hostile/results_submission.py'), 'utf8'));
+  const out = path.join(scratch, 'out-results');
+  let memory: { readonly stop: () => number } | undefined;
+  let deadline: NodeJS.Timeout | undefined;
+  const started = Date.now();
+  // Stalled scoring would hold the job for many minutes: past 5 the run is stopped as a user would stop it.
+  const result = await evaluate(submission, out, env({ PVHUB_RESULTS_CAP: '128m' }), (pid) => {
+    memory = peakMemory(pid);
+    deadline = setTimeout(() => process.kill(pid, 'SIGTERM'), 300_000);
+  });
+  clearTimeout(deadline);
+  const peakBytes = memory?.stop() ?? 0;
+  assert.is(result.status, 0, `${result.stdout}\n${result.stderr.slice(-3000)}`);
+  assert.ok(Date.now() - started < 240_000, 'no output stalls the scoring');
+  assert.ok(peakBytes < 512 * 1024 ** 2, `the worker's memory stays flat: its peak was ${peakBytes} bytes`);
+
+  const failures = await fileFailures(path.join(out, 'logs', 'submission.log.jsonl'));
+  const expect = expectFailures(failures);
+  // Where a behaviour claims success itself, the worker either does not believe the claim (sb_500) or, believing it,
+  // finds what is really there (op_8, saying what).
+  const claimed = (file: string, found: string | RegExp) => {
+    const outcome = failures.get(file);
+    expect(file, ['op_8', 'sb_500'], outcome?.code === 'op_8' ? found : /./);
+  };
+  claimed('1001_ac_power_ts02.csv', /not a readable CSV|more than the \d+ a series/);
+  claimed('1003_ac_power_ts06.csv', 'the output is a folder, not a regular file');
+  claimed('1004_ac_power_ts07.csv', 'the output is a FIFO, not a regular file');
+  expect('1002_ac_power_ts03.csv', 'sb_500', 'PROBE-OK /results is mounted nosuid, nodev, noexec');
+  expect('1002_ac_power_ts04.csv', 'sb_500', 'results limit of 128 MiB');
+  expect('1004_ac_power_ts08.csv', 'op_8', /more than the \d+ a series as long as the reference can take|a row is longer than/);
+  expect('1005_ac_power_ts09.csv', 'op_8', "the output has more values than the reference's");
+  assert.is(failures.size, 7, [...failures.keys()].join(', '));
+  // The setuid output and the folders nested past PATH_MAX are scored like the honest files.
+  const scored = ['1001_ac_power_ts01.csv', '1003_ac_power_ts05.csv', '1005_ac_power_ts10.csv', '1005_ac_power_ts11.csv', '1001_ac_power_ts12.csv', '1003_ac_power_ts13.csv'];
+  for (const file of scored) assert.not.ok(failures.has(file), `${file}: ${failures.get(file)?.message}`);
+  assert.match(result.stdout, /Scored 6 file\(s\).*, 7 failed/);
+
+  // Nothing under the output keeps a mode, owner or type the container gave it.
+  for (const { file, info } of await walkTree(out)) {
+    assert.ok(info.isFile() || info.isDirectory(), `${file} is neither a file nor a folder`);
+    assert.is(info.uid, process.getuid?.(), `${file} is owned by uid ${info.uid}`);
+    assert.is(info.mode & (info.isFile() ? 0o7111 : 0o7000), 0, `${file} has mode ${(info.mode & 0o7777).toString(8)}`);
+  }
+  const kept = await readdir(path.join(out, 'files'));
+  for (const file of scored) assert.ok(kept.includes(file), `${file} is kept`);
+  assert.not.ok(kept.includes('1003_ac_power_ts06.csv'), 'a folder is not kept as an output');
+
+  assert.equal(await resultsVolumes(result.pid), [], 'no results volume left behind');
+  await assertHostUnaffected(result.pid);
 });
 
 test.run();

@@ -121,6 +121,29 @@ test('a file that fails on a name lookup says that submission containers have no
   assert.equal(w.hub.fileErrors.map((error) => error.error_message), [`${lookup} (submission containers have no network in this task: a function gets its data from its arguments and cannot download any)`]);
 });
 
+test('a file whose output the engine found to be a folder or a link is that file\'s op_8, saying so; the job finishes', async () => {
+  const left = new Map<string, 'folder' | 'symbolic link'>([
+    ['1001_ac_power_ts02.csv', 'folder'],
+    ['1002_ac_power_ts03.csv', 'symbolic link'],
+  ]);
+  const w = await world({ behaviour: (name) => {
+    const output = left.get(name);
+    return output === undefined ? { kind: 'correct' } : { kind: 'leaves', output };
+  } });
+  const events = await run(w);
+  const finished = events.at(-1);
+  assert.ok(finished?.type === 'finished', JSON.stringify(finished));
+  assert.is(finished.tally.rows.length, 11);
+  assert.equal(
+    finished.tally.failed.map((file) => [file.fileName, file.failure.code, file.failure.message]),
+    [
+      ['1001_ac_power_ts02.csv', 'op_8', 'the output is a folder, not a regular file, and was not kept'],
+      ['1002_ac_power_ts03.csv', 'op_8', 'the output is a symbolic link, not a regular file, and was not kept'],
+    ],
+  );
+  await assertReleased(w);
+});
+
 test('early abort: the first three files all failing stop the job with op_7 before the rest run', async () => {
   const w = await world({ behaviour: () => ({ kind: 'raises', message: 'always' }) });
   const events = await run(w, { limits: { ...FAKE_LIMITS, maxParallel: 1 } });

@@ -94,7 +94,8 @@ const MARIMO_FAILURE: ContainerOutcome = {
 
 /** What marimo does when some cells of a template raise: it writes the whole report, shows their errors, exits 1. */
 const CELLS_FAILED: Run = async (spec) => {
-  const reportDir = spec.mounts.find((mount) => mount.containerPath === '/report')?.hostPath ?? '';
+  // What the engine collects from the report's results volume.
+  const reportDir = spec.results?.hostDir ?? '';
   await writeFile(path.join(reportDir, 'report.html'), '<html>marimo: ValueError in a cell</html>');
   return { ...MARIMO_FAILURE, exitCode: 1, output: 'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n' };
 };
@@ -255,8 +256,9 @@ test("a template that fails is the task's fault: logged, never sent to the Hub; 
   assert.equal(run?.labels, { ...JOB_LABELS, 'pvhub.report': 'marimo' }, 'the job labels: a cancelled job removes it');
   assert.equal(
     run?.mounts.map((mount) => [mount.containerPath, mount.readOnly]),
-    [['/template', true], ['/report', false]],
+    [['/template', true]],
   );
+  assert.equal([run?.results?.containerPath, run?.results?.collect], ['/report', ['report.html']], 'the report comes out of a results volume');
   assert.equal(run?.command.slice(0, 9), ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code']);
   assert.ok(run?.command.includes('--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}'));
 });

@@ -142,13 +142,33 @@ test('no output file, or one that is not CSV, fails the file', async () => {
   assert.is(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('c.csv', undefined, 2), store))).code, 'op_9');
 });
 
-test('an output with an endless line fails the file (op_8, or op_9 for scalars) instead of being parsed', async () => {
+test('an output with an endless row, or a quoted value over many lines, fails the file (op_8, or op_9 for scalars) unparsed', async () => {
   const store = await storeWith('e.csv', REFERENCE);
-  const endless = `,0\n0,${'9'.repeat(3 * 1024 * 1024)}`;
-  const series = failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('e.csv', endless), store)));
-  assert.is(series.code, 'op_8');
-  assert.match(series.message, 'a line is longer than 1048576 bytes');
-  assert.is(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('e.csv', endless, 2), store))).code, 'op_9');
+  const rowTooLong = { message: 'the output is not a readable CSV: a row is longer than 65536 characters' };
+  const endless = `,0\n0,${'9'.repeat(200_000)}`;
+  assert.equal(failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('e.csv', endless), store))), { code: 'op_8', ...rowTooLong });
+  const quoted = `,0\n0,"${'x\n'.repeat(200_000)}"\n`;
+  assert.equal(failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('e.csv', quoted, 1), store))), { code: 'op_8', ...rowTooLong });
+  const scalar = `,0\n0,${'9'.repeat(3 * 1024 * 1024)}`;
+  assert.equal(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('e.csv', scalar, 2), store))), { code: 'op_9', ...rowTooLong });
+});
+
+test('a series output is bounded by its reference: past its byte limit it is not read, past its last row read no further', async () => {
+  const store = await storeWith('l.csv', REFERENCE);
+  const huge = failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('l.csv', `,0\n${'0,0\n'.repeat(300_000)}`), store)));
+  assert.is(huge.code, 'op_8');
+  assert.match(huge.message, /^the output is 1200003 bytes, more than the \d+ a series as long as the reference can take$/);
+  const longer = failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('l.csv', `,0\n${'0,0\n'.repeat(50_000)}`, 1), store)));
+  assert.equal(longer, { code: 'op_8', message: "the output has more values than the reference's 3" });
+});
+
+test('scoring one output stops at its deadline with op_8', async () => {
+  let reference = ',0\n';
+  for (let index = 0; index < 100_000; index += 1) reference += `${index},0\n`;
+  const store = await storeWith('slow.csv', reference);
+  const run = await ran('slow.csv', reference);
+  const score = await lastValueFrom(scoreFile(workspace(SERIES), run, { store, files: hubFileFormats }, 1));
+  assert.equal(failure(score), { code: 'op_8', message: 'scoring the output took longer than 0.001 s' });
 });
 
 test('a missing reference breaks the job with wr_9 naming the key', async () => {

@@ -1,26 +1,74 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'fast-csv';
 import type { CsvRows } from '../ports/file-formats.js';
 
 /**
- * No CSV row of a time series or of a few scalars comes near this. The parser re-reads an unfinished row from its
- * start with every chunk, so one endless line written by a submission would cost quadratic time in the worker.
+ * No CSV row of a time series or of a few scalars comes near this, header included. The parser re-reads an unfinished
+ * row from its start with every chunk and holds all of it: one endless row written by a submission, or one value in
+ * quotes spanning many lines, would cost the worker quadratic time and memory. Bounding the row bounds each value in
+ * it, and keeps an unfinished row within about one chunk of the file stream (64 KiB), so reading stays linear.
  */
-const MAX_LINE_BYTES = 1024 * 1024;
+export const MAX_ROW_CHARS = 64 * 1024;
+
+const enum At {
+  FieldStart,
+  Unquoted,
+  Quoted,
+  /** A quote inside a quoted value: the first of an escaped pair, or its end. */
+  QuoteInQuoted,
+  AfterQuoted,
+}
+
+const WHITESPACE = /\s/;
 
 /**
- * Passes the bytes through, failing once a line runs past `maxBytes` without a line break. Only the line that spans
- * chunks is counted: the file stream's chunks (64 KiB) are far smaller than the limit.
+ * Follows rows as the parser (fast-csv: delimiter `,`, quote and escape `"`) finds them and counts the characters of
+ * the current one. A value is quoted when its first character other than whitespace (\s, line breaks aside) is a
+ * quote; inside it, a line break belongs to the value and `""` is a quote; outside, \r and \n end the row.
  */
-function lineLengthGuard(maxBytes: number): Transform {
-  let run = 0;
+export class RowLengthCheck {
+  private at = At.FieldStart;
+  private row = 0;
+
+  constructor(private readonly maxChars: number) {}
+
+  /** Feeds the next decoded text; says what is wrong once a row runs past the limit (its line break not counted). */
+  feed(text: string): string | undefined {
+    for (const char of text) {
+      this.step(char);
+      if (this.row > this.maxChars) return `a row is longer than ${this.maxChars} characters`;
+    }
+    return undefined;
+  }
+
+  private step(char: string): void {
+    this.row += 1;
+    if (this.at === At.Quoted) {
+      if (char === '"') this.at = At.QuoteInQuoted;
+      return;
+    }
+    if (this.at === At.QuoteInQuoted) {
+      this.at = char === '"' ? At.Quoted : At.AfterQuoted;
+      if (this.at === At.Quoted) return;
+    }
+    if (char === '\n' || char === '\r') {
+      this.at = At.FieldStart;
+      this.row = 0;
+    } else if (char === ',') this.at = At.FieldStart;
+    else if (this.at === At.FieldStart) this.at = char === '"' ? At.Quoted : WHITESPACE.test(char) ? At.FieldStart : At.Unquoted;
+  }
+}
+
+/** Passes the bytes through unchanged, failing once a row runs past `maxChars` (decoded as the parser decodes). */
+function rowLengthGuard(maxChars: number): Transform {
+  const decoder = new StringDecoder('utf8');
+  const check = new RowLengthCheck(maxChars);
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      const first = chunk.indexOf(0x0a);
-      const reached = run + (first < 0 ? chunk.length : first);
-      run = first < 0 ? reached : chunk.length - chunk.lastIndexOf(0x0a) - 1;
-      done(reached > maxBytes ? new Error(`a line is longer than ${maxBytes} bytes`) : null, chunk);
+      const problem = check.feed(decoder.write(chunk));
+      done(problem === undefined ? null : new Error(problem), chunk);
     },
   });
 }
@@ -47,7 +95,7 @@ export function openCsvRows(file: string, describeError: (error: Error) => Error
     notify();
   });
   // pipeline, unlike pipe, hands a read error on to the parser's side, so a reader never waits forever.
-  pipeline(source, lineLengthGuard(MAX_LINE_BYTES), parser, (error) => {
+  pipeline(source, rowLengthGuard(MAX_ROW_CHARS), parser, (error) => {
     if (error && !ended) failure = error;
     notify();
   });

@@ -20,3 +20,12 @@ export function labelFilter(labels: Readonly<Record<string, string>>): string[] 
   if (filter.length === 0) throw new Error('removal by label needs at least one label');
   return filter;
 }
+
+/** Removal of a volume no container uses any more; one that is gone already is fine. */
+export async function removeVolume(docker: Dockerode, name: string): Promise<void> {
+  try {
+    await docker.getVolume(name).remove();
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+  }
+}

@@ -3,7 +3,6 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
@@ -11,6 +10,7 @@ import { plainText } from '../domain/plain-text.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
 import { forceRemove, labelFilter, statusOf } from './docker-common.js';
 import { DockerNetworking, runNetworkEnv } from './docker-networking.js';
+import { collectResults, holdResultsVolume, releaseResultsVolume, removeResultsVolumes, RESULTS_MAX_ENTRIES, volumeFull, volumeMount } from './results-volume.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -19,8 +19,6 @@ const FILE_SIZE_LIMIT = GIB;
 const CONTEXT_MTIME = new Date('2000-01-01T00:00:00Z');
 /** How often the writable mounts are measured against the results cap. */
 const RESULTS_POLL_MS = 200;
-/** Files and folders a container may create in its writable mounts (inodes are a host resource too). */
-const RESULTS_MAX_ENTRIES = 10_000;
 /** How long output may still arrive after the container has exited. */
 const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
@@ -175,7 +173,7 @@ async function writtenBytes(dirs: readonly string[], limitBytes: number): Promis
   return { bytes, entries };
 }
 
-function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions {
+function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): Dockerode.ContainerCreateOptions {
   const fileSizeLimit = Math.min(FILE_SIZE_LIMIT, spec.resultsCapBytes ?? FILE_SIZE_LIMIT);
   return {
     Image: spec.image,
@@ -203,7 +201,9 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
       // The output is read through the attach stream; a logging driver would also store all of it on the host's
       // disk (json-file keeps everything), so a flood of output would fill the disk while the file runs.
       LogConfig: { Type: 'none', Config: {} },
+      // Bind mounts take no nosuid or nodev (BindOptions has propagation only): what a run writes goes to a volume.
       Binds: spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
+      Mounts: [...volumes],
       AutoRemove: false,
       // The command is PID 1 whatever the engine's default: the wrapper's supervisor relies on that to be out of the
       // submission's reach (signals from inside the container cannot stop PID 1) and to end the container on time.
@@ -258,6 +258,16 @@ async function runToEnd(container: Dockerode.Container, timeoutMs: number, signa
     clearTimeout(timer);
     if (poller !== undefined) clearInterval(poller);
     signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Waits for `settled` at most `ms`, leaving no timer behind: a pending one would keep the process alive. */
+async function waitAtMost(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -331,7 +341,20 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     signal.throwIfAborted();
-    const container = await this.docker.createContainer(createOptions(spec));
+    const { results } = spec;
+    if (results === undefined) return this.runAndRemove(spec, signal, []);
+    const held = await holdResultsVolume(this.docker, results, spec);
+    try {
+      const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
+      const full = await volumeFull(held, results);
+      return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || full, collected: await collectResults(held, results) };
+    } finally {
+      await releaseResultsVolume(this.docker, held);
+    }
+  }
+
+  private async runAndRemove(spec: ContainerRunSpec, signal: AbortSignal, volumes: Dockerode.MountConfig): Promise<ContainerOutcome> {
+    const container = await this.docker.createContainer(createOptions(spec, volumes));
     try {
       return await this.supervise(container, spec, signal);
     } finally {
@@ -357,13 +380,11 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     });
     this.docker.modem.demuxStream(stream, sink, sink);
     try {
-      const watch =
-        spec.resultsCapBytes === undefined
-          ? undefined
-          : { dirs: spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath), capBytes: spec.resultsCapBytes };
+      const dirs = spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath);
+      const watch = spec.resultsCapBytes === undefined || dirs.length === 0 ? undefined : { dirs, capBytes: spec.resultsCapBytes };
       const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
       if (ending.stoppedBy === 'abort') throw abortError(signal);
-      await Promise.race([drained, delay(OUTPUT_DRAIN_MS)]);
+      await waitAtMost(drained, OUTPUT_DRAIN_MS);
       const { State } = await container.inspect();
       const { text, truncated } = output.finish();
       return {
@@ -382,8 +403,10 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
 
   /** Force-removes every container, running or not, that carries all these labels; returns how many. */
   async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
-    const found = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    const filter = labelFilter(labels);
+    const found = await this.docker.listContainers({ all: true, filters: { label: filter } });
     await Promise.all(found.map((info) => forceRemove(this.docker.getContainer(info.Id))));
+    await removeResultsVolumes(this.docker, filter);
     return found.length;
   }
 

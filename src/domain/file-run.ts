@@ -27,8 +27,10 @@ export type FileRun =
       readonly task: FileTask;
       /** Seconds the submission's function took, timed inside the container around the call only. */
       readonly executionTime: number;
-      /** Host path of the CSV the wrapper wrote. */
+      /** Host path of the CSV the wrapper wrote: a copy of its bytes, absent when there was none. */
       readonly outputPath: string;
+      /** Why there is no copy, when the container left something other than a regular file in its place. */
+      readonly outputProblem?: string;
       readonly functionParameters: readonly string[];
       readonly wallTimeMs: number;
     }

@@ -125,7 +125,8 @@ export class TimeSeriesComparison {
 
   /**
    * The next data row of each file (undefined once that file has ended). Returns false once the file has failed,
-   * so the caller can stop reading; otherwise both files should be read to their ends.
+   * an output row past the reference's last among the reasons, so the caller stops reading; otherwise both files
+   * should be read to their ends.
    */
   add(output: readonly string[] | undefined, reference: readonly string[] | undefined): boolean {
     if (this.failure) return false;
@@ -134,6 +135,11 @@ export class TimeSeriesComparison {
       if (reference.length !== 2) {
         throw new WorkerError('wr_9', `the reference for ${this.fileName}, line ${this.referenceValues + 1}, has ${reference.length} cells instead of 2`);
       }
+    }
+    if (output && !reference) {
+      // Whatever follows cannot make the file scorable: no reason to read an output longer than the reference.
+      this.failure = { code: 'op_8', message: `the output has more values than the reference's ${this.referenceValues}` };
+      return false;
     }
     if (output) {
       this.outputValues += 1;
@@ -174,6 +180,12 @@ export class TimeSeriesComparison {
     });
   }
 }
+
+/**
+ * The most bytes a time-series output may take to be read: many times its reference's, so any way of writing the same
+ * values fits (longer timestamps, more digits), yet bounded by the task's own data rather than by what was written.
+ */
+export const outputByteLimit = (referenceBytes: number): number => 32 * referenceBytes + 1024 ** 2;
 
 /** The first two rows of a CSV file: its header and first data row, each undefined when the file is shorter. */
 export interface CsvHead {

@@ -8,7 +8,7 @@ import { s3Keys } from '../domain/s3-keys.js';
 import { withNetworkHint } from '../domain/network-hint.js';
 import { plainText } from '../domain/plain-text.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { CollectedEntry, ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
@@ -44,6 +44,10 @@ async function readReport(file: string): Promise<WrapperReport | undefined> {
   }
 }
 
+/** Why the output was not copied out, when the container left something other than a regular file in its place. */
+const notCollected = (entry: CollectedEntry | undefined) =>
+  entry === undefined || entry === 'file' || entry === 'missing' ? undefined : `the output is a ${entry}, not a regular file, and was not kept`;
+
 /** The supervisor's interpreter: the base image's, copied before the submission's dependencies are installed. */
 export const WRAPPER_PYTHON = '/opt/pvhub/python/bin/python';
 
@@ -75,12 +79,12 @@ export function wrapperCommand(functionName: string, task: FileTask, timeLimitSe
 async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, signal: AbortSignal): Promise<FileRun> {
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
   const dataDir = path.join(runDir, 'data');
+  // What the run wrote that the worker reads, copied out of the engine as plain bytes.
   const resultsDir = path.join(runDir, 'results');
   await rm(runDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true });
   await mkdir(resultsDir, { recursive: true });
   // The container runs as an unprivileged uid that owns nothing on the host, whatever the worker's umask.
-  await chmod(resultsDir, 0o777);
   await chmod(dataDir, 0o755);
   const dataFile = path.join(dataDir, task.metadata.file_name);
   await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), dataFile, 'wr_10', signal);
@@ -91,11 +95,8 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
     {
       image: ws.image,
       command: wrapperCommand(ws.config.functionName, task, deps.limits.fileTimeLimitMs / 1000),
-      mounts: [
-        { hostPath: dataDir, containerPath: '/data', readOnly: true },
-        { hostPath: resultsDir, containerPath: '/results', readOnly: false },
-        ...(deps.egress?.mounts ?? []),
-      ],
+      mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }, ...(deps.egress?.mounts ?? [])],
+      results: { containerPath: '/results', capBytes: deps.limits.resultsCapBytes, collect: [OUTPUT_FILE, STATUS_FILE], hostDir: resultsDir },
       network: deps.egress?.network,
       ...sandboxLimits(deps.limits),
       timeoutMs: deps.limits.fileTimeLimitMs,
@@ -132,6 +133,7 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
     task,
     executionTime: verdict.executionTime,
     outputPath: path.join(resultsDir, OUTPUT_FILE),
+    outputProblem: notCollected(outcome.collected?.[OUTPUT_FILE]),
     functionParameters: verdict.functionParameters,
     wallTimeMs,
   };

@@ -1,11 +1,11 @@
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, type Observable } from 'rxjs';
 import { WorkerError } from '../domain/errors.js';
 import { plainText } from '../domain/plain-text.js';
 import type { FileRun, FileScore } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
-import { type CsvHead, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../domain/scoring.js';
+import { type CsvHead, outputByteLimit, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../domain/scoring.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { CsvRows, FileFormats } from '../ports/file-formats.js';
 import type { ObjectStore } from '../ports/object-store.js';
@@ -17,6 +17,9 @@ export interface ScoreFilePorts {
 }
 
 type RanFile = Extract<FileRun, { kind: 'ran' }>;
+
+/** Longest the worker spends reading one output: an honest one of any task takes seconds. */
+const SCORING_DEADLINE_MS = 60_000;
 
 /** The submission's output could not be read as CSV: its fault, a failure of that file. */
 class UnreadableOutput extends Error {}
@@ -35,9 +38,18 @@ async function head(reader: CsvRows): Promise<CsvHead> {
   }
 }
 
-/** Both files in step, row by row: neither series is held in memory. */
-async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
+/**
+ * Both files in step, row by row: neither series is held in memory. Bounded by the reference: an output over its byte
+ * limit is not read, one longer than the reference is read no further, and none is read past the deadline.
+ */
+async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string, deadlineMs: number): Promise<Scored> {
   const fileName = run.task.metadata.file_name;
+  const [outputFile, referenceFile] = await Promise.all([stat(run.outputPath), stat(referencePath)]);
+  const byteLimit = outputByteLimit(referenceFile.size);
+  if (outputFile.size > byteLimit) {
+    return { ok: false, failure: { code: 'op_8', message: `the output is ${outputFile.size} bytes, more than the ${byteLimit} a series as long as the reference can take` } };
+  }
+  const deadline = Date.now() + deadlineMs;
   const output = outputReader(files, run.outputPath);
   const reference = referenceReader(files, referencePath, fileName);
   try {
@@ -46,6 +58,7 @@ async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFil
     let outputRow = await output.next();
     let referenceRow = await reference.next();
     while ((outputRow !== undefined || referenceRow !== undefined) && comparison.add(outputRow, referenceRow)) {
+      if (Date.now() > deadline) return { ok: false, failure: { code: 'op_8', message: `scoring the output took longer than ${deadlineMs / 1000} s` } };
       if (outputRow !== undefined) outputRow = await output.next();
       if (referenceRow !== undefined) referenceRow = await reference.next();
     }
@@ -63,25 +76,20 @@ async function compareScalars(files: FileFormats, ws: BuiltWorkspace, run: RanFi
   return scoreScalar(ws.config, metadata.file_name, run.executionTime, output, (reference) => scalarReference(reference, referenceFile, system));
 }
 
-async function compare(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
+async function compare(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string, deadlineMs: number): Promise<Scored> {
   const missingCode = ws.config.comparisonType === 'scalar' ? 'op_9' : 'op_8';
-  // lstat, not stat: the container wrote this folder, and a symbolic link there would be followed on the worker's
-  // side (to its files, or /dev/zero); a FIFO would block the reader.
+  // The engine copied the output's bytes into a file of the worker's, or left none: nothing else is here to follow.
   const info = await lstat(run.outputPath).catch(() => undefined);
-  if (info === undefined) return { ok: false, failure: { code: missingCode, message: 'the function ran but wrote no output file' } };
-  if (!info.isFile()) {
-    await rm(run.outputPath, { force: true });
-    return { ok: false, failure: { code: missingCode, message: 'the output is not a regular file (a link or special file)' } };
-  }
+  if (info?.isFile() !== true) return { ok: false, failure: { code: missingCode, message: run.outputProblem ?? 'the function ran but wrote no output file' } };
   try {
-    return await (ws.config.comparisonType === 'scalar' ? compareScalars(files, ws, run, referencePath) : compareSeries(files, ws, run, referencePath));
+    return await (ws.config.comparisonType === 'scalar' ? compareScalars(files, ws, run, referencePath) : compareSeries(files, ws, run, referencePath, deadlineMs));
   } catch (error) {
     if (error instanceof UnreadableOutput) return { ok: false, failure: { code: missingCode, message: error.message } };
     throw error;
   }
 }
 
-async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePorts): Promise<FileScore> {
+async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePorts, deadlineMs: number): Promise<FileScore> {
   const { task } = run;
   const fileName = task.metadata.file_name;
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
@@ -89,7 +97,7 @@ async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePo
   await mkdir(runDir, { recursive: true });
   try {
     await fetchObject(ports.store, s3Keys.reference(ws.job.analysisId, fileName), referencePath, 'wr_9');
-    const scored = await compare(ports.files, ws, run, referencePath);
+    const scored = await compare(ports.files, ws, run, referencePath, deadlineMs);
     // Kept for failed files too: the author needs the output that could not be scored.
     const kept = path.join(workspacePaths(ws.dir).resultFiles, fileName);
     await mkdir(path.dirname(kept), { recursive: true });
@@ -117,13 +125,13 @@ async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePo
  * like any other failed file. A missing or unreadable reference is the task's fault and errors the Observable
  * (wr_9).
  */
-export function scoreFile(ws: BuiltWorkspace, run: FileRun, ports: ScoreFilePorts): Observable<FileScore> {
+export function scoreFile(ws: BuiltWorkspace, run: FileRun, ports: ScoreFilePorts, deadlineMs = SCORING_DEADLINE_MS): Observable<FileScore> {
   return defer(async (): Promise<FileScore> => {
     if (run.kind === 'failed') {
       // What a failed run left in its results folder (up to the results cap) must not pile up over a job's files.
       await rm(path.join(workspacePaths(ws.dir).runs, String(run.task.index)), { recursive: true, force: true });
       return { kind: 'failed', task: run.task, failure: run.failure, wallTimeMs: run.wallTimeMs };
     }
-    return scoreRanFile(ws, run, ports);
+    return scoreRanFile(ws, run, ports, deadlineMs);
   });
 }

@@ -19,10 +19,29 @@ export interface Mount {
   readonly readOnly: boolean;
 }
 
+/**
+ * Where a run writes its results, kept in the engine instead of on the worker's disk: a tmpfs the engine itself holds
+ * to `capBytes` and a fixed number of entries, whatever the depth of the folders written there, mounted nosuid,nodev,
+ * noexec and owned by the run's user. When the run has ended, the regular files named in `collect` are copied out as
+ * plain bytes into new files of the worker's in `hostDir` (mode 0644); nothing else of it leaves the engine: no other
+ * file, no mode, owner or link.
+ */
+export interface ResultsVolume {
+  readonly containerPath: string;
+  readonly capBytes: number;
+  /** Names at the volume's top level. */
+  readonly collect: readonly string[];
+  readonly hostDir: string;
+}
+
+/** What a collected name was in the results volume; only a `file` was copied out. */
+export type CollectedEntry = 'file' | 'missing' | 'folder' | 'symbolic link' | 'hard link' | 'FIFO' | 'device';
+
 export interface ContainerRunSpec {
   readonly image: string;
   readonly command: readonly string[];
   readonly mounts: readonly Mount[];
+  readonly results?: ResultsVolume;
   readonly memoryBytes: number;
   readonly nanoCpus: number;
   readonly pidsLimit: number;
@@ -84,8 +103,10 @@ export interface ContainerOutcome {
   readonly exitCode: number | null;
   readonly timedOut: boolean;
   readonly oomKilled: boolean;
-  /** Stopped because its writable mounts held more than `resultsCapBytes`. */
+  /** Stopped because its writable mounts held more than `resultsCapBytes`, or its results volume was full. */
   readonly resultsExceeded?: boolean;
+  /** With a results volume: what each collected name was. */
+  readonly collected?: Readonly<Record<string, CollectedEntry>>;
   readonly output: string;
   readonly outputTruncated: boolean;
   readonly durationMs: number;
@@ -99,7 +120,7 @@ export interface ContainerEngine {
   buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void>;
   /** Runs to completion or time limit; the container is always removed before this settles, also on abort. */
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome>;
-  /** Force-removes containers carrying all these labels; returns how many. */
+  /** Force-removes containers carrying all these labels, and then their results volumes; returns how many containers. */
   removeContainers(labels: Readonly<Record<string, string>>): Promise<number>;
   /**
    * Removes the oldest images whose tag starts with `repository:` until the rest take at most `keepBytes`; an image

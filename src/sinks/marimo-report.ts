@@ -114,7 +114,7 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
   });
   const scratch = await mkdtemp(path.join(options.workDir, 'report-'));
   try {
-    // The container's uid owns nothing on the host: it reads the template and writes the report whatever the umask.
+    // The container's uid owns nothing on the host: it reads the template whatever the umask.
     const templateDir = path.join(scratch, 'template');
     const reportDir = path.join(scratch, 'report');
     await mkdir(templateDir);
@@ -122,15 +122,13 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
     await copyFile(templatePath, path.join(templateDir, 'template.py'));
     await chmod(path.join(templateDir, 'template.py'), 0o644);
     await chmod(templateDir, 0o755);
-    await chmod(reportDir, 0o777);
     const outcome = await options.engine.runContainer(
       {
         image,
         command: ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code', '--no-sandbox', '--', ...args],
-        mounts: [
-          { hostPath: templateDir, containerPath: '/template', readOnly: true },
-          { hostPath: reportDir, containerPath: '/report', readOnly: false },
-        ],
+        mounts: [{ hostPath: templateDir, containerPath: '/template', readOnly: true }],
+        // The report comes out of the engine's capped volume as plain bytes; nothing else the template wrote does.
+        results: { containerPath: '/report', capBytes: options.limits.resultsCapBytes, collect: ['report.html'], hostDir: reportDir },
         ...sandboxLimits(options.limits),
         timeoutMs: options.timeLimitMs,
         outputCapBytes: OUTPUT_CAP_BYTES,

@@ -1,6 +1,6 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec, InternalNetwork, ServiceSpec } from '../../ports/container-engine.js';
+import type { CollectedEntry, ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec, InternalNetwork, ServiceSpec } from '../../ports/container-engine.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** The proxy image a simulated job's egress starts (the simulated engine has every image). */
@@ -11,11 +11,13 @@ export type FileBehaviour =
   | { readonly kind: 'correct'; readonly seconds?: number }
   | { readonly kind: 'raises'; readonly message: string }
   /** Runs until its time limit or until it is stopped. */
-  | { readonly kind: 'hangs' };
+  | { readonly kind: 'hangs' }
+  /** Returns, the wrapper reports success, and something other than a file is left where the output belongs. */
+  | { readonly kind: 'leaves'; readonly output: Exclude<CollectedEntry, 'file'> };
 
 /**
- * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv in the results mount) as
- * `behaviour` says, after `delayMs`; an aborted run rejects at once. Every container started, still running or
+ * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv, as the engine
+ * copies them out of the results volume) as `behaviour` says, after `delayMs`; an aborted run rejects at once. Every container started, still running or
  * removed by label is counted, so a spec can prove none is left behind.
  */
 export class SimulatedEngine implements ContainerEngine {
@@ -93,8 +95,8 @@ export class SimulatedEngine implements ContainerEngine {
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     const dataMount = spec.mounts.find((mount) => mount.containerPath === '/data');
-    const resultsMount = spec.mounts.find((mount) => mount.containerPath === '/results');
-    if (!dataMount || !resultsMount) throw new Error('a run mounts /data and /results');
+    const results = spec.results;
+    if (!dataMount || results?.containerPath !== '/results') throw new Error('a run mounts /data and writes to a results volume at /results');
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
@@ -105,16 +107,19 @@ export class SimulatedEngine implements ContainerEngine {
     try {
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal);
       if (behaviour.kind === 'hangs') return { exitCode: null, timedOut: true, oomKilled: false, output: '', outputTruncated: false, durationMs: spec.timeoutMs };
-      const status = (report: object) => writeFile(path.join(resultsMount.hostPath, 'status.json'), JSON.stringify(report));
+      const status = (report: object) => writeFile(path.join(results.hostDir, 'status.json'), JSON.stringify(report));
       if (behaviour.kind === 'raises') {
         await status({ ok: false, code: 'sb_500', message: behaviour.message });
-        return { exitCode: 1, timedOut: false, oomKilled: false, output: `ValueError: ${behaviour.message}\n`, outputTruncated: false, durationMs: this.delayMs };
+        const collected = { 'output.csv': 'missing', 'status.json': 'file' } as const;
+        return { exitCode: 1, timedOut: false, oomKilled: false, output: `ValueError: ${behaviour.message}\n`, outputTruncated: false, durationMs: this.delayMs, collected };
       }
-      await copyFile(path.join(this.referenceDir, fileName), path.join(resultsMount.hostPath, 'output.csv'));
-      const seconds = behaviour.seconds ?? 0.5;
+      const seconds = behaviour.kind === 'correct' ? (behaviour.seconds ?? 0.5) : 0.5;
       await status({ ok: true, execution_time: seconds, function_parameters: ['time_series', 'latitude'] });
       // The engine's clock: a container runs at least as long as the call the wrapper timed inside it.
-      return { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: Math.max(this.delayMs, seconds * 1000) };
+      const ran = { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: Math.max(this.delayMs, seconds * 1000) };
+      if (behaviour.kind === 'leaves') return { ...ran, collected: { 'output.csv': behaviour.output, 'status.json': 'file' } };
+      await copyFile(path.join(this.referenceDir, fileName), path.join(results.hostDir, 'output.csv'));
+      return { ...ran, collected: { 'output.csv': 'file', 'status.json': 'file' } };
     } finally {
       this.running.delete(name);
       this.onRun('end', fileName);

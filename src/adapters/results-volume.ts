@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import tar from 'tar-stream';
+import type { CollectedEntry, ContainerRunSpec, ResultsVolume } from '../ports/container-engine.js';
+import { forceRemove, removeVolume, statusOf } from './docker-common.js';
+
+/** Files and folders a run may create in its results: the tmpfs has no more inodes than this (its root included). */
+export const RESULTS_MAX_ENTRIES = 10_000;
+/** Not the run's uid: the submission can neither signal the holder nor reach the volume through it. */
+const HOLDER_USER = '65534:65534';
+/**
+ * The holder ends by itself this long after the run's time limit, should the worker be gone; a worker still there
+ * has collected by then (the output drains within seconds of the run's end) and removed it.
+ */
+const HOLDER_GRACE_SECONDS = 30;
+const HOLDER_MEMORY_BYTES = 32 * 1024 ** 2;
+
+const ENTRY_KINDS: Readonly<Record<string, CollectedEntry>> = {
+  file: 'file',
+  'contiguous-file': 'file',
+  directory: 'folder',
+  symlink: 'symbolic link',
+  link: 'hard link',
+  fifo: 'FIFO',
+  'character-device': 'device',
+  'block-device': 'device',
+};
+
+/**
+ * The engine otherwise fills an empty volume with what the image holds at its mount point, and gives its root that
+ * folder's owner and mode: the image's files would be results, and a root-owned folder would shut the run out.
+ */
+const NO_COPY = { NoCopy: true } as Dockerode.MountSettings['VolumeOptions'];
+
+/**
+ * A run's results volume and the container that keeps it mounted. The engine unmounts a tmpfs volume, and so drops
+ * what it holds, when the last container using it stops; its archive API cannot read a container's own tmpfs mounts
+ * at all. So a second, idle container holds the volume (read-only) until the worker has collected from it.
+ */
+export interface HeldVolume {
+  readonly name: string;
+  readonly holder: Dockerode.Container;
+}
+
+/** The tmpfs: limited by the kernel in bytes and inodes, nothing on it executable or special, owned by the run's uid. */
+function tmpfsOptions(results: ResultsVolume, user: string): Record<string, string> {
+  const ids = /^(\d+):(\d+)$/.exec(user);
+  if (ids === null) throw new Error(`a results volume needs a numeric uid:gid user, not ${user}`);
+  const [, uid, gid] = ids;
+  return {
+    type: 'tmpfs',
+    device: 'tmpfs',
+    o: `size=${results.capBytes},nr_inodes=${RESULTS_MAX_ENTRIES},nosuid,nodev,noexec,uid=${uid},gid=${gid},mode=0700`,
+  };
+}
+
+/** Creates the volume and starts its holder; both are gone again when this rejects. */
+export async function holdResultsVolume(docker: Dockerode, results: ResultsVolume, spec: ContainerRunSpec): Promise<HeldVolume> {
+  const name = `pvhub-results-${randomUUID()}`;
+  await docker.createVolume({ Name: name, Driver: 'local', DriverOpts: tmpfsOptions(results, spec.user), Labels: { ...spec.labels } });
+  let holder: Dockerode.Container | undefined;
+  try {
+    holder = await docker.createContainer({
+      Image: spec.image,
+      // Absolute: a wheel may put a `sleep` of its own earlier on the image's PATH.
+      Entrypoint: ['/bin/sleep'],
+      Cmd: [String(Math.ceil(spec.timeoutMs / 1000) + HOLDER_GRACE_SECONDS)],
+      User: HOLDER_USER,
+      Labels: { ...spec.labels, 'pvhub.role': 'results-holder' },
+      Env: [],
+      HostConfig: {
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: true,
+        Memory: HOLDER_MEMORY_BYTES,
+        MemorySwap: HOLDER_MEMORY_BYTES,
+        PidsLimit: 8,
+        LogConfig: { Type: 'none', Config: {} },
+        Mounts: [{ Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true, VolumeOptions: NO_COPY }],
+      },
+    });
+    await holder.start();
+    return { name, holder };
+  } catch (error) {
+    if (holder !== undefined) await forceRemove(holder);
+    await removeVolume(docker, name);
+    throw error;
+  }
+}
+
+/** The run container's mount of the volume. */
+export const volumeMount = (held: HeldVolume, results: ResultsVolume): Dockerode.MountSettings => ({
+  Type: 'volume',
+  Source: held.name,
+  Target: results.containerPath,
+  ReadOnly: false,
+  VolumeOptions: NO_COPY,
+});
+
+/** Removes the holder, then the volume (and with it everything the run wrote). */
+export async function releaseResultsVolume(docker: Dockerode, held: HeldVolume): Promise<void> {
+  await forceRemove(held.holder);
+  await removeVolume(docker, held.name);
+}
+
+/** Whether the run used up the volume's bytes or inodes: it then wanted more than the cap allows. */
+export async function volumeFull(held: HeldVolume, results: ResultsVolume): Promise<boolean> {
+  const exec = await held.holder.exec({
+    Cmd: ['/usr/bin/stat', '--file-system', '--format', '%f %d', results.containerPath],
+    User: HOLDER_USER,
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  let text = '';
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      text += chunk.toString('utf8');
+      done();
+    },
+  });
+  held.holder.modem.demuxStream(stream, sink, sink);
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  const counts = /^(\d+) (\d+)\s*$/.exec(text);
+  if (ExitCode !== 0 || counts === null) throw new Error(`the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`);
+  return counts[1] === '0' || counts[2] === '0';
+}
+
+/**
+ * One name of the volume: a regular file's bytes go into a new file of the worker's; of anything else only its kind
+ * is read. The engine's archive of a folder holds all that is under it: the stream is dropped after its first entry.
+ */
+async function collectOne(held: HeldVolume, results: ResultsVolume, name: string): Promise<CollectedEntry> {
+  if (name !== path.basename(name) || name === '..') throw new Error(`a collected name is one at the volume's top level, not ${name}`);
+  let archive: NodeJS.ReadableStream;
+  try {
+    archive = await held.holder.getArchive({ path: path.posix.join(results.containerPath, name) });
+  } catch (error) {
+    if (statusOf(error) === 404) return 'missing';
+    throw error;
+  }
+  const extract = tar.extract();
+  (archive as NodeJS.ReadableStream & { pipe: <T extends NodeJS.WritableStream>(to: T) => T }).pipe(extract as unknown as NodeJS.WritableStream);
+  try {
+    for await (const entry of extract) {
+      const kind = ENTRY_KINDS[entry.header.type ?? 'file'] ?? 'device';
+      if (kind !== 'file') return kind;
+      const file = await open(path.join(results.hostDir, name), 'wx', 0o644);
+      try {
+        // tar-stream's entries are streamx streams, which Node's pipeline does not wait for.
+        for await (const chunk of entry) await file.write(chunk as Buffer);
+        // Whatever the worker's umask: readable by every later reader, executable by none.
+        await file.chmod(0o644);
+      } finally {
+        await file.close();
+      }
+      return 'file';
+    }
+    return 'missing';
+  } finally {
+    extract.destroy();
+    (archive as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  }
+}
+
+/** Copies the named regular files out of the volume; says what each name was. */
+export async function collectResults(held: HeldVolume, results: ResultsVolume): Promise<Record<string, CollectedEntry>> {
+  const collected: Record<string, CollectedEntry> = {};
+  for (const name of results.collect) collected[name] = await collectOne(held, results, name);
+  return collected;
+}
+
+/** Removes the results volumes carrying all these labels once their containers are gone; one still in use stays. */
+export async function removeResultsVolumes(docker: Dockerode, filter: string[]): Promise<void> {
+  const { Volumes } = await docker.listVolumes({ filters: { label: filter } });
+  for (const volume of Volumes ?? []) {
+    await removeVolume(docker, volume.Name).catch((error: unknown) => {
+      if (statusOf(error) !== 409) throw error;
+    });
+  }
+}
