@@ -9,6 +9,7 @@ import type { FileMetadata } from '../../src/domain/metadata.js';
 import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
+import { seededRandom as random } from '../helpers/seeded-random.js';
 
 /** The contract's example task (§5). */
 const SERIES = parseTaskConfig({
@@ -128,18 +129,6 @@ test('execution_time.csv and Python float formatting', () => {
   assert.is(pythonFloat(123456789012345.6), '123456789012345.6');
   assert.is(pythonFloat(-0.0001), '-0.0001');
 });
-
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Dataset {
   readonly rows: Array<Record<string, unknown>>;

@@ -7,6 +7,7 @@ import { WorkerError } from '../../src/domain/errors.js';
 import { cellNumber, type CsvHead, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../../src/domain/scoring.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
+import { seededRandom as random } from '../helpers/seeded-random.js';
 
 const SERIES = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -27,18 +28,6 @@ const SCALAR = parseTaskConfig({
   references_compare: ['azimuth', 'tilt'],
   public_results_table: 'public.json',
 });
-
-/** A seeded generator (mulberry32), so the random cases are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const lines = (csv: string) => csv.split('\n').filter((line) => line.trim() !== '').map((line) => line.split(','));
 

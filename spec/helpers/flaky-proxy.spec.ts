@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type FlakyProxy, startFlakyProxy } from './flaky-proxy.js';
+import { seededRandom } from './seeded-random.js';
 
 /** The proxy's faults do what their names say to a real server behind it: applied or not, answered or not. */
 
@@ -95,12 +96,8 @@ test('chaos: each matching request faulted with the given rate, the kind from th
 });
 
 test('chaos with a seeded random repeats the same faults', async () => {
-  const seeded = () => {
-    let state = 7;
-    return () => ((state = (state * 16807) % 2147483647) - 1) / 2147483646;
-  };
   const run = async () => {
-    proxy.chaos(0.5, ['status-500', 'status-503'], seeded());
+    proxy.chaos(0.5, ['status-500', 'status-503'], seededRandom(7));
     const statuses: number[] = [];
     for (let i = 0; i < 12; i += 1) statuses.push((await post(String(i))).status);
     return statuses;
