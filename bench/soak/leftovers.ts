@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 /**
@@ -52,19 +53,21 @@ export function idRange(from: number, to: number): Set<number> {
 }
 
 /**
- * Entries of the work folder (two levels deep: a change may group them by worker) named after one of `ids`:
- * `submission-<id>-…` workspaces and `logs-<id>-…` job logs.
+ * What is left in the work folder, two levels deep (a change may group a worker's folders): every entry, and of
+ * those the ones named after one of `ids` (as a whole number in the name), told apart as job logs (`logs…`) and
+ * workspaces (the rest: `submission-<id>-…` today).
  */
-export async function workFolderLeftovers(workDir: string, ids: ReadonlySet<number>): Promise<{ workspaces: string[]; jobLogs: string[] }> {
-  const names: string[] = [];
+export async function workFolderLeftovers(workDir: string, ids: ReadonlySet<number>): Promise<{ entries: string[]; workspaces: string[]; jobLogs: string[] }> {
+  const entries: string[] = [];
+  const ownId = (name: string) => [...name.matchAll(/\d+/g)].some((match) => ids.has(Number(match[0])));
   const walk = async (dir: string, prefix: string, depth: number) => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      names.push(`${prefix}${entry.name}`);
-      if (depth > 1 && entry.isDirectory() && !/^(submission|logs)-\d+-/.test(entry.name)) await walk(`${dir}/${entry.name}`, `${prefix}${entry.name}/`, depth - 1);
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      entries.push(`${prefix}${entry.name}`);
+      if (depth > 1 && entry.isDirectory() && !ownId(entry.name)) await walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, depth - 1);
     }
   };
   await walk(workDir, '', 2);
-  const named = (kind: string) => names.filter((name) => ids.has(Number(new RegExp(`(?:^|/)${kind}-(\\d+)-`).exec(name)?.[1])));
-  return { workspaces: named('submission'), jobLogs: named('logs') };
+  const named = entries.filter((name) => ownId(path.basename(name)));
+  const isLog = (name: string) => /^logs?[-_]/.test(path.basename(name));
+  return { entries, workspaces: named.filter((name) => !isLog(name)), jobLogs: named.filter(isLog) };
 }

@@ -107,6 +107,7 @@ export async function soakFigures(input: SoakInputs) {
       orphanedContainers: input.containers.map((c) => ({ submission: c.submissionId, state: c.state })),
       workspacesLeft: workFolder.workspaces,
       jobLogsLeft: workFolder.jobLogs,
+      workFolderLeft: workFolder.entries,
       doubleCounted: flagged(views, (view) => doubleCounts(view, fileCount)),
       unlikeClean: flagged(views, (view) => {
         const clean = reference(view);
