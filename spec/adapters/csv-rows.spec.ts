@@ -5,7 +5,7 @@ import { parseString } from 'fast-csv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MAX_ROW_CHARS, openCsvRows, RowLengthCheck } from '../../src/adapters/csv-rows.js';
-import { random } from '../helpers/seeded-random.js';
+import { seededRandom as random } from '../helpers/seeded-random.js';
 
 let scratch = '';
 

@@ -9,7 +9,7 @@ import type { FileMetadata } from '../../src/domain/metadata.js';
 import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
-import { random } from '../helpers/seeded-random.js';
+import { seededRandom as random } from '../helpers/seeded-random.js';
 
 /** The contract's example task (§5). */
 const SERIES = parseTaskConfig({

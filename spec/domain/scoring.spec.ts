@@ -7,7 +7,7 @@ import { WorkerError } from '../../src/domain/errors.js';
 import { cellNumber, type CsvHead, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../../src/domain/scoring.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
-import { random } from '../helpers/seeded-random.js';
+import { seededRandom as random } from '../helpers/seeded-random.js';
 
 const SERIES = parseTaskConfig({
   function_name: 'detect_time_shifts',

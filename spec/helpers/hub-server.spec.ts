@@ -19,9 +19,13 @@ test.before.each(async () => {
 });
 test.after.each(() => hub.close());
 
+const login = async () => {
+  const answer = await fetch(`${hub.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: HUB_USERNAME, password: HUB_PASSWORD }) });
+  return ((await answer.json()) as { token: string }).token;
+};
+
 async function call(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const login = await fetch(`${hub.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: HUB_USERNAME, password: HUB_PASSWORD }) });
-  const { token } = (await login.json()) as { token: string };
+  const token = await login();
   const answer = await fetch(`${hub.url}/${route}`, {
     method,
     headers: { 'content-type': 'application/json', authorization: `Token ${token}` },
@@ -30,6 +34,17 @@ async function call(method: string, route: string, body?: unknown): Promise<{ st
   const text = await answer.text();
   return { status: answer.status, body: answer.headers.get('content-type') === 'application/json' && text !== '' ? JSON.parse(text) : text };
 }
+
+test("login: every worker gets the user's one token (get_or_create), so one's login never signs another out", async () => {
+  const first = await login();
+  assert.is(await login(), first);
+  const answer = await fetch(`${hub.url}/versions/python/`, { headers: { authorization: `Token ${first}` } });
+  assert.is(answer.status, 200);
+  hub.expireToken();
+  const renewed = await login();
+  assert.is.not(renewed, first);
+  assert.is(await login(), renewed);
+});
 
 test('progress_increment: float(file_exec_time), so null or a missing field is a 500 and is not counted', async () => {
   assert.is((await call('POST', `submissions/submission/${SID}/progress_increment`, { file_exec_time: null })).status, 500);

@@ -147,6 +147,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
   const faults: Array<{ method: string; path: string | RegExp; status: number; body: string | undefined }> = [];
   let tokenNumber = 0;
   let token = '';
+  let expired = false;
   let nextReportId = 1;
 
   function addReport(submission: number, fields: Partial<ErrorReportRow>): ErrorReportRow {
@@ -182,8 +183,13 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       if (given?.username !== username || given?.password !== password) {
         return { status: 400, body: 'Unable to log in with provided credentials.', headers: { 'content-type': 'text/plain' } };
       }
-      tokenNumber += 1;
-      token = `token-${tokenNumber}-${Math.random().toString(36).slice(2)}`;
+      // As the API's Token.objects.get_or_create: every login gets the user's one token (several workers share it),
+      // a new one only once it was invalidated.
+      if (token === '' || expired) {
+        tokenNumber += 1;
+        token = `token-${tokenNumber}-${Math.random().toString(36).slice(2)}`;
+        expired = false;
+      }
       return json(200, { token, username });
     }
     if (token === '' || headers['authorization'] !== `Token ${token}`) return json(401, { detail: 'Invalid token.' });
@@ -291,6 +297,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     },
     expireToken() {
       token = `expired-${tokenNumber}`;
+      expired = true;
     },
     statuses,
     results,

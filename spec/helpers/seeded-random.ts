@@ -1,5 +1,5 @@
-/** A seeded generator (mulberry32) of numbers in [0, 1), so random cases are the same on every run. */
-export function random(seed: number): () => number {
+/** A seeded generator (mulberry32) of numbers in [0, 1): the same seed gives the same sequence on every run. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
