@@ -17,7 +17,9 @@ export function positiveInt(text: string | undefined, fallback: number): number 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 export const round = (value: number, digits = 3) => Number(value.toFixed(digits));
@@ -31,7 +33,11 @@ export function alternating<T>(a: T, b: T, repeats: number): T[] {
 }
 
 function dockerVersion(): Promise<string | null> {
-  return new Promise((resolve) => execFile('docker', ['version', '--format', '{{.Server.Version}}'], (error, stdout) => resolve(error ? null : stdout.trim())));
+  return new Promise((resolve) =>
+    execFile('docker', ['version', '--format', '{{.Server.Version}}'], (error, stdout) =>
+      resolve(error ? null : stdout.trim()),
+    ),
+  );
 }
 
 /** The machine a figure was measured on. */

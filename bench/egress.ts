@@ -41,10 +41,14 @@ async function main(): Promise<void> {
     const scope = { dir, log, labels: { 'pvhub.bench': String(process.pid), 'pvhub.submission': `bench${index}` } };
     try {
       const started = performance.now();
-      const ready = await lastValueFrom(withEgress(variant === 'with' ? ALLOWLIST : [], scope, ports, settings, () => of(performance.now())));
+      const ready = await lastValueFrom(
+        withEgress(variant === 'with' ? ALLOWLIST : [], scope, ports, settings, () => of(performance.now())),
+      );
       const ended = performance.now();
       const timing = { setupMs: ready - started, teardownMs: ended - ready };
-      process.stderr.write(`[bench] egress ${variant} allowlist: set-up ${seconds(timing.setupMs)} s, teardown ${seconds(timing.teardownMs)} s\n`);
+      process.stderr.write(
+        `[bench] egress ${variant} allowlist: set-up ${seconds(timing.setupMs)} s, teardown ${seconds(timing.teardownMs)} s\n`,
+      );
       timings[variant].push(timing);
     } finally {
       await engine.removeContainers(scope.labels);
@@ -64,7 +68,7 @@ async function main(): Promise<void> {
     description:
       "withEgress (src/operators/with-egress.ts, the job's own step) on the real engine: set-up = the job's internal network, " +
       'its Squid proxy started on the outward network and joined to the internal one, until the proxy accepts connections; ' +
-      'teardown = the proxy\'s log read and the proxy and network removed. Without an allowlist the same step makes nothing.',
+      "teardown = the proxy's log read and the proxy and network removed. Without an allowlist the same step makes nothing.",
     command: 'npm run bench:egress',
     measuredAt: new Date().toISOString(),
     loadAverage1m: round(os.loadavg()[0] ?? NaN, 2),
@@ -74,7 +78,13 @@ async function main(): Promise<void> {
     values: { withAllowlist, withoutAllowlist },
   };
   await writeResults({ results: { ...(await resultSections()), egress_setup_seconds: section } });
-  console.log(JSON.stringify({ egress_setup_seconds: section.median, withoutAllowlist: withoutAllowlist.medianSetupSeconds, teardown: withAllowlist.medianTeardownSeconds }));
+  console.log(
+    JSON.stringify({
+      egress_setup_seconds: section.median,
+      withoutAllowlist: withoutAllowlist.medianSetupSeconds,
+      teardown: withAllowlist.medianTeardownSeconds,
+    }),
+  );
 }
 
 await main();

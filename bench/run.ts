@@ -28,7 +28,17 @@ import { scoreFile } from '../src/operators/score-file.js';
 import { type BuiltWorkspace, workspacePaths } from '../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../src/ports/container-engine.js';
 import { ObjectNotFoundError, type ObjectStore } from '../src/ports/object-store.js';
-import { alternating, machine, median, positiveInt, resultSections, ROOT, round, seconds, writeResults } from './common.js';
+import {
+  alternating,
+  machine,
+  median,
+  positiveInt,
+  resultSections,
+  ROOT,
+  round,
+  seconds,
+  writeResults,
+} from './common.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const COMMAND = 'npx tsx bench/run.ts';
@@ -58,7 +68,11 @@ interface Finished {
 
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -100,11 +114,21 @@ async function evaluateOnce(parallel: number, tmp: string, label: string): Promi
   const started = performance.now();
   const result = await run(
     process.execPath,
-    [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK_DIR, '--submission', SUBMISSION, '--out', outDir],
+    [
+      path.join(ROOT, 'bin/pvhub-worker.js'),
+      'evaluate',
+      '--task',
+      TASK_DIR,
+      '--submission',
+      SUBMISSION,
+      '--out',
+      outDir,
+    ],
     { PVHUB_MAX_PARALLEL: String(parallel), PVHUB_CONTAINER_MEMORY: '1g' },
   );
   const wallMs = performance.now() - started;
-  if (result.status !== 0) throw new Error(`evaluate (parallel ${parallel}) exited ${result.status}: ${result.stderr || result.stdout}`);
+  if (result.status !== 0)
+    throw new Error(`evaluate (parallel ${parallel}) exited ${result.status}: ${result.stderr || result.stdout}`);
   const phase = await filesPhase(outDir);
   await rm(outDir, { recursive: true, force: true });
   return { wallMs, filesPhaseMs: phase };
@@ -116,7 +140,9 @@ async function benchEvaluate(tmp: string) {
   const runs: Record<1 | 2, EvaluateRun[]> = { 1: [], 2: [] };
   for (const [index, parallel] of alternating<1 | 2>(1, 2, EVALUATE_REPEATS).entries()) {
     const result = await evaluateOnce(parallel, tmp, String(index));
-    progress(`evaluate: PVHUB_MAX_PARALLEL=${parallel} ${seconds(result.wallMs)} s (files phase ${seconds(result.filesPhaseMs ?? NaN)} s)`);
+    progress(
+      `evaluate: PVHUB_MAX_PARALLEL=${parallel} ${seconds(result.wallMs)} s (files phase ${seconds(result.filesPhaseMs ?? NaN)} s)`,
+    );
     runs[parallel].push(result);
   }
   const summary = (list: readonly EvaluateRun[]) => {
@@ -224,7 +250,11 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
     const outputPath = path.join(resultsDir, 'output.csv');
     // scoreFile moves the output into the results; a link leaves the generated file for the next repeat.
     await link(outputFile, outputPath).catch(() => copyFile(outputFile, outputPath));
-    const task = { index: 0, metadata: { file_id: 1, system_id: 1, file_name: 'series.csv', include_on_leaderboard: true }, kwargs: [] };
+    const task = {
+      index: 0,
+      metadata: { file_id: 1, system_id: 1, file_name: 'series.csv', include_on_leaderboard: true },
+      kwargs: [],
+    };
     const ran: FileRun = { kind: 'ran', task, executionTime: 1, outputPath, functionParameters: [], wallTimeMs: 0 };
 
     const rssBefore = process.memoryUsage().rss;
@@ -243,15 +273,29 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
       maxRssMiB: (process.resourceUsage().maxRSS * 1024) / MIB,
       meanAbsoluteError: score.kind === 'scored' ? (score.row.values['mean_absolute_error_time_series'] ?? null) : null,
     };
-    if (score.kind !== 'scored') throw new Error(`the series did not score: ${score.failure.code} ${score.failure.message}`);
+    if (score.kind !== 'scored')
+      throw new Error(`the series did not score: ${score.failure.code} ${score.failure.message}`);
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function scoreInChild(files: { output: string; reference: string }, rows: number, v8Flags: readonly string[]): Promise<ScoreChildReport> {
-  const result = await run(process.execPath, [...v8Flags, '--import', 'tsx', THIS_FILE, '--score-child', files.output, files.reference, String(rows)]);
+async function scoreInChild(
+  files: { output: string; reference: string },
+  rows: number,
+  v8Flags: readonly string[],
+): Promise<ScoreChildReport> {
+  const result = await run(process.execPath, [
+    ...v8Flags,
+    '--import',
+    'tsx',
+    THIS_FILE,
+    '--score-child',
+    files.output,
+    files.reference,
+    String(rows),
+  ]);
   if (result.status !== 0) throw new Error(`scoring child (${rows} rows) exited ${result.status}: ${result.stderr}`);
   const report = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as ScoreChildReport;
   if (report.meanAbsoluteError === null || Math.abs(report.meanAbsoluteError - OFFSET) > 1e-9) {
@@ -380,7 +424,7 @@ async function benchContainers(tmp: string) {
     return {
       description:
         `DockerEngine.runContainer (create, attach, start, wait, inspect, force-remove) of \`python -c pass\` in ${BASE_IMAGE} ` +
-        'with the worker\'s hardening (no network, all capabilities dropped, read-only root, tmpfs /tmp, memory 1g, ' +
+        "with the worker's hardening (no network, all capabilities dropped, read-only root, tmpfs /tmp, memory 1g, " +
         `CPU and pids limits, ulimits, uid ${RUNNER_USER}, results watch) and two bind mounts as run-file.ts makes them; ` +
         `batches of ${CONTAINERS_PER_BATCH} containers, wall seconds per container, one after another vs two at once.`,
       containersPerBatch: CONTAINERS_PER_BATCH,
@@ -390,7 +434,11 @@ async function benchContainers(tmp: string) {
         twoAtOnceSecondsPerContainer: perContainer[2],
         medianSequentialSecondsPerContainer: sequential,
         medianTwoAtOnceSecondsPerContainer: twoAtOnce,
-        architectureFigures: { bindMountsSequential: 0.5, bindMountsTwoAtOnce: 0.4, source: '/work/shared/design/architecture.md' },
+        architectureFigures: {
+          bindMountsSequential: 0.5,
+          bindMountsTwoAtOnce: 0.4,
+          source: '/work/shared/design/architecture.md',
+        },
       },
       ratios: {
         twoAtOnceOverSequential: round(twoAtOnce / sequential),
@@ -421,7 +469,12 @@ async function main(): Promise<void> {
       loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0] ?? NaN, 2) },
       durationSeconds: Math.round((Date.now() - started) / 1000),
       // Sections other benchmarks write (bench/egress.ts) stay as they were.
-      results: { ...(await resultSections()), evaluateParallelism: evaluate, streamingScoring: scoring, containerStart: containers },
+      results: {
+        ...(await resultSections()),
+        evaluateParallelism: evaluate,
+        streamingScoring: scoring,
+        containerStart: containers,
+      },
     };
     progress(`wrote ${await writeResults(results)} in ${results.durationSeconds} s`);
     console.log(
@@ -429,7 +482,10 @@ async function main(): Promise<void> {
         {
           evaluateSpeedup: evaluate.ratios,
           scoring: scoring.ratios,
-          rowsPerSecond: { rows10k: scoring.values.rows10k.medianRowsPerSecond, rows1M: scoring.values.rows1M.medianRowsPerSecond },
+          rowsPerSecond: {
+            rows10k: scoring.values.rows10k.medianRowsPerSecond,
+            rows1M: scoring.values.rows1M.medianRowsPerSecond,
+          },
           containerSecondsPerContainer: {
             sequential: containers.values.medianSequentialSecondsPerContainer,
             twoAtOnce: containers.values.medianTwoAtOnceSecondsPerContainer,
@@ -447,7 +503,8 @@ async function main(): Promise<void> {
 const args = process.argv.slice(2);
 if (args[0] === '--score-child') {
   const [, output, reference, rows] = args;
-  if (output === undefined || reference === undefined || rows === undefined) throw new Error('usage: --score-child <output> <reference> <rows>');
+  if (output === undefined || reference === undefined || rows === undefined)
+    throw new Error('usage: --score-child <output> <reference> <rows>');
   await scoreChild(output, reference, Number(rows));
 } else {
   await main();

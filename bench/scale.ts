@@ -34,19 +34,33 @@ interface JobSpan {
 
 /** Each job's span as the Hub saw it: from its `running` to its final status. */
 function spansOf(requests: readonly RecordedRequest[]): JobSpan[] {
-  const statusChanges = requests.filter((r) => r.method === 'PUT' && r.path.startsWith('submissions/change_submission_status/'));
+  const statusChanges = requests.filter(
+    (r) => r.method === 'PUT' && r.path.startsWith('submissions/change_submission_status/'),
+  );
   const ids = [...new Set(statusChanges.map((r) => Number(r.path.split('/').at(-1))))];
   return ids.flatMap((submissionId) => {
     const own = statusChanges.filter((r) => r.path.endsWith(`/${submissionId}`));
     const started = own.find((r) => (r.body as { status?: string }).status === 'running');
     const settled = own.find((r) => ['finished', 'failed'].includes(String((r.body as { status?: string }).status)));
-    return started && settled ? [{ submissionId, startedAt: started.at, settledAt: settled.at, status: String((settled.body as { status: string }).status) }] : [];
+    return started && settled
+      ? [
+          {
+            submissionId,
+            startedAt: started.at,
+            settledAt: settled.at,
+            status: String((settled.body as { status: string }).status),
+          },
+        ]
+      : [];
   });
 }
 
 /** The most spans open at one instant. */
 function mostAtOnce(spans: readonly JobSpan[]): number {
-  const events = spans.flatMap((span) => [{ at: span.startedAt, step: 1 }, { at: span.settledAt, step: -1 }]);
+  const events = spans.flatMap((span) => [
+    { at: span.startedAt, step: 1 },
+    { at: span.settledAt, step: -1 },
+  ]);
   // An end before a start at the same millisecond: a job handed over is not two in flight.
   events.sort((a, b) => a.at - b.at || a.step - b.step);
   let open = 0;
@@ -107,7 +121,8 @@ async function measure(grouping: Grouping, firstId: number, jobs: number, worker
     await runWorkers(w, workers, () => spansOf(w.hub.requests).length === jobs);
     const spans = spansOf(w.hub.requests);
     const unfinished = spans.filter((span) => span.status !== 'finished');
-    if (unfinished.length > 0) throw new Error(`jobs that did not finish: ${unfinished.map((span) => span.submissionId).join(', ')}`);
+    if (unfinished.length > 0)
+      throw new Error(`jobs that did not finish: ${unfinished.map((span) => span.submissionId).join(', ')}`);
     return { spans, wallSeconds: (Math.max(...spans.map((span) => span.settledAt)) - started) / 1000 };
   } finally {
     await disposeWorlds();
@@ -150,7 +165,9 @@ async function main(): Promise<void> {
       "workers' start to the last job's final status; jobs in flight from the Hub's view (status running to finished).",
     workers: WORKERS,
     values: { oneGroup, groupPerSubmission },
-    ratios: { jobsPerMinuteGroupPerSubmissionOverOneGroup: round(groupPerSubmission.jobsPerMinute / oneGroup.jobsPerMinute, 2) },
+    ratios: {
+      jobsPerMinuteGroupPerSubmissionOverOneGroup: round(groupPerSubmission.jobsPerMinute / oneGroup.jobsPerMinute, 2),
+    },
   };
   console.error(`[bench:scale] wrote ${await writeResults({ scale })} in ${scale.durationSeconds} s`);
   console.log(JSON.stringify({ oneGroup, groupPerSubmission, ratios: scale.ratios }, null, 2));

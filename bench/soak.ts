@@ -27,7 +27,6 @@ import {
   jobList,
   LEASE_SECONDS,
   MIX,
-
   settings,
   SOAK_FIRST_ID,
   STALL_MS,
@@ -42,10 +41,17 @@ async function taskFileCount(): Promise<number> {
   return (await readFile(path.join(TASK, 'file_test_link.csv'), 'utf8')).trim().split('\n').length - 1;
 }
 
-const settledAmong = (w: World, ids: readonly number[]) => () => ids.filter((id) => ['finished', 'failed'].includes(w.hub.statuses.get(id)?.at(-1) ?? '')).length;
+const settledAmong = (w: World, ids: readonly number[]) => () =>
+  ids.filter((id) => ['finished', 'failed'].includes(w.hub.statuses.get(id)?.at(-1) ?? '')).length;
 
 const filesToldSince = (w: World) => (submissionId: number, since: number) =>
-  w.hub.requests.filter((r) => r.at >= since && r.status === 200 && r.method === 'POST' && r.path === `submissions/submission/${submissionId}/progress_increment`).length;
+  w.hub.requests.filter(
+    (r) =>
+      r.at >= since &&
+      r.status === 200 &&
+      r.method === 'POST' &&
+      r.path === `submissions/submission/${submissionId}/progress_increment`,
+  ).length;
 
 async function main(): Promise<void> {
   const config = settings();
@@ -77,7 +83,9 @@ async function main(): Promise<void> {
       settled: settledAmong(w, cleanIds),
       onProgress: say,
     });
-    const references = new Map<string, SubmissionView>(zips.map((zip, i) => [zip, submissionView(w.hub, CLEAN_FIRST_ID + i, zip)]));
+    const references = new Map<string, SubmissionView>(
+      zips.map((zip, i) => [zip, submissionView(w.hub, CLEAN_FIRST_ID + i, zip)]),
+    );
     if (!clean.converged) say('the clean run did not end within its time limit: the comparison with it is incomplete');
 
     const random = seededRandom(config.seed);
@@ -91,8 +99,11 @@ async function main(): Promise<void> {
     };
     let faulted: PhaseOutcome;
     try {
-      for (const [i, [target, proxy]] of Object.entries(proxies).entries()) proxy.chaos(config.faultRates[target as keyof typeof proxies], FAULTS, seededRandom(config.seed + i + 1));
-      say(`faulted run: ${jobs.length} jobs, ${config.workers} workers, faults ${JSON.stringify(config.faultRates)}, ${INTERRUPTIONS.length} interruptions`);
+      for (const [i, [target, proxy]] of Object.entries(proxies).entries())
+        proxy.chaos(config.faultRates[target as keyof typeof proxies], FAULTS, seededRandom(config.seed + i + 1));
+      say(
+        `faulted run: ${jobs.length} jobs, ${config.workers} workers, faults ${JSON.stringify(config.faultRates)}, ${INTERRUPTIONS.length} interruptions`,
+      );
       faulted = await runPhase(w, {
         workers: config.workers,
         env: {
@@ -114,7 +125,11 @@ async function main(): Promise<void> {
     } finally {
       for (const proxy of Object.values(proxies)) proxy.chaos(0, []);
     }
-    say(faulted.converged ? `the queue emptied after ${Math.round(faulted.seconds)} s` : `time limit reached after ${Math.round(faulted.seconds)} s`);
+    say(
+      faulted.converged
+        ? `the queue emptied after ${Math.round(faulted.seconds)} s`
+        : `time limit reached after ${Math.round(faulted.seconds)} s`,
+    );
     // Messages held by a killed worker come back after the lease; the ones left are the stuck submissions'.
     const leftOnQueue = await drainQueue(w, (LEASE_SECONDS + 15) * 1000);
     const soakSet = new Set(soakIds);
@@ -137,7 +152,10 @@ async function main(): Promise<void> {
       logDir,
     });
     // What the Hub applied, in order, and what the proxies injected: the evidence behind every figure.
-    const evidence = { requests: w.hub.requests.map(({ headers: _headers, ...request }) => request), faults: Object.fromEntries(Object.entries(proxies).map(([target, proxy]) => [target, proxy.injected])) };
+    const evidence = {
+      requests: w.hub.requests.map(({ headers: _headers, ...request }) => request),
+      faults: Object.fromEntries(Object.entries(proxies).map(([target, proxy]) => [target, proxy.injected])),
+    };
     await writeFile(path.join(logDir, 'hub-requests.json'), JSON.stringify(evidence));
     await removeLeftovers(containers, networks);
     for (const proxy of Object.values(proxies)) await proxy.close();

@@ -8,7 +8,7 @@ bash scripts/setup.sh --tests
 echo "== type-check"
 npx tsc --noEmit
 echo "== lint"
-npx eslint .
+npm run -s lint
 echo "== specs"
 mkdir -p logs
 status=0

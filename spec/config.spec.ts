@@ -24,7 +24,12 @@ test('PROD (any value) switches to AWS and the production API', () => {
 });
 
 test("credentials come as one pair: main's names first, develop's otherwise, never a mix", () => {
-  const both = loadConfig({ worker_username: 'w', worker_password: 'wp', valhub_admin_username: 'a', valhub_admin_password: 'ap' });
+  const both = loadConfig({
+    worker_username: 'w',
+    worker_password: 'wp',
+    valhub_admin_username: 'a',
+    valhub_admin_password: 'ap',
+  });
   assert.equal([both.hub.username, both.hub.password], ['a', 'ap']);
   const develop = loadConfig({ worker_username: 'w', worker_password: 'wp' });
   assert.equal([develop.hub.username, develop.hub.password], ['w', 'wp']);
@@ -50,9 +55,18 @@ test("base images are pulled from Docker Hub's python unless PVHUB_BASE_IMAGE_RE
   assert.is(loadConfig({}).baseImageRepository, 'python');
   const ecr = '123456789012.dkr.ecr.us-west-2.amazonaws.com/mirror/python';
   assert.is(loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: ecr }).baseImageRepository, ecr);
-  assert.is(loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: '127.0.0.1:5555/pvhub-spec/python' }).baseImageRepository, '127.0.0.1:5555/pvhub-spec/python');
+  assert.is(
+    loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: '127.0.0.1:5555/pvhub-spec/python' }).baseImageRepository,
+    '127.0.0.1:5555/pvhub-spec/python',
+  );
   for (const bad of ['python:3.11-slim', 'Python', 'https://mirror.example/python', 'a b']) {
-    assert.throws(() => loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: bad }), (error: ConfigError) => error.problems.some((problem) => problem.startsWith(`PVHUB_BASE_IMAGE_REPOSITORY=${bad} is not an image repository`)));
+    assert.throws(
+      () => loadConfig({ PVHUB_BASE_IMAGE_REPOSITORY: bad }),
+      (error: ConfigError) =>
+        error.problems.some((problem) =>
+          problem.startsWith(`PVHUB_BASE_IMAGE_REPOSITORY=${bad} is not an image repository`),
+        ),
+    );
   }
 });
 
@@ -63,7 +77,12 @@ test('LOG_LEVEL must be a pino level', () => {
 
 test('every bad setting is listed in one error', () => {
   try {
-    loadConfig({ PVHUB_CONTAINER_MEMORY: 'lots', PVHUB_FILE_TIME_LIMIT: '-1', PVHUB_API_URL: 'not a url', PVHUB_JOB_TIME_LIMIT: '13' });
+    loadConfig({
+      PVHUB_CONTAINER_MEMORY: 'lots',
+      PVHUB_FILE_TIME_LIMIT: '-1',
+      PVHUB_API_URL: 'not a url',
+      PVHUB_JOB_TIME_LIMIT: '13',
+    });
     assert.unreachable();
   } catch (error) {
     assert.instance(error, ConfigError);
@@ -81,7 +100,15 @@ test('worker settings: receive limit, leftover sweep, workspace, local keys only
   assert.is(local.removeLeftoverContainers, true);
   assert.is(local.keepWorkspace, false);
   assert.equal(local.aws.localCredentials, { accessKeyId: 'x', secretAccessKey: 'x' });
-  const tuned = loadConfig({ PVHUB_MAX_RECEIVES: '5', PVHUB_REMOVE_LEFTOVERS: 'false', PVHUB_KEEP_WORKSPACE: 'yes', AWS_ACCESS_KEY_ID: 'AKIA' }, 2);
+  const tuned = loadConfig(
+    {
+      PVHUB_MAX_RECEIVES: '5',
+      PVHUB_REMOVE_LEFTOVERS: 'false',
+      PVHUB_KEEP_WORKSPACE: 'yes',
+      AWS_ACCESS_KEY_ID: 'AKIA',
+    },
+    2,
+  );
   assert.is(tuned.maxReceives, 5);
   assert.is(tuned.removeLeftoverContainers, false);
   assert.is(tuned.keepWorkspace, true);
@@ -103,8 +130,14 @@ test('SQS limits are checked at start: wait at most 20 s, lease at most 12 h, wh
 
 test("the object store: the local stack's emulator, an S3 endpoint when one is given, AWS S3 in production", () => {
   assert.equal(loadConfig({}, 2).aws.objectStore, { kind: 'emulator', url: 'http://s3:5000' });
-  assert.equal(loadConfig({ PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001/' }, 2).aws.objectStore, { kind: 'emulator', url: 'http://127.0.0.1:5001/' });
-  const s3 = loadConfig({ PVHUB_S3_ENDPOINT: 'http://127.0.0.1:4566', PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001' }, 2);
+  assert.equal(loadConfig({ PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001/' }, 2).aws.objectStore, {
+    kind: 'emulator',
+    url: 'http://127.0.0.1:5001/',
+  });
+  const s3 = loadConfig(
+    { PVHUB_S3_ENDPOINT: 'http://127.0.0.1:4566', PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001' },
+    2,
+  );
   assert.equal(s3.aws.objectStore, { kind: 's3' }, 'an S3 endpoint wins over the emulator');
   assert.is(s3.aws.s3Endpoint, 'http://127.0.0.1:4566');
   const production = loadConfig({ PROD: 'true', PVHUB_S3_EMULATOR_URL: 'http://s3:5000' }, 2);
@@ -135,7 +168,13 @@ test('sizes', () => {
 test('egress: on outside production, off in production unless the operator turns it on; cap, network and denied ranges read', () => {
   assert.equal(loadConfig({}).egress, { enabled: true, cap: undefined, outwardNetwork: 'bridge', deny: [] });
   assert.is(loadConfig({ PROD: '1' }).egress.enabled, false);
-  const set = loadConfig({ PROD: '1', PVHUB_EGRESS: 'on', PVHUB_EGRESS_CAP: '*.nrel.gov:443, api.example.org:8080', PVHUB_EGRESS_NETWORK: 'pvhub-out', PVHUB_EGRESS_DENY: '198.51.100.7,203.0.113.0/24' });
+  const set = loadConfig({
+    PROD: '1',
+    PVHUB_EGRESS: 'on',
+    PVHUB_EGRESS_CAP: '*.nrel.gov:443, api.example.org:8080',
+    PVHUB_EGRESS_NETWORK: 'pvhub-out',
+    PVHUB_EGRESS_DENY: '198.51.100.7,203.0.113.0/24',
+  });
   assert.equal(set.egress, {
     enabled: true,
     cap: [

@@ -165,11 +165,15 @@ class Reader {
    * (worker_username/_password); a pair with one half missing is a problem, never mixed with the other pair.
    */
   credentials(): { username: string | undefined; password: string | undefined } {
-    for (const [user, pass] of [['valhub_admin_username', 'valhub_admin_password'], ['worker_username', 'worker_password']] as const) {
+    for (const [user, pass] of [
+      ['valhub_admin_username', 'valhub_admin_password'],
+      ['worker_username', 'worker_password'],
+    ] as const) {
       const username = this.optional(user);
       const password = this.optional(pass);
       if (username !== undefined && password !== undefined) return { username, password };
-      if (username !== undefined || password !== undefined) this.problems.push(`${username === undefined ? user : pass} is missing (${user} and ${pass} go together)`);
+      if (username !== undefined || password !== undefined)
+        this.problems.push(`${username === undefined ? user : pass} is missing (${user} and ${pass} go together)`);
     }
     return { username: undefined, password: undefined };
   }
@@ -178,13 +182,18 @@ class Reader {
   imageRepository(name: string, fallback: string): string {
     const text = this.text(name, fallback);
     if (!/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(text)) {
-      this.problems.push(`${name}=${text} is not an image repository like python or 123456789012.dkr.ecr.us-west-2.amazonaws.com/python`);
+      this.problems.push(
+        `${name}=${text} is not an image repository like python or 123456789012.dkr.ecr.us-west-2.amazonaws.com/python`,
+      );
     }
     return text;
   }
 
   /** A comma-separated list, each item parsed; undefined when the setting is unset. */
-  list<T extends string | object>(name: string, parse: (item: string) => T | { readonly problem: string }): T[] | undefined {
+  list<T extends string | object>(
+    name: string,
+    parse: (item: string) => T | { readonly problem: string },
+  ): T[] | undefined {
     const text = this.optional(name);
     if (text === undefined) return undefined;
     return text.split(',').flatMap((item) => {
@@ -201,7 +210,8 @@ class Reader {
   /** A URL the worker calls over plain HTTP(S). */
   httpUrl(name: string, fallback: string): string {
     const text = this.url(name, fallback) ?? fallback;
-    if (URL.canParse(text) && !/^https?:$/.test(new URL(text).protocol)) this.problems.push(`${name}=${text} must be an http or https URL`);
+    if (URL.canParse(text) && !/^https?:$/.test(new URL(text).protocol))
+      this.problems.push(`${name}=${text} must be an http or https URL`);
     return text;
   }
 }
@@ -223,7 +233,9 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   const s3Endpoint = read.url('PVHUB_S3_ENDPOINT', undefined);
   // The local stack's "s3" is not S3 (contract §2): without an S3 endpoint to use instead, it is the emulator.
   const objectStore: ObjectStoreSettings =
-    production || s3Endpoint !== undefined ? { kind: 's3' } : { kind: 'emulator', url: read.httpUrl('PVHUB_S3_EMULATOR_URL', 'http://s3:5000') };
+    production || s3Endpoint !== undefined
+      ? { kind: 's3' }
+      : { kind: 'emulator', url: read.httpUrl('PVHUB_S3_EMULATOR_URL', 'http://s3:5000') };
   const workDir = path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker')));
   const visibilityLeaseSeconds = read.number('PVHUB_VISIBILITY_LEASE', 600, 30);
   const config: WorkerConfig = {
@@ -287,7 +299,11 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
         return typeof pattern === 'string' ? { problem: pattern } : pattern;
       }),
       outwardNetwork: read.text('PVHUB_EGRESS_NETWORK', 'bridge'),
-      deny: read.list<string>('PVHUB_EGRESS_DENY', (item) => parseCidr(item) ?? { problem: `"${item.trim()}" is not an IPv4 address or range` }) ?? [],
+      deny:
+        read.list<string>(
+          'PVHUB_EGRESS_DENY',
+          (item) => parseCidr(item) ?? { problem: `"${item.trim()}" is not an IPv4 address or range` },
+        ) ?? [],
     },
   };
   if (config.jobTimeLimitMs >= 12 * HOUR_MS) {
@@ -295,7 +311,8 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   }
   // SQS refuses longer waits and leases outright.
   if (config.pollWaitSeconds > 20) read.problems.push('PVHUB_POLL_WAIT must be at most 20 seconds (the SQS limit)');
-  if (config.visibilityLeaseSeconds > 43_200) read.problems.push('PVHUB_VISIBILITY_LEASE must be at most 43200 seconds (12 hours)');
+  if (config.visibilityLeaseSeconds > 43_200)
+    read.problems.push('PVHUB_VISIBILITY_LEASE must be at most 43200 seconds (12 hours)');
   if (!Number.isInteger(config.maxReceives)) read.problems.push('PVHUB_MAX_RECEIVES must be a whole number');
   if (config.limits.fileTimeLimitMs >= config.jobTimeLimitMs) {
     read.problems.push('PVHUB_FILE_TIME_LIMIT must be shorter than PVHUB_JOB_TIME_LIMIT');

@@ -24,7 +24,8 @@ export interface EvaluateOptions {
 }
 
 /** The outcome; after a failure also the job's log, kept in the work folder as the output folder was not written. */
-export type EvaluateResult = Extract<JobOutcome, { type: 'finished' }> | (Extract<JobOutcome, { type: 'failed' }> & { readonly keptLog: string });
+export type EvaluateResult =
+  Extract<JobOutcome, { type: 'finished' }> | (Extract<JobOutcome, { type: 'failed' }> & { readonly keptLog: string });
 
 /**
  * `pvhub-worker evaluate`: one submission against a task folder, with no queue, bucket or API; the output folder is
@@ -48,16 +49,20 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   // A local run has no second attempt: its ledger lives as long as it does.
   const ledger = LedgerSession.fresh(new MemoryLedger(), job);
   const outcome = await lastValueFrom(
-    evaluateSubmission(job, { ...ports, ledger }, {
-      limits: config.limits,
-      timeLimitMs: config.jobTimeLimitMs,
-      egress: config.egress,
-      workDir: config.workDir,
-      keepWorkspace: options.keepWorkspace,
-      jobLog,
-      keepLogUnlessFinished: true,
-      signal: options.signal,
-    }).pipe(tap(options.onEvent)),
+    evaluateSubmission(
+      job,
+      { ...ports, ledger },
+      {
+        limits: config.limits,
+        timeLimitMs: config.jobTimeLimitMs,
+        egress: config.egress,
+        workDir: config.workDir,
+        keepWorkspace: options.keepWorkspace,
+        jobLog,
+        keepLogUnlessFinished: true,
+        signal: options.signal,
+      },
+    ).pipe(tap(options.onEvent)),
     { defaultValue: undefined },
   );
   if (outcome?.type === 'finished') {
@@ -68,6 +73,16 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const failure: Extract<JobOutcome, { type: 'failed' }> =
     outcome?.type === 'failed'
       ? outcome
-      : { type: 'failed', error: new WorkerError('wr_500', outcome?.type === 'cancelled' ? `stopped (${outcome.reason}); no output written` : 'the job ended without a result'), retry: false, told: false };
+      : {
+          type: 'failed',
+          error: new WorkerError(
+            'wr_500',
+            outcome?.type === 'cancelled'
+              ? `stopped (${outcome.reason}); no output written`
+              : 'the job ended without a result',
+          ),
+          retry: false,
+          told: false,
+        };
   return { ...failure, keptLog: jobLog.file };
 }

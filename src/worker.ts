@@ -4,7 +4,12 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
 import type { JobEvent } from './domain/job-event.js';
 import { createRootLogger } from './logging.js';
-import { type MessageOptions, type MessageOutcome, type MessagePorts, settleMessage } from './operators/settle-message.js';
+import {
+  type MessageOptions,
+  type MessageOutcome,
+  type MessagePorts,
+  settleMessage,
+} from './operators/settle-message.js';
 import { touchHealthFile } from './sinks/health-file.js';
 import { SIGNAL_EXIT } from './signals.js';
 import { abortReason } from './streams/abort-reason.js';
@@ -18,11 +23,17 @@ export interface WorkerArgs {
 }
 
 export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
-  const { values } = parseArgs({ args: [...args], options: { 'max-jobs': { type: 'string', default: '1' } }, strict: true });
+  const { values } = parseArgs({
+    args: [...args],
+    options: { 'max-jobs': { type: 'string', default: '1' } },
+    strict: true,
+  });
   const text = values['max-jobs'];
   const maxJobs = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxJobs)) {
-    throw Object.assign(new TypeError(`--max-jobs must be a whole number (0 = until stopped), got ${text}`), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+    throw Object.assign(new TypeError(`--max-jobs must be a whole number (0 = until stopped), got ${text}`), {
+      code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+    });
   }
   return { maxJobs };
 }
@@ -44,7 +55,11 @@ const STOPPED = 'stopped' as const;
  * way is cut, and the job under way stops and settles its message (released for another worker, or deleted when the
  * Hub had its final status already). `onEvent` sees each job's events; `onAlive` each poll and each beat.
  */
-export function serveJobs(ports: MessagePorts, options: ServeOptions, onEvent?: (event: JobEvent) => void): Observable<MessageOutcome> {
+export function serveJobs(
+  ports: MessagePorts,
+  options: ServeOptions,
+  onEvent?: (event: JobEvent) => void,
+): Observable<MessageOutcome> {
   const stopped$ = abortReason(options.signal).pipe(map(() => STOPPED));
   const alive = () => options.onAlive?.();
   const beating: MessagePorts = { ...ports, heartbeat: (message) => ports.heartbeat(message).pipe(tap(alive)) };
@@ -80,7 +95,8 @@ async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerCon
     log.warn({ err: error }, 'could not prune the submission image cache');
     return [];
   });
-  if (pruned.length > 0) log.info({ removed: pruned.length, keepBytes: imageCacheBytes }, 'pruned the submission image cache');
+  if (pruned.length > 0)
+    log.info({ removed: pruned.length, keepBytes: imageCacheBytes }, 'pruned the submission image cache');
   // A missing queue (wr_1), or credentials the Hub refuses (wr_5), stop the worker here, before any message is taken.
   await ports.queue.queueUrl();
   await ports.hub.signIn();
@@ -95,7 +111,16 @@ async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerCon
 export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: WorkerArgs): Promise<void> {
   const log = createRootLogger(config.logLevel);
   const ports = servicePorts(config, log);
-  log.info({ queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production }, 'worker starting');
+  log.info(
+    {
+      queue: config.aws.queueName,
+      bucket: config.aws.bucket,
+      api: config.hub.apiUrl,
+      maxJobs,
+      production: config.production,
+    },
+    'worker starting',
+  );
   await startUp(ports, config, log);
 
   const stop = new AbortController();

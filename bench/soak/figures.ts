@@ -40,14 +40,25 @@ const FINAL = new Set(['finished', 'failed']);
  */
 function scoredPart(results: unknown): unknown {
   if (results === undefined) return undefined;
-  const { number_of_files: files, metrics = {} } = results as { number_of_files?: unknown; metrics?: Record<string, unknown> };
+  const { number_of_files: files, metrics = {} } = results as {
+    number_of_files?: unknown;
+    metrics?: Record<string, unknown>;
+  };
   return { files, metrics: Object.fromEntries(Object.entries(metrics).filter(([key]) => !/(^|_)runtime$/.test(key))) };
 }
 const applied = (request: RecordedRequest) => request.status >= 200 && request.status < 300;
 
 export function submissionView(records: HubRecords, submissionId: number, zip: string): SubmissionView {
-  const own = records.requests.filter((r) => applied(r) && (r.path.endsWith(`/${submissionId}`) || r.path.includes(`/${submissionId}/`) || (r.body as { submission?: unknown } | undefined)?.submission === submissionId));
-  const statuses = own.filter((r) => r.method === 'PUT' && r.path === `submissions/change_submission_status/${submissionId}`).map((r) => String((r.body as { status?: unknown }).status));
+  const own = records.requests.filter(
+    (r) =>
+      applied(r) &&
+      (r.path.endsWith(`/${submissionId}`) ||
+        r.path.includes(`/${submissionId}/`) ||
+        (r.body as { submission?: unknown } | undefined)?.submission === submissionId),
+  );
+  const statuses = own
+    .filter((r) => r.method === 'PUT' && r.path === `submissions/change_submission_status/${submissionId}`)
+    .map((r) => String((r.body as { status?: unknown }).status));
   const last = statuses.at(-1);
   const [shown] = records.errorReports.get(submissionId) ?? [];
   const breaking = own.filter((r) => r.method === 'POST' && r.path === 'error/error_report');
@@ -56,7 +67,9 @@ export function submissionView(records: HubRecords, submissionId: number, zip: s
     zip,
     statuses,
     final: last !== undefined && FINAL.has(last) ? (last as 'finished' | 'failed') : undefined,
-    progress: own.filter((r) => r.method === 'POST' && r.path === `submissions/submission/${submissionId}/progress_increment`).length,
+    progress: own.filter(
+      (r) => r.method === 'POST' && r.path === `submissions/submission/${submissionId}/progress_increment`,
+    ).length,
     blankReports: own.filter((r) => r.method === 'POST' && r.path === 'error/error_report/new').length,
     breakingReports: breaking.length,
     breakingCodes: breaking.map((r) => String((r.body as { error_code?: unknown }).error_code)),
@@ -79,16 +92,19 @@ export function doubleCounts(view: SubmissionView, fileCount: number): string[] 
 /** How the soak's view of a submission differs from the clean run of its zip (empty when it does not). */
 export function unlikeClean(view: SubmissionView, clean: SubmissionView): string[] {
   const reasons: string[] = [];
-  const ending = (of: SubmissionView) => `${of.final ?? 'without a final status'}${of.breakingCodes.length > 0 ? ` (${of.breakingCodes.join(', ')})` : ''}`;
+  const ending = (of: SubmissionView) =>
+    `${of.final ?? 'without a final status'}${of.breakingCodes.length > 0 ? ` (${of.breakingCodes.join(', ')})` : ''}`;
   if (view.final !== clean.final) reasons.push(`ended ${ending(view)}, clean ${ending(clean)}`);
-  else if (view.final === 'finished' && !isDeepStrictEqual(view.scored, clean.scored)) reasons.push(`scored ${JSON.stringify(view.scored)}, clean ${JSON.stringify(clean.scored)}`);
+  else if (view.final === 'finished' && !isDeepStrictEqual(view.scored, clean.scored))
+    reasons.push(`scored ${JSON.stringify(view.scored)}, clean ${JSON.stringify(clean.scored)}`);
   const foreign = [...new Set(view.fileErrors)].filter((name) => !clean.fileErrors.includes(name));
   if (foreign.length > 0) reasons.push(`file errors the clean run has not: ${foreign.join(', ')}`);
   return reasons;
 }
 
 /** A status applied after a final one: the job ran again once the Hub had its end. */
-export const ranAfterFinal = (view: SubmissionView) => view.statuses.some((status, i) => FINAL.has(status) && i < view.statuses.length - 1);
+export const ranAfterFinal = (view: SubmissionView) =>
+  view.statuses.some((status, i) => FINAL.has(status) && i < view.statuses.length - 1);
 
 /** Counts by a key. */
 export function tally<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {

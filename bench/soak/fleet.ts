@@ -107,8 +107,18 @@ export class Fleet {
       this.live.delete(slot);
       out.end();
       const seconds = (Date.now() - startedAt) / 1000;
-      this.exits.push({ slot, pid: child.pid ?? -1, code, signal, seconds, submissionId: entry.lastSubmission, signalled: entry.signalled, log: file });
-      if (Date.now() - startedAt < QUICK_EXIT_MS) await new Promise((resolve) => setTimeout(resolve, QUICK_EXIT_PAUSE_MS));
+      this.exits.push({
+        slot,
+        pid: child.pid ?? -1,
+        code,
+        signal,
+        seconds,
+        submissionId: entry.lastSubmission,
+        signalled: entry.signalled,
+        log: file,
+      });
+      if (Date.now() - startedAt < QUICK_EXIT_MS)
+        await new Promise((resolve) => setTimeout(resolve, QUICK_EXIT_PAUSE_MS));
     }
   }
 

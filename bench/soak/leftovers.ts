@@ -23,7 +23,14 @@ async function lines(args: readonly string[]): Promise<string[]> {
 
 /** Containers, running or not, whose pvhub.submission label is one of `ids`. */
 export async function containersOf(ids: ReadonlySet<number>): Promise<Labelled[]> {
-  const rows = await lines(['ps', '-a', '--filter', 'label=pvhub.submission', '--format', '{{.ID}} {{.Label "pvhub.submission"}} {{.State}}']);
+  const rows = await lines([
+    'ps',
+    '-a',
+    '--filter',
+    'label=pvhub.submission',
+    '--format',
+    '{{.ID}} {{.Label "pvhub.submission"}} {{.State}}',
+  ]);
   return rows
     .map((row) => row.split(' '))
     .map(([id = '', submission = '', state = '']) => ({ id, submissionId: Number(submission), state }))
@@ -34,7 +41,13 @@ export async function containersOf(ids: ReadonlySet<number>): Promise<Labelled[]
 export async function networksOf(ids: ReadonlySet<number>): Promise<Labelled[]> {
   const names = await lines(['network', 'ls', '-q', '--filter', 'label=pvhub.submission']);
   if (names.length === 0) return [];
-  const rows = await lines(['network', 'inspect', '--format', '{{.Id}} {{index .Labels "pvhub.submission"}}', ...names]);
+  const rows = await lines([
+    'network',
+    'inspect',
+    '--format',
+    '{{.Id}} {{index .Labels "pvhub.submission"}}',
+    ...names,
+  ]);
   return rows
     .map((row) => row.split(' '))
     .map(([id = '', submission = '']) => ({ id, submissionId: Number(submission), state: 'network' }))
@@ -57,13 +70,17 @@ export function idRange(from: number, to: number): Set<number> {
  * those the ones named after one of `ids` (as a whole number in the name), told apart as job logs (`logs…`) and
  * workspaces (the rest: `submission-<id>-…` today).
  */
-export async function workFolderLeftovers(workDir: string, ids: ReadonlySet<number>): Promise<{ entries: string[]; workspaces: string[]; jobLogs: string[] }> {
+export async function workFolderLeftovers(
+  workDir: string,
+  ids: ReadonlySet<number>,
+): Promise<{ entries: string[]; workspaces: string[]; jobLogs: string[] }> {
   const entries: string[] = [];
   const ownId = (name: string) => [...name.matchAll(/\d+/g)].some((match) => ids.has(Number(match[0])));
   const walk = async (dir: string, prefix: string, depth: number) => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       entries.push(`${prefix}${entry.name}`);
-      if (depth > 1 && entry.isDirectory() && !ownId(entry.name)) await walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, depth - 1);
+      if (depth > 1 && entry.isDirectory() && !ownId(entry.name))
+        await walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, depth - 1);
     }
   };
   await walk(workDir, '', 2);

@@ -67,7 +67,9 @@ export async function runPhase(w: World, options: PhaseOptions): Promise<PhaseOu
       const target = fleet.held().find((job) => {
         if (!options.submissions.has(job.submissionId) || interrupted.has(job.submissionId)) return false;
         const told = options.filesToldSince(job.submissionId, job.receivedAt);
-        return next.afterFiles === 0 ? told === 0 && Date.now() - job.receivedAt >= STAGING_MS : told >= next.afterFiles && told < options.fileCount;
+        return next.afterFiles === 0
+          ? told === 0 && Date.now() - job.receivedAt >= STAGING_MS
+          : told >= next.afterFiles && told < options.fileCount;
       });
       if (target) {
         pending.shift();
@@ -81,7 +83,13 @@ export async function runPhase(w: World, options: PhaseOptions): Promise<PhaseOu
           const entry = sent[index];
           if (entry) sent[index] = { ...entry, exitSeconds: (Date.now() - signalledAt) / 1000, exitCode: exit?.code };
         });
-        sent.push({ ...next, submissionId: target.submissionId, filesTold, exitSeconds: undefined, exitCode: undefined });
+        sent.push({
+          ...next,
+          submissionId: target.submissionId,
+          filesTold,
+          exitSeconds: undefined,
+          exitCode: undefined,
+        });
       }
     }
     const left = await messagesLeft(w);
@@ -93,7 +101,9 @@ export async function runPhase(w: World, options: PhaseOptions): Promise<PhaseOu
     }
     if (Date.now() - lastReport >= 30_000) {
       lastReport = Date.now();
-      options.onProgress?.(`${Math.round((Date.now() - started) / 1000)} s: ${options.settled()} of ${options.submissions.size} settled, ${left} messages left, ${fleet.started} workers started`);
+      options.onProgress?.(
+        `${Math.round((Date.now() - started) / 1000)} s: ${options.settled()} of ${options.submissions.size} settled, ${left} messages left, ${fleet.started} workers started`,
+      );
     }
   }
   const seconds = (Date.now() - started) / 1000;
@@ -110,7 +120,14 @@ export async function drainQueue(w: World, waitMs: number): Promise<number[]> {
   const ids: number[] = [];
   const until = Date.now() + waitMs;
   while ((await messagesLeft(w)) > 0 && Date.now() < until) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: w.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: w.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+      }),
+    );
     for (const message of Messages) {
       const id = Number((JSON.parse(message.Body ?? '{}') as { submission_pk?: unknown }).submission_pk);
       if (Number.isFinite(id)) ids.push(id);

@@ -25,7 +25,9 @@ export type Target = 'hub' | 's3' | 'sqs';
 
 function rate(text: string | undefined, fallback: number): number {
   const value = Number(text);
-  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value >= 0 && value < 1 ? value : fallback;
+  return text !== undefined && text.trim() !== '' && Number.isFinite(value) && value >= 0 && value < 1
+    ? value
+    : fallback;
 }
 
 export interface Interruption {
@@ -50,12 +52,19 @@ export const INTERRUPTIONS: readonly Interruption[] = [
 ];
 
 export const settings = (env: NodeJS.ProcessEnv = process.env) => {
-  const jobs = positiveInt(env['SOAK_JOBS'], MIX.reduce((sum, entry) => sum + entry.weight, 0));
+  const jobs = positiveInt(
+    env['SOAK_JOBS'],
+    MIX.reduce((sum, entry) => sum + entry.weight, 0),
+  );
   return {
     jobs,
     workers: positiveInt(env['SOAK_WORKERS'], 2),
     seed: positiveInt(env['SOAK_SEED'], 12),
-    faultRates: { hub: rate(env['SOAK_HUB_FAULT_RATE'], 0.2), s3: rate(env['SOAK_S3_FAULT_RATE'], 0.1), sqs: rate(env['SOAK_SQS_FAULT_RATE'], 0.08) } satisfies Record<Target, number>,
+    faultRates: {
+      hub: rate(env['SOAK_HUB_FAULT_RATE'], 0.2),
+      s3: rate(env['SOAK_S3_FAULT_RATE'], 0.1),
+      sqs: rate(env['SOAK_SQS_FAULT_RATE'], 0.08),
+    } satisfies Record<Target, number>,
     /** The faulted phase stops here whatever is left (then counted as stuck or lost). */
     timeLimitMs: positiveInt(env['SOAK_TIME_LIMIT_MINUTES'], 40) * 60_000,
     cleanTimeLimitMs: 15 * 60_000,
@@ -83,7 +92,9 @@ export const WORKER_SETTINGS: Readonly<Record<string, string>> = {
 /** `jobs` zips in the mix's proportions, shuffled by `random`. */
 export function jobList(jobs: number, random: () => number): string[] {
   const total = MIX.reduce((sum, entry) => sum + entry.weight, 0);
-  const list = MIX.flatMap((entry) => Array.from({ length: Math.max(1, Math.round((entry.weight * jobs) / total)) }, () => entry.zip)).slice(0, jobs);
+  const list = MIX.flatMap((entry) =>
+    Array.from({ length: Math.max(1, Math.round((entry.weight * jobs) / total)) }, () => entry.zip),
+  ).slice(0, jobs);
   while (list.length < jobs) list.push(MIX[0]?.zip ?? '');
   for (let i = list.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));

@@ -6,7 +6,16 @@ import { machine, median, round } from '../common.js';
 import { doubleCounts, ranAfterFinal, type SubmissionView, submissionView, tally, unlikeClean } from './figures.js';
 import { type Labelled, workFolderLeftovers } from './leftovers.js';
 import type { PhaseOutcome } from './phase.js';
-import { API_TIMEOUT_SECONDS, FAULTS, INTERRUPTIONS, isCorrect, LEASE_SECONDS, type SoakSettings, STALL_MS, WORKER_SETTINGS } from './plan.js';
+import {
+  API_TIMEOUT_SECONDS,
+  FAULTS,
+  INTERRUPTIONS,
+  isCorrect,
+  LEASE_SECONDS,
+  type SoakSettings,
+  STALL_MS,
+  WORKER_SETTINGS,
+} from './plan.js';
 
 /** The `soak` entry of bench/results.json, and the table printed at the end. */
 
@@ -32,7 +41,9 @@ const COMMAND = 'npm run soak';
 
 /** The last error a worker logged: why it exited. */
 async function lastError(log: string): Promise<string | undefined> {
-  const lines = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((line) => /"level":(50|60)/.test(line));
+  const lines = (await readFile(log, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter((line) => /"level":(50|60)/.test(line));
   const record = lines.at(-1);
   if (record === undefined) return undefined;
   try {
@@ -46,7 +57,9 @@ async function lastError(log: string): Promise<string | undefined> {
 function flagged(views: readonly SubmissionView[], reasonsOf: (view: SubmissionView) => string[]) {
   return views.flatMap((view) => {
     const reasons = reasonsOf(view);
-    return reasons.length > 0 ? [{ submission: view.submissionId, zip: view.zip, statuses: view.statuses, reasons }] : [];
+    return reasons.length > 0
+      ? [{ submission: view.submissionId, zip: view.zip, statuses: view.statuses, reasons }]
+      : [];
   });
 }
 
@@ -65,7 +78,9 @@ export async function soakFigures(input: SoakInputs) {
   });
   const exits = faulted.fleet.exits;
   const unexpectedExits = exits.filter((exit) => exit.signalled === undefined && exit.code !== 0);
-  const sigterms = faulted.interruptions.filter((entry) => entry.signal === 'SIGTERM' && entry.exitSeconds !== undefined);
+  const sigterms = faulted.interruptions.filter(
+    (entry) => entry.signal === 'SIGTERM' && entry.exitSeconds !== undefined,
+  );
   return {
     measuredAt: new Date().toISOString(),
     machine: await machine(),
@@ -102,7 +117,9 @@ export async function soakFigures(input: SoakInputs) {
     double_counted: flagged(views, (view) => doubleCounts(view, fileCount)).length,
     correct_scored_like_clean: { correct: correct.length, likeClean: correctLikeClean.length },
     details: {
-      lost: unsettled.filter((view) => !onQueue.has(view.submissionId)).map((view) => ({ submission: view.submissionId, zip: view.zip, statuses: view.statuses })),
+      lost: unsettled
+        .filter((view) => !onQueue.has(view.submissionId))
+        .map((view) => ({ submission: view.submissionId, zip: view.zip, statuses: view.statuses })),
       stuck: unsettled.filter((view) => onQueue.has(view.submissionId)).map((view) => view.submissionId),
       orphanedContainers: input.containers.map((c) => ({ submission: c.submissionId, state: c.state })),
       workspacesLeft: workFolder.workspaces,
@@ -113,13 +130,41 @@ export async function soakFigures(input: SoakInputs) {
         const clean = reference(view);
         return clean === undefined ? ['no clean run of this zip'] : unlikeClean(view, clean);
       }),
-      ranAgainAfterFinal: views.filter(ranAfterFinal).map((view) => ({ submission: view.submissionId, statuses: view.statuses })),
-      finishedWithProgressShort: views.filter((view) => view.final === 'finished' && view.progress < fileCount).map((view) => ({ submission: view.submissionId, progress: view.progress })),
-      cleanRuns: [...references.values()].map((view) => ({ zip: view.zip, final: view.final, progress: view.progress, fileErrors: view.fileErrors.length, blankReports: view.blankReports, breakingReports: view.breakingReports })),
+      ranAgainAfterFinal: views
+        .filter(ranAfterFinal)
+        .map((view) => ({ submission: view.submissionId, statuses: view.statuses })),
+      finishedWithProgressShort: views
+        .filter((view) => view.final === 'finished' && view.progress < fileCount)
+        .map((view) => ({ submission: view.submissionId, progress: view.progress })),
+      cleanRuns: [...references.values()].map((view) => ({
+        zip: view.zip,
+        final: view.final,
+        progress: view.progress,
+        fileErrors: view.fileErrors.length,
+        blankReports: view.blankReports,
+        breakingReports: view.breakingReports,
+      })),
       interruptions: faulted.interruptions,
-      sigtermExitSeconds: { values: sigterms.map((entry) => round(entry.exitSeconds ?? NaN, 2)), median: sigterms.length > 0 ? round(median(sigterms.map((entry) => entry.exitSeconds ?? NaN)), 2) : null },
-      workers: { started: exits.length, exitCodes: tally(exits, (exit) => String(exit.code ?? exit.signal)), unexpectedExits: await Promise.all(unexpectedExits.map(async (exit) => ({ submission: exit.submissionId, code: exit.code, seconds: round(exit.seconds, 1), lastError: await lastError(exit.log), log: exit.log }))) },
-      faultsInjected: Object.fromEntries(Object.entries(input.injected).map(([target, faults]) => [target, tally(faults, (fault) => fault.fault)])),
+      sigtermExitSeconds: {
+        values: sigterms.map((entry) => round(entry.exitSeconds ?? NaN, 2)),
+        median: sigterms.length > 0 ? round(median(sigterms.map((entry) => entry.exitSeconds ?? NaN)), 2) : null,
+      },
+      workers: {
+        started: exits.length,
+        exitCodes: tally(exits, (exit) => String(exit.code ?? exit.signal)),
+        unexpectedExits: await Promise.all(
+          unexpectedExits.map(async (exit) => ({
+            submission: exit.submissionId,
+            code: exit.code,
+            seconds: round(exit.seconds, 1),
+            lastError: await lastError(exit.log),
+            log: exit.log,
+          })),
+        ),
+      },
+      faultsInjected: Object.fromEntries(
+        Object.entries(input.injected).map(([target, faults]) => [target, tally(faults, (fault) => fault.fault)]),
+      ),
       logs: input.logDir,
     },
   };
@@ -138,21 +183,41 @@ export function printSummary(figures: SoakFigures): void {
     ['orphaned networks', String(figures.orphaned.networks), 'must be 0'],
     ['workspaces_left', String(figures.workspaces_left), 'must be 0'],
     ['double_counted', String(figures.double_counted), 'must be 0'],
-    ['correct scored like clean', `${figures.correct_scored_like_clean.likeClean} of ${figures.correct_scored_like_clean.correct}`, 'must be all'],
+    [
+      'correct scored like clean',
+      `${figures.correct_scored_like_clean.likeClean} of ${figures.correct_scored_like_clean.correct}`,
+      'must be all',
+    ],
     ['unlike the clean run', String(figures.details.unlikeClean.length), ''],
     ['ran again after final', String(figures.details.ranAgainAfterFinal.length), ''],
     ['job logs left', String(figures.details.jobLogsLeft.length), ''],
     ['interruptions sent', `${figures.details.interruptions.length} of ${INTERRUPTIONS.length}`, ''],
     ['workers started', String(figures.details.workers.started), ''],
     ['unexpected worker exits', String(figures.details.workers.unexpectedExits.length), ''],
-    ['faults injected', Object.entries(figures.details.faultsInjected).map(([target, counts]) => `${target} ${Object.values(counts).reduce((a, b) => a + b, 0)}`).join(', '), ''],
-    ['run', `${figures.durationSeconds} s (faulted part ${figures.faultedRunSeconds} s${figures.converged ? '' : ', time limit reached'})`, ''],
+    [
+      'faults injected',
+      Object.entries(figures.details.faultsInjected)
+        .map(([target, counts]) => `${target} ${Object.values(counts).reduce((a, b) => a + b, 0)}`)
+        .join(', '),
+      '',
+    ],
+    [
+      'run',
+      `${figures.durationSeconds} s (faulted part ${figures.faultedRunSeconds} s${figures.converged ? '' : ', time limit reached'})`,
+      '',
+    ],
   ];
   const width = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
-  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(width[column] ?? 0)).join('  ').trimEnd();
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(width[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   console.log(line(['figure', 'value', '']));
   console.log(line(width.map((n) => '-'.repeat(n))));
   for (const row of rows) console.log(line(row));
-  for (const entry of figures.details.doubleCounted) console.log(`double counted ${entry.submission} (${entry.zip}): ${entry.reasons.join('; ')}`);
-  for (const entry of figures.details.unlikeClean) console.log(`unlike clean ${entry.submission} (${entry.zip}): ${entry.reasons.join('; ')}`);
+  for (const entry of figures.details.doubleCounted)
+    console.log(`double counted ${entry.submission} (${entry.zip}): ${entry.reasons.join('; ')}`);
+  for (const entry of figures.details.unlikeClean)
+    console.log(`unlike clean ${entry.submission} (${entry.zip}): ${entry.reasons.join('; ')}`);
 }

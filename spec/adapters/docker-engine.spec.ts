@@ -58,7 +58,10 @@ test.before(async () => {
   const context = await contextWith('ok', 'FROM python:3.11-slim\nCOPY greeting.txt /greeting.txt\n');
   await writeFile(path.join(context, 'greeting.txt'), 'hello from the context\n');
   await chmod(path.join(context, 'greeting.txt'), 0o600);
-  await engine.buildImage({ tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000, maxSizeBytes: GIB }, () => undefined);
+  await engine.buildImage(
+    { tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000, maxSizeBytes: GIB },
+    () => undefined,
+  );
 });
 
 test.after(async () => {
@@ -111,7 +114,10 @@ open("/results/out.txt", "w").write("written")
   );
   delete process.env['PVHUB_SPEC_SECRET'];
   assert.is(outcome.exitCode, 0, outcome.output);
-  assert.equal({ timedOut: outcome.timedOut, oomKilled: outcome.oomKilled, outputTruncated: outcome.outputTruncated }, { timedOut: false, oomKilled: false, outputTruncated: false });
+  assert.equal(
+    { timedOut: outcome.timedOut, oomKilled: outcome.oomKilled, outputTruncated: outcome.outputTruncated },
+    { timedOut: false, oomKilled: false, outputTruncated: false },
+  );
   const seen = JSON.parse(outcome.output);
   assert.is(seen.uid, 10001);
   assert.is(seen.context_file, 'hello from the context\n');
@@ -142,11 +148,14 @@ async function volumesOf(name: string): Promise<number> {
 async function withResults(name: string, python: string, collect: string[], capBytes = 8 * MIB) {
   const hostDir = path.join(scratch, `collected-${name}`);
   await mkdir(hostDir);
-  const outcome = await engine.runContainer(spec(name, python, { results: { containerPath: '/results', capBytes, collect, hostDir } }), new AbortController().signal);
+  const outcome = await engine.runContainer(
+    spec(name, python, { results: { containerPath: '/results', capBytes, collect, hostDir } }),
+    new AbortController().signal,
+  );
   return { outcome, hostDir };
 }
 
-test('a results volume: mounted nosuid,nodev,noexec; only named regular files come out, as plain bytes of the worker\'s', async () => {
+test("a results volume: mounted nosuid,nodev,noexec; only named regular files come out, as plain bytes of the worker's", async () => {
   const plant = `
 import os, shutil, sys
 shutil.copy(sys.executable, "/results/output.csv")
@@ -157,11 +166,23 @@ os.mkfifo("/results/fifo")
 open("/results/other", "w").write("not collected")
 print([line.split()[3] for line in open("/proc/self/mounts") if line.split()[1] == "/results"][0])
 `;
-  const { outcome, hostDir } = await withResults('volume', plant, ['output.csv', 'status.json', 'folder', 'fifo', 'absent']);
+  const { outcome, hostDir } = await withResults('volume', plant, [
+    'output.csv',
+    'status.json',
+    'folder',
+    'fifo',
+    'absent',
+  ]);
   assert.is(outcome.exitCode, 0, outcome.output);
   const options = outcome.output.trim().split(',');
   for (const option of ['nosuid', 'nodev', 'noexec']) assert.ok(options.includes(option), outcome.output);
-  assert.equal(outcome.collected, { 'output.csv': 'file', 'status.json': 'symbolic link', folder: 'folder', fifo: 'FIFO', absent: 'missing' });
+  assert.equal(outcome.collected, {
+    'output.csv': 'file',
+    'status.json': 'symbolic link',
+    folder: 'folder',
+    fifo: 'FIFO',
+    absent: 'missing',
+  });
   assert.not.ok(outcome.resultsExceeded);
   assert.equal(await readdir(hostDir), ['output.csv']);
   const copy = await stat(path.join(hostDir, 'output.csv'));
@@ -172,12 +193,15 @@ print([line.split()[3] for line in open("/proc/self/mounts") if line.split()[1] 
   assert.is(await volumesOf('volume'), 0, 'the volume is gone');
 });
 
-test('a results volume starts empty and the run\'s own, even where the image has a root-owned folder with files', async () => {
+test("a results volume starts empty and the run's own, even where the image has a root-owned folder with files", async () => {
   const hostDir = path.join(scratch, 'collected-over-image');
   await mkdir(hostDir);
-  const probe = 'import json, os\nprint(json.dumps([os.listdir("/etc/skel"), os.stat("/etc/skel").st_uid]))\nopen("/etc/skel/output.csv", "w").write("x")';
+  const probe =
+    'import json, os\nprint(json.dumps([os.listdir("/etc/skel"), os.stat("/etc/skel").st_uid]))\nopen("/etc/skel/output.csv", "w").write("x")';
   const outcome = await engine.runContainer(
-    spec('over-image', probe, { results: { containerPath: '/etc/skel', capBytes: MIB, collect: ['output.csv', '.bashrc'], hostDir } }),
+    spec('over-image', probe, {
+      results: { containerPath: '/etc/skel', capBytes: MIB, collect: ['output.csv', '.bashrc'], hostDir },
+    }),
     new AbortController().signal,
   );
   assert.is(outcome.exitCode, 0, outcome.output);
@@ -204,7 +228,8 @@ except OSError as error:
   const bytes = await withResults('deep', deep, ['output.csv']);
   assert.match(bytes.outcome.output, /refused after [0-8] MiB: No space left on device/, bytes.outcome.output);
   assert.ok(bytes.outcome.resultsExceeded, 'filled in bytes');
-  const many = 'import os\ntry:\n    for i in range(20000): open("/results/%d" % i, "w").close()\nexcept OSError as error: print(i, error.strerror)\n';
+  const many =
+    'import os\ntry:\n    for i in range(20000): open("/results/%d" % i, "w").close()\nexcept OSError as error: print(i, error.strerror)\n';
   const entries = await withResults('entries', many, ['output.csv']);
   assert.match(entries.outcome.output, /^999\d No space left on device/);
   assert.ok(entries.outcome.resultsExceeded, 'filled in entries');
@@ -240,7 +265,11 @@ except OSError as error:
 test('output beyond the cap is dropped from the middle and counted', async () => {
   // stdout and stderr reach the engine through separate pipes: only a pause orders them.
   const outcome = await engine.runContainer(
-    spec('cap', 'import sys, time\nsys.stdout.write("START" + "x" * 200000 + "END")\nsys.stdout.flush()\ntime.sleep(0.3)\nsys.stderr.write("on stderr")', { outputCapBytes: 1000 }),
+    spec(
+      'cap',
+      'import sys, time\nsys.stdout.write("START" + "x" * 200000 + "END")\nsys.stdout.flush()\ntime.sleep(0.3)\nsys.stderr.write("on stderr")',
+      { outputCapBytes: 1000 },
+    ),
     new AbortController().signal,
   );
   assert.is(outcome.exitCode, 0);
@@ -253,14 +282,20 @@ test('output beyond the cap is dropped from the middle and counted', async () =>
 
 test('the time limit kills the container, which is gone when the run settles', async () => {
   const started = Date.now();
-  const outcome = await engine.runContainer(spec('timeout', 'import time\ntime.sleep(60)', { timeoutMs: 1500 }), new AbortController().signal);
+  const outcome = await engine.runContainer(
+    spec('timeout', 'import time\ntime.sleep(60)', { timeoutMs: 1500 }),
+    new AbortController().signal,
+  );
   assert.equal({ exitCode: outcome.exitCode, timedOut: outcome.timedOut }, { exitCode: null, timedOut: true });
   assert.ok(Date.now() - started < 15_000);
   assert.is(await containersOf('timeout'), 0);
 });
 
 test('the memory limit ends a container that exceeds it, and says so', async () => {
-  const outcome = await engine.runContainer(spec('memory', 'block = b"x" * (400 * 1024 * 1024)', { memoryBytes: 128 * MIB }), new AbortController().signal);
+  const outcome = await engine.runContainer(
+    spec('memory', 'block = b"x" * (400 * 1024 * 1024)', { memoryBytes: 128 * MIB }),
+    new AbortController().signal,
+  );
   assert.ok(outcome.oomKilled, JSON.stringify(outcome));
   assert.is.not(outcome.exitCode, 0);
 });
@@ -278,8 +313,16 @@ test('an abort removes the container before the run rejects', async () => {
 
 test('a failing build step is op_2 with the build output, as plain text where the step wrote in colour', async () => {
   // As pip writes its ERROR lines in a terminal: red, then reset.
-  const context = await contextWith('failing', "FROM python:3.11-slim\nRUN printf '\\033[91mERROR: pvhub-build-marker\\033[0m\\n' && exit 7\n");
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
+  const context = await contextWith(
+    'failing',
+    "FROM python:3.11-slim\nRUN printf '\\033[91mERROR: pvhub-build-marker\\033[0m\\n' && exit 7\n",
+  );
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      () => undefined,
+    ),
+  );
   assert.instance(error, WorkerError);
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'ERROR: pvhub-build-marker');
@@ -290,22 +333,40 @@ test('a failing build step is op_2 with the build output, as plain text where th
 
 test('an image over the size limit is op_2 and is removed', async () => {
   const context = await contextWith('big', 'FROM python:3.11-slim\nRUN head -c 8000000 /dev/urandom > /ballast\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-big:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: 100 * MIB }, () => undefined));
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-big:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: 100 * MIB },
+      () => undefined,
+    ),
+  );
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, /over the limit of 104857600 bytes/);
   assert.not.ok(await engine.imageExists('pvhub-spec-big:latest'));
 });
 
 test('a build has no network', async () => {
-  const context = await contextWith('offline', 'FROM python:3.11-slim\nRUN python -c "import socket; socket.create_connection((\'1.1.1.1\', 53), timeout=3)"\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
+  const context = await contextWith(
+    'offline',
+    'FROM python:3.11-slim\nRUN python -c "import socket; socket.create_connection((\'1.1.1.1\', 53), timeout=3)"\n',
+  );
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      () => undefined,
+    ),
+  );
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'Network is unreachable');
 });
 
 test('a build past its time limit is op_2 and leaves no build container running', async () => {
   const context = await contextWith('slow', 'FROM python:3.11-slim\nRUN sleep 60 && echo pvhub-slow-build-marker\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000, maxSizeBytes: GIB }, () => undefined));
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000, maxSizeBytes: GIB },
+      () => undefined,
+    ),
+  );
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'image build exceeded 3 s');
   let left = 1;
@@ -321,10 +382,20 @@ test('pruning keeps the newest images within the budget and any image a containe
   const tags = ['a', 'b', 'c'].map((name) => `pvhub-spec-prune:${name}`);
   for (const tag of tags) {
     // A second apart: the engine dates images to the second.
-    const context = await contextWith(`prune-${tag.slice(-1)}`, `FROM python:3.11-slim\nRUN echo ${tag} > /tag && sleep 1.1\n`);
-    await engine.buildImage({ tag, contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined);
+    const context = await contextWith(
+      `prune-${tag.slice(-1)}`,
+      `FROM python:3.11-slim\nRUN echo ${tag} > /tag && sleep 1.1\n`,
+    );
+    await engine.buildImage(
+      { tag, contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      () => undefined,
+    );
   }
-  const user = await docker.createContainer({ Image: tags[1], Cmd: ['true'], Labels: { ...LABELS, 'pvhub.case': 'prune' } });
+  const user = await docker.createContainer({
+    Image: tags[1],
+    Cmd: ['true'],
+    Labels: { ...LABELS, 'pvhub.case': 'prune' },
+  });
   const size = (await docker.getImage(tags[2] as string).inspect()).Size;
   try {
     assert.equal(await engine.pruneImages('pvhub-spec-prune', size * 1.5), [tags[0]]);

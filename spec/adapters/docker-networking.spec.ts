@@ -27,7 +27,11 @@ test.after(async () => {
 test('an internal network: no route out, no address of the host on it, the labels on it; removed by label', async () => {
   const network = await engine.createInternalNetwork(`pvhub-spec-networking-${process.pid}`, labels);
   assert.match(network.subnet, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
-  const inspected = JSON.parse((await run('docker', ['network', 'inspect', network.name])).stdout) as Array<{ Internal: boolean; Options: Record<string, string>; Labels: Record<string, string> }>;
+  const inspected = JSON.parse((await run('docker', ['network', 'inspect', network.name])).stdout) as Array<{
+    Internal: boolean;
+    Options: Record<string, string>;
+    Labels: Record<string, string>;
+  }>;
   assert.is(inspected[0]?.Internal, true);
   assert.is(inspected[0]?.Options['com.docker.network.bridge.inhibit_ipv4'], 'true');
   assert.is(inspected[0]?.Labels['pvhub.spec'], labels['pvhub.spec']);
@@ -53,11 +57,17 @@ test('a service that ends before it is ready is refused with its last lines, and
     readyLine: PROXY_READY_LINE,
     readyTimeoutMs: 20_000,
   });
-  const error = await start.then(() => undefined, (reason: unknown) => reason as Error);
+  const error = await start.then(
+    () => undefined,
+    (reason: unknown) => reason as Error,
+  );
   assert.ok(error, 'the start is refused');
   assert.match(error.message, 'ended before it was ready');
   assert.match(error.message, 'no_such_directive');
-  assert.is((await run('docker', ['ps', '-aq', '--filter', `label=pvhub.spec=${labels['pvhub.spec']}`])).stdout.trim(), '');
+  assert.is(
+    (await run('docker', ['ps', '-aq', '--filter', `label=pvhub.spec=${labels['pvhub.spec']}`])).stdout.trim(),
+    '',
+  );
 });
 
 test.run();

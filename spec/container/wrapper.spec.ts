@@ -12,7 +12,8 @@ import { HOST_PYTHON, ROOT, run } from '../helpers/cli.js';
 import { buildSubmissionImage, runWrapper } from '../helpers/submission-image.js';
 
 const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
-const CSV = 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,1.5\n2015-01-01 00:30:00-07:00,2.5\n';
+const CSV =
+  'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,1.5\n2015-01-01 00:30:00-07:00,2.5\n';
 const LABELS = { 'pvhub.spec': 'wrapper' };
 
 let scratch = '';
@@ -30,7 +31,13 @@ test.after(async () => {
 interface WrapperRun {
   readonly status: number | null;
   readonly stderr: string;
-  readonly report: { ok: boolean; execution_time?: number; function_parameters?: string[]; code?: string; message?: string };
+  readonly report: {
+    ok: boolean;
+    execution_time?: number;
+    function_parameters?: string[];
+    code?: string;
+    message?: string;
+  };
   readonly output: string | undefined;
   /** The run's results folder. */
   readonly results: string;
@@ -52,27 +59,57 @@ interface WrapOptions {
  * the supervisor with no site hooks, the call on an interpreter with pandas. `{results}` in the code is the run's
  * results folder.
  */
-async function wrap(code: string, kwargs: ReadonlyArray<readonly [string, KwargValue]> = [], options: WrapOptions = {}): Promise<WrapperRun> {
+async function wrap(
+  code: string,
+  kwargs: ReadonlyArray<readonly [string, KwargValue]> = [],
+  options: WrapOptions = {},
+): Promise<WrapperRun> {
   const dir = path.join(scratch, `run-${runs++}`);
   const results = path.join(dir, 'results');
   await mkdir(path.join(dir, 'code'), { recursive: true });
   await mkdir(results);
-  await writeFile(path.join(dir, 'code', `${options.module ?? 'submission_wrapper'}.py`), code.replaceAll('{results}', results));
+  await writeFile(
+    path.join(dir, 'code', `${options.module ?? 'submission_wrapper'}.py`),
+    code.replaceAll('{results}', results),
+  );
   await writeFile(path.join(dir, 'data.csv'), options.csv ?? CSV);
   const result = await run(HOST_PYTHON, [
-    '-I', '-S', WRAPPER, '--module', 'submission_wrapper', '--function', options.fn ?? 'f', '--data', options.data ?? path.join(dir, 'data.csv'),
-    '--out', results, '--kwargs', options.kwargsText ?? JSON.stringify(kwargs), '--code-dir', path.join(dir, 'code'),
-    '--time-limit', String(options.timeLimit ?? 60), '--python', HOST_PYTHON,
+    '-I',
+    '-S',
+    WRAPPER,
+    '--module',
+    'submission_wrapper',
+    '--function',
+    options.fn ?? 'f',
+    '--data',
+    options.data ?? path.join(dir, 'data.csv'),
+    '--out',
+    results,
+    '--kwargs',
+    options.kwargsText ?? JSON.stringify(kwargs),
+    '--code-dir',
+    path.join(dir, 'code'),
+    '--time-limit',
+    String(options.timeLimit ?? 60),
+    '--python',
+    HOST_PYTHON,
   ]);
   const report = JSON.parse(await readFile(path.join(results, 'status.json'), 'utf8'));
   const output = await readFile(path.join(results, 'output.csv'), 'utf8').catch(() => undefined);
   return { status: result.status, stderr: result.stderr, report, output, results };
 }
 
-const SITE = [['latitude', 39.7], ['longitude', -105.2], ['data_sampling_frequency', 15]] as const;
+const SITE = [
+  ['latitude', 39.7],
+  ['longitude', -105.2],
+  ['data_sampling_frequency', 15],
+] as const;
 
 test('kwargs go by name when the parameters are named after them, whatever their order', async () => {
-  const result = await wrap('def f(time_series, longitude, data_sampling_frequency, latitude):\n    return (type(time_series).__name__, len(time_series), latitude, longitude, data_sampling_frequency)\n', SITE);
+  const result = await wrap(
+    'def f(time_series, longitude, data_sampling_frequency, latitude):\n    return (type(time_series).__name__, len(time_series), latitude, longitude, data_sampling_frequency)\n',
+    SITE,
+  );
   assert.is(result.status, 0, result.stderr);
   assert.is(result.output, ',0,1,2,3,4\n0,Series,3,39.7,-105.2,15.0\n');
   assert.equal(result.report.function_parameters, ['time_series', 'longitude', 'data_sampling_frequency', 'latitude']);
@@ -87,25 +124,41 @@ test('a function taking some of the kwargs by name gets those, not the first one
 test('other names get the kwargs by position, cut to the parameter count, numbers as floats', async () => {
   const result = await wrap('def f(ts, lat, lon):\n    return (lat, lon, type(lat).__name__)\n', SITE);
   assert.is(result.output, ',0,1,2\n0,39.7,-105.2,float\n');
-  const strings = await wrap('def f(ts, a, b):\n    return (repr(a), repr(b))\n', [['a', 'True'], ['b', null]]);
+  const strings = await wrap('def f(ts, a, b):\n    return (repr(a), repr(b))\n', [
+    ['a', 'True'],
+    ['b', null],
+  ]);
   assert.is(strings.output, ",0,1\n0,'True',None\n");
 });
 
 test('a null kwarg passed by name leaves the parameter at its default', async () => {
-  const result = await wrap('def f(ts, latitude, data_sampling_frequency=5):\n    return (latitude, data_sampling_frequency)\n', [['latitude', 1], ['data_sampling_frequency', null]]);
+  const result = await wrap(
+    'def f(ts, latitude, data_sampling_frequency=5):\n    return (latitude, data_sampling_frequency)\n',
+    [
+      ['latitude', 1],
+      ['data_sampling_frequency', null],
+    ],
+  );
   assert.is(result.output, ',0,1\n0,1.0,5\n');
 });
 
 test('a returned series keeps its index; a scalar becomes one row', async () => {
   const series = await wrap('def f(ts):\n    return ts * 2\n');
-  assert.is(series.output, 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,3.0\n2015-01-01 00:30:00-07:00,5.0\n');
+  assert.is(
+    series.output,
+    'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,3.0\n2015-01-01 00:30:00-07:00,5.0\n',
+  );
   const scalar = await wrap('def f(ts):\n    return 42\n');
   assert.is(scalar.output, ',0\n0,42\n');
 });
 
 test('several value columns become one argument each', async () => {
   const csv = 'measured_on,a,b\n2015-01-01 00:00:00-07:00,1,10\n2015-01-01 00:15:00-07:00,2,20\n';
-  const result = await wrap('def f(a, b, latitude=None):\n    return (a.sum(), b.sum(), latitude)\n', [['latitude', 3]], { csv });
+  const result = await wrap(
+    'def f(a, b, latitude=None):\n    return (a.sum(), b.sum(), latitude)\n',
+    [['latitude', 3]],
+    { csv },
+  );
   assert.is(result.output, ',0,1,2\n0,3,30,3.0\n');
 });
 
@@ -123,9 +176,17 @@ test('a missing function is op_6; a module that cannot be imported is sb_500 wit
   assert.is(missing.report.code, 'op_6');
   assert.match(missing.report.message ?? '', 'f');
   const absent = await wrap('', [], { module: 'other_name' });
-  assert.equal(absent.report, { ok: false, code: 'sb_500', message: "ModuleNotFoundError: No module named 'submission_wrapper'" });
+  assert.equal(absent.report, {
+    ok: false,
+    code: 'sb_500',
+    message: "ModuleNotFoundError: No module named 'submission_wrapper'",
+  });
   const broken = await wrap('import pvhub_no_such_module\n');
-  assert.equal(broken.report, { ok: false, code: 'sb_500', message: "ModuleNotFoundError: No module named 'pvhub_no_such_module'" });
+  assert.equal(broken.report, {
+    ok: false,
+    code: 'sb_500',
+    message: "ModuleNotFoundError: No module named 'pvhub_no_such_module'",
+  });
 });
 
 test('a return value that is no table is sb_500', async () => {
@@ -160,33 +221,51 @@ test('a status file the submission writes itself is replaced by the verdict: no 
     '    os._exit(0)',
   ].join('\n');
   const result = await wrap(code);
-  assert.equal(result.report, { ok: false, code: 'sb_500', message: "the submission's process exited with status 0 before returning a result" });
+  assert.equal(result.report, {
+    ok: false,
+    code: 'sb_500',
+    message: "the submission's process exited with status 0 before returning a result",
+  });
   assert.is(result.output, undefined, 'the output the submission wrote itself is moved aside');
 });
 
 test('a worker code from the submission never becomes the verdict: printed, written or sent to the wrapper, it is sb_500', async () => {
   const fake = 'wr_2: download of data_files/files/system_1.csv failed: AccessDenied (worker credentials revoked)';
-  const written = await wrap([
-    'import json, os, sys',
-    'def f(ts):',
-    `    print("pvhub: ${fake}", file=sys.stderr)`,
-    '    with open("{results}/status.json", "w") as status:',
-    `        json.dump({"ok": False, "code": "wr_2", "message": "${fake}"}, status)`,
-    '    os._exit(1)',
-  ].join('\n'));
-  assert.equal(written.report, { ok: false, code: 'sb_500', message: "the submission's process exited with status 1 before returning a result" });
+  const written = await wrap(
+    [
+      'import json, os, sys',
+      'def f(ts):',
+      `    print("pvhub: ${fake}", file=sys.stderr)`,
+      '    with open("{results}/status.json", "w") as status:',
+      `        json.dump({"ok": False, "code": "wr_2", "message": "${fake}"}, status)`,
+      '    os._exit(1)',
+    ].join('\n'),
+  );
+  assert.equal(written.report, {
+    ok: false,
+    code: 'sb_500',
+    message: "the submission's process exited with status 1 before returning a result",
+  });
   // The wrapper's own frames, sent by the submission with a worker's words: its failure is still its own.
-  const sent = await wrap([
-    'import os, sys',
-    'frames = int(sys.argv[sys.argv.index("--frames-fd") + 1])',
-    'def f(ts):',
-    `    message = b"${fake}"`,
-    '    os.write(frames, b"error %d\\n" % len(message) + message)',
-    '    os._exit(1)',
-  ].join('\n'));
+  const sent = await wrap(
+    [
+      'import os, sys',
+      'frames = int(sys.argv[sys.argv.index("--frames-fd") + 1])',
+      'def f(ts):',
+      `    message = b"${fake}"`,
+      '    os.write(frames, b"error %d\\n" % len(message) + message)',
+      '    os._exit(1)',
+    ].join('\n'),
+  );
   assert.equal(sent.report, { ok: false, code: 'sb_500', message: fake });
-  const garbage = await wrap('import os, sys\nos.write(int(sys.argv[sys.argv.index("--frames-fd") + 1]), b"x" * 100)\ndef f(ts):\n    return 1\n');
-  assert.equal(garbage.report, { ok: false, code: 'sb_500', message: "the submission's process broke the wrapper's protocol: a frame header is too long" });
+  const garbage = await wrap(
+    'import os, sys\nos.write(int(sys.argv[sys.argv.index("--frames-fd") + 1]), b"x" * 100)\ndef f(ts):\n    return 1\n',
+  );
+  assert.equal(garbage.report, {
+    ok: false,
+    code: 'sb_500',
+    message: "the submission's process broke the wrapper's protocol: a frame header is too long",
+  });
 });
 
 test('the time limit ends the call and every process it started, a detached one that ignores SIGTERM too', async () => {
@@ -272,26 +351,53 @@ def probe_supervisor(time_series):
 
 test('the image recipe builds with no network and runs the wrapper hardened, as the worker calls it', async () => {
   const engine = new DockerEngine();
-  const tag = await buildSubmissionImage(engine, path.join(scratch, 'image'), {
-    'requirements.txt': 'pandas\n',
-    'helpers/__init__.py': 'def scale(ts, k):\n    return ts * k\n',
-    'submission_wrapper.py': `from helpers import scale\nprint("hello from the submission")\ndef detect(time_series, latitude, data_sampling_frequency=2):\n    return scale(time_series, data_sampling_frequency)\n${SUPERVISOR_PROBE}`,
-  }, LABELS);
+  const tag = await buildSubmissionImage(
+    engine,
+    path.join(scratch, 'image'),
+    {
+      'requirements.txt': 'pandas\n',
+      'helpers/__init__.py': 'def scale(ts, k):\n    return ts * k\n',
+      'submission_wrapper.py': `from helpers import scale\nprint("hello from the submission")\ndef detect(time_series, latitude, data_sampling_frequency=2):\n    return scale(time_series, data_sampling_frequency)\n${SUPERVISOR_PROBE}`,
+    },
+    LABELS,
+  );
   const task: FileTask = {
     index: 0,
     metadata: { file_id: 1, system_id: 1, file_name: 'system_1.csv', include_on_leaderboard: true },
-    kwargs: [['latitude', 39.7], ['data_sampling_frequency', null]],
+    kwargs: [
+      ['latitude', 39.7],
+      ['data_sampling_frequency', null],
+    ],
   };
-  const detect = await runWrapper(engine, tag, { dir: path.join(scratch, 'image/detect'), functionName: 'detect', task, csv: CSV, labels: LABELS }, { timeLimitSeconds: 60, engineTimeoutMs: 60_000 });
+  const detect = await runWrapper(
+    engine,
+    tag,
+    { dir: path.join(scratch, 'image/detect'), functionName: 'detect', task, csv: CSV, labels: LABELS },
+    { timeLimitSeconds: 60, engineTimeoutMs: 60_000 },
+  );
   assert.is(detect.outcome.exitCode, 0, detect.outcome.output);
   assert.match(detect.outcome.output, 'hello from the submission');
   assert.is(detect.report?.['ok'], true, JSON.stringify(detect.report));
   assert.equal(detect.report?.['function_parameters'], ['time_series', 'latitude', 'data_sampling_frequency']);
   assert.ok((detect.report?.['execution_time'] as number) * 1000 < detect.outcome.durationMs);
-  assert.is(detect.output, 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,3.0\n2015-01-01 00:30:00-07:00,5.0\n');
+  assert.is(
+    detect.output,
+    'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n2015-01-01 00:15:00-07:00,3.0\n2015-01-01 00:30:00-07:00,5.0\n',
+  );
 
   // PID 1 is the supervisor on its own interpreter: signals from inside do not reach it, nor ptrace or /proc.
-  const probe = await runWrapper(engine, tag, { dir: path.join(scratch, 'image/probe'), functionName: 'probe_supervisor', task: { ...task, kwargs: [] }, csv: CSV, labels: LABELS }, { timeLimitSeconds: 30, engineTimeoutMs: 60_000 });
+  const probe = await runWrapper(
+    engine,
+    tag,
+    {
+      dir: path.join(scratch, 'image/probe'),
+      functionName: 'probe_supervisor',
+      task: { ...task, kwargs: [] },
+      csv: CSV,
+      labels: LABELS,
+    },
+    { timeLimitSeconds: 30, engineTimeoutMs: 60_000 },
+  );
   assert.is(probe.outcome.exitCode, 0, probe.outcome.output);
   assert.is(probe.report?.['ok'], true, JSON.stringify(probe.report));
   assert.is(probe.output, `,0,1,2\n0,${WRAPPER_PYTHON} -I -S,none,1\n`);

@@ -35,13 +35,19 @@ function sdkCallsIn(file: string, text: string): SdkCall[] {
   const serviceOf = (client: string) => client.replaceAll('-', '');
   const named = new Map<string, { service: string; operation: string }>();
   const namespaces = new Map<string, string>();
-  for (const [, clause = '', client = ''] of text.matchAll(/import\s+(?!type\b)([^;]*?)\s+from\s+['"]@aws-sdk\/client-([\w-]+)['"]/g)) {
+  for (const [, clause = '', client = ''] of text.matchAll(
+    /import\s+(?!type\b)([^;]*?)\s+from\s+['"]@aws-sdk\/client-([\w-]+)['"]/g,
+  )) {
     const namespace = /^\*\s+as\s+(\w+)$/.exec(clause.trim())?.[1];
     if (namespace !== undefined) namespaces.set(namespace, serviceOf(client));
     for (const binding of /\{([^}]*)\}/.exec(clause)?.[1]?.split(',') ?? []) {
-      const [exported = '', local = exported] = binding.replace(/^\s*type\s+/, '').trim().split(/\s+as\s+/);
+      const [exported = '', local = exported] = binding
+        .replace(/^\s*type\s+/, '')
+        .trim()
+        .split(/\s+as\s+/);
       const operation = /^(\w+)Command$/.exec(exported)?.[1];
-      if (operation !== undefined && !/^\s*type\s/.test(binding)) named.set(local, { service: serviceOf(client), operation });
+      if (operation !== undefined && !/^\s*type\s/.test(binding))
+        named.set(local, { service: serviceOf(client), operation });
     }
   }
   const calls: SdkCall[] = [];
@@ -66,7 +72,8 @@ const calls = sourceFiles(SRC).flatMap((file) => sdkCallsIn(path.relative(ROOT, 
 
 /** Where IAM names the permission of an operation otherwise than the operation itself. */
 const PERMISSION_OF: Record<string, string> = { 's3:ListObjectsV2': 's3:ListBucket' };
-const permissionOf = (call: SdkCall) => PERMISSION_OF[`${call.service}:${call.operation}`] ?? `${call.service}:${call.operation}`;
+const permissionOf = (call: SdkCall) =>
+  PERMISSION_OF[`${call.service}:${call.operation}`] ?? `${call.service}:${call.operation}`;
 
 function only(blocks: Record<string, Body> | undefined, what: string): [string, Body] {
   const entries = Object.entries(blocks ?? {});
@@ -76,7 +83,10 @@ function only(blocks: Record<string, Body> | undefined, what: string): [string, 
 
 const [, taskDefinition] = only(deploy.resources['aws_ecs_task_definition'], 'task definition');
 const taskEnvironment = Object.fromEntries(
-  Object.entries(deploy.locals['worker_environment'] as Body).map(([name, value]) => [name, String(withDefaults(deploy, value))]),
+  Object.entries(deploy.locals['worker_environment'] as Body).map(([name, value]) => [
+    name,
+    String(withDefaults(deploy, value)),
+  ]),
 );
 const taskConfig = loadConfig(taskEnvironment);
 
@@ -94,9 +104,16 @@ interface Statement {
 /** The statements of every policy the task role has: its inline policies; a managed policy would be a failure. */
 function taskRoleStatements(m: TerraformModule): Statement[] {
   const role = reference(taskDefinition['task_role_arn'])?.replace(/\.arn$/, '');
-  assert.ok(role?.startsWith('aws_iam_role.'), `the task role is a role of this module (${String(taskDefinition['task_role_arn'])})`);
+  assert.ok(
+    role?.startsWith('aws_iam_role.'),
+    `the task role is a role of this module (${String(taskDefinition['task_role_arn'])})`,
+  );
   const ofRole = (body: Body) => reference(body['role'])?.replace(/\.(id|name)$/, '') === role;
-  assert.equal(Object.values(m.resources['aws_iam_role_policy_attachment'] ?? {}).filter(ofRole), [], 'no managed policy on the task role');
+  assert.equal(
+    Object.values(m.resources['aws_iam_role_policy_attachment'] ?? {}).filter(ofRole),
+    [],
+    'no managed policy on the task role',
+  );
   const policies = Object.values(m.resources['aws_iam_role_policy'] ?? {}).filter(ofRole);
   assert.ok(policies.length > 0, 'the task role has a policy');
   return policies.flatMap((policy) => {
@@ -110,9 +127,16 @@ function taskRoleStatements(m: TerraformModule): Statement[] {
 const statements = taskRoleStatements(deploy);
 const bucketArn = String(withDefaults(deploy, deploy.locals['bucket_arn']));
 const resolveArn = (resource: string) => resource.replace('${local.bucket_arn}', bucketArn);
-const resourcesOf = (action: string) => statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources.map(resolveArn));
+const resourcesOf = (action: string) =>
+  statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources.map(resolveArn));
 /** An IAM resource pattern: * matches any run of characters, "/" included. */
-const matches = (pattern: string, arn: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(arn);
+const matches = (pattern: string, arn: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(arn);
 
 test('the scan finds AWS SDK commands however they are imported (aliases, namespaces), and nothing else', () => {
   const found = sdkCallsIn(
@@ -136,48 +160,101 @@ test('the task role may do exactly what src/ sends to AWS: one action per SDK co
   const needed = [...new Set(calls.map(permissionOf).filter((action) => SENT_ONLY_WHEN[action] ?? true))].sort();
   const granted = [...new Set(statements.flatMap((s) => s.actions))].sort();
   const sentFrom = (action: string) => calls.filter((call) => permissionOf(call) === action).map((call) => call.file);
-  for (const action of needed) assert.ok(granted.includes(action), `${action} (sent from ${sentFrom(action).join(', ')}) is granted`);
+  for (const action of needed)
+    assert.ok(granted.includes(action), `${action} (sent from ${sentFrom(action).join(', ')}) is granted`);
   assert.equal(granted, needed, 'no permission the code does not use');
   assert.is(taskConfig.aws.createQueue, false, 'the task never creates the queue: the Hub does');
   for (const statement of statements) {
     assert.is(statement.effect, 'Allow');
-    assert.ok(statement.resources.length > 0 && statement.resources.every((resource) => resource !== '*'), `${statement.sid} names its resources`);
+    assert.ok(
+      statement.resources.length > 0 && statement.resources.every((resource) => resource !== '*'),
+      `${statement.sid} names its resources`,
+    );
   }
 });
 
 test('each permission on its one resource: the queue, the secret, the read prefixes of §4, the results and logs', () => {
   const queue = only(deploy.data['aws_sqs_queue'], 'queue');
   const secret = only(deploy.data['aws_secretsmanager_secret'], 'secret');
-  assert.is(withDefaults(deploy, queue[1]['name']), taskConfig.aws.queueName, 'the queue the worker is configured with');
-  assert.is(withDefaults(deploy, secret[1]['name']), taskConfig.hub.credentialsSecret, 'the secret the worker is configured with');
+  assert.is(
+    withDefaults(deploy, queue[1]['name']),
+    taskConfig.aws.queueName,
+    'the queue the worker is configured with',
+  );
+  assert.is(
+    withDefaults(deploy, secret[1]['name']),
+    taskConfig.hub.credentialsSecret,
+    'the secret the worker is configured with',
+  );
   for (const s of statements.filter((statement) => statement.actions.some((action) => action.startsWith('sqs:')))) {
     assert.equal(s.resources, [`\${data.aws_sqs_queue.${queue[0]}.arn}`]);
   }
-  for (const s of statements.filter((statement) => statement.actions.some((action) => action.startsWith('secretsmanager:')))) {
+  for (const s of statements.filter((statement) =>
+    statement.actions.some((action) => action.startsWith('secretsmanager:')),
+  )) {
     assert.equal(s.resources, [`\${data.aws_secretsmanager_secret.${secret[0]}.arn}`]);
   }
   assert.is(bucketArn, `arn:aws:s3:::${taskConfig.aws.bucket}`, 'the bucket the worker is configured with');
   assert.equal(resourcesOf('s3:ListBucket'), [bucketArn]);
-  assert.equal(resourcesOf('s3:GetObject').sort(), ['data_files/*', 'evaluation_scripts/*', 'submission_files/*'].map((prefix) => `${bucketArn}/${prefix}`));
+  assert.equal(
+    resourcesOf('s3:GetObject').sort(),
+    ['data_files/*', 'evaluation_scripts/*', 'submission_files/*'].map((prefix) => `${bucketArn}/${prefix}`),
+  );
 
-  const job: Job = { analysisId: 7, submissionId: 42, userId: 'b0e1c7a2-5d3f-4c59-9b1e-0c6a9d2f4e10', submissionFilename: 'x_sub.zip', pythonVersion: '3.11' };
+  const job: Job = {
+    analysisId: 7,
+    submissionId: 42,
+    userId: 'b0e1c7a2-5d3f-4c59-9b1e-0c6a9d2f4e10',
+    submissionFilename: 'x_sub.zip',
+    pythonVersion: '3.11',
+  };
   const arn = (key: string) => `${bucketArn}/${key}`;
-  const read = [`${s3Keys.taskScriptsPrefix(job.analysisId)}config.json`, s3Keys.dataFile('a.csv'), s3Keys.reference(job.analysisId, 'a.csv'), s3Keys.submissionArchive(job)];
-  const written = [s3Keys.result(job, 'files/a.csv'), s3Keys.result(job, 'time-shift-public-metrics.json'), s3Keys.log(job, 'submission.log')];
-  for (const key of read) assert.ok(resourcesOf('s3:GetObject').some((pattern) => matches(pattern, arn(key))), `may read ${key}`);
-  for (const key of read) assert.not.ok(resourcesOf('s3:PutObject').some((pattern) => matches(pattern, arn(key))), `may not write ${key}`);
-  for (const key of written) assert.ok(resourcesOf('s3:PutObject').some((pattern) => matches(pattern, arn(key))), `may write ${key}`);
-  assert.not.ok(resourcesOf('s3:PutObject').some((pattern) => matches(pattern, arn('submission_files/submission_user_u/submission_1/other'))));
+  const read = [
+    `${s3Keys.taskScriptsPrefix(job.analysisId)}config.json`,
+    s3Keys.dataFile('a.csv'),
+    s3Keys.reference(job.analysisId, 'a.csv'),
+    s3Keys.submissionArchive(job),
+  ];
+  const written = [
+    s3Keys.result(job, 'files/a.csv'),
+    s3Keys.result(job, 'time-shift-public-metrics.json'),
+    s3Keys.log(job, 'submission.log'),
+  ];
+  for (const key of read)
+    assert.ok(
+      resourcesOf('s3:GetObject').some((pattern) => matches(pattern, arn(key))),
+      `may read ${key}`,
+    );
+  for (const key of read)
+    assert.not.ok(
+      resourcesOf('s3:PutObject').some((pattern) => matches(pattern, arn(key))),
+      `may not write ${key}`,
+    );
+  for (const key of written)
+    assert.ok(
+      resourcesOf('s3:PutObject').some((pattern) => matches(pattern, arn(key))),
+      `may write ${key}`,
+    );
+  assert.not.ok(
+    resourcesOf('s3:PutObject').some((pattern) =>
+      matches(pattern, arn('submission_files/submission_user_u/submission_1/other')),
+    ),
+  );
 });
 
 test('the task definition: EC2, the socket and the work folder at the same path, memory reserved, production settings', () => {
   assert.equal(taskDefinition['requires_compatibilities'], ['EC2']);
   assert.is(taskDefinition['container_definitions'], '${jsonencode([local.worker_container])}');
   const container = deploy.locals['worker_container'] as Body;
-  const volumes = Object.fromEntries((taskDefinition['volume'] as Body[]).map((volume) => [volume['name'], volume['host_path']]));
-  const mounts = Object.fromEntries((container['mountPoints'] as Body[]).map((mount) => [mount['sourceVolume'], mount['containerPath']]));
+  const volumes = Object.fromEntries(
+    (taskDefinition['volume'] as Body[]).map((volume) => [volume['name'], volume['host_path']]),
+  );
+  const mounts = Object.fromEntries(
+    (container['mountPoints'] as Body[]).map((mount) => [mount['sourceVolume'], mount['containerPath']]),
+  );
   assert.equal(Object.keys(mounts).sort(), Object.keys(volumes).sort(), 'every volume mounted');
-  for (const [name, hostPath] of Object.entries(volumes)) assert.is(mounts[name], hostPath, `${name} at the same path inside as on the instance`);
+  for (const [name, hostPath] of Object.entries(volumes))
+    assert.is(mounts[name], hostPath, `${name} at the same path inside as on the instance`);
   assert.ok(Object.values(volumes).includes('/var/run/docker.sock'), "the instance's Docker socket");
   assert.is(taskConfig.workDir, withDefaults(deploy, volumes['work']), 'PVHUB_WORK_DIR is the mounted work folder');
 
@@ -188,7 +265,10 @@ test('the task definition: EC2, the socket and the work folder at the same path,
   const reservation = Number(withDefaults(deploy, container['memoryReservation']));
   const hardLimit = Number(withDefaults(deploy, container['memory']));
   assert.ok(reservation > 0 && reservation <= hardLimit, 'memory reserved for placement, within the hard limit');
-  assert.ok(hardLimit * 2 ** 20 - taskConfig.limits.memoryReserveBytes >= taskConfig.limits.containerMemoryBytes, 'the task memory admits one submission container');
+  assert.ok(
+    hardLimit * 2 ** 20 - taskConfig.limits.memoryReserveBytes >= taskConfig.limits.containerMemoryBytes,
+    'the task memory admits one submission container',
+  );
 });
 
 test('the service runs it on the worker capacity provider, one per instance, and the log group takes its output', () => {
@@ -197,7 +277,8 @@ test('the service runs it on the worker capacity provider, one per instance, and
   assert.match(String(service['task_definition']), /^\$\{aws_ecs_task_definition\.\w+\.arn\}$/);
   assert.is((service['capacity_provider_strategy'] as Body[]).length, 1);
   assert.equal(service['placement_constraints'], [{ type: 'distinctInstance' }]);
-  const logging = (deploy.locals['worker_container'] as { logConfiguration: { logDriver: string; options: Body } }).logConfiguration;
+  const logging = (deploy.locals['worker_container'] as { logConfiguration: { logDriver: string; options: Body } })
+    .logConfiguration;
   assert.is(logging.logDriver, 'awslogs');
   assert.is(logging.options['awslogs-group'], `\${aws_cloudwatch_log_group.${logGroupName}.name}`);
 });

@@ -43,17 +43,26 @@ test('the local page loads every URL of the build from the folder beside it, and
 test('a page opened as a file says how to serve it (browsers run no module script from a file), hidden otherwise', () => {
   const local = withLocalFrontend(PAGE, '0.25.2', 'private_results_assets', 'private_results.html');
   const body = local.slice(local.indexOf('<body>'));
-  assert.match(body, /<p id="pvhub-serve-note" hidden[^>]*>[^<]*private_results_assets\/.*python3 -m http\.server.*http:\/\/localhost:8000\/private_results\.html/);
+  assert.match(
+    body,
+    /<p id="pvhub-serve-note" hidden[^>]*>[^<]*private_results_assets\/.*python3 -m http\.server.*http:\/\/localhost:8000\/private_results\.html/,
+  );
   assert.match(body, "if (location.protocol === 'file:') document.getElementById('pvhub-serve-note').hidden = false;");
-  assert.ok(body.indexOf('pvhub-serve-note') < body.indexOf('<div id="root">'), 'above the app, which stays blank there');
+  assert.ok(
+    body.indexOf('pvhub-serve-note') < body.indexOf('<div id="root">'),
+    'above the app, which stays blank there',
+  );
 });
 
 test('a page that keeps the CDN says in one visible line why it needs network', () => {
-  const page = withNetworkNote(PAGE, 'it was made with marimo 0.25.2, and this machine\'s marimo is <0.26.0>');
+  const page = withNetworkNote(PAGE, "it was made with marimo 0.25.2, and this machine's marimo is <0.26.0>");
   assert.match(page, `src="${CDN}/assets/index-s-M1OXjs.js"`);
   const note = /<p id="pvhub-network-note"[^>]*>([^\n]*)<\/p>/.exec(page);
   assert.ok(note, 'a visible line in the body');
-  assert.is(note[1], "This report loads marimo's page from cdn.jsdelivr.net and needs network: it was made with marimo 0.25.2, and this machine&#39;s marimo is &lt;0.26.0&gt;.");
+  assert.is(
+    note[1],
+    "This report loads marimo's page from cdn.jsdelivr.net and needs network: it was made with marimo 0.25.2, and this machine&#39;s marimo is &lt;0.26.0&gt;.",
+  );
   assert.ok(page.indexOf('pvhub-network-note') > page.indexOf('<body>'));
 });
 

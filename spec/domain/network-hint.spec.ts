@@ -13,8 +13,16 @@ test('a failed name lookup without an allowlist: the task gives no network', () 
 });
 
 test('a refusal of the proxy with an allowlist: the hosts the task allows', () => {
-  assert.is(networkHint(NREL, PROXY_REFUSAL), 'this task allows network access only to developer.nrel.gov:443, through the proxy in HTTPS_PROXY');
-  for (const text of ['ConnectionRefusedError: [Errno 111] Connection refused', 'requests.exceptions.ProxyError: HTTPSConnectionPool', 'OSError: [Errno 113] No route to host', 'HTTP Error 403: Forbidden']) {
+  assert.is(
+    networkHint(NREL, PROXY_REFUSAL),
+    'this task allows network access only to developer.nrel.gov:443, through the proxy in HTTPS_PROXY',
+  );
+  for (const text of [
+    'ConnectionRefusedError: [Errno 111] Connection refused',
+    'requests.exceptions.ProxyError: HTTPSConnectionPool',
+    'OSError: [Errno 113] No route to host',
+    'HTTP Error 403: Forbidden',
+  ]) {
     assert.ok(networkHint(NREL, text), text);
   }
 });
@@ -32,8 +40,6 @@ test('the hint joins the message once, from the output when the message itself s
   assert.equal(withNetworkHint(hinted, [], NAME_LOOKUP), hinted);
   assert.equal(withNetworkHint(failure, [], 'Traceback: KeyError'), failure);
 });
-
-
 
 /** Messages as Python prints them in a container with no network (the first two seen with --network none). */
 const NETWORK_FAILURES = [
@@ -54,7 +60,8 @@ test('a failed name lookup or connection in the message says that submission con
 
 test('or in the output only, when the message is the bare exit', () => {
   const failure = { code: 'sb_500' as const, message: 'the submission ended with exit status 1 and no result' };
-  const output = 'Traceback (most recent call last):\n  ...\nsocket.gaierror: [Errno -3] Temporary failure in name resolution\n';
+  const output =
+    'Traceback (most recent call last):\n  ...\nsocket.gaierror: [Errno -3] Temporary failure in name resolution\n';
   assert.match(withNetworkHint(failure, [], output).message, NO_NETWORK_HINT);
 });
 

@@ -3,8 +3,12 @@ import * as assert from 'uvu/assert';
 import { plainText } from '../../src/domain/plain-text.js';
 
 test("pip's coloured ERROR inside a docker build reads as plain text", () => {
-  const built = 'Processing /wheelhouse/six-1.17.0-py2.py3-none-any.whl | \x1b[91mERROR: No matching distribution found for exceptiongroup>=1.0.2\x1b[0m | Removing';
-  assert.is(plainText(built), 'Processing /wheelhouse/six-1.17.0-py2.py3-none-any.whl | ERROR: No matching distribution found for exceptiongroup>=1.0.2 | Removing');
+  const built =
+    'Processing /wheelhouse/six-1.17.0-py2.py3-none-any.whl | \x1b[91mERROR: No matching distribution found for exceptiongroup>=1.0.2\x1b[0m | Removing';
+  assert.is(
+    plainText(built),
+    'Processing /wheelhouse/six-1.17.0-py2.py3-none-any.whl | ERROR: No matching distribution found for exceptiongroup>=1.0.2 | Removing',
+  );
 });
 
 test('cursor moves, titles, links and control characters go; newlines, tabs and other scripts stay', () => {

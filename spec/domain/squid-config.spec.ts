@@ -26,21 +26,41 @@ test('the admin interface and strangers are refused first, then each listed pair
   assert.ok(config.includes('acl job_network src 172.20.0.0/16\n'));
   assert.ok(config.includes('acl listed_0_host dstdomain -n developer.nrel.gov\nacl listed_0_port port 443\n'));
   const denied = /^acl denied_destination dst (.*)$/m.exec(config)?.[1]?.split(' ');
-  for (const range of ['10.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '::ffff:0:0/96', '192.0.2.2/32']) {
+  for (const range of [
+    '10.0.0.0/8',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+    '::ffff:0:0/96',
+    '192.0.2.2/32',
+  ]) {
     assert.ok(denied?.includes(range), range);
   }
 });
 
 test('no cache, no client details forwarded, one access line per request on stdout', () => {
   const config = squidConfig(policy);
-  for (const line of ['cache deny all', 'via off', 'forwarded_for delete', 'access_log stdio:/dev/stdout pvhub', 'pinger_enable off']) {
+  for (const line of [
+    'cache deny all',
+    'via off',
+    'forwarded_for delete',
+    'access_log stdio:/dev/stdout pvhub',
+    'pinger_enable off',
+  ]) {
     assert.ok(config.split('\n').includes(line), line);
   }
 });
 
 test('a value that could start a directive of its own is refused, not written', () => {
-  assert.throws(() => squidConfig({ ...policy, clientSubnet: '172.20.0.0/16\nhttp_access allow all' }), /not a plain squid.conf token/);
-  assert.throws(() => squidConfig({ ...policy, allow: [{ host: 'x.org all', port: 80 }] }), /not a plain squid.conf token/);
+  assert.throws(
+    () => squidConfig({ ...policy, clientSubnet: '172.20.0.0/16\nhttp_access allow all' }),
+    /not a plain squid.conf token/,
+  );
+  assert.throws(
+    () => squidConfig({ ...policy, allow: [{ host: 'x.org all', port: 80 }] }),
+    /not a plain squid.conf token/,
+  );
 });
 
 test('access lines: a tunnel opened is allowed, a refusal is not, other lines are not access lines', () => {

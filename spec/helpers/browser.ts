@@ -17,7 +17,17 @@ const NO_NETWORK = ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', 
 export async function renderedDom(url: string): Promise<string> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'pvhub-chromium-'));
   try {
-    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, ...NO_NETWORK, '--virtual-time-budget=30000', '--dump-dom', url];
+    const args = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      ...NO_NETWORK,
+      '--virtual-time-budget=30000',
+      '--dump-dom',
+      url,
+    ];
     const result = await run('chromium', args);
     if (result.status !== 0) throw new Error(`chromium exited with ${result.status}: ${result.stderr.slice(-2000)}`);
     return result.stdout;
@@ -35,7 +45,11 @@ export interface ServedFolder {
 /** Serves a folder on 127.0.0.1 as the README tells a person to: `python3 -m http.server`, on a free port. */
 export function serveFolder(dir: string): Promise<ServedFolder> {
   return new Promise((resolve, reject) => {
-    const server: ChildProcess = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server: ChildProcess = spawn(
+      'python3',
+      ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const stop = () =>
       new Promise<void>((done) => {
         if (server.exitCode !== null) return done();

@@ -36,7 +36,13 @@ export const FAKE_LIMITS: ResourceLimits = {
   earlyAbortFiles: 3,
 };
 
-export const FAKE_JOB: Job = { analysisId: 1, submissionId: 7, userId: 'u', submissionFilename: 'time-shift-correct', pythonVersion: '3.11' };
+export const FAKE_JOB: Job = {
+  analysisId: 1,
+  submissionId: 7,
+  userId: 'u',
+  submissionFilename: 'time-shift-correct',
+  pythonVersion: '3.11',
+};
 
 export interface FakeJobWorld {
   readonly ports: JobPorts;
@@ -52,7 +58,14 @@ export interface FakeJobWorld {
 
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
 export async function fakeJobWorld(
-  options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; cachedImage?: boolean; submission?: string; ledgers?: MemoryLedger } = {},
+  options: {
+    behaviour?: (fileName: string) => FileBehaviour;
+    delayMs?: number;
+    buildFailure?: WorkerError;
+    cachedImage?: boolean;
+    submission?: string;
+    ledgers?: MemoryLedger;
+  } = {},
 ): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
@@ -63,7 +76,17 @@ export async function fakeJobWorld(
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));
   const ledgers = options.ledgers ?? new MemoryLedger();
   const ledger = await LedgerSession.open(ledgers, FAKE_JOB, jobLog.log);
-  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3, ledger, egressProxyImage: async () => SIMULATED_PROXY_IMAGE };
+  const ports: JobPorts = {
+    store,
+    hub,
+    engine,
+    images,
+    publisher,
+    files: hubFileFormats,
+    freeMemory: () => 4 * 1024 ** 3,
+    ledger,
+    egressProxyImage: async () => SIMULATED_PROXY_IMAGE,
+  };
   return { ports, hub, engine, images, publisher, workDir, jobLog, ledgers };
 }
 

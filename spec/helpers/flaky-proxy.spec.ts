@@ -33,13 +33,17 @@ test.after.each(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const post = (body: string, timeoutMs = 5_000) => fetch(`${proxy.url}/count`, { method: 'POST', body, signal: AbortSignal.timeout(timeoutMs) });
+const post = (body: string, timeoutMs = 5_000) =>
+  fetch(`${proxy.url}/count`, { method: 'POST', body, signal: AbortSignal.timeout(timeoutMs) });
 const settled = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('a request without a fault is forwarded with its body, and its answer relayed', async () => {
   const answer = await post('one');
   assert.is(await answer.text(), 'applied 1');
-  assert.equal(applied.map((entry) => entry.body), ['one']);
+  assert.equal(
+    applied.map((entry) => entry.body),
+    ['one'],
+  );
   assert.equal(proxy.injected, []);
 });
 
@@ -52,7 +56,10 @@ test('an error status or a reset never reaches the server', async () => {
     (error: unknown) => assert.instance(error, TypeError),
   );
   assert.equal(applied, []);
-  assert.equal(proxy.injected.map((entry) => entry.fault), ['status-500', 'reset']);
+  assert.equal(
+    proxy.injected.map((entry) => entry.fault),
+    ['status-500', 'reset'],
+  );
 });
 
 test('reset-after-apply: the server applies the request once, and the client gets no answer', async () => {
@@ -61,7 +68,10 @@ test('reset-after-apply: the server applies the request once, and the client get
     () => assert.unreachable('the answer is lost'),
     (error: unknown) => assert.instance(error, TypeError),
   );
-  assert.equal(applied.map((entry) => entry.body), ['lost answer']);
+  assert.equal(
+    applied.map((entry) => entry.body),
+    ['lost answer'],
+  );
   assert.is(await (await post('next')).text(), 'applied 2');
 });
 
@@ -74,7 +84,10 @@ test('stall: a client whose timeout is shorter gives up, and the server still ap
   );
   assert.equal(applied, []);
   await settled(STALL_MS + 300);
-  assert.equal(applied.map((entry) => entry.body), ['slow']);
+  assert.equal(
+    applied.map((entry) => entry.body),
+    ['slow'],
+  );
   assert.ok((applied[0]?.at ?? 0) - sent >= STALL_MS - 20, 'forwarded only after the stall');
 });
 
@@ -91,8 +104,14 @@ test('chaos: each matching request faulted with the given rate, the kind from th
   assert.is((await fetch(`${proxy.url}/other`, { method: 'POST', body: 'y' })).status, 200);
   proxy.chaos(0, ['status-503']);
   assert.is((await post('z')).status, 200);
-  assert.equal(applied.map((entry) => entry.body), ['y', 'z']);
-  assert.equal(proxy.injected.map((entry) => `${entry.fault} ${entry.request}`), ['status-503 POST /count']);
+  assert.equal(
+    applied.map((entry) => entry.body),
+    ['y', 'z'],
+  );
+  assert.equal(
+    proxy.injected.map((entry) => `${entry.fault} ${entry.request}`),
+    ['status-503 POST /count'],
+  );
 });
 
 test('chaos with a seeded random repeats the same faults', async () => {

@@ -63,13 +63,27 @@ export async function startFlakyProxy(target: string, options: FlakyProxyOptions
   const upstream = new URL(target);
   const stallMs = options.stallMs ?? 5_000;
   const queued: Array<{ fault: Fault; match: RequestMatch }> = [];
-  let chance: { rate: number; faults: readonly Fault[]; random: () => number; match: RequestMatch } = { rate: 0, faults: [], random: Math.random, match: () => true };
+  let chance: { rate: number; faults: readonly Fault[]; random: () => number; match: RequestMatch } = {
+    rate: 0,
+    faults: [],
+    random: Math.random,
+    match: () => true,
+  };
   const seen: string[] = [];
   const injected: InjectedFault[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   const forward = (request: IncomingMessage, onAnswer: (answer: IncomingMessage) => void, body?: Buffer) => {
-    const sent = http.request({ host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers }, onAnswer);
+    const sent = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
+      onAnswer,
+    );
     sent.on('error', () => request.socket.destroy());
     if (body === undefined) request.pipe(sent);
     else sent.end(body);
@@ -86,7 +100,12 @@ export async function startFlakyProxy(target: string, options: FlakyProxyOptions
   const faultFor = (method: string, url: string, headers: IncomingHttpHeaders): Fault | undefined => {
     const index = queued.findIndex((entry) => entry.match(method, url, headers));
     if (index >= 0) return queued.splice(index, 1)[0]?.fault;
-    if (chance.rate > 0 && chance.faults.length > 0 && chance.match(method, url, headers) && chance.random() < chance.rate) {
+    if (
+      chance.rate > 0 &&
+      chance.faults.length > 0 &&
+      chance.match(method, url, headers) &&
+      chance.random() < chance.rate
+    ) {
       return chance.faults[Math.floor(chance.random() * chance.faults.length)];
     }
     return undefined;
@@ -102,7 +121,11 @@ export async function startFlakyProxy(target: string, options: FlakyProxyOptions
       return;
     }
     const action = request.headers['x-amz-target'];
-    injected.push({ at: Date.now(), fault, request: `${method} ${url}${typeof action === 'string' ? ` ${action}` : ''}` });
+    injected.push({
+      at: Date.now(),
+      fault,
+      request: `${method} ${url}${typeof action === 'string' ? ` ${action}` : ''}`,
+    });
     if (fault === 'reset') {
       request.resume();
       request.socket.destroy();
@@ -110,7 +133,9 @@ export async function startFlakyProxy(target: string, options: FlakyProxyOptions
       request.resume();
       const status = fault === 'status-503' ? 503 : 500;
       response.writeHead(status, { 'content-type': 'application/xml' });
-      response.end(`<?xml version="1.0"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`);
+      response.end(
+        `<?xml version="1.0"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`,
+      );
     } else {
       const body = readBody(request);
       const send = () =>

@@ -177,11 +177,21 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     return json(200, { marimo_url: html.map((key) => options.resultsBucket?.url(key) ?? key) });
   }
 
-  function route(method: string, path: string, headers: IncomingHttpHeaders, body: unknown, bodyError: boolean): Reply | Promise<Reply> {
+  function route(
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    body: unknown,
+    bodyError: boolean,
+  ): Reply | Promise<Reply> {
     if (method === 'POST' && path === 'login') {
       const given = body as { username?: unknown; password?: unknown } | undefined;
       if (given?.username !== username || given?.password !== password) {
-        return { status: 400, body: 'Unable to log in with provided credentials.', headers: { 'content-type': 'text/plain' } };
+        return {
+          status: 400,
+          body: 'Unable to log in with provided credentials.',
+          headers: { 'content-type': 'text/plain' },
+        };
       }
       // As the API's Token.objects.get_or_create: every login gets the user's one token (several workers share it),
       // a new one only once it was invalidated.
@@ -207,7 +217,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       const row = files.get(Number(match[1]));
       return row ? json(200, row) : json(404, { detail: 'Not found.' });
     }
-    if (method === 'GET' && (match = path.match(/^submissions\/submission_results\/(\d+)$/))) return submissionResults(Number(match[1]));
+    if (method === 'GET' && (match = path.match(/^submissions\/submission_results\/(\d+)$/)))
+      return submissionResults(Number(match[1]));
     if (method === 'GET' && path === 'versions/python') {
       return { status: 301, headers: { location: '/versions/python/' } };
     }
@@ -221,7 +232,12 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     if (method === 'POST' && (match = path.match(/^submissions\/submission\/(\d+)\/progress_increment$/))) {
       // The API does float(file_exec_time): null or a missing field raises, and Django answers 500 (contract §11).
       const seconds = (body as { file_exec_time?: unknown } | undefined)?.file_exec_time;
-      if (typeof seconds !== 'number') return { status: 500, body: `TypeError: float() argument must be a string or a real number, not '${seconds === null ? 'NoneType' : typeof seconds}'`, headers: { 'content-type': 'text/html' } };
+      if (typeof seconds !== 'number')
+        return {
+          status: 500,
+          body: `TypeError: float() argument must be a string or a real number, not '${seconds === null ? 'NoneType' : typeof seconds}'`,
+          headers: { 'content-type': 'text/html' },
+        };
       const id = Number(match[1]);
       const state = progress.get(id) ?? { count: 0, mean: 0 };
       state.mean = (state.mean * state.count + seconds) / (state.count + 1);
@@ -239,7 +255,12 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     }
     if (method === 'PUT' && (match = path.match(/^submissions\/update_submission_result\/(\d+)$/))) {
       const result = body as { mean_runtime?: unknown; function_parameters?: unknown; metrics?: unknown } | undefined;
-      if (!result || !('mean_runtime' in result) || !Array.isArray(result.function_parameters) || typeof result.metrics !== 'object') {
+      if (
+        !result ||
+        !('mean_runtime' in result) ||
+        !Array.isArray(result.function_parameters) ||
+        typeof result.metrics !== 'object'
+      ) {
         return json(400, { error: 'mean_runtime, function_parameters and metrics are required' });
       }
       results.set(Number(match[1]), body);
@@ -248,9 +269,16 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     if (method === 'POST' && path === 'error/error_report') {
       const row = body as { submission?: unknown; error_code?: unknown } | undefined;
       if (typeof row?.submission !== 'number') return json(400, { submission: ['This field is required.'] });
-      if (typeof row.error_code !== 'string' || !KNOWN_CODES.has(row.error_code)) return json(400, { error: `unknown error code ${String(row.error_code)}` });
+      if (typeof row.error_code !== 'string' || !KNOWN_CODES.has(row.error_code))
+        return json(400, { error: `unknown error code ${String(row.error_code)}` });
       // A new row, its message the code's text: the worker's own reason is not stored.
-      return json(201, addReport(row.submission, { ...(body as Partial<ErrorReportRow>), error_message: ERROR_CODE_TEXTS[row.error_code] ?? '' }));
+      return json(
+        201,
+        addReport(row.submission, {
+          ...(body as Partial<ErrorReportRow>),
+          error_message: ERROR_CODE_TEXTS[row.error_code] ?? '',
+        }),
+      );
     }
     return json(404, { detail: `no route ${method} ${path}` });
   }
@@ -272,16 +300,24 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           bodyError = true;
         }
       }
-      const faultIndex = faults.findIndex((fault) => fault.method === method && (typeof fault.path === 'string' ? fault.path === path : fault.path.test(path)));
+      const faultIndex = faults.findIndex(
+        (fault) =>
+          fault.method === method && (typeof fault.path === 'string' ? fault.path === path : fault.path.test(path)),
+      );
       let reply: Reply;
       if (faultIndex >= 0) {
         const [fault] = faults.splice(faultIndex, 1);
-        reply = { status: fault?.status ?? 500, body: fault?.body ?? `injected ${fault?.status}`, headers: { 'content-type': 'text/plain' } };
+        reply = {
+          status: fault?.status ?? 500,
+          body: fault?.body ?? `injected ${fault?.status}`,
+          headers: { 'content-type': 'text/plain' },
+        };
       } else {
         reply = await route(method, path, request.headers, body, bodyError);
       }
       requests.push({ method, path, headers: request.headers, body, status: reply.status, at: Date.now() });
-      const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      const text =
+        reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       response.end(text);
     });
@@ -308,7 +344,12 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     async frontEnd(submissionId) {
       const listed = await submissionResults(submissionId);
       const reportUrls = listed.status === 200 ? (listed.body as { marimo_url: string[] }).marimo_url : [];
-      return { errorReport: reports.get(submissionId)?.[0], filesDone: progress.get(submissionId)?.count ?? 0, privateReport: reportUrls[0], reports: reportUrls };
+      return {
+        errorReport: reports.get(submissionId)?.[0],
+        filesDone: progress.get(submissionId)?.count ?? 0,
+        privateReport: reportUrls[0],
+        reports: reportUrls,
+      };
     },
     close: () =>
       new Promise((resolve) => {

@@ -29,7 +29,9 @@ async function readTable(file: string): Promise<Array<Record<string, unknown>>> 
     if (text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
     return text;
   };
-  return lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i] ?? `c${i}`, typed(cell)])));
+  return lines.map((line) =>
+    Object.fromEntries(line.split(',').map((cell, i) => [columns[i] ?? `c${i}`, typed(cell)])),
+  );
 }
 
 export interface World {
@@ -56,16 +58,26 @@ export async function world(): Promise<World> {
   const queueName = `${uniqueName('pvhub-worker-spec')}.fifo`;
   // Made as the Hub makes it (contract §1); the worker must find it, not create it.
   const created = await testSqsClient(services).send(
-    new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' } }),
+    new CreateQueueCommand({
+      QueueName: queueName,
+      Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' },
+    }),
   );
   const files = await readTable(path.join(TASK, 'file_metadata.csv'));
   const s3 = testS3Client(services);
   // What the API's submission_results route lists: the bucket's keys, as the worker left them.
   const resultsBucket = {
-    list: async (prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((object) => object.Key ?? ''),
+    list: async (prefix: string) =>
+      ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(
+        (object) => object.Key ?? '',
+      ),
     url: (key: string) => `${services.s3Endpoint}/${bucket}/${key}`,
   };
-  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')), resultsBucket });
+  const hub = await startHubServer({
+    fileMetadata: files,
+    systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')),
+    resultsBucket,
+  });
   const work = await mkdtemp(path.join(os.tmpdir(), 'pvhub-worker-spec-'));
   const made: World = { services, bucket, queueUrl: created.QueueUrl ?? '', queueName, hub, work, files };
   worlds.push(made);
@@ -88,11 +100,17 @@ async function put(w: World, key: string, file: string): Promise<void> {
  * The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. `template`
  * replaces the task's template.py.
  */
-export async function storeTask(w: World, omit: readonly string[] = [], template = path.join(TASK, 'template.py')): Promise<void> {
+export async function storeTask(
+  w: World,
+  omit: readonly string[] = [],
+  template = path.join(TASK, 'template.py'),
+): Promise<void> {
   for (const name of ['config.json', 'file_test_link.csv', 'template.py']) {
-    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, name === 'template.py' ? template : path.join(TASK, name));
+    if (!omit.includes(name))
+      await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, name === 'template.py' ? template : path.join(TASK, name));
   }
-  for (const name of await readdir(path.join(TASK, 'data'))) await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
+  for (const name of await readdir(path.join(TASK, 'data')))
+    await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
   for (const name of await readdir(path.join(TASK, 'validation_data'))) {
     await put(w, `data_files/references/${ANALYSIS}/${name}`, path.join(TASK, 'validation_data', name));
   }
@@ -105,11 +123,21 @@ export async function storeTask(w: World, omit: readonly string[] = [], template
 export async function submit(w: World, zip: string, submissionId: number, groupId = '1'): Promise<Submission> {
   const userId = randomUUID();
   const filename = `${randomUUID()}_${zip}`;
-  await put(w, `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`, path.join(SUBMISSIONS, zip));
+  await put(
+    w,
+    `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`,
+    path.join(SUBMISSIONS, zip),
+  );
   w.hub.addSubmission(submissionId, userId);
   await sendRaw(
     w,
-    JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: submissionId, user_pk: userId, submission_filename: filename, python_version: '3.11' }),
+    JSON.stringify({
+      analysis_pk: ANALYSIS,
+      submission_pk: submissionId,
+      user_pk: userId,
+      submission_filename: filename,
+      python_version: '3.11',
+    }),
     String(submissionId),
     groupId,
   );
@@ -117,7 +145,14 @@ export async function submit(w: World, zip: string, submissionId: number, groupI
 }
 
 export async function sendRaw(w: World, body: string, deduplicationId: string, groupId = '1'): Promise<void> {
-  await testSqsClient(w.services).send(new SendMessageCommand({ QueueUrl: w.queueUrl, MessageBody: body, MessageGroupId: groupId, MessageDeduplicationId: deduplicationId }));
+  await testSqsClient(w.services).send(
+    new SendMessageCommand({
+      QueueUrl: w.queueUrl,
+      MessageBody: body,
+      MessageGroupId: groupId,
+      MessageDeduplicationId: deduplicationId,
+    }),
+  );
 }
 
 /** The worker's settings for this world: everything pointing at the local servers, small limits for a 2-core machine. */
@@ -153,7 +188,11 @@ export function workerEnv(w: World, env: Record<string, string>): NodeJS.Process
 
 /** The worker's command line from the sources (bin/pvhub-worker.js), as a clone runs it. */
 export function startWorker(w: World, args: readonly string[], env: Record<string, string> = {}) {
-  return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], { cwd: ROOT, env: workerEnv(w, env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], {
+    cwd: ROOT,
+    env: workerEnv(w, env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export async function keysUnder(w: World, prefix: string): Promise<string[]> {
@@ -168,9 +207,15 @@ export async function objectText(w: World, key: string): Promise<string> {
 
 export async function visibleMessages(w: World): Promise<{ visible: number; hidden: number }> {
   const { Attributes } = await testSqsClient(w.services).send(
-    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: w.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return { visible: Number(Attributes?.ApproximateNumberOfMessages), hidden: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages),
+    hidden: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
 }
 
 /** Visible plus in flight: 0 means the message was deleted, not merely hidden. */
@@ -180,10 +225,18 @@ export async function messagesLeft(w: World): Promise<number> {
 }
 
 export const prefixOf = (s: Submission) => `submission_files/submission_user_${s.userId}/submission_${s.submissionId}/`;
-export const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) => requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
+export const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) =>
+  requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
 
 /** The worker's containers of a submission, running or not (their ids). */
 export async function containersOf(submissionId: number): Promise<string[]> {
-  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', '--filter', `label=pvhub.submission=${submissionId}`, '--filter', 'label=pvhub.managed=true']);
+  const { stdout } = await promisify(execFile)('docker', [
+    'ps',
+    '-aq',
+    '--filter',
+    `label=pvhub.submission=${submissionId}`,
+    '--filter',
+    'label=pvhub.managed=true',
+  ]);
   return stdout.split('\n').filter((line) => line.trim() !== '');
 }

@@ -35,7 +35,10 @@ function readEndpoints(): Services {
   const values = servicesValues();
   const sqsEndpoint = values['PVHUB_TEST_SQS_ENDPOINT'];
   const s3Endpoint = values['PVHUB_TEST_S3_ENDPOINT'];
-  if (!sqsEndpoint || !s3Endpoint) throw new Error(`${SERVICES_ENV} lacks PVHUB_TEST_SQS_ENDPOINT or PVHUB_TEST_S3_ENDPOINT: run bash scripts/services/start.sh`);
+  if (!sqsEndpoint || !s3Endpoint)
+    throw new Error(
+      `${SERVICES_ENV} lacks PVHUB_TEST_SQS_ENDPOINT or PVHUB_TEST_S3_ENDPOINT: run bash scripts/services/start.sh`,
+    );
   return { sqsEndpoint, s3Endpoint };
 }
 
@@ -61,7 +64,8 @@ export function requireServices(): Promise<Services> {
       ['SQS (ElasticMQ)', `${services.sqsEndpoint}/?Action=ListQueues`],
       ['S3 (moto)', `${services.s3Endpoint}/`],
     ] as const) {
-      if (!(await answers(url))) throw new Error(`the local ${name} server does not answer at ${url}: run bash scripts/services/start.sh`);
+      if (!(await answers(url)))
+        throw new Error(`the local ${name} server does not answer at ${url}: run bash scripts/services/start.sh`);
     }
     return services;
   })();
@@ -71,8 +75,10 @@ export function requireServices(): Promise<Services> {
 /** `host:port` of the local image registry (Debian's docker-registry), once it answers. */
 export async function requireRegistry(): Promise<string> {
   const registry = servicesValues()['PVHUB_TEST_REGISTRY'];
-  if (registry === undefined) throw new Error(`${SERVICES_ENV} lacks PVHUB_TEST_REGISTRY: run bash scripts/services/start.sh`);
-  if (!(await answers(`http://${registry}/v2/`))) throw new Error(`the local image registry does not answer at ${registry}: run bash scripts/services/start.sh`);
+  if (registry === undefined)
+    throw new Error(`${SERVICES_ENV} lacks PVHUB_TEST_REGISTRY: run bash scripts/services/start.sh`);
+  if (!(await answers(`http://${registry}/v2/`)))
+    throw new Error(`the local image registry does not answer at ${registry}: run bash scripts/services/start.sh`);
   return registry;
 }
 
@@ -81,7 +87,12 @@ export function testSqsClient(services: Services): SQSClient {
 }
 
 export function testS3Client(services: Services): S3Client {
-  return new S3Client({ region: REGION, endpoint: services.s3Endpoint, forcePathStyle: true, credentials: DUMMY_CREDENTIALS });
+  return new S3Client({
+    region: REGION,
+    endpoint: services.s3Endpoint,
+    forcePathStyle: true,
+    credentials: DUMMY_CREDENTIALS,
+  });
 }
 
 /** A name no other spec run uses, so runs and files never see each other's queues or buckets. */

@@ -15,15 +15,27 @@ const GIB = 1024 ** 3;
  * Builds the image of a submission made of `files` (path → content) from container/Dockerfile on the local
  * python:3.11-slim, as the worker does; returns its tag. The caller removes the images by `labels`.
  */
-export async function buildSubmissionImage(engine: DockerEngine, workDir: string, files: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): Promise<string> {
+export async function buildSubmissionImage(
+  engine: DockerEngine,
+  workDir: string,
+  files: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>>,
+): Promise<string> {
   const submission = path.join(workDir, 'submission');
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(submission, name)), { recursive: true });
     await writeFile(path.join(submission, name), content);
   }
   const { contextDir, tag } = await prepareBuildContext({
-    submissionDir: submission, pythonVersion: '3.11', baseImage: 'python:3.11-slim', workDir, onLog: () => undefined,
-    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)), maxWheelhouseBytes: GIB, hostPython: HOST_PYTHON, signal: new AbortController().signal,
+    submissionDir: submission,
+    pythonVersion: '3.11',
+    baseImage: 'python:3.11-slim',
+    workDir,
+    onLog: () => undefined,
+    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)),
+    maxWheelhouseBytes: GIB,
+    hostPython: HOST_PYTHON,
+    signal: new AbortController().signal,
   });
   await engine.buildImage({ tag, contextDir, labels, timeoutMs: 300_000, maxSizeBytes: GIB }, () => undefined);
   return tag;
@@ -44,10 +56,20 @@ export interface ContainerRun {
 export async function runWrapper(
   engine: DockerEngine,
   tag: string,
-  run: { readonly dir: string; readonly functionName: string; readonly task: FileTask; readonly csv: string; readonly labels: Readonly<Record<string, string>> },
+  run: {
+    readonly dir: string;
+    readonly functionName: string;
+    readonly task: FileTask;
+    readonly csv: string;
+    readonly labels: Readonly<Record<string, string>>;
+  },
   timing: { readonly timeLimitSeconds: number; readonly engineTimeoutMs: number },
 ): Promise<ContainerRun> {
-  const { limits } = loadConfig({ PVHUB_CONTAINER_MEMORY: '512m', PVHUB_CONTAINER_PIDS: '64', PVHUB_FILE_TIME_LIMIT: String(timing.timeLimitSeconds) });
+  const { limits } = loadConfig({
+    PVHUB_CONTAINER_MEMORY: '512m',
+    PVHUB_CONTAINER_PIDS: '64',
+    PVHUB_FILE_TIME_LIMIT: String(timing.timeLimitSeconds),
+  });
   const dataDir = path.join(run.dir, 'data');
   const resultsDir = path.join(run.dir, 'results');
   await mkdir(dataDir, { recursive: true });
@@ -58,14 +80,22 @@ export async function runWrapper(
       image: tag,
       command: wrapperCommand(run.functionName, run.task, limits.fileTimeLimitMs / 1000),
       mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }],
-      results: { containerPath: '/results', capBytes: limits.resultsCapBytes, collect: ['output.csv', 'status.json'], hostDir: resultsDir },
+      results: {
+        containerPath: '/results',
+        capBytes: limits.resultsCapBytes,
+        collect: ['output.csv', 'status.json'],
+        hostDir: resultsDir,
+      },
       ...sandboxLimits(limits),
       timeoutMs: timing.engineTimeoutMs,
       labels: run.labels,
     },
     new AbortController().signal,
   );
-  const report = await readFile(path.join(resultsDir, 'status.json'), 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
+  const report = await readFile(path.join(resultsDir, 'status.json'), 'utf8').then(
+    (text) => JSON.parse(text) as Record<string, unknown>,
+    () => undefined,
+  );
   const output = await readFile(path.join(resultsDir, 'output.csv'), 'utf8').catch(() => undefined);
   return { outcome, report, output };
 }

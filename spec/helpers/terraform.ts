@@ -71,5 +71,7 @@ export function withDefaults(module: TerraformModule, value: unknown): unknown {
   };
   const whole = reference(value)?.match(/^var\.(\w+)$/)?.[1];
   if (whole !== undefined) return defaultOf(whole);
-  return typeof value === 'string' ? value.replace(/\$\{var\.(\w+)\}/g, (_, name: string) => String(defaultOf(name))) : value;
+  return typeof value === 'string'
+    ? value.replace(/\$\{var\.(\w+)\}/g, (_, name: string) => String(defaultOf(name)))
+    : value;
 }

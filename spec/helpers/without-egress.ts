@@ -5,7 +5,10 @@ const unused = async (): Promise<never> => {
 };
 
 /** The egress half of a ContainerEngine, for a spec's own small engine that never makes a network. */
-export const withoutEgress: Pick<ContainerEngine, 'createInternalNetwork' | 'connectToNetwork' | 'removeNetworks' | 'startService' | 'serviceOutput' | 'engineAddresses'> = {
+export const withoutEgress: Pick<
+  ContainerEngine,
+  'createInternalNetwork' | 'connectToNetwork' | 'removeNetworks' | 'startService' | 'serviceOutput' | 'engineAddresses'
+> = {
   createInternalNetwork: unused,
   connectToNetwork: unused,
   removeNetworks: unused,

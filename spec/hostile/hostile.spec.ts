@@ -74,10 +74,28 @@ interface Evaluation {
 }
 
 /** `pvhub-worker evaluate` as a child process; `onStart` may signal it. */
-function evaluate(submission: string, out: string, environment: NodeJS.ProcessEnv, onStart?: (pid: number) => void): Promise<Evaluation> {
+function evaluate(
+  submission: string,
+  out: string,
+  environment: NodeJS.ProcessEnv,
+  onStart?: (pid: number) => void,
+): Promise<Evaluation> {
   return new Promise((resolve, reject) => {
-    const args = [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK, '--submission', submission, '--out', out];
-    const child = spawn('node', args, { cwd: ROOT, env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [
+      path.join(ROOT, 'bin/pvhub-worker.js'),
+      'evaluate',
+      '--task',
+      TASK,
+      '--submission',
+      submission,
+      '--out',
+      out,
+    ];
+    const child = spawn('node', args, {
+      cwd: ROOT,
+      env: { ...process.env, ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const pid = child.pid ?? -1;
     let stdout = '';
     let stderr = '';
@@ -91,7 +109,15 @@ function evaluate(submission: string, out: string, environment: NodeJS.ProcessEn
 
 /** Containers of one evaluate run (other suites may run their own managed containers meanwhile). */
 async function managedContainers(pid: number): Promise<string[]> {
-  const result = await run('docker', ['ps', '-a', '-q', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${pid}`]);
+  const result = await run('docker', [
+    'ps',
+    '-a',
+    '-q',
+    '--filter',
+    'label=pvhub.managed=true',
+    '--filter',
+    `label=pvhub.submission=${pid}`,
+  ]);
   assert.is(result.status, 0, result.stderr);
   return result.stdout.split('\n').filter((line) => line.trim() !== '');
 }
@@ -99,7 +125,8 @@ async function managedContainers(pid: number): Promise<string[]> {
 /** The host is as it was: no managed container, no canary, the worker's scratch empty, processes back to normal. */
 async function assertHostUnaffected(pid: number, extraCanaries: readonly string[] = []): Promise<void> {
   assert.equal(await managedContainers(pid), [], 'no container left behind');
-  for (const canary of [CANARY, ...extraCanaries]) assert.not.ok(existsSync(canary), `${canary} was created on the host`);
+  for (const canary of [CANARY, ...extraCanaries])
+    assert.not.ok(existsSync(canary), `${canary} was created on the host`);
   const work = path.join(scratch, 'work');
   const left = existsSync(work) ? (await readdir(work)).filter((name) => name.startsWith('submission-')) : [];
   assert.equal(left, [], 'the job workspace is removed');
@@ -125,7 +152,11 @@ def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling
 `;
 
 /** Writes a zip with the host python's zipfile: entries [name, content, unix mode or null]. */
-async function craftZip(file: string, entries: ReadonlyArray<readonly [string, string, number | null]>, bombBytes = 0): Promise<void> {
+async function craftZip(
+  file: string,
+  entries: ReadonlyArray<readonly [string, string, number | null]>,
+  bombBytes = 0,
+): Promise<void> {
   const code = `
 import json, sys, zipfile
 target, entries, bomb = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
@@ -147,7 +178,12 @@ with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
   await python(code, [file, JSON.stringify(entries), String(bombBytes)]);
 }
 
-async function expectRefused(submission: string, code: string, fragment: string | RegExp, canaries: readonly string[] = []): Promise<void> {
+async function expectRefused(
+  submission: string,
+  code: string,
+  fragment: string | RegExp,
+  canaries: readonly string[] = [],
+): Promise<void> {
   const out = path.join(scratch, `out-refused-${path.basename(submission)}`);
   const result = await evaluate(submission, out, env());
   assert.is(result.status, 1, `${submission}: ${result.stdout}\n${result.stderr}`);
@@ -204,7 +240,12 @@ test('archive attacks are refused with op_1 and their own message, nothing extra
 
   // A file and a folder of the same name: the archive's fault (op_1), not the worker's.
   const clash = path.join(zips, 'clash.zip');
-  await craftZip(clash, [wrapper, requirements, ['helpers', 'a file', 0o100644], ['helpers/scale.py', 'x = 1', 0o100644]]);
+  await craftZip(clash, [
+    wrapper,
+    requirements,
+    ['helpers', 'a file', 0o100644],
+    ['helpers/scale.py', 'x = 1', 0o100644],
+  ]);
   await expectRefused(clash, 'op_1', 'entry helpers/scale.py cannot be extracted');
 
   // A submission folder (local runs) with a symlink to the host is refused as well, not followed.
@@ -214,9 +255,18 @@ test('archive attacks are refused with op_1 and their own message, nothing extra
 });
 
 test('requirements reach pip only as the worker writes them back: an option after a marker, or a variable, is op_2 naming the line', async () => {
-  const afterMarker = 'numpy==2.1.3 ; python_version > "3" --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000';
-  await expectRefused(await submissionFolder('option-after-marker', HONEST, `pandas==2.2.3\n${afterMarker}\n`), 'op_2', 'options are not accepted');
-  await expectRefused(await submissionFolder('variable', HONEST, 'pandas==2.2.3\nnumpy==${NUMPY_VERSION}\n'), 'op_2', 'environment variables are not accepted: "numpy==${NUMPY_VERSION}"');
+  const afterMarker =
+    'numpy==2.1.3 ; python_version > "3" --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000';
+  await expectRefused(
+    await submissionFolder('option-after-marker', HONEST, `pandas==2.2.3\n${afterMarker}\n`),
+    'op_2',
+    'options are not accepted',
+  );
+  await expectRefused(
+    await submissionFolder('variable', HONEST, 'pandas==2.2.3\nnumpy==${NUMPY_VERSION}\n'),
+    'op_2',
+    'environment variables are not accepted: "numpy==${NUMPY_VERSION}"',
+  );
 });
 
 /** Fails one file with a message that would set the terminal's title, clear the screen and colour the text. */
@@ -241,9 +291,16 @@ test("the terminal, the log's messages and the Hub get no control codes from a s
   const records = await logRecords(path.join(out, 'logs', 'submission.log.jsonl'));
   const messages = records.map((record) => String(record['msg'] ?? ''));
   // eslint-disable-next-line no-control-regex -- as above
-  assert.ok(messages.every((message) => !/[\x1b\x07]/.test(message)), 'no control codes in any message field');
+  const controlCodes = /[\x1b\x07]/;
+  assert.ok(
+    messages.every((message) => !controlCodes.test(message)),
+    'no control codes in any message field',
+  );
   const outputs = records.map((record) => String(record['output'] ?? '')).filter((output) => output.includes('pwned'));
-  assert.ok(outputs.some((output) => output.includes('\x1b]0;pwned')), 'the raw output is kept, as a JSON field (escaped in the file)');
+  assert.ok(
+    outputs.some((output) => output.includes('\x1b]0;pwned')),
+    'the raw output is kept, as a JSON field (escaped in the file)',
+  );
   const file = await readFile(path.join(out, 'logs', 'submission.log.jsonl'), 'utf8');
   // eslint-disable-next-line no-control-regex -- as above
   assert.not.match(file, /\x1b/, 'escaped in the file: \\u001b, never the byte');
@@ -280,14 +337,20 @@ test('a requirement that exists only as an sdist is built in the sandbox: its bu
     '    raise SystemExit("PROBE-BREACH " + ", ".join(breaches))',
   ].join('\n');
   await writeSdist(links, 'pvhub-hostile-sdist', '0.1', [], probe);
-  const submission = await submissionFolder('sdist', `import pvhub_hostile_sdist\n${HONEST}`, `${REQUIREMENTS}pvhub-hostile-sdist==0.1\n`);
+  const submission = await submissionFolder(
+    'sdist',
+    `import pvhub_hostile_sdist\n${HONEST}`,
+    `${REQUIREMENTS}pvhub-hostile-sdist==0.1\n`,
+  );
   const out = path.join(scratch, 'out-sdist');
   // The sdist is offered to the resolver through find-links, next to whatever the machine already uses.
   const findLinks = [links, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   const result = await evaluate(submission, out, env({ PIP_FIND_LINKS: findLinks }));
   assert.is(result.status, 0, result.stderr.slice(-3000));
   assert.not.match(result.stderr, 'PROBE-BREACH');
-  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { number_of_files: number };
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as {
+    number_of_files: number;
+  };
   assert.ok(publicResults.number_of_files > 0, 'the submission that needed the built wheel is scored');
   await assertHostUnaffected(result.pid, [sdistCanary]);
 });
@@ -299,7 +362,10 @@ interface FileOutcome {
 
 /** The job's JSON log, one record a line. */
 async function logRecords(logFile: string): Promise<Array<Record<string, unknown>>> {
-  return (await readFile(logFile, 'utf8')).split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return (await readFile(logFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** Per-file failures from the job's JSON log: the warn line of each failed file carries its code. */
@@ -318,17 +384,24 @@ async function fileFailures(logFile: string): Promise<Map<string, FileOutcome>> 
  * Asserts first that no probe broke through.
  */
 function expectFailures(failures: ReadonlyMap<string, FileOutcome>) {
-  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  for (const [file, outcome] of failures)
+    assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
   return (file: string, code: string | readonly string[], fragment: string | RegExp) => {
     const outcome = failures.get(file);
     assert.ok(outcome, `${file} should have failed`);
-    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
+    assert.ok(
+      (typeof code === 'string' ? [code] : code).includes(outcome.code),
+      `${file}: ${outcome.code}: ${outcome.message}`,
+    );
     assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
   };
 }
 
 test('one run survives every container attack, each file gets its code, and the honest files are scored', async () => {
-  const submission = await submissionFolder('hostile', await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'));
+  const submission = await submissionFolder(
+    'hostile',
+    await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'),
+  );
   const out = path.join(scratch, 'out-hostile');
   const started = Date.now();
   const result = await evaluate(submission, out, env());
@@ -357,7 +430,9 @@ test('one run survives every container attack, each file gets its code, and the 
   const scored = ['1005_ac_power_ts09.csv', '1005_ac_power_ts11.csv'];
   for (const file of scored) assert.not.ok(failures.has(file), `${file}: ${failures.get(file)?.message}`);
   assert.is(failures.size, 11, [...failures.keys()].join(', '));
-  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { number_of_files: number };
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as {
+    number_of_files: number;
+  };
   // ts11 is not on the leaderboard: the public count has ts09 alone.
   assert.is(publicResults.number_of_files, 1);
   assert.match(result.stdout, /Scored 2 file\(s\).*, 11 failed/);
@@ -369,13 +444,20 @@ test('one run survives every container attack, each file gets its code, and the 
 });
 
 test("the verdict is the wrapper's: a patched timer, a status file or a worker's message from the submission change nothing", async () => {
-  const submission = await submissionFolder('verdict', await readFile(path.join(ROOT, 'spec/hostile/verdict_submission.py'), 'utf8'));
+  const submission = await submissionFolder(
+    'verdict',
+    await readFile(path.join(ROOT, 'spec/hostile/verdict_submission.py'), 'utf8'),
+  );
   const out = path.join(scratch, 'out-verdict');
   const result = await evaluate(submission, out, env());
   assert.is(result.status, 0, `${result.stdout}\n${result.stderr.slice(-3000)}`);
   const logFile = path.join(out, 'logs', 'submission.log.jsonl');
   const failures = await fileFailures(logFile);
-  const ran = new Map((await logRecords(logFile)).filter((record) => record['msg'] === 'file ran').map((record) => [record['file'], record['executionTime']]));
+  const ran = new Map(
+    (await logRecords(logFile))
+      .filter((record) => record['msg'] === 'file ran')
+      .map((record) => [record['file'], record['executionTime']]),
+  );
 
   const forged: string[] = [];
   // It replaced the wrapper's timer and clocks, and slept 1.5 s in the call: the time measured is still 1.5 s.
@@ -383,10 +465,12 @@ test("the verdict is the wrapper's: a patched timer, a status file or a worker's
   if (typeof patched !== 'number' || patched < 1.5) forged.push(`ts01 ran for ${String(patched)} s`);
   // It wrote its output and a status of 0 s itself, and ended before the wrapper could: no result, so no score.
   const written = failures.get('1001_ac_power_ts02.csv');
-  if (written?.code !== 'sb_500' || !written.message.includes('before returning a result')) forged.push(`ts02: ${written?.code}: ${written?.message}, ran for ${String(ran.get('1001_ac_power_ts02.csv'))} s`);
+  if (written?.code !== 'sb_500' || !written.message.includes('before returning a result'))
+    forged.push(`ts02: ${written?.code}: ${written?.message}, ran for ${String(ran.get('1001_ac_power_ts02.csv'))} s`);
   // It printed and wrote a worker's wr_2 for its own failure: the failure is still the submission's.
   const blamed = failures.get('1002_ac_power_ts03.csv');
-  if (blamed === undefined || !/^(sb|op)_/.test(blamed.code) || blamed.message.includes('wr_2')) forged.push(`ts03: ${blamed?.code}: ${blamed?.message}`);
+  if (blamed === undefined || !/^(sb|op)_/.test(blamed.code) || blamed.message.includes('wr_2'))
+    forged.push(`ts03: ${blamed?.code}: ${blamed?.message}`);
   assert.equal(forged, [], 'nothing the submission forged was believed');
 
   assert.is(failures.size, 2, [...failures.keys()].join(', '));
@@ -420,11 +504,25 @@ test('a container ends at its time limit by itself when the worker is gone, what
   const engine = new DockerEngine();
   const labels = { 'pvhub.spec': 'hostile-time-limit' };
   try {
-    const tag = await buildSubmissionImage(engine, path.join(scratch, 'time-limit'), { 'requirements.txt': REQUIREMENTS, 'submission_wrapper.py': ENDLESS }, labels);
-    const task: FileTask = { index: 0, metadata: { file_id: 1, system_id: 1, file_name: 'system_1.csv', include_on_leaderboard: true }, kwargs: [] };
+    const tag = await buildSubmissionImage(
+      engine,
+      path.join(scratch, 'time-limit'),
+      { 'requirements.txt': REQUIREMENTS, 'submission_wrapper.py': ENDLESS },
+      labels,
+    );
+    const task: FileTask = {
+      index: 0,
+      metadata: { file_id: 1, system_id: 1, file_name: 'system_1.csv', include_on_leaderboard: true },
+      kwargs: [],
+    };
     const csv = 'measured_on,power\n2015-01-01 00:00:00-07:00,0.0\n';
     // As run-file starts it, with a 3 s limit, but the engine (the worker) would only stop it after 40 s.
-    const run = await runWrapper(engine, tag, { dir: path.join(scratch, 'time-limit/run'), functionName: 'endless', task, csv, labels }, { timeLimitSeconds: 3, engineTimeoutMs: 40_000 });
+    const run = await runWrapper(
+      engine,
+      tag,
+      { dir: path.join(scratch, 'time-limit/run'), functionName: 'endless', task, csv, labels },
+      { timeLimitSeconds: 3, engineTimeoutMs: 40_000 },
+    );
     assert.is(run.outcome.timedOut, false, `the worker had to stop it after ${run.outcome.durationMs} ms`);
     assert.ok(run.outcome.durationMs >= 3_000 && run.outcome.durationMs < 7_000, `ran ${run.outcome.durationMs} ms`);
     assert.equal(run.report, { ok: false, code: 'sb_1', message: 'exceeded the time limit of 3 s' });
@@ -436,7 +534,15 @@ test('a container ends at its time limit by itself when the worker is gone, what
 
 /** Results volumes of one evaluate run that are still there. */
 async function resultsVolumes(pid: number): Promise<string[]> {
-  const result = await run('docker', ['volume', 'ls', '-q', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${pid}`]);
+  const result = await run('docker', [
+    'volume',
+    'ls',
+    '-q',
+    '--filter',
+    'label=pvhub.managed=true',
+    '--filter',
+    `label=pvhub.submission=${pid}`,
+  ]);
   assert.is(result.status, 0, result.stderr);
   return result.stdout.split('\n').filter((line) => line.trim() !== '');
 }
@@ -469,8 +575,11 @@ function peakMemory(pid: number): { readonly stop: () => number } {
   };
 }
 
-test('what a run leaves in /results is data: capped by the engine whatever its shape, copied out as plain bytes, never the job\'s end', async () => {
-  const submission = await submissionFolder('results', await readFile(path.join(ROOT, 'spec/hostile/results_submission.py'), 'utf8'));
+test("what a run leaves in /results is data: capped by the engine whatever its shape, copied out as plain bytes, never the job's end", async () => {
+  const submission = await submissionFolder(
+    'results',
+    await readFile(path.join(ROOT, 'spec/hostile/results_submission.py'), 'utf8'),
+  );
   const out = path.join(scratch, 'out-results');
   let memory: { readonly stop: () => number } | undefined;
   let deadline: NodeJS.Timeout | undefined;
@@ -499,11 +608,22 @@ test('what a run leaves in /results is data: capped by the engine whatever its s
   claimed('1004_ac_power_ts07.csv', 'the output is a FIFO, not a regular file');
   expect('1002_ac_power_ts03.csv', 'sb_500', 'PROBE-OK /results is mounted nosuid, nodev, noexec');
   expect('1002_ac_power_ts04.csv', 'sb_500', 'results limit of 128 MiB');
-  expect('1004_ac_power_ts08.csv', 'op_8', /more than the \d+ a series as long as the reference can take|a row is longer than/);
+  expect(
+    '1004_ac_power_ts08.csv',
+    'op_8',
+    /more than the \d+ a series as long as the reference can take|a row is longer than/,
+  );
   expect('1005_ac_power_ts09.csv', 'op_8', "the output has more values than the reference's");
   assert.is(failures.size, 7, [...failures.keys()].join(', '));
   // The setuid output and the folders nested past PATH_MAX are scored like the honest files.
-  const scored = ['1001_ac_power_ts01.csv', '1003_ac_power_ts05.csv', '1005_ac_power_ts10.csv', '1005_ac_power_ts11.csv', '1001_ac_power_ts12.csv', '1003_ac_power_ts13.csv'];
+  const scored = [
+    '1001_ac_power_ts01.csv',
+    '1003_ac_power_ts05.csv',
+    '1005_ac_power_ts10.csv',
+    '1005_ac_power_ts11.csv',
+    '1001_ac_power_ts12.csv',
+    '1003_ac_power_ts13.csv',
+  ];
   for (const file of scored) assert.not.ok(failures.has(file), `${file}: ${failures.get(file)?.message}`);
   assert.match(result.stdout, /Scored 6 file\(s\).*, 7 failed/);
 

@@ -31,7 +31,8 @@ test.after(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-const headingIn = (dom: string) => new RegExp(`<h1[^>]*>${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</h1>`).test(dom);
+const headingIn = (dom: string) =>
+  new RegExp(`<h1[^>]*>${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</h1>`).test(dom);
 
 test("the local marimo report shows the template's title in Chromium with no network, its page beside it", async () => {
   const served = await serveFolder(out);
@@ -42,14 +43,20 @@ test("the local marimo report shows the template's title in Chromium with no net
     await served.stop();
   }
   const html = await readFile(path.join(out, 'private_results.html'), 'utf8');
-  assert.not.ok(headingIn(html), 'the heading is not in the file as such: only marimo\'s scripts write it into the page');
+  assert.not.ok(
+    headingIn(html),
+    "the heading is not in the file as such: only marimo's scripts write it into the page",
+  );
   assert.not.match(html, 'cdn.jsdelivr.net', 'nothing from the CDN');
   assert.match(html, 'src="private_results_assets/assets/index-');
 });
 
 test('opened as a file, where browsers run no module script, the page says how to serve it instead of staying blank', async () => {
   const dom = await renderedDom(`file://${path.join(out, 'private_results.html')}`);
-  assert.match(dom, /<p id="pvhub-serve-note" style="[^"]*">This report runs marimo's scripts from private_results_assets\//);
+  assert.match(
+    dom,
+    /<p id="pvhub-serve-note" style="[^"]*">This report runs marimo's scripts from private_results_assets\//,
+  );
   assert.ok(existsSync(path.join(out, 'report.html')), 'the built-in report is there too, self-contained');
 });
 

@@ -32,7 +32,10 @@ test.after.each(disposeWorlds);
 
 async function succeed(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const result = await run(command, args, env);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${(result.stdout + result.stderr).slice(-4000)}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status}:\n${(result.stdout + result.stderr).slice(-4000)}`,
+    );
   return result.stdout;
 }
 
@@ -52,18 +55,29 @@ function buildImage(): Promise<void> {
 test('the runtime stage holds compiled JavaScript and production dependencies on Node 24: no sources, no TypeScript loader', async () => {
   await buildImage();
   const listing = await succeed('docker', [
-    'run', '--rm', '--entrypoint', 'sh', IMAGE, '-c',
+    'run',
+    '--rm',
+    '--entrypoint',
+    'sh',
+    IMAGE,
+    '-c',
     'node --version; ls; ls node_modules; test -f dist/cli.js && echo has-dist-cli; test -x "$(command -v docker)" && echo has-docker-cli',
   ]);
   const [version = '', ...entries] = listing.trim().split('\n');
   assert.match(version, /^v24\./);
   assert.ok(entries.includes('has-dist-cli'), listing);
-  assert.ok(entries.includes('has-docker-cli'), 'the docker command line, for the base images build-base-image.sh makes');
+  assert.ok(
+    entries.includes('has-docker-cli'),
+    'the docker command line, for the base images build-base-image.sh makes',
+  );
   for (const absent of ['src', 'spec', 'bin', 'tsx', 'typescript', 'esbuild', 'eslint', 'uvu']) {
     assert.not.ok(entries.includes(absent), `${absent} is not in the runtime image`);
   }
-  for (const present of ['dist', 'container', 'dockerode', 'rxjs', '@aws-sdk']) assert.ok(entries.includes(present), `${present} is in the runtime image`);
-  const entrypoint = JSON.parse(await succeed('docker', ['image', 'inspect', '-f', '{{json .Config.Entrypoint}}', IMAGE])) as string[];
+  for (const present of ['dist', 'container', 'dockerode', 'rxjs', '@aws-sdk'])
+    assert.ok(entries.includes(present), `${present} is in the runtime image`);
+  const entrypoint = JSON.parse(
+    await succeed('docker', ['image', 'inspect', '-f', '{{json .Config.Entrypoint}}', IMAGE]),
+  ) as string[];
   assert.equal(entrypoint, ['node', 'dist/cli.js', 'worker']);
 });
 
@@ -85,7 +99,21 @@ async function runImage(w: World): Promise<ContainerRun> {
   try {
     const result = await run(
       'docker',
-      ['run', '--name', name, '--network', 'host', '-v', `${SOCKET}:${SOCKET}`, '-v', `${w.work}:${w.work}`, ...environment, IMAGE, '--max-jobs', '1'],
+      [
+        'run',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '-v',
+        `${SOCKET}:${SOCKET}`,
+        '-v',
+        `${w.work}:${w.work}`,
+        ...environment,
+        IMAGE,
+        '--max-jobs',
+        '1',
+      ],
       settings,
     );
     const exitCode = Number((await succeed('docker', ['inspect', '-f', '{{.State.ExitCode}}', name])).trim());
@@ -97,12 +125,22 @@ async function runImage(w: World): Promise<ContainerRun> {
 
 test('the image checks its own health: the HEALTHCHECK runs the worker heartbeat check, which fails with no heartbeat', async () => {
   await buildImage();
-  const check = JSON.parse(await succeed('docker', ['image', 'inspect', '-f', '{{json .Config.Healthcheck.Test}}', IMAGE])) as string[];
+  const check = JSON.parse(
+    await succeed('docker', ['image', 'inspect', '-f', '{{json .Config.Healthcheck.Test}}', IMAGE]),
+  ) as string[];
   assert.equal(check, ['CMD', 'node', 'dist/cli.js', 'healthcheck']);
   const unhealthy = await run('docker', ['run', '--rm', '--entrypoint', 'node', IMAGE, 'dist/cli.js', 'healthcheck']);
   assert.is(unhealthy.status, 1);
   assert.match(unhealthy.stderr, 'no heartbeat yet');
-  const healthy = await run('docker', ['run', '--rm', '--entrypoint', 'sh', IMAGE, '-c', 'mkdir -p $PVHUB_WORK_DIR && touch $PVHUB_WORK_DIR/worker.alive && node dist/cli.js healthcheck']);
+  const healthy = await run('docker', [
+    'run',
+    '--rm',
+    '--entrypoint',
+    'sh',
+    IMAGE,
+    '-c',
+    'mkdir -p $PVHUB_WORK_DIR && touch $PVHUB_WORK_DIR/worker.alive && node dist/cli.js healthcheck',
+  ]);
   assert.is(healthy.status, 0, healthy.stderr);
 });
 
@@ -116,16 +154,33 @@ test('one job through the image: finished with the right result, results and log
   assert.is(ran.status, 0);
 
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'finished'], ran.output.slice(-4000));
-  const publicResults = JSON.parse(await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`)) as Record<string, unknown>;
+  const publicResults = JSON.parse(
+    await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`),
+  ) as Record<string, unknown>;
   assert.equal(w.hub.results.get(s.submissionId), publicResults, 'the result PUT is the public results file');
   const metrics = publicResults['metrics'] as Record<string, unknown>;
-  assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
+  assert.equal(Object.keys(metrics).sort(), [
+    'mean_mean_absolute_error_time_series',
+    'mean_runtime',
+    'median_mean_absolute_error_time_series',
+  ]);
   assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
-  const fileErrors = JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${s.submissionId}/update_non_breaking`));
-  assert.is(publicResults['number_of_files'], w.files.filter((file) => file['include_on_leaderboard'] === true).length, `every file scored; errors: ${fileErrors}`);
+  const fileErrors = JSON.stringify(
+    bodyOf(w.hub.requests, 'POST', `error/error_report/${s.submissionId}/update_non_breaking`),
+  );
+  assert.is(
+    publicResults['number_of_files'],
+    w.files.filter((file) => file['include_on_leaderboard'] === true).length,
+    `every file scored; errors: ${fileErrors}`,
+  );
 
   const results = await keysUnder(w, `${prefixOf(s)}results/`);
-  for (const key of ['time-shift-public-metrics.json', 'time-shift-private-metrics.json', 'submission_full_results.csv', 'private_results.html']) {
+  for (const key of [
+    'time-shift-public-metrics.json',
+    'time-shift-private-metrics.json',
+    'submission_full_results.csv',
+    'private_results.html',
+  ]) {
     assert.ok(results.includes(key), `results/${key} uploaded (have: ${results.join(', ')})`);
   }
   assert.equal(
@@ -133,7 +188,11 @@ test('one job through the image: finished with the right result, results and log
     w.files.map((file) => `files/${String(file['file_name'])}`).sort(),
     'one output per data file',
   );
-  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), ['submission.error.log', 'submission.log', 'submission.log.jsonl']);
+  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), [
+    'submission.error.log',
+    'submission.log',
+    'submission.log.jsonl',
+  ]);
 
   assert.is(await messagesLeft(w), 0, 'message deleted');
   assert.equal(await containersOf(s.submissionId), [], 'no container of the job is left');

@@ -16,7 +16,12 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { buildAndImport, SPEC_LABELS } from '../helpers/images.js';
 
 const engine = new DockerEngine();
-const builder = new DockerImageBuilder({ engine, limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' }).limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
+const builder = new DockerImageBuilder({
+  engine,
+  limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '2g' }).limits,
+  hostPython: HOST_PYTHON,
+  baseImageRepository: 'python',
+});
 let scratch = '';
 
 test.before(async () => {
@@ -43,7 +48,12 @@ test('a pvanalytics / rdtools submission pinning older numpy and pandas builds a
 });
 
 test('a solar-data-tools submission (cvxpy and its solvers, unpinned) builds and imports', async () => {
-  const output = await buildAndImport(builder, scratch, '3.11', 'solar-data-tools\npvanalytics\npvlib\n', ['solardatatools', 'cvxpy', 'pvanalytics', 'pvlib']);
+  const output = await buildAndImport(builder, scratch, '3.11', 'solar-data-tools\npvanalytics\npvlib\n', [
+    'solardatatools',
+    'cvxpy',
+    'pvanalytics',
+    'pvlib',
+  ]);
   assert.match(output, /solardatatools \S+/);
   assert.match(output, /cvxpy \S+/);
 });

@@ -15,7 +15,12 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { buildAndImport, SPEC_LABELS } from '../helpers/images.js';
 
 const engine = new DockerEngine();
-const builder = new DockerImageBuilder({ engine, limits: loadConfig({}).limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
+const builder = new DockerImageBuilder({
+  engine,
+  limits: loadConfig({}).limits,
+  hostPython: HOST_PYTHON,
+  baseImageRepository: 'python',
+});
 let scratch = '';
 
 test.before(async () => {
@@ -34,10 +39,22 @@ test('anyio on 3.9 builds and imports: exceptiongroup, which it needs below 3.11
 });
 
 test('on 3.13 a dependency gated by python_version >= "3.12" is installed, and one gated below it is not', async () => {
-  const output = await buildAndImport(builder, scratch, '3.13', 'idna ; python_version >= "3.12"\npyparsing ; python_version < "3.12"\n', ['idna']);
+  const output = await buildAndImport(
+    builder,
+    scratch,
+    '3.13',
+    'idna ; python_version >= "3.12"\npyparsing ; python_version < "3.12"\n',
+    ['idna'],
+  );
   assert.match(output, /^3\.13\./);
   assert.match(output, /idna \S+/);
-  const absent = await buildAndImport(builder, scratch, '3.13', 'idna ; python_version >= "3.12"\npyparsing ; python_version < "3.12"\n', ['pyparsing']).catch((error: Error) => error.message);
+  const absent = await buildAndImport(
+    builder,
+    scratch,
+    '3.13',
+    'idna ; python_version >= "3.12"\npyparsing ; python_version < "3.12"\n',
+    ['pyparsing'],
+  ).catch((error: Error) => error.message);
   assert.match(absent, "No module named 'pyparsing'");
 });
 

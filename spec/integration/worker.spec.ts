@@ -70,25 +70,56 @@ async function assertRunSequence(w: World, s: Submission, failedFiles: readonly 
   const calls = w.hub.calls();
   const n = w.files.length;
   assert.equal(calls.slice(0, 2), ['POST login', `PUT submissions/change_submission_status/${sid}`], calls.join('\n'));
-  assert.equal(calls.slice(2, 2 + n).sort(), w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort());
+  assert.equal(
+    calls.slice(2, 2 + n).sort(),
+    w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort(),
+  );
   const afterMetadata = calls.slice(2 + n);
-  assert.equal(afterMetadata.slice(0, 3), ['GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
+  assert.equal(
+    afterMetadata.slice(0, 3),
+    ['GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'],
+    calls.join('\n'),
+  );
   const perFile = afterMetadata.slice(3, afterMetadata.length - 2);
   assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
   const nonBreakingCall = `POST error/error_report/${sid}/update_non_breaking`;
-  assert.is(perFile.filter((call) => call === nonBreakingCall).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
+  assert.is(
+    perFile.filter((call) => call === nonBreakingCall).length,
+    failedFiles.length,
+    JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)),
+  );
   const reportMade = failedFiles.length > 0 ? 1 : 0;
   assert.is(perFile.length, n + failedFiles.length + reportMade, 'nothing else between the build and the result');
-  if (reportMade > 0) assert.is(perFile[perFile.indexOf(nonBreakingCall) - 1], 'POST error/error_report/new', 'the report is made right before the first file error');
-  assert.equal(afterMetadata.slice(-2), [`PUT submissions/update_submission_result/${sid}`, `PUT submissions/change_submission_status/${sid}`]);
+  if (reportMade > 0)
+    assert.is(
+      perFile[perFile.indexOf(nonBreakingCall) - 1],
+      'POST error/error_report/new',
+      'the report is made right before the first file error',
+    );
+  assert.equal(afterMetadata.slice(-2), [
+    `PUT submissions/update_submission_result/${sid}`,
+    `PUT submissions/change_submission_status/${sid}`,
+  ]);
 
   const requests = w.hub.requests;
-  assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [{ status: 'running' }, { status: 'finished' }]);
+  assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [
+    { status: 'running' },
+    { status: 'finished' },
+  ]);
   assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
-  const blankReport = { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } };
+  const blankReport = {
+    submission: sid,
+    error_code: '',
+    error_type: '',
+    error_message: '',
+    error_rate: 0,
+    file_errors: { errors: [] },
+  };
   assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), failedFiles.length > 0 ? [blankReport] : []);
   assert.equal(bodyOf(requests, 'POST', 'error/error_report'), [], 'no breaking error');
-  const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<Record<string, unknown>>;
+  const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<
+    Record<string, unknown>
+  >;
   assert.equal(nonBreaking.map((body) => body['file_name']).sort(), [...failedFiles].sort());
   for (const body of nonBreaking) {
     assert.equal(Object.keys(body).sort(), ['error_code', 'error_message', 'error_type', 'file_name']);
@@ -100,17 +131,31 @@ async function assertRunSequence(w: World, s: Submission, failedFiles: readonly 
   // second at least, where the function alone may take hundredths. Each request of a failed file comes right before
   // its progress.
   const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`);
-  assert.ok(progress.every((r) => r.status === 200), 'the API took every progress');
+  assert.ok(
+    progress.every((r) => r.status === 200),
+    'the API took every progress',
+  );
   const seconds = progress.map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
-  assert.ok(seconds.every((value) => typeof value === 'number' && value > 0.1 && value < 60), JSON.stringify(seconds));
-  const perFileRequests = requests.filter((r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'));
+  assert.ok(
+    seconds.every((value) => typeof value === 'number' && value > 0.1 && value < 60),
+    JSON.stringify(seconds),
+  );
+  const perFileRequests = requests.filter(
+    (r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'),
+  );
   perFileRequests.forEach((r, i) => {
     if (r.path.includes('update_non_breaking')) assert.ok(perFileRequests[i + 1]?.path.includes('progress_increment'));
   });
   const shown = await w.hub.frontEnd(sid);
   assert.is(shown.filesDone, n, 'the progress reaches the total');
-  if (failedFiles.length === 0) assert.is(shown.errorReport, undefined, 'no error report for a submission without errors');
-  else assert.equal(shown.errorReport?.file_errors.errors.length, failedFiles.length, 'the report shown holds every file error');
+  if (failedFiles.length === 0)
+    assert.is(shown.errorReport, undefined, 'no error report for a submission without errors');
+  else
+    assert.equal(
+      shown.errorReport?.file_errors.errors.length,
+      failedFiles.length,
+      'the report shown holds every file error',
+    );
   for (const entry of requests) {
     assert.is(entry.headers['content-type'], 'application/json');
     if (entry.path !== 'login') assert.match(String(entry.headers['authorization']), /^Token \S+$/);
@@ -118,7 +163,11 @@ async function assertRunSequence(w: World, s: Submission, failedFiles: readonly 
 }
 
 async function assertLogsUploaded(w: World, s: Submission): Promise<void> {
-  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), ['submission.error.log', 'submission.log', 'submission.log.jsonl']);
+  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), [
+    'submission.error.log',
+    'submission.log',
+    'submission.log.jsonl',
+  ]);
 }
 
 test('a good submission, end to end: results and logs in S3, API calls in order, finished, queue empty', async () => {
@@ -130,25 +179,44 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
 
   await assertRunSequence(w, s, []);
   const results = await keysUnder(w, `${prefixOf(s)}results/`);
-  for (const name of ['time-shift-public-metrics.json', 'time-shift-private-metrics.json', 'submission_full_results.csv', 'private_results.html']) {
+  for (const name of [
+    'time-shift-public-metrics.json',
+    'time-shift-private-metrics.json',
+    'submission_full_results.csv',
+    'private_results.html',
+  ]) {
     assert.ok(results.includes(name), `results/${name} uploaded (have: ${results.join(', ')})`);
   }
   const outputs = results.filter((key) => key.startsWith('files/')).map((key) => key.slice('files/'.length));
   assert.equal(outputs.sort(), w.files.map((file) => String(file['file_name'])).sort(), 'one output per data file');
   await assertLogsUploaded(w, s);
 
-  const publicResults = JSON.parse(await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`)) as Record<string, unknown>;
+  const publicResults = JSON.parse(
+    await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`),
+  ) as Record<string, unknown>;
   assert.equal(w.hub.results.get(s.submissionId), publicResults, 'the result PUT is the public results file');
   assert.is(publicResults['module'], 'submission');
   assert.is(publicResults['number_of_files'], w.files.filter((file) => file['include_on_leaderboard'] === true).length);
   assert.equal(publicResults['data_requirements'], ['time_series', 'latitude', 'longitude', 'data_sampling_frequency']);
   const metrics = publicResults['metrics'] as Record<string, unknown>;
-  assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
+  assert.equal(Object.keys(metrics).sort(), [
+    'mean_mean_absolute_error_time_series',
+    'mean_runtime',
+    'median_mean_absolute_error_time_series',
+  ]);
   assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
   const shown = await w.hub.frontEnd(s.submissionId);
-  assert.equal(shown.reports, [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`], 'one report in S3: the one the private report page opens');
+  assert.equal(
+    shown.reports,
+    [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`],
+    'one report in S3: the one the private report page opens',
+  );
   const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
-  assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
+  assert.match(
+    privateReport,
+    'scored files; metrics in hours',
+    "the task's template rendered with marimo (a line only it writes)",
+  );
   assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
 
   assert.is(await messagesLeft(w), 0, 'message deleted');
@@ -189,17 +257,29 @@ test('a submission that fails on some files, on a task whose template raises: on
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
   // The submission refuses 5-minute data (see its submission_wrapper.py).
-  const failing = w.files.filter((file) => file['data_sampling_frequency'] === 5).map((file) => String(file['file_name']));
+  const failing = w.files
+    .filter((file) => file['data_sampling_frequency'] === 5)
+    .map((file) => String(file['file_name']));
   assert.ok(failing.length > 0);
   await assertRunSequence(w, s, failing);
   const publicResults = w.hub.results.get(s.submissionId) as { number_of_files: number };
-  const scoredOnLeaderboard = w.files.filter((file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5).length;
+  const scoredOnLeaderboard = w.files.filter(
+    (file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5,
+  ).length;
   assert.is(publicResults.number_of_files, scoredOnLeaderboard);
   const shown = await w.hub.frontEnd(s.submissionId);
-  assert.is(shown.errorReport?.error_rate, failing.length / w.files.length, "the error rate counts the participant's files only");
+  assert.is(
+    shown.errorReport?.error_rate,
+    failing.length / w.files.length,
+    "the error rate counts the participant's files only",
+  );
   assert.equal(shown.reports, [`${w.services.s3Endpoint}/${w.bucket}/${prefixOf(s)}results/private_results.html`]);
   const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
-  assert.match(privateReport, '"evalue": "a column this template reads is missing"', "marimo's report with the cell's error, as the Hub shows it");
+  assert.match(
+    privateReport,
+    '"evalue": "a column this template reads is missing"',
+    "marimo's report with the cell's error, as the Hub shows it",
+  );
   assert.not.match(privateReport, 'class="note"', 'not the built-in report');
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0);
@@ -225,7 +305,11 @@ test('a breaking failure (the task has no config.json): failed once, one error r
   assert.is(report?.['error_type'], 'WorkerException');
   assert.match(String(report?.['error_message']), 'config.json');
   const shown = (await w.hub.frontEnd(s.submissionId)).errorReport;
-  assert.equal([shown?.error_code, shown?.error_message], ['wr_6', 'Required evaluation files not found in s3 bucket'], 'the front end shows the breaking code: no blank report before it');
+  assert.equal(
+    [shown?.error_code, shown?.error_message],
+    ['wr_6', 'Required evaluation files not found in s3 bucket'],
+    'the front end shows the breaking code: no blank report before it',
+  );
   assert.equal(await keysUnder(w, `${prefixOf(s)}results/`), [], 'no results for a failed job');
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0, 'a failure that retrying cannot fix is deleted, not looped');
@@ -241,7 +325,11 @@ test('a transient failure before any file (the Hub answers 503 for the systems):
   assert.is(run.status, 0, run.stderr.slice(-3000));
   assert.match(run.stdout, 'message released');
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'running', 'finished'], 'the Hub never reads failed');
-  assert.equal(bodyOf(w.hub.requests, 'POST', 'error/error_report'), [], 'no breaking report for a try that was given back');
+  assert.equal(
+    bodyOf(w.hub.requests, 'POST', 'error/error_report'),
+    [],
+    'no breaking report for a try that was given back',
+  );
   const progress = bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`);
   assert.is(progress.length, w.files.length, 'each file counted once');
   assert.ok(w.hub.results.has(s.submissionId));
@@ -258,11 +346,19 @@ test('a transient failure after the files were reported (503 on the result): rel
   assert.match(run.stdout, 'message released');
   assert.match(run.stdout, 'files scored by an earlier attempt are not run again');
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'running', 'finished'], 'the Hub never reads failed');
-  assert.equal(bodyOf(w.hub.requests, 'POST', 'error/error_report'), [], 'no breaking report for a try that was given back');
+  assert.equal(
+    bodyOf(w.hub.requests, 'POST', 'error/error_report'),
+    [],
+    'no breaking report for a try that was given back',
+  );
   const progress = bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`);
   assert.is(progress.length, w.files.length, 'each file counted once across both tries');
   const fileErrors = bodyOf(w.hub.requests, 'POST', `error/error_report/${s.submissionId}/update_non_breaking`);
-  assert.is(new Set(fileErrors.map((body) => (body as { file_name: string }).file_name)).size, fileErrors.length, 'each failed file reported once');
+  assert.is(
+    new Set(fileErrors.map((body) => (body as { file_name: string }).file_name)).size,
+    fileErrors.length,
+    'each failed file reported once',
+  );
   assert.is(bodyOf(w.hub.requests, 'POST', 'error/error_report/new').length, 1, 'one error report for the submission');
   const shown = await w.hub.frontEnd(s.submissionId);
   assert.is(shown.filesDone, w.files.length, 'the progress the Hub shows is the file count, not more');
@@ -275,7 +371,13 @@ test('a refusal (the Hub answers 400 to the result): failed at once with wr_4 an
   const w = await world();
   await storeTask(w);
   const s = await submit(w, 'time-shift-correct.zip', 107);
-  w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 400, 1, '{"error":"mean_runtime is required"}');
+  w.hub.fail(
+    'PUT',
+    `submissions/update_submission_result/${s.submissionId}`,
+    400,
+    1,
+    '{"error":"mean_runtime is required"}',
+  );
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
@@ -291,7 +393,11 @@ test('invalid messages: reported when the submission id can be read, deleted eit
   await sendRaw(w, 'this is not JSON', 'b');
   const run = await runWorker(w, ['--max-jobs', '2']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
-  assert.equal(w.hub.calls(), ['POST login', 'PUT submissions/change_submission_status/104', 'POST error/error_report']);
+  assert.equal(w.hub.calls(), [
+    'POST login',
+    'PUT submissions/change_submission_status/104',
+    'POST error/error_report',
+  ]);
   assert.equal(bodyOf(w.hub.requests, 'PUT', 'submissions/change_submission_status/104'), [{ status: 'failed' }]);
   const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
   assert.is(report?.['submission'], 104);
@@ -331,7 +437,13 @@ async function until(condition: () => Promise<boolean> | boolean, timeoutMs: num
 test('at start, containers left by a dead worker (pvhub.managed=true) are removed', async () => {
   const w = await world();
   const { stdout } = await promisify(execFile)('docker', [
-    'create', '--label', 'pvhub.managed=true', '--label', 'pvhub.submission=999999', 'python:3.11-slim', 'true',
+    'create',
+    '--label',
+    'pvhub.managed=true',
+    '--label',
+    'pvhub.submission=999999',
+    'python:3.11-slim',
+    'true',
   ]);
   const leftover = stdout.trim();
   assert.equal(await containersOf(999999), [leftover.slice(0, 12)]);
@@ -367,7 +479,11 @@ test('SIGTERM during a job: its containers are removed, its message goes back to
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
-    await until(async () => (await containersOf(s.submissionId)).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the job');
+    await until(
+      async () => (await containersOf(s.submissionId)).length > 0,
+      WORKER_TIME_LIMIT_MS,
+      'a container of the job',
+    );
     // Let a sleeping (5-minute data) file be among those running.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     child.kill('SIGTERM');

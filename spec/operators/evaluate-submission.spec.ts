@@ -8,7 +8,14 @@ import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { CORRECT_SUBMISSION, FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobOptions, fakeJobWorld } from '../helpers/fake-ports.js';
+import {
+  CORRECT_SUBMISSION,
+  FAKE_JOB,
+  FAKE_LIMITS,
+  type FakeJobWorld,
+  fakeJobOptions,
+  fakeJobWorld,
+} from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -32,7 +39,11 @@ const types = (events: readonly JobEvent[]) => events.map((event) => event.type)
 /** Nothing of the job stays: no container running, no workspace, no log folder. */
 async function assertReleased(w: FakeJobWorld): Promise<void> {
   assert.is(w.engine.running.size, 0, 'no container left running');
-  assert.equal((await readdir(w.workDir)).filter((name) => name.startsWith('submission-')), [], 'no workspace left');
+  assert.equal(
+    (await readdir(w.workDir)).filter((name) => name.startsWith('submission-')),
+    [],
+    'no workspace left',
+  );
   assert.not.ok(existsSync(w.jobLog.dir), 'the log folder went once published');
   assert.equal(w.publisher.logs, [w.jobLog.dir], 'the log was published once');
 }
@@ -66,7 +77,10 @@ test('an image from the cache: no building event, the files run on it', async ()
 test("the image's warnings (no requirements.txt) reach the job log, and the job goes on", async () => {
   const submission = await mkdtemp(path.join(os.tmpdir(), 'pvhub-no-requirements-'));
   try {
-    await copyFile(path.join(CORRECT_SUBMISSION, 'submission_wrapper.py'), path.join(submission, 'submission_wrapper.py'));
+    await copyFile(
+      path.join(CORRECT_SUBMISSION, 'submission_wrapper.py'),
+      path.join(submission, 'submission_wrapper.py'),
+    );
     const w = await world({ submission });
     const events = await run(w);
     const image = events.find((event) => event.type === 'image');
@@ -88,48 +102,85 @@ test('a failing build: failed with its own code after the Hub was told; no conta
   assert.ok(failed.told);
   assert.equal(w.hub.statuses, ['running', 'failed']);
   assert.is(w.hub.breakingErrors[0]?.error_code, 'op_2');
-  assert.equal(w.hub.calls.filter((call) => call.endsWith('error report') || call.endsWith('error')), ['breaking error'], "the breaking report is the submission's first: the one the front end shows");
+  assert.equal(
+    w.hub.calls.filter((call) => call.endsWith('error report') || call.endsWith('error')),
+    ['breaking error'],
+    "the breaking report is the submission's first: the one the front end shows",
+  );
   assert.equal(w.engine.started, []);
   await assertReleased(w);
 });
 
 test('a file failing is a non-breaking error of that file; the others are scored and the job finishes', async () => {
-  const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' }) });
+  const w = await world({
+    behaviour: (name) =>
+      name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' },
+  });
   const events = await run(w);
   const finished = events.at(-1);
   assert.ok(finished?.type === 'finished');
   assert.is(finished.tally.rows.length, 12);
-  assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'sb_500']]);
-  assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'sb_500']]);
+  assert.equal(
+    finished.tally.failed.map((file) => [file.fileName, file.failure.code]),
+    [['1001_ac_power_ts02.csv', 'sb_500']],
+  );
+  assert.equal(
+    w.hub.fileErrors
+      .filter((error) => error.file_name.endsWith('.csv'))
+      .map((error) => [error.file_name, error.error_code]),
+    [['1001_ac_power_ts02.csv', 'sb_500']],
+  );
   const failedAt = w.hub.calls.indexOf('file error');
-  assert.equal(w.hub.calls.slice(failedAt - 1, failedAt + 1), ['blank error report', 'file error'], 'the report those errors go to is made at the first');
+  assert.equal(
+    w.hub.calls.slice(failedAt - 1, failedAt + 1),
+    ['blank error report', 'file error'],
+    'the report those errors go to is made at the first',
+  );
   assert.is(w.hub.calls.filter((call) => call === 'blank error report').length, 1);
   await assertReleased(w);
 });
 
 test("every file's progress carries its container's wall time in seconds, a failed file's too, not the function's runtime", async () => {
-  const w = await world({ delayMs: 40, behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct', seconds: 0.01 }) });
+  const w = await world({
+    delayMs: 40,
+    behaviour: (name) =>
+      name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct', seconds: 0.01 },
+  });
   await run(w);
   assert.is(w.hub.progress.length, 13, 'one progress per file, the failed one included');
-  assert.equal(w.hub.progress, Array<number>(13).fill(0.04), 'the wall time the engine measured (40 ms), not the 0.01 s the function took');
+  assert.equal(
+    w.hub.progress,
+    Array<number>(13).fill(0.04),
+    'the wall time the engine measured (40 ms), not the 0.01 s the function took',
+  );
 });
 
 test('a file that fails on a name lookup says that submission containers have no network', async () => {
   const lookup = 'URLError: <urlopen error [Errno -3] Temporary failure in name resolution>';
-  const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: lookup } : { kind: 'correct' }) });
+  const w = await world({
+    behaviour: (name) =>
+      name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: lookup } : { kind: 'correct' },
+  });
   await run(w);
-  assert.equal(w.hub.fileErrors.map((error) => error.error_message), [`${lookup} (submission containers have no network in this task: a function gets its data from its arguments and cannot download any)`]);
+  assert.equal(
+    w.hub.fileErrors.map((error) => error.error_message),
+    [
+      `${lookup} (submission containers have no network in this task: a function gets its data from its arguments and cannot download any)`,
+    ],
+  );
 });
 
-test('a file whose output the engine found to be a folder or a link is that file\'s op_8, saying so; the job finishes', async () => {
+test("a file whose output the engine found to be a folder or a link is that file's op_8, saying so; the job finishes", async () => {
   const left = new Map<string, 'folder' | 'symbolic link'>([
     ['1001_ac_power_ts02.csv', 'folder'],
     ['1002_ac_power_ts03.csv', 'symbolic link'],
   ]);
-  const w = await world({ behaviour: (name) => {
-    const output = left.get(name);
-    return output === undefined ? { kind: 'correct' } : { kind: 'leaves', output };
-  } });
+  const w = await world({
+    behaviour: (name) => {
+      const output = left.get(name);
+      return output === undefined ? { kind: 'correct' } : { kind: 'leaves', output };
+    },
+  });
   const events = await run(w);
   const finished = events.at(-1);
   assert.ok(finished?.type === 'finished', JSON.stringify(finished));
@@ -184,7 +235,11 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
   while (w.engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   subscription.unsubscribe();
   const workspaceLeft = async () => (await readdir(w.workDir)).some((name) => name.startsWith('submission-'));
-  for (let wait = 0; wait < 200 && (w.publisher.logs.length === 0 || (await workspaceLeft()) || existsSync(w.jobLog.dir)); wait += 1) {
+  for (
+    let wait = 0;
+    wait < 200 && (w.publisher.logs.length === 0 || (await workspaceLeft()) || existsSync(w.jobLog.dir));
+    wait += 1
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await assertReleased(w);
@@ -200,7 +255,10 @@ test('a retryable failure goes back untold, before or after files were reported:
   assert.equal(early.hub.statuses, ['running']);
 
   // Every file scored and reported, then the Hub down for the result: released, not failed.
-  const first = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' }) });
+  const first = await world({
+    behaviour: (name) =>
+      name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' },
+  });
   first.hub.unreachableFor('result');
   const released = (await run(first, { retryLater: (error) => error.retryable })).at(-1);
   assert.ok(released?.type === 'failed' && released.retry && !released.told);

@@ -47,13 +47,29 @@ const task = (meta: FileMetadata): FileTask => ({ index: 0, metadata: meta, kwar
 function scored(meta: FileMetadata, runtime: number, mae: number): FileScore {
   return {
     kind: 'scored',
-    run: { kind: 'ran', task: task(meta), executionTime: runtime, outputPath: '/x', functionParameters: ['time_series', 'latitude'], wallTimeMs: 1 },
-    row: { file_name: meta.file_name, data_requirements: ['time_series', 'latitude'], values: { runtime, mean_absolute_error_time_series: mae } },
+    run: {
+      kind: 'ran',
+      task: task(meta),
+      executionTime: runtime,
+      outputPath: '/x',
+      functionParameters: ['time_series', 'latitude'],
+      wallTimeMs: 1,
+    },
+    row: {
+      file_name: meta.file_name,
+      data_requirements: ['time_series', 'latitude'],
+      values: { runtime, mean_absolute_error_time_series: mae },
+    },
   };
 }
 
 const [A, B, C] = FILES as [FileMetadata, FileMetadata, FileMetadata];
-const failedC: FileScore = { kind: 'failed', task: task(C), failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' }, wallTimeMs: 1 };
+const failedC: FileScore = {
+  kind: 'failed',
+  task: task(C),
+  failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' },
+  wallTimeMs: 1,
+};
 
 const tallyOf = (...scores: FileScore[]): Tally => scores.reduce(addScore, emptyTally(scores.length));
 
@@ -87,7 +103,7 @@ const MARIMO_FAILURE: ContainerOutcome = {
   exitCode: 2,
   timedOut: false,
   oomKilled: false,
-  output: "Usage: python -m marimo export html [OPTIONS] NAME [ARGS]...\nError: No such option: --no-sandbox\n",
+  output: 'Usage: python -m marimo export html [OPTIONS] NAME [ARGS]...\nError: No such option: --no-sandbox\n',
   outputTruncated: false,
   durationMs: 900,
 };
@@ -97,7 +113,12 @@ const CELLS_FAILED: Run = async (spec) => {
   // What the engine collects from the report's results volume.
   const reportDir = spec.results?.hostDir ?? '';
   await writeFile(path.join(reportDir, 'report.html'), '<html>marimo: ValueError in a cell</html>');
-  return { ...MARIMO_FAILURE, exitCode: 1, output: 'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n' };
+  return {
+    ...MARIMO_FAILURE,
+    exitCode: 1,
+    output:
+      'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n',
+  };
 };
 
 type Run = (spec: ContainerRunSpec, signal: AbortSignal) => Promise<ContainerOutcome>;
@@ -126,9 +147,11 @@ const LIMITS = loadConfig({}).limits;
 const scope = (): JobScope => ({ dir: scratch, log: pino({ level: 'silent' }), labels: JOB_LABELS });
 
 /** The report image as the worker makes it, over the given engine. */
-const imagesOn = (engine: ContainerEngine) => new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
+const imagesOn = (engine: ContainerEngine) =>
+  new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 
-const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) => finishJob(ws, tally, scope(), ports, LIMITS);
+const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) =>
+  finishJob(ws, tally, scope(), ports, LIMITS);
 
 /** Records every call in order; `failing` names the call that rejects; the report container runs as `run`. */
 function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run) {
@@ -150,14 +173,30 @@ function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run)
     async publishLogs() {},
   };
   const { engine, runs } = fakeEngine(run);
-  const deps: FinishPorts = { hub, publisher, engine, images: imagesOn(engine), ledger: LedgerSession.fresh(new MemoryLedger(), workspace().job) };
-  return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => hub.results.at(-1) };
+  const deps: FinishPorts = {
+    hub,
+    publisher,
+    engine,
+    images: imagesOn(engine),
+    ledger: LedgerSession.fresh(new MemoryLedger(), workspace().job),
+  };
+  return {
+    calls,
+    deps,
+    fileErrors,
+    runs,
+    published: () => published,
+    names: () => names,
+    stored: () => hub.results.at(-1),
+  };
 }
 
 test('writes the results folder, then publishes, stores the result and only then sets finished', async () => {
   const record = recorder();
   const ws = workspace();
-  const events = await lastValueFrom(finishWith(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()));
+  const events = await lastValueFrom(
+    finishWith(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()),
+  );
   assert.is(events.length, 1);
   const event = events[0];
   if (event?.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
@@ -172,16 +211,29 @@ test('writes the results folder, then publishes, stores the result and only then
     'ts-private-metrics.json',
     'ts-public-metrics.json',
   ]);
-  assert.equal(record.names(), { publicResultsTable: 'ts-public-metrics.json', privateResultsTable: 'ts-private-metrics.json' });
+  assert.equal(record.names(), {
+    publicResultsTable: 'ts-public-metrics.json',
+    privateResultsTable: 'ts-private-metrics.json',
+  });
   assert.equal(record.stored(), event.publicResults);
   assert.is(event.publicResults.number_of_files, 1);
   assert.is(event.privateResults.number_of_files, 2);
-  assert.equal(event.publicResults.metrics, { mean_runtime: 1, mean_mean_absolute_error_time_series: 10, median_mean_absolute_error_time_series: 10 });
+  assert.equal(event.publicResults.metrics, {
+    mean_runtime: 1,
+    mean_mean_absolute_error_time_series: 10,
+    median_mean_absolute_error_time_series: 10,
+  });
   const results = path.join(scratch, 'results');
   assert.equal(JSON.parse(await readFile(path.join(results, 'ts-public-metrics.json'), 'utf8')), event.publicResults);
   assert.equal(JSON.parse(await readFile(path.join(results, 'ts-private-metrics.json'), 'utf8')), event.privateResults);
-  assert.is(await readFile(path.join(results, 'submission_full_results.csv'), 'utf8'), ',file_name,runtime,mean_absolute_error_time_series,issue\n0,a.csv,1.0,10.0,none\n1,b.csv,3.0,30.0,\n');
-  assert.is(await readFile(path.join(results, 'execution_time.csv'), 'utf8'), 'file_name,execution_time\na.csv,1.0\nb.csv,3.0\n');
+  assert.is(
+    await readFile(path.join(results, 'submission_full_results.csv'), 'utf8'),
+    ',file_name,runtime,mean_absolute_error_time_series,issue\n0,a.csv,1.0,10.0,none\n1,b.csv,3.0,30.0,\n',
+  );
+  assert.is(
+    await readFile(path.join(results, 'execution_time.csv'), 'utf8'),
+    'file_name,execution_time\na.csv,1.0\nb.csv,3.0\n',
+  );
   assert.equal(JSON.parse(await readFile(path.join(results, 'submission_function_info.json'), 'utf8')), {
     data_file_name: 'a.csv',
     function_name: 'detect_time_shifts',
@@ -210,7 +262,10 @@ test('nothing scored is a breaking op_7 naming a failure; nothing is published a
   const record = recorder();
   const error = await failure(tallyOf(failedC), record);
   assert.is(error.code, 'op_7');
-  assert.is(error.message, 'every file failed (1 of 1), nothing could be scored; c.csv: op_8: the output has 2 values, the reference 3');
+  assert.is(
+    error.message,
+    'every file failed (1 of 1), nothing could be scored; c.csv: op_8: the output has 2 values, the reference 3',
+  );
   assert.equal(record.calls, []);
   assert.not.ok(existsSync(path.join(scratch, 'results', 'ts-public-metrics.json')));
 });
@@ -249,7 +304,10 @@ test("a template that fails is the task's fault: logged, never sent to the Hub; 
   assert.is(event.reportFromTemplate, false);
   assert.equal(record.fileErrors, [], "no non-breaking error: it would count in the participant's error rate");
   assert.equal(record.calls, ['publish', 'result', 'status finished']);
-  assert.match(await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'), 'the built-in report was written');
+  assert.match(
+    await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
+    'the built-in report was written',
+  );
   const [run] = record.runs;
   assert.is(record.runs.length, 1);
   assert.match(run?.image ?? '', /^pvhub-report:[0-9a-f]{32}$/);
@@ -258,18 +316,39 @@ test("a template that fails is the task's fault: logged, never sent to the Hub; 
     run?.mounts.map((mount) => [mount.containerPath, mount.readOnly]),
     [['/template', true]],
   );
-  assert.equal([run?.results?.containerPath, run?.results?.collect], ['/report', ['report.html']], 'the report comes out of a results volume');
-  assert.equal(run?.command.slice(0, 9), ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code']);
-  assert.ok(run?.command.includes('--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}'));
+  assert.equal(
+    [run?.results?.containerPath, run?.results?.collect],
+    ['/report', ['report.html']],
+    'the report comes out of a results volume',
+  );
+  assert.equal(run?.command.slice(0, 9), [
+    'python',
+    '-m',
+    'marimo',
+    'export',
+    'html',
+    '/template/template.py',
+    '-o',
+    '/report/report.html',
+    '--no-include-code',
+  ]);
+  assert.ok(
+    run?.command.includes(
+      '--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}',
+    ),
+  );
 });
 
-test("a report marimo exported with some cells failed is kept, as the Hub shows it; the Hub is told nothing", async () => {
+test('a report marimo exported with some cells failed is kept, as the Hub shows it; the Hub is told nothing', async () => {
   const record = recorder(undefined, CELLS_FAILED);
   const event = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
   if (event.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
   assert.is(event.reportFromTemplate, true);
   assert.match(event.reportWarning ?? '', "some cells of the task's report template failed");
-  assert.is(await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'), '<html>marimo: ValueError in a cell</html>');
+  assert.is(
+    await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
+    '<html>marimo: ValueError in a cell</html>',
+  );
   assert.equal(record.fileErrors, []);
   assert.equal(record.calls, ['publish', 'result', 'status finished']);
 });
@@ -277,10 +356,21 @@ test("a report marimo exported with some cells failed is kept, as the Hub shows 
 test("a task listing the runtime as run_time (the Hub's az-tilt) gets it in its full results, and its template under both names", async () => {
   const record = recorder();
   const ws = await withTemplate();
-  const config = parseTaskConfig({ ...RAW_CONFIG, private_results_columns: ['file_name', 'run_time', 'mean_absolute_error_time_series'] });
+  const config = parseTaskConfig({
+    ...RAW_CONFIG,
+    private_results_columns: ['file_name', 'run_time', 'mean_absolute_error_time_series'],
+  });
   await lastValueFrom(finishWith({ ...ws, config }, tallyOf(scored(A, 1.5, 10)), record.deps));
-  assert.is(await readFile(path.join(scratch, 'results', 'submission_full_results.csv'), 'utf8'), ',file_name,run_time,mean_absolute_error_time_series\n0,a.csv,1.5,10.0\n');
-  assert.ok(record.runs[0]?.command.includes('--results_df={"file_name": "a.csv", "run_time": 1.5, "mean_absolute_error_time_series": 10.0, "runtime": 1.5}'), record.runs[0]?.command.join(' '));
+  assert.is(
+    await readFile(path.join(scratch, 'results', 'submission_full_results.csv'), 'utf8'),
+    ',file_name,run_time,mean_absolute_error_time_series\n0,a.csv,1.5,10.0\n',
+  );
+  assert.ok(
+    record.runs[0]?.command.includes(
+      '--results_df={"file_name": "a.csv", "run_time": 1.5, "mean_absolute_error_time_series": 10.0, "runtime": 1.5}',
+    ),
+    record.runs[0]?.command.join(' '),
+  );
 });
 
 test('unsubscribing stops the report container, and nothing is published', async () => {
@@ -298,7 +388,11 @@ test('unsubscribing stops the report container, and nothing is published', async
         });
       }),
   );
-  const subscription = finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...record.deps, engine, images: imagesOn(engine) }).subscribe({ error: () => undefined });
+  const subscription = finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
+    ...record.deps,
+    engine,
+    images: imagesOn(engine),
+  }).subscribe({ error: () => undefined });
   await running;
   subscription.unsubscribe();
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -319,7 +413,9 @@ test('unsubscribing while the results upload: neither the result nor a status fo
     },
     publishLogs: async () => undefined,
   };
-  const subscription = finishWith(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({ error: () => undefined });
+  const subscription = finishWith(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({
+    error: () => undefined,
+  });
   await started;
   subscription.unsubscribe();
   finishUpload();

@@ -9,7 +9,13 @@ import type { EgressSettings } from '../../src/domain/egress-policy.js';
 import type { Job } from '../../src/domain/job.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { CORRECT_SUBMISSION, FAKE_JOB, type FakeJobWorld, fakeJobOptions, fakeJobWorld } from '../helpers/fake-ports.js';
+import {
+  CORRECT_SUBMISSION,
+  FAKE_JOB,
+  type FakeJobWorld,
+  fakeJobOptions,
+  fakeJobWorld,
+} from '../helpers/fake-ports.js';
 
 /** The job's egress over the simulated engine: when a network and proxy are made, what the runs get, and that both go. */
 
@@ -23,7 +29,10 @@ test.after.each(async () => {
 const publishedLogs = new Map<FakeJobWorld['publisher'], string>();
 
 /** The example task, with this network_allowlist in its config.json (none when undefined). */
-async function world(allowlist: readonly string[] | undefined, options: Parameters<typeof fakeJobWorld>[0] = {}): Promise<FakeJobWorld> {
+async function world(
+  allowlist: readonly string[] | undefined,
+  options: Parameters<typeof fakeJobWorld>[0] = {},
+): Promise<FakeJobWorld> {
   const made = await fakeJobWorld(options);
   worlds.push(made);
   const { publisher } = made;
@@ -41,12 +50,17 @@ async function world(allowlist: readonly string[] | undefined, options: Paramete
 }
 
 function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}, job: Job = FAKE_JOB): Promise<JobEvent[]> {
-  return lastValueFrom(evaluateSubmission(job, w.ports, fakeJobOptions(w, { egress: ALLOWED, ...overrides })).pipe(toArray()));
+  return lastValueFrom(
+    evaluateSubmission(job, w.ports, fakeJobOptions(w, { egress: ALLOWED, ...overrides })).pipe(toArray()),
+  );
 }
 
 function jobLog(w: FakeJobWorld): Array<Record<string, unknown>> {
   const text = publishedLogs.get(w.publisher) ?? '';
-  return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** The job's network and proxy are gone, with its containers and workspace. */
@@ -54,7 +68,11 @@ async function assertNothingLeft(w: FakeJobWorld): Promise<void> {
   assert.equal([...w.engine.networks.keys()], [], 'no network left');
   assert.equal([...w.engine.services.keys()], [], 'no proxy left');
   assert.is(w.engine.running.size, 0, 'no run left');
-  assert.equal((await readdir(w.workDir)).filter((name) => name.startsWith('submission-')), [], 'no workspace left');
+  assert.equal(
+    (await readdir(w.workDir)).filter((name) => name.startsWith('submission-')),
+    [],
+    'no workspace left',
+  );
 }
 
 test('a task without an allowlist runs exactly as before: no network made, no run on one, nothing to pay', async () => {
@@ -63,7 +81,10 @@ test('a task without an allowlist runs exactly as before: no network made, no ru
   assert.is(events.at(-1)?.type, 'finished');
   assert.equal(w.engine.madeNetworks, []);
   assert.is(w.engine.runNetworks.length, 13);
-  assert.ok(w.engine.runNetworks.every((network) => network === undefined), 'every run has no network');
+  assert.ok(
+    w.engine.runNetworks.every((network) => network === undefined),
+    'every run has no network',
+  );
   assert.not.ok(jobLog(w).some((line) => line['msg'] === 'egress ready'));
 });
 

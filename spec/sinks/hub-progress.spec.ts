@@ -8,13 +8,29 @@ import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
 
-const task = (name: string): FileTask => ({ index: 0, metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true }, kwargs: [] });
+const task = (name: string): FileTask => ({
+  index: 0,
+  metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true },
+  kwargs: [],
+});
 const scored = (name: string, wallTimeMs: number): FileScore => ({
   kind: 'scored',
-  run: { kind: 'ran', task: task(name), executionTime: 0.02, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs },
+  run: {
+    kind: 'ran',
+    task: task(name),
+    executionTime: 0.02,
+    outputPath: '/x',
+    functionParameters: ['time_series'],
+    wallTimeMs,
+  },
   row: { file_name: name, data_requirements: ['time_series'], values: { runtime: 0.02 } },
 });
-const failed = (name: string, wallTimeMs: number): FileScore => ({ kind: 'failed', task: task(name), failure: { code: 'sb_500', message: 'ValueError: boom' }, wallTimeMs });
+const failed = (name: string, wallTimeMs: number): FileScore => ({
+  kind: 'failed',
+  task: task(name),
+  failure: { code: 'sb_500', message: 'ValueError: boom' },
+  wallTimeMs,
+});
 
 const silent = pino({ level: 'silent' });
 
@@ -38,21 +54,38 @@ test("a refused file error does not skip that file's progress, nor the next file
   const scores = [failed('a.csv', 1500), failed('b.csv', 2500), scored('c.csv', 1000)];
   assert.equal(await reported(hub, scores), scores, 'every score passes through');
   assert.equal(hub.progress, [1.5, 2.5, 1], 'one progress per file, with its wall time');
-  assert.equal(hub.calls.filter((call) => call !== 'blank error report'), ['file error', 'progress', 'file error', 'progress', 'progress']);
+  assert.equal(
+    hub.calls.filter((call) => call !== 'blank error report'),
+    ['file error', 'progress', 'file error', 'progress', 'progress'],
+  );
 });
 
 test('a refused progress does not skip the next file', async () => {
   const hub = new RecordingHub();
   hub.unreachableFor('progress');
   await reported(hub, [scored('a.csv', 1000), failed('b.csv', 1000)]);
-  assert.equal(hub.calls.filter((call) => call !== 'blank error report'), ['progress', 'file error', 'progress']);
-  assert.equal(hub.fileErrors.map((error) => error.file_name), ['b.csv']);
+  assert.equal(
+    hub.calls.filter((call) => call !== 'blank error report'),
+    ['progress', 'file error', 'progress'],
+  );
+  assert.equal(
+    hub.fileErrors.map((error) => error.file_name),
+    ['b.csv'],
+  );
 });
 
 test('the error report is made at the first failed file, once, right before its error; a job without one makes none', async () => {
   const hub = new RecordingHub();
   await reported(hub, [scored('a.csv', 1000), failed('b.csv', 1000), scored('c.csv', 1000), failed('d.csv', 1000)]);
-  assert.equal(hub.calls, ['progress', 'blank error report', 'file error', 'progress', 'progress', 'file error', 'progress']);
+  assert.equal(hub.calls, [
+    'progress',
+    'blank error report',
+    'file error',
+    'progress',
+    'progress',
+    'file error',
+    'progress',
+  ]);
 
   const clean = new RecordingHub();
   await reported(clean, [scored('a.csv', 1000), scored('b.csv', 1000)]);
@@ -62,7 +95,14 @@ test('the error report is made at the first failed file, once, right before its 
 test('each job makes its own report: the once-per-job is the job ledger, not the operator', async () => {
   const hub = new RecordingHub();
   for (let job = 0; job < 2; job += 1) await reported(hub, [failed('a.csv', 1000)]);
-  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress']);
+  assert.equal(hub.calls, [
+    'blank error report',
+    'file error',
+    'progress',
+    'blank error report',
+    'file error',
+    'progress',
+  ]);
 });
 
 test('a second attempt of the same job sends none of the calls the Hub applied in the first', async () => {
@@ -72,7 +112,11 @@ test('a second attempt of the same job sends none of the calls the Hub applied i
   await reported(hub, [failed('a.csv', 1000), scored('b.csv', 1000)], ledgers);
   hub.failing.delete('progress');
   await reported(hub, [failed('a.csv', 1000), scored('b.csv', 1000)], ledgers);
-  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'progress', 'progress', 'progress'], 'the refused progress calls only are sent again');
+  assert.equal(
+    hub.calls,
+    ['blank error report', 'file error', 'progress', 'progress', 'progress', 'progress'],
+    'the refused progress calls only are sent again',
+  );
   assert.is(hub.fileErrors.length, 1);
 });
 
@@ -83,7 +127,16 @@ test('a refused report creation is tried again at the next failed file, and not 
   // Down for the first try only.
   hub.createBlankErrorReport = () => create().finally(() => hub.failing.delete('blank error report'));
   await reported(hub, [failed('a.csv', 1000), failed('b.csv', 1000), failed('c.csv', 1000)]);
-  assert.equal(hub.calls, ['blank error report', 'file error', 'progress', 'blank error report', 'file error', 'progress', 'file error', 'progress']);
+  assert.equal(hub.calls, [
+    'blank error report',
+    'file error',
+    'progress',
+    'blank error report',
+    'file error',
+    'progress',
+    'file error',
+    'progress',
+  ]);
 });
 
 test.run();

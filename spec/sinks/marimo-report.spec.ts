@@ -17,7 +17,12 @@ import type { BuiltWorkspace } from '../../src/domain/workspace.js';
 import type { ContainerEngine } from '../../src/ports/container-engine.js';
 import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { finishJob } from '../../src/operators/finish-job.js';
-import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
+import {
+  argumentProblem,
+  type MarimoOptions,
+  marimoArguments,
+  renderMarimoReport,
+} from '../../src/sinks/marimo-report.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
@@ -101,7 +106,17 @@ let scratch = '';
 
 /** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
 function options(extra: Partial<MarimoOptions> = {}): MarimoOptions {
-  return { engine, limits, labels: LABELS, images, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
+  return {
+    engine,
+    limits,
+    labels: LABELS,
+    images,
+    workDir: scratch,
+    timeLimitMs: 300_000,
+    log,
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
 test.before.each(async () => {
@@ -136,22 +151,43 @@ test('one --results_df argument per row, written as json.dumps writes it, NaN fo
 });
 
 test("the runtime goes under both names the Hub's published templates read, runtime and run_time", () => {
-  const withRuntime: ResultsTable = { ...TABLE, columns: ['file_name', 'runtime'], floatColumns: new Set(['runtime']), rows: [['a.csv', 2]] };
+  const withRuntime: ResultsTable = {
+    ...TABLE,
+    columns: ['file_name', 'runtime'],
+    floatColumns: new Set(['runtime']),
+    rows: [['a.csv', 2]],
+  };
   assert.equal(marimoArguments(withRuntime), ['--results_df={"file_name": "a.csv", "runtime": 2.0, "run_time": 2.0}']);
-  const asRunTime: ResultsTable = { ...TABLE, columns: ['file_name', 'run_time'], floatColumns: new Set(['run_time']), rows: [['a.csv', 2]] };
+  const asRunTime: ResultsTable = {
+    ...TABLE,
+    columns: ['file_name', 'run_time'],
+    floatColumns: new Set(['run_time']),
+    rows: [['a.csv', 2]],
+  };
   assert.equal(marimoArguments(asRunTime), ['--results_df={"file_name": "a.csv", "run_time": 2.0, "runtime": 2.0}']);
-  const both: ResultsTable = { ...TABLE, columns: ['runtime', 'run_time'], floatColumns: new Set(['runtime', 'run_time']), rows: [[2, 3]] };
+  const both: ResultsTable = {
+    ...TABLE,
+    columns: ['runtime', 'run_time'],
+    floatColumns: new Set(['runtime', 'run_time']),
+    rows: [[2, 3]],
+  };
   assert.equal(marimoArguments(both), ['--results_df={"runtime": 2.0, "run_time": 3.0}']);
 });
 
 test('rows that do not fit on a command line are refused before marimo starts', async () => {
   assert.is(argumentProblem(marimoArguments(TABLE)), undefined);
-  assert.match(argumentProblem([`--results_df=${'x'.repeat(200_000)}`]) ?? '', 'over the 131071-byte limit of one command-line argument');
+  assert.match(
+    argumentProblem([`--results_df=${'x'.repeat(200_000)}`]) ?? '',
+    'over the 131071-byte limit of one command-line argument',
+  );
   const many = Array.from({ length: 20_000 }, () => `--results_df=${'x'.repeat(100)}`);
   assert.match(argumentProblem(many) ?? '', 'the 20000 results rows take');
   const huge: ResultsTable = { ...TABLE, rows: Array.from({ length: 20_000 }, () => TABLE.rows[0] ?? []) };
   const out = path.join(scratch, 'huge.html');
-  assert.match(await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, options())), 'results rows take');
+  assert.match(
+    await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, options())),
+    'results rows take',
+  );
   assert.not.ok(existsSync(out));
 });
 
@@ -168,7 +204,22 @@ test('a report image that cannot be built is a clear reason', async () => {
     ...withoutEgress,
   };
   const out = path.join(scratch, 'x.html');
-  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken, images: new DockerImageBuilder({ engine: broken, limits, hostPython: HOST_PYTHON, baseImageRepository: 'python' }) })));
+  const message = await rejection(
+    renderMarimoReport(
+      await template(TEMPLATE),
+      TABLE,
+      out,
+      options({
+        engine: broken,
+        images: new DockerImageBuilder({
+          engine: broken,
+          limits,
+          hostPython: HOST_PYTHON,
+          baseImageRepository: 'python',
+        }),
+      }),
+    ),
+  );
   assert.is(message, 'the report image cannot be built: the engine refused the build');
   assert.not.ok(existsSync(out));
 });
@@ -243,7 +294,11 @@ if __name__ == "__main__":
 test("a template in the Hub's published style (seaborn, run_time) renders in the report image", async () => {
   const table: ResultsTable = {
     columns: ['file_name', 'runtime', 'mae', 'issue'],
-    rows: [['a.csv', 1.5, 0.25, 'none'], ['b.csv', 2.5, 0.75, 'shift'], ['c.csv', 3.5, 0.5, 'none']],
+    rows: [
+      ['a.csv', 1.5, 0.25, 'none'],
+      ['b.csv', 2.5, 0.75, 'shift'],
+      ['c.csv', 3.5, 0.5, 'none'],
+    ],
     floatColumns: new Set(['runtime', 'mae']),
   };
   const out = path.join(scratch, 'hub-style.html');
@@ -263,7 +318,9 @@ test("a template whose cell raises: marimo exits 1 but exported the report, with
 
 test('a template that does not finish in time is stopped, its container removed', async () => {
   const started = Date.now();
-  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ timeLimitMs: 4000 })));
+  const message = await rejection(
+    renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ timeLimitMs: 4000 })),
+  );
   assert.is(message, 'marimo did not finish within 4 s');
   assert.ok(Date.now() - started < 15_000);
 });
@@ -272,7 +329,9 @@ test('a cancelled render stops at once with the abort, its container removed', a
   const abort = new AbortController();
   setTimeout(() => abort.abort(new Error('the job was cancelled')), 3000);
   const started = Date.now();
-  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ signal: abort.signal })));
+  const message = await rejection(
+    renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ signal: abort.signal })),
+  );
   assert.is(message, 'the job was cancelled');
   assert.ok(Date.now() - started < 15_000);
 });
@@ -281,8 +340,19 @@ const META: FileMetadata = { file_id: 1, system_id: 1, file_name: 'a.csv', inclu
 const TASK: FileTask = { index: 0, metadata: META, kwargs: [] };
 const SCORE: FileScore = {
   kind: 'scored',
-  run: { kind: 'ran', task: TASK, executionTime: 1, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs: 1 },
-  row: { file_name: 'a.csv', data_requirements: ['time_series'], values: { runtime: 1, mean_absolute_error_time_series: 1.25 } },
+  run: {
+    kind: 'ran',
+    task: TASK,
+    executionTime: 1,
+    outputPath: '/x',
+    functionParameters: ['time_series'],
+    wallTimeMs: 1,
+  },
+  row: {
+    file_name: 'a.csv',
+    data_requirements: ['time_series'],
+    values: { runtime: 1, mean_absolute_error_time_series: 1.25 },
+  },
 };
 
 async function finishWith(templateText: string) {
@@ -310,13 +380,30 @@ async function finishWith(templateText: string) {
   const hub = new RecordingHub();
   const publisher = new MemoryPublisher();
   const scope = { dir: scratch, log, labels: LABELS };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), scope, { hub, publisher, engine, images, ledger: LedgerSession.fresh(new MemoryLedger(), ws.job) }, limits));
+  const event = await lastValueFrom(
+    finishJob(
+      ws,
+      addScore(emptyTally(1), SCORE),
+      scope,
+      { hub, publisher, engine, images, ledger: LedgerSession.fresh(new MemoryLedger(), ws.job) },
+      limits,
+    ),
+  );
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
-  return { event, fileErrors: hub.fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
+  return {
+    event,
+    fileErrors: hub.fileErrors,
+    report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
+  };
 }
 
 test('a finished job uses the task template for its report when it renders', async () => {
-  const { event, fileErrors, report } = await finishWith(TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace("int(df['issue'].isna().sum())", '0'));
+  const { event, fileErrors, report } = await finishWith(
+    TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace(
+      "int(df['issue'].isna().sum())",
+      '0',
+    ),
+  );
   assert.is(event.reportWarning, undefined);
   assert.is(event.reportFromTemplate, true);
   assert.match(report, 'TOTAL=1250.000');

@@ -14,11 +14,26 @@ function printed(events: readonly JobEvent[]): string[] {
 }
 
 const WORKSPACE = {} as Workspace & BuiltWorkspace;
-const staged: JobEvent = { type: 'staged', files: 13, functionName: 'detect_time_shifts', workspace: WORKSPACE, bytes: 1000 };
-const image = (cached: boolean, warnings: readonly string[] = []): JobEvent => ({ type: 'image', tag: 'pvhub-submission:abc', cached, warnings, workspace: WORKSPACE });
+const staged: JobEvent = {
+  type: 'staged',
+  files: 13,
+  functionName: 'detect_time_shifts',
+  workspace: WORKSPACE,
+  bytes: 1000,
+};
+const image = (cached: boolean, warnings: readonly string[] = []): JobEvent => ({
+  type: 'image',
+  tag: 'pvhub-submission:abc',
+  cached,
+  warnings,
+  workspace: WORKSPACE,
+});
 
 test('"image: building" only when a build happens, not for an image from the cache', () => {
-  assert.equal(printed([staged, image(true)]), ['staged: 13 data file(s), function detect_time_shifts', 'image: pvhub-submission:abc (cached) after 0:00']);
+  assert.equal(printed([staged, image(true)]), [
+    'staged: 13 data file(s), function detect_time_shifts',
+    'image: pvhub-submission:abc (cached) after 0:00',
+  ]);
   assert.equal(printed([staged, { type: 'building' }, image(false)]), [
     'staged: 13 data file(s), function detect_time_shifts',
     'image: building (a first build resolves and installs the requirements, minutes; later runs reuse it)',
@@ -27,8 +42,17 @@ test('"image: building" only when a build happens, not for an image from the cac
 });
 
 test("the image's warnings are printed as warning: lines", () => {
-  const lines = printed([staged, { type: 'building' }, image(false, ['the zip has no requirements.txt: only the standard library, numpy and pandas are installed'])]);
-  assert.ok(lines.includes('warning: the zip has no requirements.txt: only the standard library, numpy and pandas are installed'), lines.join('\n'));
+  const lines = printed([
+    staged,
+    { type: 'building' },
+    image(false, ['the zip has no requirements.txt: only the standard library, numpy and pandas are installed']),
+  ]);
+  assert.ok(
+    lines.includes(
+      'warning: the zip has no requirements.txt: only the standard library, numpy and pandas are installed',
+    ),
+    lines.join('\n'),
+  );
 });
 
 test.run();

@@ -47,13 +47,19 @@ async function resultsFolder(): Promise<string> {
   return dir;
 }
 
-test("the Hub gets one report under results/, the private one: the front end opens the first .html it finds", async () => {
+test('the Hub gets one report under results/, the private one: the front end opens the first .html it finds', async () => {
   const store = new MemoryStore();
   await new StorePublisher(store).publishResults(JOB, await resultsFolder());
   const keys = (await store.list(RESULTS_PREFIX)).map((key) => key.slice(RESULTS_PREFIX.length));
   assert.equal(keys, ['files/a.csv', 'private_results.html', 'submission_full_results.csv', 'ts-public-metrics.json']);
-  assert.equal(keys.filter((key) => key.endsWith('.html')), ['private_results.html']);
-  assert.equal(store.objects.get(`${RESULTS_PREFIX}private_results.html`), { contentType: 'text/html', text: '<html>the task template</html>' });
+  assert.equal(
+    keys.filter((key) => key.endsWith('.html')),
+    ['private_results.html'],
+  );
+  assert.equal(store.objects.get(`${RESULTS_PREFIX}private_results.html`), {
+    contentType: 'text/html',
+    text: '<html>the task template</html>',
+  });
 });
 
 test.run();

@@ -57,7 +57,8 @@ export class RowLengthCheck {
       this.at = At.FieldStart;
       this.row = 0;
     } else if (char === ',') this.at = At.FieldStart;
-    else if (this.at === At.FieldStart) this.at = char === '"' ? At.Quoted : WHITESPACE.test(char) ? At.FieldStart : At.Unquoted;
+    else if (this.at === At.FieldStart)
+      this.at = char === '"' ? At.Quoted : WHITESPACE.test(char) ? At.FieldStart : At.Unquoted;
   }
 }
 

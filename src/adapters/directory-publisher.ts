@@ -54,8 +54,12 @@ export class DirectoryPublisher implements ResultsPublisher {
     const rename_ = async (from: string, to: string) =>
       rename(path.join(this.staging, from), path.join(this.staging, to)).catch(() => undefined);
     await rename_(names.publicResultsTable, 'results.json');
-    const needsNetwork = await serveMarimoPageBeside(path.join(this.staging, RESULT_FILES.report), this.options.hostPython);
-    if (needsNetwork !== undefined) this.options.log.warn(`${RESULT_FILES.report} needs network to show: ${needsNetwork}`);
+    const needsNetwork = await serveMarimoPageBeside(
+      path.join(this.staging, RESULT_FILES.report),
+      this.options.hostPython,
+    );
+    if (needsNetwork !== undefined)
+      this.options.log.warn(`${RESULT_FILES.report} needs network to show: ${needsNetwork}`);
   }
 
   async publishLogs(_job: unknown, logsDir: string): Promise<void> {
@@ -65,7 +69,10 @@ export class DirectoryPublisher implements ResultsPublisher {
 
   /** Replaces the output folder (empty, absent, or an earlier output: see outputFolderProblem) with what was published. */
   async commit(): Promise<void> {
-    await writeFile(path.join(this.staging, OUTPUT_MARKER), 'written by pvhub-worker evaluate; the next run into this folder replaces it whole\n');
+    await writeFile(
+      path.join(this.staging, OUTPUT_MARKER),
+      'written by pvhub-worker evaluate; the next run into this folder replaces it whole\n',
+    );
     await rm(this.outDir, { recursive: true, force: true });
     await mkdir(path.dirname(this.outDir), { recursive: true });
     await rename(this.staging, this.outDir);

@@ -10,7 +10,15 @@ import { plainText } from '../domain/plain-text.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
 import { forceRemove, labelFilter, statusOf } from './docker-common.js';
 import { DockerNetworking, runNetworkEnv } from './docker-networking.js';
-import { collectResults, holdResultsVolume, releaseResultsVolume, removeResultsVolumes, RESULTS_MAX_ENTRIES, volumeFull, volumeMount } from './results-volume.js';
+import {
+  collectResults,
+  holdResultsVolume,
+  releaseResultsVolume,
+  removeResultsVolumes,
+  RESULTS_MAX_ENTRIES,
+  volumeFull,
+  volumeMount,
+} from './results-volume.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -32,7 +40,9 @@ interface ProgressEvent {
 }
 
 function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
+  return signal.reason instanceof Error
+    ? signal.reason
+    : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
 }
 
 async function* walk(root: string, relative = ''): AsyncGenerator<{ name: string; file: string; directory: boolean }> {
@@ -64,7 +74,9 @@ function packContext(dir: string): Readable {
       }
       const { size, mode } = await stat(entry.file);
       await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ ...common, type: 'file', size, mode: mode & 0o111 ? 0o755 : 0o644 }, (error) => (error ? reject(error) : resolve()));
+        const sink = pack.entry({ ...common, type: 'file', size, mode: mode & 0o111 ? 0o755 : 0o644 }, (error) =>
+          error ? reject(error) : resolve(),
+        );
         pipeline(createReadStream(entry.file), sink).catch(reject);
       });
     }
@@ -87,11 +99,15 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (l
         tail.push(line.trim());
         if (tail.length > BUILD_TAIL_LINES) tail.shift();
       }
-      if (event.error !== undefined || event.errorDetail !== undefined) failure = event.errorDetail?.message ?? event.error;
+      if (event.error !== undefined || event.errorDetail !== undefined)
+        failure = event.errorDetail?.message ?? event.error;
     };
     const onEnd = (error: Error | null) => {
       if (error) reject(error);
-      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${plainText([...tail, failure].join(' | ')).slice(-1500)}`));
+      else if (failure !== undefined)
+        reject(
+          new WorkerError('op_2', `image build failed: ${plainText([...tail, failure].join(' | ')).slice(-1500)}`),
+        );
       else resolve();
     };
     docker.modem.followProgress(stream, onEnd, onEvent);
@@ -167,7 +183,11 @@ async function writtenBytes(dirs: readonly string[], limitBytes: number): Promis
       entries += 1;
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) pending.push(file);
-      else bytes += await lstat(file).then((info) => info.blocks * 512, () => 0);
+      else
+        bytes += await lstat(file).then(
+          (info) => info.blocks * 512,
+          () => 0,
+        );
     }
   }
   return { bytes, entries };
@@ -189,7 +209,9 @@ function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): 
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,${spec.tmp?.exec ? 'exec' : 'noexec'},nosuid,size=${spec.tmp?.sizeBytes ?? DEFAULT_TMP_BYTES}` },
+      Tmpfs: {
+        '/tmp': `rw,${spec.tmp?.exec ? 'exec' : 'noexec'},nosuid,size=${spec.tmp?.sizeBytes ?? DEFAULT_TMP_BYTES}`,
+      },
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes,
       NanoCpus: spec.nanoCpus,
@@ -225,7 +247,12 @@ interface ResultsWatch {
  * Starts the container and waits for its end, killing it at the time limit, when the signal fires, or when its
  * writable mounts hold more than the results cap.
  */
-async function runToEnd(container: Dockerode.Container, timeoutMs: number, signal: AbortSignal, watch?: ResultsWatch): Promise<Ending> {
+async function runToEnd(
+  container: Dockerode.Container,
+  timeoutMs: number,
+  signal: AbortSignal,
+  watch?: ResultsWatch,
+): Promise<Ending> {
   await container.start();
   const started = Date.now();
   let stoppedBy: Ending['stoppedBy'];
@@ -295,9 +322,11 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
       let failure: string | undefined;
       this.docker.modem.followProgress(
         stream,
-        (error: Error | null) => (error ? reject(error) : failure !== undefined ? reject(new Error(failure)) : resolve()),
+        (error: Error | null) =>
+          error ? reject(error) : failure !== undefined ? reject(new Error(failure)) : resolve(),
         (event: ProgressEvent) => {
-          if (event.error !== undefined || event.errorDetail !== undefined) failure = event.errorDetail?.message ?? event.error;
+          if (event.error !== undefined || event.errorDetail !== undefined)
+            failure = event.errorDetail?.message ?? event.error;
         },
       );
     });
@@ -321,7 +350,8 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     } catch (error) {
       // Dropping the request makes the engine cancel the build.
       if (spec.signal?.aborted === true) throw abortError(spec.signal);
-      if (abort.signal.aborted) throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
+      if (abort.signal.aborted)
+        throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
       throw error;
     } finally {
       clearTimeout(timer);
@@ -334,8 +364,14 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
       throw error;
     }
     if (size > spec.maxSizeBytes) {
-      await this.docker.getImage(spec.tag).remove({ force: true }).catch(() => undefined);
-      throw new WorkerError('op_2', `the image is ${size} bytes, over the limit of ${spec.maxSizeBytes} bytes: the requirements are too big`);
+      await this.docker
+        .getImage(spec.tag)
+        .remove({ force: true })
+        .catch(() => undefined);
+      throw new WorkerError(
+        'op_2',
+        `the image is ${size} bytes, over the limit of ${spec.maxSizeBytes} bytes: the requirements are too big`,
+      );
     }
   }
 
@@ -347,13 +383,21 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     try {
       const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
       const full = await volumeFull(held, results);
-      return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || full, collected: await collectResults(held, results) };
+      return {
+        ...outcome,
+        resultsExceeded: outcome.resultsExceeded === true || full,
+        collected: await collectResults(held, results),
+      };
     } finally {
       await releaseResultsVolume(this.docker, held);
     }
   }
 
-  private async runAndRemove(spec: ContainerRunSpec, signal: AbortSignal, volumes: Dockerode.MountConfig): Promise<ContainerOutcome> {
+  private async runAndRemove(
+    spec: ContainerRunSpec,
+    signal: AbortSignal,
+    volumes: Dockerode.MountConfig,
+  ): Promise<ContainerOutcome> {
     const container = await this.docker.createContainer(createOptions(spec, volumes));
     try {
       return await this.supervise(container, spec, signal);
@@ -362,7 +406,11 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     }
   }
 
-  private async supervise(container: Dockerode.Container, spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+  private async supervise(
+    container: Dockerode.Container,
+    spec: ContainerRunSpec,
+    signal: AbortSignal,
+  ): Promise<ContainerOutcome> {
     signal.throwIfAborted();
     const output = new CappedOutput(spec.outputCapBytes);
     // Attached before the start, so not one byte of output is missed.
@@ -381,7 +429,8 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     this.docker.modem.demuxStream(stream, sink, sink);
     try {
       const dirs = spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath);
-      const watch = spec.resultsCapBytes === undefined || dirs.length === 0 ? undefined : { dirs, capBytes: spec.resultsCapBytes };
+      const watch =
+        spec.resultsCapBytes === undefined || dirs.length === 0 ? undefined : { dirs, capBytes: spec.resultsCapBytes };
       const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
       if (ending.stoppedBy === 'abort') throw abortError(signal);
       await waitAtMost(drained, OUTPUT_DRAIN_MS);
@@ -411,7 +460,9 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
   }
 
   async pruneImages(repository: string, keepBytes: number): Promise<string[]> {
-    const images = (await this.docker.listImages()).filter((info) => (info.RepoTags ?? []).some((tag) => tag.startsWith(`${repository}:`)));
+    const images = (await this.docker.listImages()).filter((info) =>
+      (info.RepoTags ?? []).some((tag) => tag.startsWith(`${repository}:`)),
+    );
     images.sort((a, b) => b.Created - a.Created);
     const removed: string[] = [];
     let kept = 0;

@@ -18,7 +18,7 @@ export function runNetworkEnv(network: RunNetwork | undefined): string[] {
 function demux(buffer: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  for (let at = 0; at + 8 <= buffer.length; ) {
+  for (let at = 0; at + 8 <= buffer.length;) {
     const size = buffer.readUInt32BE(at + 4);
     (buffer[at] === 2 ? err : out).push(buffer.subarray(at + 8, at + 8 + size));
     at += 8 + size;
@@ -27,8 +27,15 @@ function demux(buffer: Buffer): { stdout: string; stderr: string } {
 }
 
 /** Resolves once `line` appears in the container's output; rejects, with the output's tail, if it ends first or is late. */
-async function waitForLine(docker: Dockerode, container: Dockerode.Container, line: string, timeoutMs: number): Promise<void> {
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & { destroy?: () => void };
+async function waitForLine(
+  docker: Dockerode,
+  container: Dockerode.Container,
+  line: string,
+  timeoutMs: number,
+): Promise<void> {
+  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & {
+    destroy?: () => void;
+  };
   const text = new PassThrough();
   docker.modem.demuxStream(stream, text, text);
   let seen = '';
@@ -140,7 +147,9 @@ export class DockerNetworking {
   }
 
   async serviceOutput(container: string, lines: number): Promise<{ stdout: string; stderr: string }> {
-    const buffer = (await this.docker.getContainer(container).logs({ follow: false, stdout: true, stderr: true, tail: lines })) as Buffer;
+    const buffer = (await this.docker
+      .getContainer(container)
+      .logs({ follow: false, stdout: true, stderr: true, tail: lines })) as Buffer;
     return demux(buffer);
   }
 
@@ -150,8 +159,12 @@ export class DockerNetworking {
    */
   async engineAddresses(): Promise<string[]> {
     const networks = await this.docker.listNetworks();
-    const gateways = networks.flatMap((network) => (network.IPAM?.Config ?? []).map((config) => (config as { Gateway?: string }).Gateway ?? ''));
-    const interfaces = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((entry) => entry.family === 'IPv4').map((entry) => entry.address));
+    const gateways = networks.flatMap((network) =>
+      (network.IPAM?.Config ?? []).map((config) => (config as { Gateway?: string }).Gateway ?? ''),
+    );
+    const interfaces = Object.values(os.networkInterfaces()).flatMap((list) =>
+      (list ?? []).filter((entry) => entry.family === 'IPv4').map((entry) => entry.address),
+    );
     return [...new Set([...gateways, ...interfaces].filter((address) => address !== ''))];
   }
 }

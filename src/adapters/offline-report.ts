@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { frontendVersionOf, type MarimoPage, marimoPage, withLocalFrontend, withNetworkNote } from '../domain/marimo-page.js';
+import {
+  frontendVersionOf,
+  type MarimoPage,
+  marimoPage,
+  withLocalFrontend,
+  withNetworkNote,
+} from '../domain/marimo-page.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -32,8 +38,14 @@ interface HostMarimo {
 /** The host's marimo, or why there is none to take the frontend from. */
 async function hostMarimo(hostPython: string): Promise<HostMarimo | string> {
   try {
-    const { stdout } = await execFileAsync(hostPython, ['-c', LOCATE_MARIMO], { timeout: 30_000, env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1' } });
-    return (JSON.parse(stdout) as HostMarimo | null) ?? `this machine's python (PVHUB_HOST_PYTHON) has no marimo to take its page from`;
+    const { stdout } = await execFileAsync(hostPython, ['-c', LOCATE_MARIMO], {
+      timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    return (
+      (JSON.parse(stdout) as HostMarimo | null) ??
+      `this machine's python (PVHUB_HOST_PYTHON) has no marimo to take its page from`
+    );
   } catch (error) {
     return `this machine's python (PVHUB_HOST_PYTHON) could not be asked for its marimo: ${(error as Error).message.split('\n')[0]}`;
   }
@@ -45,14 +57,18 @@ const ENTRY_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** Copies the build's entries the page names into `assetsDir`, or says why it cannot. */
 async function copyFrontend(page: MarimoPage, host: HostMarimo, assetsDir: string): Promise<string | undefined> {
   const [version] = page.frontendVersions;
-  if (page.frontendVersions.length !== 1 || version === undefined) return `it names several marimo versions (${page.frontendVersions.join(', ')})`;
-  if (frontendVersionOf(host.version) !== version) return `it was made with marimo ${version}, and this machine's marimo is ${host.version}, whose page would not match it`;
+  if (page.frontendVersions.length !== 1 || version === undefined)
+    return `it names several marimo versions (${page.frontendVersions.join(', ')})`;
+  if (frontendVersionOf(host.version) !== version)
+    return `it was made with marimo ${version}, and this machine's marimo is ${host.version}, whose page would not match it`;
   for (const entry of page.entries) {
-    const present = ENTRY_NAME.test(entry) && (await stat(path.join(host.staticDir, entry)).catch(() => undefined)) !== undefined;
+    const present =
+      ENTRY_NAME.test(entry) && (await stat(path.join(host.staticDir, entry)).catch(() => undefined)) !== undefined;
     if (!present) return `this machine's marimo ${host.version} has no ${entry} in its page's build`;
   }
   // The whole of assets/, not only what the page names: its scripts load more of their chunks as they run.
-  for (const entry of page.entries) await cp(path.join(host.staticDir, entry), path.join(assetsDir, entry), { recursive: true });
+  for (const entry of page.entries)
+    await cp(path.join(host.staticDir, entry), path.join(assetsDir, entry), { recursive: true });
   return undefined;
 }
 
@@ -76,8 +92,14 @@ export async function serveMarimoPageBeside(reportPath: string, hostPython: stri
   if (html === undefined || page === undefined) return undefined;
   const folder = assetsFolderOf(reportPath);
   const host = await hostMarimo(hostPython);
-  const reason = typeof host === 'string' ? host : await copyFrontend(page, host, path.join(path.dirname(reportPath), folder));
+  const reason =
+    typeof host === 'string' ? host : await copyFrontend(page, host, path.join(path.dirname(reportPath), folder));
   const [version = ''] = page.frontendVersions;
-  await writeFile(reportPath, reason === undefined ? withLocalFrontend(html, version, folder, path.basename(reportPath)) : withNetworkNote(html, reason));
+  await writeFile(
+    reportPath,
+    reason === undefined
+      ? withLocalFrontend(html, version, folder, path.basename(reportPath))
+      : withNetworkNote(html, reason),
+  );
   return reason;
 }

@@ -58,9 +58,18 @@ function tmpfsOptions(results: ResultsVolume, user: string): Record<string, stri
 }
 
 /** Creates the volume and starts its holder; both are gone again when this rejects. */
-export async function holdResultsVolume(docker: Dockerode, results: ResultsVolume, spec: ContainerRunSpec): Promise<HeldVolume> {
+export async function holdResultsVolume(
+  docker: Dockerode,
+  results: ResultsVolume,
+  spec: ContainerRunSpec,
+): Promise<HeldVolume> {
   const name = `pvhub-results-${randomUUID()}`;
-  await docker.createVolume({ Name: name, Driver: 'local', DriverOpts: tmpfsOptions(results, spec.user), Labels: { ...spec.labels } });
+  await docker.createVolume({
+    Name: name,
+    Driver: 'local',
+    DriverOpts: tmpfsOptions(results, spec.user),
+    Labels: { ...spec.labels },
+  });
   let holder: Dockerode.Container | undefined;
   try {
     holder = await docker.createContainer({
@@ -80,7 +89,9 @@ export async function holdResultsVolume(docker: Dockerode, results: ResultsVolum
         MemorySwap: HOLDER_MEMORY_BYTES,
         PidsLimit: 8,
         LogConfig: { Type: 'none', Config: {} },
-        Mounts: [{ Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true, VolumeOptions: NO_COPY }],
+        Mounts: [
+          { Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true, VolumeOptions: NO_COPY },
+        ],
       },
     });
     await holder.start();
@@ -131,7 +142,8 @@ export async function volumeFull(held: HeldVolume, results: ResultsVolume): Prom
   });
   const { ExitCode } = await exec.inspect();
   const counts = /^(\d+) (\d+)\s*$/.exec(text);
-  if (ExitCode !== 0 || counts === null) throw new Error(`the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`);
+  if (ExitCode !== 0 || counts === null)
+    throw new Error(`the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`);
   return counts[1] === '0' || counts[2] === '0';
 }
 
@@ -140,7 +152,8 @@ export async function volumeFull(held: HeldVolume, results: ResultsVolume): Prom
  * is read. The engine's archive of a folder holds all that is under it: the stream is dropped after its first entry.
  */
 async function collectOne(held: HeldVolume, results: ResultsVolume, name: string): Promise<CollectedEntry> {
-  if (name !== path.basename(name) || name === '..') throw new Error(`a collected name is one at the volume's top level, not ${name}`);
+  if (name !== path.basename(name) || name === '..')
+    throw new Error(`a collected name is one at the volume's top level, not ${name}`);
   let archive: NodeJS.ReadableStream;
   try {
     archive = await held.holder.getArchive({ path: path.posix.join(results.containerPath, name) });
@@ -149,7 +162,9 @@ async function collectOne(held: HeldVolume, results: ResultsVolume, name: string
     throw error;
   }
   const extract = tar.extract();
-  (archive as NodeJS.ReadableStream & { pipe: <T extends NodeJS.WritableStream>(to: T) => T }).pipe(extract as unknown as NodeJS.WritableStream);
+  (archive as NodeJS.ReadableStream & { pipe: <T extends NodeJS.WritableStream>(to: T) => T }).pipe(
+    extract as unknown as NodeJS.WritableStream,
+  );
   try {
     for await (const entry of extract) {
       const kind = ENTRY_KINDS[entry.header.type ?? 'file'] ?? 'device';
@@ -173,7 +188,10 @@ async function collectOne(held: HeldVolume, results: ResultsVolume, name: string
 }
 
 /** Copies the named regular files out of the volume; says what each name was. */
-export async function collectResults(held: HeldVolume, results: ResultsVolume): Promise<Record<string, CollectedEntry>> {
+export async function collectResults(
+  held: HeldVolume,
+  results: ResultsVolume,
+): Promise<Record<string, CollectedEntry>> {
   const collected: Record<string, CollectedEntry> = {};
   for (const name of results.collect) collected[name] = await collectOne(held, results, name);
   return collected;

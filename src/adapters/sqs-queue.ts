@@ -35,7 +35,10 @@ function isMissingQueue(error: unknown): boolean {
 
 function isGoneReceipt(error: unknown): boolean {
   const name = (error as { name?: unknown }).name;
-  return name === 'ReceiptHandleIsInvalid' || (name === 'InvalidParameterValue' && /receipt ?handle/i.test((error as Error).message));
+  return (
+    name === 'ReceiptHandleIsInvalid' ||
+    (name === 'InvalidParameterValue' && /receipt ?handle/i.test((error as Error).message))
+  );
 }
 
 /**
@@ -66,7 +69,8 @@ export class SqsJobQueue implements JobQueue {
       const found = await this.client.send(new GetQueueUrlCommand({ QueueName: name }));
       if (found.QueueUrl) return found.QueueUrl;
     } catch (error) {
-      if (!isMissingQueue(error)) throw new WorkerError('wr_1', `looking up queue ${name} failed: ${(error as Error).message}`, { cause: error });
+      if (!isMissingQueue(error))
+        throw new WorkerError('wr_1', `looking up queue ${name} failed: ${(error as Error).message}`, { cause: error });
     }
     if (!this.options.createQueue) throw new WorkerError('wr_1', `no queue ${name}`);
     const created = await this.client.send(
@@ -111,7 +115,11 @@ export class SqsJobQueue implements JobQueue {
 
   async extendVisibility(message: QueueMessage, seconds: number): Promise<void> {
     await this.client.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle, VisibilityTimeout: Math.floor(seconds) }),
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: await this.queueUrl(),
+        ReceiptHandle: message.receiptHandle,
+        VisibilityTimeout: Math.floor(seconds),
+      }),
     );
   }
 
@@ -121,7 +129,9 @@ export class SqsJobQueue implements JobQueue {
    */
   async delete(message: QueueMessage): Promise<void> {
     try {
-      await this.client.send(new DeleteMessageCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle }));
+      await this.client.send(
+        new DeleteMessageCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle }),
+      );
     } catch (error) {
       if (!isGoneReceipt(error)) throw error;
     }

@@ -51,7 +51,9 @@ export class StoreLedger implements JobLedger {
       const files = new Map<string, LedgerFile>();
       for (let start = 0; start < keys.length; start += LOAD_CONCURRENCY) {
         const batch = keys.slice(start, start + LOAD_CONCURRENCY);
-        const entries = await Promise.all(batch.map(async (key) => [key, parseLedgerFile(await this.readJson(key, scratch))] as const));
+        const entries = await Promise.all(
+          batch.map(async (key) => [key, parseLedgerFile(await this.readJson(key, scratch))] as const),
+        );
         for (const [key, entry] of entries) if (entry) files.set(key.slice(prefix.length, -'.json'.length), entry);
       }
       const applied = new Set(parseJobCalls(await this.readJson(this.key(job, JOB_ENTRY), scratch)));

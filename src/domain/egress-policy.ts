@@ -57,7 +57,8 @@ export function parseHostPattern(text: string): HostPattern | string {
   if (typeof parts === 'string') return parts;
   const subdomains = parts.host.startsWith('*.');
   const host = subdomains ? parts.host.slice(2) : parts.host;
-  if (!isDnsName(host) && (subdomains || isIP(host) !== 4)) return `"${text}" names neither a host, an IPv4 address nor *.domain`;
+  if (!isDnsName(host) && (subdomains || isIP(host) !== 4))
+    return `"${text}" names neither a host, an IPv4 address nor *.domain`;
   return { host, subdomains, port: parts.port };
 }
 
@@ -85,12 +86,18 @@ export function egressAllowlist(taskAllowlist: readonly HostPort[], settings: Eg
   if (taskAllowlist.length === 0) return [];
   const listed = taskAllowlist.map(formatHostPort).join(', ');
   if (!settings.enabled) {
-    throw new WorkerError('wr_500', `the task needs network access to ${listed}, and this worker allows none (PVHUB_EGRESS is off)`);
+    throw new WorkerError(
+      'wr_500',
+      `the task needs network access to ${listed}, and this worker allows none (PVHUB_EGRESS is off)`,
+    );
   }
   const { cap } = settings;
   const beyond = cap === undefined ? [] : taskAllowlist.filter((pair) => !cap.some((pattern) => covers(pattern, pair)));
   if (beyond.length > 0) {
-    throw new WorkerError('wr_500', `the task lists ${beyond.map(formatHostPort).join(', ')}, beyond what this worker allows (PVHUB_EGRESS_CAP)`);
+    throw new WorkerError(
+      'wr_500',
+      `the task lists ${beyond.map(formatHostPort).join(', ')}, beyond what this worker allows (PVHUB_EGRESS_CAP)`,
+    );
   }
   return taskAllowlist;
 }

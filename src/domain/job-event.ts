@@ -9,13 +9,30 @@ import type { BuiltWorkspace, Workspace } from './workspace.js';
  * of the job starts from the event of the step before it, which carries what it needs (the workspace, the tally).
  */
 export type JobEvent =
-  | { readonly type: 'staged'; readonly files: number; readonly functionName: string; readonly workspace: Workspace; readonly bytes: number }
+  | {
+      readonly type: 'staged';
+      readonly files: number;
+      readonly functionName: string;
+      readonly workspace: Workspace;
+      readonly bytes: number;
+    }
   /** The submission's image is not in the cache: it is being made (minutes), `image` follows. */
   | { readonly type: 'building' }
-  | { readonly type: 'image'; readonly tag: string; readonly cached: boolean; readonly warnings: readonly string[]; readonly workspace: BuiltWorkspace }
+  | {
+      readonly type: 'image';
+      readonly tag: string;
+      readonly cached: boolean;
+      readonly warnings: readonly string[];
+      readonly workspace: BuiltWorkspace;
+    }
   | { readonly type: 'file'; readonly score: FileScore; readonly progress: FileProgress; readonly parallel: number }
   /** Every file ran and was scored: what the results are made from. */
-  | { readonly type: 'scored'; readonly tally: Tally; readonly workspace: BuiltWorkspace; readonly peakParallel: number }
+  | {
+      readonly type: 'scored';
+      readonly tally: Tally;
+      readonly workspace: BuiltWorkspace;
+      readonly peakParallel: number;
+    }
   | {
       readonly type: 'finished';
       readonly publicResults: ResultsObject;
@@ -40,4 +57,5 @@ export type JobEvent =
 /** The events that end a job. */
 export type JobOutcome = Extract<JobEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
 
-export const isOutcome = (event: JobEvent): event is JobOutcome => event.type === 'finished' || event.type === 'failed' || event.type === 'cancelled';
+export const isOutcome = (event: JobEvent): event is JobOutcome =>
+  event.type === 'finished' || event.type === 'failed' || event.type === 'cancelled';

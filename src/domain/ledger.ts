@@ -47,7 +47,11 @@ export function ledgerScoreOf(score: FileScore): LedgerScore {
 export function restoredScore(entry: LedgerScore, task: FileTask): FileScore {
   if (entry.kind === 'failed') return { kind: 'failed', task, failure: entry.failure, wallTimeMs: entry.wallTimeMs };
   const { row, executionTime, functionParameters, wallTimeMs } = entry;
-  return { kind: 'scored', row, run: { kind: 'ran', task, executionTime, outputPath: '', functionParameters, wallTimeMs } };
+  return {
+    kind: 'scored',
+    row,
+    run: { kind: 'ran', task, executionTime, outputPath: '', functionParameters, wallTimeMs },
+  };
 }
 
 /** The final status an earlier attempt gave the Hub, if one did: the job is then over, whatever happens next. */
@@ -67,7 +71,10 @@ export function parseLedgerFile(value: unknown): LedgerFile | undefined {
   if (typeof score !== 'object' || score === null || !Array.isArray(applied)) return undefined;
   const kind = (score as { kind?: unknown }).kind;
   if (kind !== 'scored' && kind !== 'failed') return undefined;
-  return { score: score as LedgerScore, applied: applied.filter((call): call is FileCall => FILE_CALLS.includes(String(call))) };
+  return {
+    score: score as LedgerScore,
+    applied: applied.filter((call): call is FileCall => FILE_CALLS.includes(String(call))),
+  };
 }
 
 export function parseJobCalls(value: unknown): JobCall[] {

@@ -4,7 +4,8 @@ import { escapeHtml } from './html.js';
  * Every src and href of a page marimo's `export html` writes points into its frontend build on jsDelivr, named by
  * marimo's version: the build's own `./` URLs with this base put in front.
  */
-const FRONTEND_URL = /https:\/\/cdn\.jsdelivr\.net\/npm\/@marimo-team\/frontend@([0-9A-Za-z.+-]+)\/dist\/([^"'\s?#)]*)/g;
+const FRONTEND_URL =
+  /https:\/\/cdn\.jsdelivr\.net\/npm\/@marimo-team\/frontend@([0-9A-Za-z.+-]+)\/dist\/([^"'\s?#)]*)/g;
 const frontendBase = (version: string) => `https://cdn.jsdelivr.net/npm/@marimo-team/frontend@${version}/dist/`;
 
 /** What an exported marimo page loads from the CDN. */
@@ -57,5 +58,8 @@ export function withLocalFrontend(html: string, version: string, assetsFolder: s
 
 /** The page as marimo wrote it, with one visible line saying why it needs network to show. */
 export function withNetworkNote(html: string, reason: string): string {
-  return afterBodyTag(html, `<p id="pvhub-network-note" style="${NOTE_STYLE}">This report loads marimo's page from cdn.jsdelivr.net and needs network: ${escapeHtml(reason)}.</p>`);
+  return afterBodyTag(
+    html,
+    `<p id="pvhub-network-note" style="${NOTE_STYLE}">This report loads marimo's page from cdn.jsdelivr.net and needs network: ${escapeHtml(reason)}.</p>`,
+  );
 }

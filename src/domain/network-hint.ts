@@ -9,7 +9,8 @@ import type { FileFailure } from './errors.js';
 const CONNECTION_TROUBLE =
   /Temporary failure in name resolution|Name or service not known|No address associated with hostname|getaddrinfo failed|gaierror|NameResolutionError|Failed to resolve|Connection refused|Failed to establish a new connection|Network is unreachable|No route to host|Connection timed out|ConnectTimeout|ProxyError|Tunnel connection failed|HTTP Error 403: Forbidden|Max retries exceeded|urlopen error/i;
 
-export const NO_NETWORK_HINT = 'submission containers have no network in this task: a function gets its data from its arguments and cannot download any';
+export const NO_NETWORK_HINT =
+  'submission containers have no network in this task: a function gets its data from its arguments and cannot download any';
 
 /**
  * The task's network policy, in the participant's words, when a failed file's text shows a connection that failed:
@@ -24,5 +25,7 @@ export function networkHint(allowlist: readonly HostPort[], text: string): strin
 /** The failure with the task's network policy added, when its message or the run's output shows a failed connection. */
 export function withNetworkHint(failure: FileFailure, allowlist: readonly HostPort[], output: string): FileFailure {
   const hint = networkHint(allowlist, `${failure.message}\n${output}`);
-  return hint === undefined || failure.message.includes(hint) ? failure : { ...failure, message: `${failure.message} (${hint})` };
+  return hint === undefined || failure.message.includes(hint)
+    ? failure
+    : { ...failure, message: `${failure.message} (${hint})` };
 }

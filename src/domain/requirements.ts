@@ -75,17 +75,28 @@ function isMarkerExpression(tokens: readonly string[]): boolean {
  */
 function requirementOf(line: string, origin: string): string {
   if (line.includes('${')) throw invalidRequirement(`${origin}: environment variables are not accepted: "${line}"`);
-  if (line.startsWith('-') || /\s--?[A-Za-z]/.test(line)) throw invalidRequirement(`${origin}: options are not accepted: "${line}"`);
-  if (line.includes('://') || line.includes('@')) throw invalidRequirement(`${origin}: URLs are not accepted: "${line}"`);
+  if (line.startsWith('-') || /\s--?[A-Za-z]/.test(line))
+    throw invalidRequirement(`${origin}: options are not accepted: "${line}"`);
+  if (line.includes('://') || line.includes('@'))
+    throw invalidRequirement(`${origin}: URLs are not accepted: "${line}"`);
   const match = REQUIREMENT.exec(line);
   const name = match?.[1];
   if (match === null || name === undefined) throw invalidRequirement(`${origin}: malformed requirement "${line}"`);
   if (ARCHIVE_NAME.test(name)) throw invalidRequirement(`${origin}: files are not accepted: "${line}"`);
-  const extras = (match[2] ?? '').split(',').map((extra) => extra.trim()).filter((extra) => extra !== '');
-  if (match[2] !== undefined && (extras.length === 0 || !extras.every((extra) => new RegExp(`^${NAME}$`).test(extra)))) {
+  const extras = (match[2] ?? '')
+    .split(',')
+    .map((extra) => extra.trim())
+    .filter((extra) => extra !== '');
+  if (
+    match[2] !== undefined &&
+    (extras.length === 0 || !extras.every((extra) => new RegExp(`^${NAME}$`).test(extra)))
+  ) {
     throw invalidRequirement(`${origin}: malformed extras in "${line}"`);
   }
-  const clausesText = (match[3] ?? '').trim().replace(/^\((.*)\)$/, '$1').trim();
+  const clausesText = (match[3] ?? '')
+    .trim()
+    .replace(/^\((.*)\)$/, '$1')
+    .trim();
   const clauses = clausesText === '' ? [] : clausesText.split(',').map((clause) => VERSION_CLAUSE.exec(clause.trim()));
   if (clauses.some((clause) => clause === null)) throw invalidRequirement(`${origin}: malformed requirement "${line}"`);
   const marker = match[4] === undefined ? undefined : markerTokens(match[4]);
@@ -105,7 +116,9 @@ export function parseRequirements(text: string, origin = 'requirements.txt'): st
   const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
   const requirements: string[] = [];
   for (const raw of lines) {
-    const line = plainText(raw).replace(/(^|\s)#.*$/, '').trim();
+    const line = plainText(raw)
+      .replace(/(^|\s)#.*$/, '')
+      .trim();
     if (line !== '') requirements.push(requirementOf(line, origin));
   }
   return requirements;
@@ -121,7 +134,10 @@ export function canonicalName(name: string): string {
  * when no version has one, the project alone. Undefined when that was not why it failed.
  */
 export function requirementWithoutWheel(resolverOutput: string): string | undefined {
-  return /Because (\S+==\S+) has no usable wheels/.exec(resolverOutput)?.[1] ?? /Wheels are required for `([^`]+)`/.exec(resolverOutput)?.[1];
+  return (
+    /Because (\S+==\S+) has no usable wheels/.exec(resolverOutput)?.[1] ??
+    /Wheels are required for `([^`]+)`/.exec(resolverOutput)?.[1]
+  );
 }
 
 /** The project the resolver found nowhere on the index ("Because x was not found in the package registry"). */
@@ -131,7 +147,10 @@ export function projectNotFound(resolverOutput: string): string | undefined {
 
 /** What the resolver or pip said went wrong (pip's ERROR lines, else the last lines), on one line for an error report. */
 export function resolverErrorSummary(output: string): string {
-  const lines = plainText(output).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = plainText(output)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const errors = lines.filter((line) => line.startsWith('ERROR:'));
   return (errors.length > 0 ? errors : lines.slice(-8)).join(' | ').slice(0, 1000);
 }

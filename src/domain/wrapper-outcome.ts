@@ -32,7 +32,8 @@ const WRAPPER_CODES: ReadonlySet<ErrorCode> = new Set(['sb_1', 'sb_500', 'op_6',
 function impossibleRuntime(seconds: number, durationMs: number): string | undefined {
   // Number.isFinite, not isFinite: a string from a forged report is not a time.
   if (!Number.isFinite(seconds) || seconds < 0) return 'the wrapper reported no execution time';
-  if (seconds * 1000 > durationMs) return `the wrapper reported ${seconds} s of execution in a container that ran ${durationMs / 1000} s`;
+  if (seconds * 1000 > durationMs)
+    return `the wrapper reported ${seconds} s of execution in a container that ran ${durationMs / 1000} s`;
   return undefined;
 }
 
@@ -68,7 +69,10 @@ export function judgeRun(facts: RunFacts): RunVerdict {
   if (report && report.ok === false) {
     const named = report.code !== undefined && isErrorCode(report.code) ? report.code : undefined;
     const code: ErrorCode = named !== undefined && WRAPPER_CODES.has(named) ? named : 'sb_500';
-    return { ok: false, failure: { code, message: report.message ?? `the submission failed (exit ${facts.exitCode})` } };
+    return {
+      ok: false,
+      failure: { code, message: report.message ?? `the submission failed (exit ${facts.exitCode})` },
+    };
   }
   const tail = lastLines(facts.outputTail, 5);
   return {

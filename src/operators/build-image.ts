@@ -26,7 +26,13 @@ export function buildImage(workspace: Workspace, scope: JobScope, images: ImageB
       .pipe(
         // The job log is what a participant gets to read: the warnings go there too, not only to the CLI.
         tap((image) => image.warnings.forEach((warning) => scope.log.warn(warning))),
-        map((image): JobEvent => ({ type: 'image', tag: image.tag, cached: image.cached, warnings: image.warnings, workspace: { ...workspace, image: image.tag } })),
+        map((image): JobEvent => ({
+          type: 'image',
+          tag: image.tag,
+          cached: image.cached,
+          warnings: image.warnings,
+          workspace: { ...workspace, image: image.tag },
+        })),
       )
       .subscribe(subscriber),
   );

@@ -39,7 +39,8 @@ export interface JobOptions extends JobScopeOptions {
 
 const NO_EGRESS: EgressSettings = { enabled: false, cap: [], outwardNetwork: 'none', deny: [] };
 
-const overTime = (ms: number) => () => asWorkerError(new Error(`the job exceeded its time limit of ${(ms / 3_600_000).toFixed(2)} h`), 'op_500');
+const overTime = (ms: number) => () =>
+  asWorkerError(new Error(`the job exceeded its time limit of ${(ms / 3_600_000).toFixed(2)} h`), 'op_500');
 
 /**
  * One submission, from the status `running` to its final status, as a stream of events: staged → image → file … →
@@ -52,7 +53,9 @@ export function evaluateSubmission(job: Job, ports: JobPorts, options: JobOption
     stageJob(job, scope, ports).pipe(
       afterEvent('staged', ({ workspace }) =>
         withEgress(workspace.config.networkAllowlist, scope, ports, options.egress ?? NO_EGRESS, (egress) =>
-          buildImage(workspace, scope, ports.images).pipe(afterEvent('image', (built) => runFiles(built.workspace, scope, ports, limits, egress))),
+          buildImage(workspace, scope, ports.images).pipe(
+            afterEvent('image', (built) => runFiles(built.workspace, scope, ports, limits, egress)),
+          ),
         ),
       ),
       afterEvent('scored', ({ workspace, tally }) => finishJob(workspace, tally, scope, ports, limits)),

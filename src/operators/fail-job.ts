@@ -18,7 +18,13 @@ import type { LedgerSession } from '../sinks/ledger-session.js';
  * result:  -s-i-(f|)       f: failed, after the Hub was told
  * ```
  */
-export function failJob(hub: HubApi, ledger: LedgerSession, submissionId: number, log: Logger, retryLater?: (error: WorkerError) => boolean): MonoTypeOperatorFunction<JobEvent> {
+export function failJob(
+  hub: HubApi,
+  ledger: LedgerSession,
+  submissionId: number,
+  log: Logger,
+  retryLater?: (error: WorkerError) => boolean,
+): MonoTypeOperatorFunction<JobEvent> {
   return catchError((error: unknown) => {
     const failure = asWorkerError(error);
     log.error({ code: failure.code, err: failure.cause ?? failure }, plainText(failure.message));
@@ -26,6 +32,8 @@ export function failJob(hub: HubApi, ledger: LedgerSession, submissionId: number
       log.warn({ code: failure.code }, 'the job goes back to the queue for another try; the Hub is not told');
       return of<JobEvent>({ type: 'failed', error: failure, retry: true, told: false });
     }
-    return from(reportFailure(hub, submissionId, failure, log, ledger)).pipe(map((told): JobEvent => ({ type: 'failed', error: failure, retry: false, told })));
+    return from(reportFailure(hub, submissionId, failure, log, ledger)).pipe(
+      map((told): JobEvent => ({ type: 'failed', error: failure, retry: false, told })),
+    );
   });
 }

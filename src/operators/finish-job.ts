@@ -63,9 +63,23 @@ async function writeReport(
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, images: deps.images, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
+      const options = {
+        engine: deps.engine,
+        limits: deps.limits,
+        labels: deps.labels,
+        images: deps.images,
+        workDir: built.dir,
+        timeLimitMs: REPORT_TIME_LIMIT_MS,
+        log: built.log,
+        signal,
+      };
       const { cellsFailed } = await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
-      return { fromTemplate: true, note: cellsFailed ? "some cells of the task's report template failed; marimo's report shows their errors" : undefined };
+      return {
+        fromTemplate: true,
+        note: cellsFailed
+          ? "some cells of the task's report template failed; marimo's report shows their errors"
+          : undefined,
+      };
     } catch (error) {
       signal.throwIfAborted();
       note = `the task's report template failed (${(error as Error).message}); the built-in report was written`;
@@ -85,13 +99,21 @@ async function withCode<T>(code: 'wr_1' | 'wr_4' | 'wr_5', step: () => Promise<T
   }
 }
 
-async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, signal: AbortSignal): Promise<JobEvent> {
+async function finish(
+  built: BuiltWorkspace,
+  tally: Tally,
+  deps: FinishContext,
+  signal: AbortSignal,
+): Promise<JobEvent> {
   const { config, job, log } = built;
   if (tally.rows.length === 0) {
     // The submission's failure on every file, not the worker's: op_7, the code of a job that scored nothing.
     const first = tally.failed[0];
     const example = first ? `; ${first.fileName}: ${first.failure.code}: ${first.failure.message}` : '';
-    throw new WorkerError('op_7', `every file failed (${tally.failed.length} of ${tally.total}), nothing could be scored${example}`);
+    throw new WorkerError(
+      'op_7',
+      `every file failed (${tally.failed.length} of ${tally.total}), nothing could be scored${example}`,
+    );
   }
   const paths = workspacePaths(built.dir);
   await mkdir(paths.resultFiles, { recursive: true });
@@ -105,25 +127,58 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
     writeFile(path.join(paths.results, RESULT_FILES.executionTimes), executionTimeCsv(tally.executionTimes)),
     writeFile(
       path.join(paths.results, RESULT_FILES.functionInfo),
-      json({ data_file_name: firstFile, function_name: config.functionName, function_parameters: publicResults.function_parameters }),
+      json({
+        data_file_name: firstFile,
+        function_name: config.functionName,
+        function_parameters: publicResults.function_parameters,
+      }),
     ),
   ]);
-  const builtIn = (note?: string) => reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
+  const builtIn = (note?: string) =>
+    reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
   await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
-  const report = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report), deps, signal);
-  log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
+  const report = await writeReport(
+    built,
+    aggregation,
+    builtIn,
+    path.join(paths.results, RESULT_FILES.report),
+    deps,
+    signal,
+  );
+  log.info(
+    {
+      files: privateResults.number_of_files,
+      leaderboard: publicResults.number_of_files,
+      metrics: publicResults.metrics,
+    },
+    'results written',
+  );
 
   // Results stored first, final status last: the Hub never lists a finished submission without its results. A job
   // cancelled or out of time meanwhile stops between the steps: it must not set finished after failed was set.
   signal.throwIfAborted();
-  await withCode('wr_1', () => deps.publisher.publishResults(job, paths.results, { publicResultsTable: config.publicResultsTable, privateResultsTable: config.privateResultsTable }));
+  await withCode('wr_1', () =>
+    deps.publisher.publishResults(job, paths.results, {
+      publicResultsTable: config.publicResultsTable,
+      privateResultsTable: config.privateResultsTable,
+    }),
+  );
   signal.throwIfAborted();
   await withCode('wr_4', () => deps.hub.updateResult(job.submissionId, publicResults));
   signal.throwIfAborted();
-  await withCode('wr_5', () => deps.ledger.jobCallOnce('status-finished', () => deps.hub.setStatus(job.submissionId, 'finished')));
+  await withCode('wr_5', () =>
+    deps.ledger.jobCallOnce('status-finished', () => deps.hub.setStatus(job.submissionId, 'finished')),
+  );
   log.info('submission finished');
-  return { type: 'finished', publicResults, privateResults, tally, reportWarning: report.note, reportFromTemplate: report.fromTemplate };
+  return {
+    type: 'finished',
+    publicResults,
+    privateResults,
+    tally,
+    reportWarning: report.note,
+    reportFromTemplate: report.fromTemplate,
+  };
 }
 
 /**
@@ -132,6 +187,12 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
  * finished. Emits `finished`; errors with a WorkerError when nothing could be scored or a step fails. Unsubscribing
  * stops the report's container, and the steps after it.
  */
-export function finishJob(workspace: BuiltWorkspace, tally: Tally, scope: JobScope, ports: FinishPorts, limits: ResourceLimits): Observable<JobEvent> {
+export function finishJob(
+  workspace: BuiltWorkspace,
+  tally: Tally,
+  scope: JobScope,
+  ports: FinishPorts,
+  limits: ResourceLimits,
+): Observable<JobEvent> {
   return fromAbortable((signal) => finish(workspace, tally, { ...ports, limits, labels: scope.labels }, signal));
 }

@@ -36,11 +36,21 @@ export type JobScopePorts = { readonly engine: ContainerEngine; readonly publish
  * is deleted. After a cut the removal is repeated until the engine is quiet: a container being created in the moment
  * of the cut appears a little later.
  */
-export function withJobScope(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (scope: JobScope) => Observable<JobEvent>): Observable<JobEvent> {
+export function withJobScope(
+  job: Job,
+  ports: JobScopePorts,
+  options: JobScopeOptions,
+  use: (scope: JobScope) => Observable<JobEvent>,
+): Observable<JobEvent> {
   return defer(() => scoped(job, ports, options, use));
 }
 
-function scoped(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (scope: JobScope) => Observable<JobEvent>): Observable<JobEvent> {
+function scoped(
+  job: Job,
+  ports: JobScopePorts,
+  options: JobScopeOptions,
+  use: (scope: JobScope) => Observable<JobEvent>,
+): Observable<JobEvent> {
   let last: JobEvent | undefined;
   const { log, dir: logsDir } = options.jobLog;
   const open$ = defer(async (): Promise<JobScope> => {
@@ -59,13 +69,21 @@ function scoped(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (
         : await removeJobContainers(ports.engine, scope.labels, log);
       if (removed > 0) log.warn({ removed }, 'removed containers left by the job');
       // After the containers: a network with members cannot be removed. A job without egress has none to remove.
-      await ports.engine.removeNetworks(scope.labels).catch((error: unknown) => log.error({ err: error }, 'could not remove the job network'));
-      await ports.publisher.publishLogs(job, logsDir).catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
+      await ports.engine
+        .removeNetworks(scope.labels)
+        .catch((error: unknown) => log.error({ err: error }, 'could not remove the job network'));
+      await ports.publisher
+        .publishLogs(job, logsDir)
+        .catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
       // A folder the submission made that cannot be removed must not turn a settled job into a crash.
-      if (!options.keepWorkspace) await rm(scope.dir, { recursive: true, force: true }).catch((error: unknown) => log.error({ err: error, workspace: scope.dir }, 'workspace not removed'));
+      if (!options.keepWorkspace)
+        await rm(scope.dir, { recursive: true, force: true }).catch((error: unknown) =>
+          log.error({ err: error, workspace: scope.dir }, 'workspace not removed'),
+        );
       else log.info({ workspace: scope.dir }, 'workspace kept');
       options.jobLog.close();
-      if (!(options.keepLogUnlessFinished && last?.type !== 'finished')) await rm(logsDir, { recursive: true, force: true });
+      if (!(options.keepLogUnlessFinished && last?.type !== 'finished'))
+        await rm(logsDir, { recursive: true, force: true });
     });
   return usingResource(open$, (scope) => use(scope).pipe(tap((event) => (last = event))), release);
 }

@@ -46,7 +46,9 @@ async function readReport(file: string): Promise<WrapperReport | undefined> {
 
 /** Why the output was not copied out, when the container left something other than a regular file in its place. */
 const notCollected = (entry: CollectedEntry | undefined) =>
-  entry === undefined || entry === 'file' || entry === 'missing' ? undefined : `the output is a ${entry}, not a regular file, and was not kept`;
+  entry === undefined || entry === 'file' || entry === 'missing'
+    ? undefined
+    : `the output is a ${entry}, not a regular file, and was not kept`;
 
 /** The supervisor's interpreter: the base image's, copied before the submission's dependencies are installed. */
 export const WRAPPER_PYTHON = '/opt/pvhub/python/bin/python';
@@ -76,7 +78,12 @@ export function wrapperCommand(functionName: string, task: FileTask, timeLimitSe
   ];
 }
 
-async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, signal: AbortSignal): Promise<FileRun> {
+async function runFileOnce(
+  ws: BuiltWorkspace,
+  task: FileTask,
+  deps: RunFilePorts,
+  signal: AbortSignal,
+): Promise<FileRun> {
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
   const dataDir = path.join(runDir, 'data');
   // What the run wrote that the worker reads, copied out of the engine as plain bytes.
@@ -96,7 +103,12 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
       image: ws.image,
       command: wrapperCommand(ws.config.functionName, task, deps.limits.fileTimeLimitMs / 1000),
       mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }, ...(deps.egress?.mounts ?? [])],
-      results: { containerPath: '/results', capBytes: deps.limits.resultsCapBytes, collect: [OUTPUT_FILE, STATUS_FILE], hostDir: resultsDir },
+      results: {
+        containerPath: '/results',
+        capBytes: deps.limits.resultsCapBytes,
+        collect: [OUTPUT_FILE, STATUS_FILE],
+        hostDir: resultsDir,
+      },
       network: deps.egress?.network,
       ...sandboxLimits(deps.limits),
       timeoutMs: deps.limits.fileTimeLimitMs,
@@ -123,7 +135,11 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   const wallTimeMs = outcome.durationMs;
   if (!verdict.ok) {
     // The message is the submission's text: what reaches a terminal, a log message or the Hub has no control codes.
-    const failure = withNetworkHint({ ...verdict.failure, message: plainText(verdict.failure.message) }, ws.config.networkAllowlist, outcome.output);
+    const failure = withNetworkHint(
+      { ...verdict.failure, message: plainText(verdict.failure.message) },
+      ws.config.networkAllowlist,
+      outcome.output,
+    );
     log.warn({ code: failure.code, durationMs: wallTimeMs }, failure.message);
     return { kind: 'failed', task, failure, wallTimeMs };
   }

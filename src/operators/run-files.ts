@@ -46,11 +46,23 @@ const failureLine = (score: FileScore) =>
  * the job scored come from its ledger, first, without a container. Stops with op_7 when the first files all fail.
  * Emits a `file` event per file, then `scored`.
  */
-export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits, egress?: JobEgress): Observable<JobEvent> {
+export function runFiles(
+  workspace: BuiltWorkspace,
+  scope: JobScope,
+  ports: RunFilesPorts,
+  limits: ResourceLimits,
+  egress?: JobEgress,
+): Observable<JobEvent> {
   return defer(() => runAll(workspace, scope, ports, limits, egress));
 }
 
-function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits, egress: JobEgress | undefined): Observable<JobEvent> {
+function runAll(
+  workspace: BuiltWorkspace,
+  scope: JobScope,
+  ports: RunFilesPorts,
+  limits: ResourceLimits,
+  egress: JobEgress | undefined,
+): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.length }, 'running files');
   const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels, egress };
@@ -64,7 +76,9 @@ function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts
       const ended = () => (running -= 1);
       return runFile(workspace, task, runPorts).pipe(
         concatMap((run) => scoreFile(workspace, run, ports)),
-        concatMap((score) => from(ports.ledger.recordScore(task.metadata.file_name, score, keptOutput(task))).pipe(map(() => score))),
+        concatMap((score) =>
+          from(ports.ledger.recordScore(task.metadata.file_name, score, keptOutput(task))).pipe(map(() => score)),
+        ),
         tap({ complete: ended, error: ended, unsubscribe: ended }),
       );
     });
@@ -77,7 +91,11 @@ function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts
     return kept === undefined ? [] : [restoredScore(kept, task)];
   });
   const toRun = workspace.files.filter((task) => ports.ledger.scoredBefore(task.metadata.file_name) === undefined);
-  if (earlier.length > 0) scope.log.info({ resumed: earlier.length, toRun: toRun.length }, 'files scored by an earlier attempt are not run again');
+  if (earlier.length > 0)
+    scope.log.info(
+      { resumed: earlier.length, toRun: toRun.length },
+      'files scored by an earlier attempt are not run again',
+    );
   const ran$ = from(toRun).pipe(
     runWithinMemory(runAndScore, {
       costOf: () => limits.containerMemoryBytes,

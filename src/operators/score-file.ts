@@ -5,7 +5,14 @@ import { WorkerError } from '../domain/errors.js';
 import { plainText } from '../domain/plain-text.js';
 import type { FileRun, FileScore } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
-import { type CsvHead, outputByteLimit, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../domain/scoring.js';
+import {
+  type CsvHead,
+  outputByteLimit,
+  type Scored,
+  scalarReference,
+  scoreScalar,
+  TimeSeriesComparison,
+} from '../domain/scoring.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { CsvRows, FileFormats } from '../ports/file-formats.js';
 import type { ObjectStore } from '../ports/object-store.js';
@@ -24,10 +31,17 @@ const SCORING_DEADLINE_MS = 60_000;
 /** The submission's output could not be read as CSV: its fault, a failure of that file. */
 class UnreadableOutput extends Error {}
 
-const outputReader = (files: FileFormats, file: string) => files.openCsv(file, (error) => new UnreadableOutput(`the output is not a readable CSV: ${error.message}`));
+const outputReader = (files: FileFormats, file: string) =>
+  files.openCsv(file, (error) => new UnreadableOutput(`the output is not a readable CSV: ${error.message}`));
 
 const referenceReader = (files: FileFormats, file: string, fileName: string) =>
-  files.openCsv(file, (error) => new WorkerError('wr_9', `the reference for ${fileName} is not a readable CSV: ${error.message}`, { cause: error }));
+  files.openCsv(
+    file,
+    (error) =>
+      new WorkerError('wr_9', `the reference for ${fileName} is not a readable CSV: ${error.message}`, {
+        cause: error,
+      }),
+  );
 
 async function head(reader: CsvRows): Promise<CsvHead> {
   try {
@@ -42,12 +56,24 @@ async function head(reader: CsvRows): Promise<CsvHead> {
  * Both files in step, row by row: neither series is held in memory. Bounded by the reference: an output over its byte
  * limit is not read, one longer than the reference is read no further, and none is read past the deadline.
  */
-async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string, deadlineMs: number): Promise<Scored> {
+async function compareSeries(
+  files: FileFormats,
+  ws: BuiltWorkspace,
+  run: RanFile,
+  referencePath: string,
+  deadlineMs: number,
+): Promise<Scored> {
   const fileName = run.task.metadata.file_name;
   const [outputFile, referenceFile] = await Promise.all([stat(run.outputPath), stat(referencePath)]);
   const byteLimit = outputByteLimit(referenceFile.size);
   if (outputFile.size > byteLimit) {
-    return { ok: false, failure: { code: 'op_8', message: `the output is ${outputFile.size} bytes, more than the ${byteLimit} a series as long as the reference can take` } };
+    return {
+      ok: false,
+      failure: {
+        code: 'op_8',
+        message: `the output is ${outputFile.size} bytes, more than the ${byteLimit} a series as long as the reference can take`,
+      },
+    };
   }
   const deadline = Date.now() + deadlineMs;
   const output = outputReader(files, run.outputPath);
@@ -58,7 +84,11 @@ async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFil
     let outputRow = await output.next();
     let referenceRow = await reference.next();
     while ((outputRow !== undefined || referenceRow !== undefined) && comparison.add(outputRow, referenceRow)) {
-      if (Date.now() > deadline) return { ok: false, failure: { code: 'op_8', message: `scoring the output took longer than ${deadlineMs / 1000} s` } };
+      if (Date.now() > deadline)
+        return {
+          ok: false,
+          failure: { code: 'op_8', message: `scoring the output took longer than ${deadlineMs / 1000} s` },
+        };
       if (outputRow !== undefined) outputRow = await output.next();
       if (referenceRow !== undefined) referenceRow = await reference.next();
     }
@@ -69,27 +99,54 @@ async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFil
   }
 }
 
-async function compareScalars(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
+async function compareScalars(
+  files: FileFormats,
+  ws: BuiltWorkspace,
+  run: RanFile,
+  referencePath: string,
+): Promise<Scored> {
   const { metadata } = run.task;
-  const [output, referenceFile] = await Promise.all([head(outputReader(files, run.outputPath)), head(referenceReader(files, referencePath, metadata.file_name))]);
+  const [output, referenceFile] = await Promise.all([
+    head(outputReader(files, run.outputPath)),
+    head(referenceReader(files, referencePath, metadata.file_name)),
+  ]);
   const system = ws.systems.get(Number(metadata.system_id));
-  return scoreScalar(ws.config, metadata.file_name, run.executionTime, output, (reference) => scalarReference(reference, referenceFile, system));
+  return scoreScalar(ws.config, metadata.file_name, run.executionTime, output, (reference) =>
+    scalarReference(reference, referenceFile, system),
+  );
 }
 
-async function compare(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string, deadlineMs: number): Promise<Scored> {
+async function compare(
+  files: FileFormats,
+  ws: BuiltWorkspace,
+  run: RanFile,
+  referencePath: string,
+  deadlineMs: number,
+): Promise<Scored> {
   const missingCode = ws.config.comparisonType === 'scalar' ? 'op_9' : 'op_8';
   // The engine copied the output's bytes into a file of the worker's, or left none: nothing else is here to follow.
   const info = await lstat(run.outputPath).catch(() => undefined);
-  if (info?.isFile() !== true) return { ok: false, failure: { code: missingCode, message: run.outputProblem ?? 'the function ran but wrote no output file' } };
+  if (info?.isFile() !== true)
+    return {
+      ok: false,
+      failure: { code: missingCode, message: run.outputProblem ?? 'the function ran but wrote no output file' },
+    };
   try {
-    return await (ws.config.comparisonType === 'scalar' ? compareScalars(files, ws, run, referencePath) : compareSeries(files, ws, run, referencePath, deadlineMs));
+    return await (ws.config.comparisonType === 'scalar'
+      ? compareScalars(files, ws, run, referencePath)
+      : compareSeries(files, ws, run, referencePath, deadlineMs));
   } catch (error) {
     if (error instanceof UnreadableOutput) return { ok: false, failure: { code: missingCode, message: error.message } };
     throw error;
   }
 }
 
-async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePorts, deadlineMs: number): Promise<FileScore> {
+async function scoreRanFile(
+  ws: BuiltWorkspace,
+  run: RanFile,
+  ports: ScoreFilePorts,
+  deadlineMs: number,
+): Promise<FileScore> {
   const { task } = run;
   const fileName = task.metadata.file_name;
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
@@ -125,7 +182,12 @@ async function scoreRanFile(ws: BuiltWorkspace, run: RanFile, ports: ScoreFilePo
  * like any other failed file. A missing or unreadable reference is the task's fault and errors the Observable
  * (wr_9).
  */
-export function scoreFile(ws: BuiltWorkspace, run: FileRun, ports: ScoreFilePorts, deadlineMs = SCORING_DEADLINE_MS): Observable<FileScore> {
+export function scoreFile(
+  ws: BuiltWorkspace,
+  run: FileRun,
+  ports: ScoreFilePorts,
+  deadlineMs = SCORING_DEADLINE_MS,
+): Observable<FileScore> {
   return defer(async (): Promise<FileScore> => {
     if (run.kind === 'failed') {
       // What a failed run left in its results folder (up to the results cap) must not pile up over a job's files.

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, type Observable } from 'rxjs';
-import { DENIED_RANGES, type EgressSettings, egressAllowlist, formatHostPort, type HostPort } from '../domain/egress-policy.js';
+import {
+  DENIED_RANGES,
+  type EgressSettings,
+  egressAllowlist,
+  formatHostPort,
+  type HostPort,
+} from '../domain/egress-policy.js';
 import { WorkerError } from '../domain/errors.js';
 import { parseProxyAccess, PROXY_PORT, PROXY_READY_LINE, squidConfig } from '../domain/squid-config.js';
 import type { ContainerEngine, Mount, RunNetwork } from '../ports/container-engine.js';
@@ -31,7 +37,8 @@ const PROXY_READY_MS = 30_000;
 /** The proxy's lines the job's log receives at most (its log on the engine is bounded too). */
 const PROXY_LOG_LINES = 5_000;
 /** glibc asks the resolvers listed here; 127.0.0.1 in the run's own namespace has none, so every lookup fails at once. */
-const NO_RESOLVER = '# No resolver: the job proxy resolves the hosts the task lists, and only those.\nnameserver 127.0.0.1\noptions attempts:1 timeout:1\n';
+const NO_RESOLVER =
+  '# No resolver: the job proxy resolves the hosts the task lists, and only those.\nnameserver 127.0.0.1\noptions attempts:1 timeout:1\n';
 
 async function writeReadable(file: string, text: string): Promise<string> {
   await writeFile(file, text);
@@ -44,14 +51,25 @@ async function writeReadable(file: string, text: string): Promise<string> {
  * Makes the job's way out: its own internal network, and on it a proxy whose second network is the outward one. The
  * proxy allows the listed pairs and refuses the denied ranges, the engine's addresses and the operator's own.
  */
-async function openEgress(allowed: readonly HostPort[], scope: JobScope, ports: EgressPorts, settings: EgressSettings): Promise<JobEgress> {
+async function openEgress(
+  allowed: readonly HostPort[],
+  scope: JobScope,
+  ports: EgressPorts,
+  settings: EgressSettings,
+): Promise<JobEgress> {
   const started = Date.now();
   const image = await ports.egressProxyImage();
   const dir = path.join(scope.dir, 'egress');
   await mkdir(dir, { recursive: true });
-  const network = await ports.engine.createInternalNetwork(`pvhub-job-${scope.labels['pvhub.submission'] ?? 'x'}-${randomUUID().slice(0, 8)}`, scope.labels);
+  const network = await ports.engine.createInternalNetwork(
+    `pvhub-job-${scope.labels['pvhub.submission'] ?? 'x'}-${randomUUID().slice(0, 8)}`,
+    scope.labels,
+  );
   const deny = [...DENIED_RANGES, ...settings.deny, ...(await ports.engine.engineAddresses())];
-  const config = await writeReadable(path.join(dir, 'squid.conf'), squidConfig({ allow: allowed, clientSubnet: network.subnet, deny }));
+  const config = await writeReadable(
+    path.join(dir, 'squid.conf'),
+    squidConfig({ allow: allowed, clientSubnet: network.subnet, deny }),
+  );
   const resolvConf = await writeReadable(path.join(dir, 'resolv.conf'), NO_RESOLVER);
   const proxy = await ports.engine.startService({
     image,
@@ -70,7 +88,15 @@ async function openEgress(allowed: readonly HostPort[], scope: JobScope, ports: 
     mounts: [{ hostPath: resolvConf, containerPath: '/etc/resolv.conf', readOnly: true }],
     proxy,
   };
-  scope.log.info({ allowed: allowed.map(formatHostPort), network: network.name, proxy: egress.network.proxyUrl, setupMs: Date.now() - started }, 'egress ready');
+  scope.log.info(
+    {
+      allowed: allowed.map(formatHostPort),
+      network: network.name,
+      proxy: egress.network.proxyUrl,
+      setupMs: Date.now() - started,
+    },
+    'egress ready',
+  );
   return egress;
 }
 
@@ -84,7 +110,8 @@ async function closeEgress(egress: JobEgress, scope: JobScope, ports: EgressPort
   try {
     const { stdout, stderr } = await ports.engine.serviceOutput(egress.proxy, PROXY_LOG_LINES);
     for (const access of stdout.split('\n').map(parseProxyAccess)) {
-      if (access !== undefined) scope.log.info({ egress: access }, access.allowed ? 'egress allowed' : 'egress refused');
+      if (access !== undefined)
+        scope.log.info({ egress: access }, access.allowed ? 'egress allowed' : 'egress refused');
     }
     if (stderr.trim() !== '') scope.log.debug({ output: stderr }, 'egress proxy output');
   } catch (error) {
@@ -99,14 +126,23 @@ async function closeEgress(egress: JobEgress, scope: JobScope, ports: EgressPort
  * built. The network and proxy are removed when `use` ends, however it ends; the job's scope removes them again by
  * label, for the paths that cut this one short.
  */
-export function withEgress<T>(taskAllowlist: readonly HostPort[], scope: JobScope, ports: EgressPorts, settings: EgressSettings, use: (egress: JobEgress | undefined) => Observable<T>): Observable<T> {
+export function withEgress<T>(
+  taskAllowlist: readonly HostPort[],
+  scope: JobScope,
+  ports: EgressPorts,
+  settings: EgressSettings,
+  use: (egress: JobEgress | undefined) => Observable<T>,
+): Observable<T> {
   return defer(() => {
     const allowed = egressAllowlist(taskAllowlist, settings);
     if (allowed.length === 0) return use(undefined);
     const open$ = defer(() =>
       openEgress(allowed, scope, ports, settings).catch(async (error: unknown) => {
         await removeEgress(scope, ports).catch(() => undefined);
-        throw new WorkerError('wr_500', `the job's network could not be set up: ${(error as Error).message}`, { cause: error, retryable: true });
+        throw new WorkerError('wr_500', `the job's network could not be set up: ${(error as Error).message}`, {
+          cause: error,
+          retryable: true,
+        });
       }),
     );
     return usingResource(open$, use, (egress) => defer(() => closeEgress(egress, scope, ports)));

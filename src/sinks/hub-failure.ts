@@ -9,8 +9,15 @@ import type { LedgerSession } from './ledger-session.js';
  * refused before any job has none). Resolves whether the Hub has the final word: it accepted the status, or refused
  * it for good (a 4xx is the same on every try); false when it could not be reached.
  */
-export async function reportFailure(hub: HubApi, submissionId: number, error: WorkerError, log: Logger, ledger?: LedgerSession): Promise<boolean> {
-  const once = (call: 'status-failed' | 'breaking-error', send: () => Promise<void>) => (ledger ? ledger.jobCallOnce(call, send) : send());
+export async function reportFailure(
+  hub: HubApi,
+  submissionId: number,
+  error: WorkerError,
+  log: Logger,
+  ledger?: LedgerSession,
+): Promise<boolean> {
+  const once = (call: 'status-failed' | 'breaking-error', send: () => Promise<void>) =>
+    ledger ? ledger.jobCallOnce(call, send) : send();
   let told = true;
   try {
     await once('status-failed', () => hub.setStatus(submissionId, 'failed'));
@@ -19,7 +26,13 @@ export async function reportFailure(hub: HubApi, submissionId: number, error: Wo
     log.error({ err: statusError }, 'could not set status failed');
   }
   try {
-    await once('breaking-error', () => hub.reportBreakingError(submissionId, { error_code: error.code, error_type: errorTypeOf(error.code), error_message: plainText(error.message) }));
+    await once('breaking-error', () =>
+      hub.reportBreakingError(submissionId, {
+        error_code: error.code,
+        error_type: errorTypeOf(error.code),
+        error_message: plainText(error.message),
+      }),
+    );
   } catch (reportError) {
     log.error({ err: reportError }, 'could not send the error report');
   }

@@ -28,15 +28,37 @@ async function tryHubCall(what: string, call: () => Promise<void>, log: Logger):
  * resumed job) is not sent again; the report is made once per job, and tried again at the next failed file if the
  * Hub refused it. Passes the scores through once reported.
  */
-export function reportFileProgress(hub: HubApi, ledger: LedgerSession, submissionId: number, log: Logger): OperatorFunction<FileScore, FileScore> {
+export function reportFileProgress(
+  hub: HubApi,
+  ledger: LedgerSession,
+  submissionId: number,
+  log: Logger,
+): OperatorFunction<FileScore, FileScore> {
   const report = async (score: FileScore) => {
     const fileName = fileNameOf(score);
     if (score.kind === 'failed') {
-      await tryHubCall('the error report', () => ledger.jobCallOnce('error-report', () => hub.createBlankErrorReport(submissionId)), log);
-      const error = { error_code: score.failure.code, error_type: FILE_ERROR_TYPE, error_message: score.failure.message, file_name: fileName };
-      await tryHubCall('a file error', () => ledger.fileCallOnce(fileName, 'file-error', () => hub.reportFileError(submissionId, error)), log);
+      await tryHubCall(
+        'the error report',
+        () => ledger.jobCallOnce('error-report', () => hub.createBlankErrorReport(submissionId)),
+        log,
+      );
+      const error = {
+        error_code: score.failure.code,
+        error_type: FILE_ERROR_TYPE,
+        error_message: score.failure.message,
+        file_name: fileName,
+      };
+      await tryHubCall(
+        'a file error',
+        () => ledger.fileCallOnce(fileName, 'file-error', () => hub.reportFileError(submissionId, error)),
+        log,
+      );
     }
-    await tryHubCall('the progress', () => ledger.fileCallOnce(fileName, 'progress', () => hub.progressIncrement(submissionId, wallSecondsOf(score))), log);
+    await tryHubCall(
+      'the progress',
+      () => ledger.fileCallOnce(fileName, 'progress', () => hub.progressIncrement(submissionId, wallSecondsOf(score))),
+      log,
+    );
   };
   return concatMap((score) => from(report(score)).pipe(map(() => score)));
 }

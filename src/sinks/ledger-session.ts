@@ -2,7 +2,16 @@ import type { Logger } from 'pino';
 import { WorkerError } from '../domain/errors.js';
 import type { FileScore } from '../domain/file-run.js';
 import type { Job } from '../domain/job.js';
-import { EMPTY_LEDGER, type FileCall, finalStatusOf, type JobCall, type LedgerFile, type LedgerRecord, type LedgerScore, ledgerScoreOf } from '../domain/ledger.js';
+import {
+  EMPTY_LEDGER,
+  type FileCall,
+  finalStatusOf,
+  type JobCall,
+  type LedgerFile,
+  type LedgerRecord,
+  type LedgerScore,
+  ledgerScoreOf,
+} from '../domain/ledger.js';
 import type { JobLedger } from '../ports/job-ledger.js';
 
 /** A ledger record that could not be written: ours, and the job cannot go on without it. */
@@ -36,7 +45,11 @@ export class LedgerSession {
     const record = await ledger.load(job).catch((error: unknown) => {
       throw new WorkerError('wr_2', `the job's ledger cannot be read: ${(error as Error).message}`, { cause: error });
     });
-    if (record.files.size > 0 || record.applied.size > 0) log.info({ filesScored: record.files.size, applied: [...record.applied] }, 'resuming from the ledger of an earlier attempt');
+    if (record.files.size > 0 || record.applied.size > 0)
+      log.info(
+        { filesScored: record.files.size, applied: [...record.applied] },
+        'resuming from the ledger of an earlier attempt',
+      );
     return new LedgerSession(ledger, job, record);
   }
 

@@ -54,8 +54,11 @@ export function marimoArguments(table: ResultsTable): string[] {
   const runtimeIndex = RUNTIME_NAMES.map((name) => table.columns.indexOf(name)).find((index) => index >= 0);
   const alias = RUNTIME_NAMES.find((name) => !table.columns.includes(name));
   return table.rows.map((row) => {
-    const fields = table.columns.map((column, index) => `${JSON.stringify(column)}: ${jsonValue(row[index] ?? null, table.floatColumns.has(column))}`);
-    if (runtimeIndex !== undefined && alias !== undefined) fields.push(`${JSON.stringify(alias)}: ${jsonValue(row[runtimeIndex] ?? null, true)}`);
+    const fields = table.columns.map(
+      (column, index) => `${JSON.stringify(column)}: ${jsonValue(row[index] ?? null, table.floatColumns.has(column))}`,
+    );
+    if (runtimeIndex !== undefined && alias !== undefined)
+      fields.push(`${JSON.stringify(alias)}: ${jsonValue(row[runtimeIndex] ?? null, true)}`);
     return `--results_df={${fields.join(', ')}}`;
   });
 }
@@ -65,7 +68,8 @@ export function argumentProblem(args: readonly string[]): string | undefined {
   let total = 0;
   for (const arg of args) {
     const bytes = Buffer.byteLength(arg) + 1;
-    if (bytes > MAX_ARGUMENT_BYTES) return `one results row is ${bytes} bytes, over the ${MAX_ARGUMENT_BYTES}-byte limit of one command-line argument`;
+    if (bytes > MAX_ARGUMENT_BYTES)
+      return `one results row is ${bytes} bytes, over the ${MAX_ARGUMENT_BYTES}-byte limit of one command-line argument`;
     total += bytes + 8;
   }
   return total > MAX_TOTAL_ARGUMENT_BYTES
@@ -105,7 +109,12 @@ export interface MarimoRender {
  * exported it, also with some cells failed (as the Hub keeps it). Rejects with a one-line reason otherwise, or with
  * the abort error when the signal fired.
  */
-export async function renderMarimoReport(templatePath: string, table: ResultsTable, outPath: string, options: MarimoOptions): Promise<MarimoRender> {
+export async function renderMarimoReport(
+  templatePath: string,
+  table: ResultsTable,
+  outPath: string,
+  options: MarimoOptions,
+): Promise<MarimoRender> {
   const args = marimoArguments(table);
   const tooLong = argumentProblem(args);
   if (tooLong !== undefined) throw new Error(tooLong);
@@ -125,10 +134,28 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
     const outcome = await options.engine.runContainer(
       {
         image,
-        command: ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code', '--no-sandbox', '--', ...args],
+        command: [
+          'python',
+          '-m',
+          'marimo',
+          'export',
+          'html',
+          '/template/template.py',
+          '-o',
+          '/report/report.html',
+          '--no-include-code',
+          '--no-sandbox',
+          '--',
+          ...args,
+        ],
         mounts: [{ hostPath: templateDir, containerPath: '/template', readOnly: true }],
         // The report comes out of the engine's capped volume as plain bytes; nothing else the template wrote does.
-        results: { containerPath: '/report', capBytes: options.limits.resultsCapBytes, collect: ['report.html'], hostDir: reportDir },
+        results: {
+          containerPath: '/report',
+          capBytes: options.limits.resultsCapBytes,
+          collect: ['report.html'],
+          hostDir: reportDir,
+        },
         ...sandboxLimits(options.limits),
         timeoutMs: options.timeLimitMs,
         outputCapBytes: OUTPUT_CAP_BYTES,
@@ -137,10 +164,13 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
       options.signal,
     );
     if (outcome.timedOut) throw new Error(`marimo did not finish within ${Math.round(options.timeLimitMs / 1000)} s`);
-    if (outcome.oomKilled) throw new Error(`marimo ran out of memory (limit ${options.limits.containerMemoryBytes} bytes)`);
-    if (outcome.resultsExceeded) throw new Error(`the template wrote more than ${options.limits.resultsCapBytes} bytes`);
+    if (outcome.oomKilled)
+      throw new Error(`marimo ran out of memory (limit ${options.limits.containerMemoryBytes} bytes)`);
+    if (outcome.resultsExceeded)
+      throw new Error(`the template wrote more than ${options.limits.resultsCapBytes} bytes`);
     const cellsFailed = outcome.exitCode === 1 && outcome.output.includes(CELLS_FAILED);
-    if (outcome.exitCode !== 0 && !cellsFailed) throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
+    if (outcome.exitCode !== 0 && !cellsFailed)
+      throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
     // lstat: a link the template left in its folder would make the worker copy one of its own files.
     const rendered = path.join(reportDir, 'report.html');
     const written = await lstat(rendered).catch(() => undefined);
@@ -148,8 +178,13 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
       throw new Error(cellsFailed ? `marimo wrote no report: ${reason(outcome.output)}` : 'marimo wrote no report');
     }
     await copyFile(rendered, outPath);
-    if (cellsFailed) options.log.warn({ durationMs: outcome.durationMs, rows: args.length, output: reason(outcome.output) }, "report rendered from the task template, some of whose cells failed: marimo's report shows their errors");
-    else options.log.info({ durationMs: outcome.durationMs, rows: args.length }, 'report rendered from the task template');
+    if (cellsFailed)
+      options.log.warn(
+        { durationMs: outcome.durationMs, rows: args.length, output: reason(outcome.output) },
+        "report rendered from the task template, some of whose cells failed: marimo's report shows their errors",
+      );
+    else
+      options.log.info({ durationMs: outcome.durationMs, rows: args.length }, 'report rendered from the task template');
     return { cellsFailed };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -34,13 +34,18 @@ async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
  * so the private report (the task's marimo report, or the built-in one in its place) must be the only one there: the
  * built-in report.html written beside it is for local runs.
  */
-const isHubResult = (relative: string) => path.extname(relative).toLowerCase() !== '.html' || relative === RESULT_FILES.report;
+const isHubResult = (relative: string) =>
+  path.extname(relative).toLowerCase() !== '.html' || relative === RESULT_FILES.report;
 
 /** Publishes into an ObjectStore (S3) under the contract's keys: results/… and logs/… of the submission. */
 export class StorePublisher implements ResultsPublisher {
   constructor(private readonly store: ObjectStore) {}
 
-  private async uploadAll(dir: string, keyOf: (relative: string) => string, include: (relative: string) => boolean = () => true): Promise<void> {
+  private async uploadAll(
+    dir: string,
+    keyOf: (relative: string) => string,
+    include: (relative: string) => boolean = () => true,
+  ): Promise<void> {
     for (const relative of (await filesUnder(dir)).filter(include)) {
       const key = keyOf(relative);
       try {

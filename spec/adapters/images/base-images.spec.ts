@@ -51,10 +51,21 @@ test("the builder pulls <repository>:<v>-slim from the registry when the engine 
   const dir = await writeSubmission(path.join(scratch, 'pulled'), 'six\n');
   const workDir = path.join(scratch, 'pulled-build');
   await mkdir(workDir, { recursive: true });
-  const image = await builderPullingFrom(repository).submissionImage({ submissionDir: dir, pythonVersion: '3.13', workDir, labels: SPEC_LABELS, log, signal: new AbortController().signal });
+  const image = await builderPullingFrom(repository).submissionImage({
+    submissionDir: dir,
+    pythonVersion: '3.13',
+    workDir,
+    labels: SPEC_LABELS,
+    log,
+    signal: new AbortController().signal,
+  });
   try {
     assert.ok(await engine.imageExists(pulled), 'pulled into the engine');
-    assert.is(image.tag, await submissionImageTag({ submissionDir: dir, pythonVersion: '3.13', baseImage: pulled }), 'built on the pulled image');
+    assert.is(
+      image.tag,
+      await submissionImageTag({ submissionDir: dir, pythonVersion: '3.13', baseImage: pulled }),
+      'built on the pulled image',
+    );
     assert.is(await baseImage(engine, repository, '3.13'), pulled, 'and used from the engine after that');
   } finally {
     await run('docker', ['image', 'rm', '--force', image.tag, pulled]);
@@ -65,10 +76,20 @@ test('a Python neither pulled nor buildable from Debian fails the job at once (w
   const started = Date.now();
   const dir = await writeSubmission(path.join(scratch, 'unavailable'), 'six\n');
   const error = await workerError(() =>
-    builderPullingFrom(UNREACHABLE).submissionImage({ submissionDir: dir, pythonVersion: '3.12', workDir: scratch, labels: SPEC_LABELS, log, signal: new AbortController().signal }),
+    builderPullingFrom(UNREACHABLE).submissionImage({
+      submissionDir: dir,
+      pythonVersion: '3.12',
+      workDir: scratch,
+      labels: SPEC_LABELS,
+      log,
+      signal: new AbortController().signal,
+    }),
   );
   assert.is(error.code, 'wr_500');
-  assert.match(error.message, `python 3.12 cannot be provided on this worker: ${UNREACHABLE}:3.12-slim could not be pulled`);
+  assert.match(
+    error.message,
+    `python 3.12 cannot be provided on this worker: ${UNREACHABLE}:3.12-slim could not be pulled`,
+  );
   assert.match(error.message, 'only 3.9, 3.11, 3.13 can be built from Debian');
   assert.match(error.message, 'docker pull python:3.12-slim');
   assert.match(error.message, 'PVHUB_BASE_IMAGE_REPOSITORY');

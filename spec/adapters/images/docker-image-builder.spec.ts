@@ -21,10 +21,21 @@ let scratch = '';
 let requests = 0;
 
 /** A request for the submission in `dir`, with a fresh work folder. */
-async function request(submissionDir: string, extra: Partial<SubmissionImageRequest> = {}): Promise<SubmissionImageRequest> {
+async function request(
+  submissionDir: string,
+  extra: Partial<SubmissionImageRequest> = {},
+): Promise<SubmissionImageRequest> {
   const workDir = path.join(scratch, `work-${requests++}`);
   await mkdir(workDir, { recursive: true });
-  return { submissionDir, pythonVersion: '3.11', workDir, labels: LABELS, log, signal: new AbortController().signal, ...extra };
+  return {
+    submissionDir,
+    pythonVersion: '3.11',
+    workDir,
+    labels: LABELS,
+    log,
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
 async function imageLabels(tag: string): Promise<Record<string, string>> {
@@ -43,7 +54,11 @@ test.after(async () => {
 
 test('a submission image is built once, then reused by its content tag; it is labelled for its submission, not as a leftover of the job', async () => {
   // Unique code, so no earlier run left this image in the engine.
-  const dir = await writeSubmission(path.join(scratch, 'submission'), '# nothing beyond the wrapper\n', `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`);
+  const dir = await writeSubmission(
+    path.join(scratch, 'submission'),
+    '# nothing beyond the wrapper\n',
+    `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`,
+  );
   const built = await builder.submissionImage(await request(dir));
   try {
     assert.match(built.tag, /^pvhub-submission:[0-9a-f]{32}$/);
@@ -62,14 +77,21 @@ test('a submission image is built once, then reused by its content tag; it is la
 test('a submission without requirements.txt gets its image with a warning, in the result and in the job log, built or cached', async () => {
   const lines: string[] = [];
   const warnLog = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-  const dir = await writeSubmission(path.join(scratch, 'no-requirements'), undefined, `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`);
+  const dir = await writeSubmission(
+    path.join(scratch, 'no-requirements'),
+    undefined,
+    `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`,
+  );
   const warning = "the submission has no requirements.txt: only the wrapper's pandas and numpy are installed";
   const built = await builder.submissionImage(await request(dir, { log: warnLog }));
   try {
     assert.equal(built.warnings, [warning]);
     const cached = await builder.submissionImage(await request(dir, { log: warnLog }));
     assert.equal(cached, { tag: built.tag, cached: true, warnings: [warning] });
-    assert.equal(lines.map((line) => JSON.parse(line).msg), [warning, warning]);
+    assert.equal(
+      lines.map((line) => JSON.parse(line).msg),
+      [warning, warning],
+    );
   } finally {
     await run('docker', ['image', 'rm', '--force', built.tag]);
   }

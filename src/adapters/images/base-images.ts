@@ -6,7 +6,10 @@ import { WorkerError } from '../../domain/errors.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import { basePythons } from '../python-versions.js';
 
-const BASE_IMAGE_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/base/build-base-image.sh');
+const BASE_IMAGE_SCRIPT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../container/base/build-base-image.sh',
+);
 
 /** `base`: python:<v>-slim, what submissions run on. `builder`: the same Python with a C toolchain, for sources. */
 type LocalImage = 'base' | 'builder';
@@ -21,7 +24,9 @@ async function buildFromDebian(version: string, kind: LocalImage): Promise<strin
   try {
     await promisify(execFile)('bash', [BASE_IMAGE_SCRIPT, version, kind], { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
-    throw new Error(((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').pop(), { cause: error });
+    throw new Error(((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').pop(), {
+      cause: error,
+    });
   }
   return LOCAL_TAGS[kind](version);
 }
@@ -44,7 +49,11 @@ export async function baseImage(engine: ContainerEngine, repository: string, ver
   const unpulled = `${registry} could not be pulled (${pullFailure})`;
   if (basePythons()[version] !== undefined) {
     return buildFromDebian(version, 'base').catch((error: unknown) => {
-      throw new WorkerError('wr_500', `python ${version} cannot be provided on this worker: ${unpulled}, and building it from Debian failed: ${(error as Error).message}`, { cause: error });
+      throw new WorkerError(
+        'wr_500',
+        `python ${version} cannot be provided on this worker: ${unpulled}, and building it from Debian failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     });
   }
   throw new WorkerError(
@@ -60,6 +69,10 @@ export async function builderImage(engine: ContainerEngine, version: string): Pr
   const tag = LOCAL_TAGS.builder(version);
   if (await engine.imageExists(tag)) return tag;
   return buildFromDebian(version, 'builder').catch((error: unknown) => {
-    throw new WorkerError('wr_500', `python ${version} cannot build source distributions on this worker: ${(error as Error).message}`, { cause: error });
+    throw new WorkerError(
+      'wr_500',
+      `python ${version} cannot build source distributions on this worker: ${(error as Error).message}`,
+      { cause: error },
+    );
   });
 }

@@ -3,7 +3,12 @@ import type { ContainerEngine } from '../../ports/container-engine.js';
 import type { ImageBuilder, SubmissionImage, SubmissionImageRequest } from '../../ports/image-builder.js';
 import type { Logger } from 'pino';
 import { baseImage } from './base-images.js';
-import { prepareBuildContext, SUBMISSION_IMAGE_REPOSITORY, submissionImageTag, submissionWarnings } from './build-context.js';
+import {
+  prepareBuildContext,
+  SUBMISSION_IMAGE_REPOSITORY,
+  submissionImageTag,
+  submissionWarnings,
+} from './build-context.js';
 import { ensureReportImage } from './report-image.js';
 import { sandboxedSourceBuild } from './source-build.js';
 
@@ -64,7 +69,14 @@ export class DockerImageBuilder implements ImageBuilder {
     });
     const started = Date.now();
     await engine.buildImage(
-      { tag, contextDir, labels: imageLabels(request.labels), timeoutMs: limits.buildTimeLimitMs, maxSizeBytes: limits.imageSizeLimitBytes, signal },
+      {
+        tag,
+        contextDir,
+        labels: imageLabels(request.labels),
+        timeoutMs: limits.buildTimeLimitMs,
+        maxSizeBytes: limits.imageSizeLimitBytes,
+        signal,
+      },
       (line) => log.debug({ build: line.trimEnd() }, 'build'),
     );
     log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'image built');
@@ -73,7 +85,14 @@ export class DockerImageBuilder implements ImageBuilder {
 
   reportImage(log: Logger, signal: AbortSignal): Promise<string> {
     const { engine, limits, hostPython, baseImageRepository } = this.options;
-    return ensureReportImage({ engine, buildTimeLimitMs: limits.buildTimeLimitMs, hostPython, baseImageRepository, log, signal });
+    return ensureReportImage({
+      engine,
+      buildTimeLimitMs: limits.buildTimeLimitMs,
+      hostPython,
+      baseImageRepository,
+      log,
+      signal,
+    });
   }
 
   pruneSubmissionImages(keepBytes: number): Promise<string[]> {

@@ -13,7 +13,8 @@ export interface HostProcessResult {
 }
 
 /** What host programs may see of the worker's environment: where to find things and how to reach the index, no secrets. */
-const HOST_ENV = /^(PATH|HOME|LANG|LC_[A-Z]+|TMPDIR|SSL_CERT_(FILE|DIR)|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY|PIP_[A-Z_]+|UV_[A-Z_]+)$/i;
+const HOST_ENV =
+  /^(PATH|HOME|LANG|LC_[A-Z]+|TMPDIR|SSL_CERT_(FILE|DIR)|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY|PIP_[A-Z_]+|UV_[A-Z_]+)$/i;
 
 function hostEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(Object.entries(process.env).filter(([name]) => HOST_ENV.test(name)));
@@ -31,7 +32,14 @@ function hostEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Runs a host program, passing its lines to onLog and keeping the tail for errors; rejects when it cannot start. */
-export function runHostProcess(command: string, args: readonly string[], cwd: string, onLog: (line: string) => void, env: NodeJS.ProcessEnv = {}, signal?: AbortSignal): Promise<HostProcessResult> {
+export function runHostProcess(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  onLog: (line: string) => void,
+  env: NodeJS.ProcessEnv = {},
+  signal?: AbortSignal,
+): Promise<HostProcessResult> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
     const child = spawn(command, args, {

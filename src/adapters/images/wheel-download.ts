@@ -57,7 +57,10 @@ function pipPlatformTags({ machine, glibcMinor }: TargetPlatform): string[] {
   const tags: string[] = [];
   for (let minor = glibcMinor; minor >= 5; minor--) tags.push(`manylinux_2_${minor}_${machine}`);
   // Last the plain linux tag: the index accepts no such wheel, so only the ones built here from source match it.
-  return [...tags, ...['manylinux2014', 'manylinux2010', 'manylinux1', 'linux'].map((legacy) => `${legacy}_${machine}`)];
+  return [
+    ...tags,
+    ...['manylinux2014', 'manylinux2010', 'manylinux1', 'linux'].map((legacy) => `${legacy}_${machine}`),
+  ];
 }
 
 /** Folders of wheels offered besides the index: those built here, and those the machine configures (PIP_FIND_LINKS). */
@@ -65,12 +68,21 @@ function findLinksWith(findLinks: readonly string[]): string[] {
   return [...findLinks, ...(process.env['PIP_FIND_LINKS'] ?? '').split(/\s+/)].filter((link) => link !== '');
 }
 
-async function runTool(command: string, args: readonly string[], options: WheelOptions, env: NodeJS.ProcessEnv = {}): Promise<HostProcessResult> {
+async function runTool(
+  command: string,
+  args: readonly string[],
+  options: WheelOptions,
+  env: NodeJS.ProcessEnv = {},
+): Promise<HostProcessResult> {
   try {
     return await runHostProcess(command, args, options.workDir, options.onLog, env, options.signal);
   } catch (error) {
     if (options.signal?.aborted === true) throw error;
-    throw new WorkerError('wr_500', `${command} cannot run (run scripts/setup.sh or set PVHUB_HOST_PYTHON to a venv's python that has pip and uv): ${(error as Error).message}`, { cause: error });
+    throw new WorkerError(
+      'wr_500',
+      `${command} cannot run (run scripts/setup.sh or set PVHUB_HOST_PYTHON to a venv's python that has pip and uv): ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -80,18 +92,34 @@ async function runTool(command: string, args: readonly string[], options: WheelO
  * markers for the python running pip. Wheels only (`--only-binary`): an sdist's build code would run on this host.
  * The pins, one `name==version` a line, go to pinsFile.
  */
-function resolvePins(options: WheelOptions, target: TargetPlatform, requirementsFile: string, pinsFile: string, findLinks: readonly string[]): Promise<HostProcessResult> {
+function resolvePins(
+  options: WheelOptions,
+  target: TargetPlatform,
+  requirementsFile: string,
+  pinsFile: string,
+  findLinks: readonly string[],
+): Promise<HostProcessResult> {
   const args = [
-    'pip', 'compile', '--quiet', '--no-header', '--no-annotate',
+    'pip',
+    'compile',
+    '--quiet',
+    '--no-header',
+    '--no-annotate',
     // Only what the worker passes decides the resolution, no uv.toml of the host or of a folder above the build.
     '--no-config',
-    '--python', options.hostPython,
-    '--python-version', options.pythonVersion,
-    '--python-platform', `${target.machine}-manylinux_2_${Math.min(target.glibcMinor, UV_NEWEST_GLIBC_MINOR)}`,
-    '--only-binary', ':all:',
-    '--cache-dir', UV_CACHE,
+    '--python',
+    options.hostPython,
+    '--python-version',
+    options.pythonVersion,
+    '--python-platform',
+    `${target.machine}-manylinux_2_${Math.min(target.glibcMinor, UV_NEWEST_GLIBC_MINOR)}`,
+    '--only-binary',
+    ':all:',
+    '--cache-dir',
+    UV_CACHE,
     ...findLinks.flatMap((link) => ['--find-links', link]),
-    '--output-file', pinsFile,
+    '--output-file',
+    pinsFile,
     requirementsFile,
   ];
   const index = process.env['PIP_INDEX_URL'];
@@ -100,32 +128,66 @@ function resolvePins(options: WheelOptions, target: TargetPlatform, requirements
 }
 
 /** pip fetches the pinned wheels, dependencies already resolved, into dest (uv has no download command). */
-function downloadPins(options: WheelOptions, target: TargetPlatform, pinsFile: string, dest: string, findLinks: readonly string[]): Promise<HostProcessResult> {
+function downloadPins(
+  options: WheelOptions,
+  target: TargetPlatform,
+  pinsFile: string,
+  dest: string,
+  findLinks: readonly string[],
+): Promise<HostProcessResult> {
   const args = [
-    '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:',
-    '--python-version', options.pythonVersion,
-    '--implementation', 'cp',
-    '--abi', `cp${options.pythonVersion.replace('.', '')}`,
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--only-binary=:all:',
+    '--python-version',
+    options.pythonVersion,
+    '--implementation',
+    'cp',
+    '--abi',
+    `cp${options.pythonVersion.replace('.', '')}`,
     ...pipPlatformTags(target).flatMap((tag) => ['--platform', tag]),
-    '--dest', dest,
-    '--cache-dir', PIP_CACHE,
-    '--progress-bar', 'off',
-    '--requirement', pinsFile,
+    '--dest',
+    dest,
+    '--cache-dir',
+    PIP_CACHE,
+    '--progress-bar',
+    'off',
+    '--requirement',
+    pinsFile,
   ];
-  return runTool(options.hostPython, args, options, findLinks.length === 0 ? {} : { PIP_FIND_LINKS: findLinks.join(' ') });
+  return runTool(
+    options.hostPython,
+    args,
+    options,
+    findLinks.length === 0 ? {} : { PIP_FIND_LINKS: findLinks.join(' ') },
+  );
 }
 
 /** uv's failure as a WorkerError: op_2 naming the package the submission asked for, wr_500 for ours. */
 function resolutionError(result: HostProcessResult, pythonVersion: string): WorkerError {
   const detail = resolverErrorSummary(result.output);
-  if (result.status === null) return new WorkerError('wr_500', `dependency resolution exceeded ${HOST_PROCESS_TIME_LIMIT_MS / 60_000} minutes`);
-  if (result.status !== UV_NO_SOLUTION) return new WorkerError('wr_500', `the requirements could not be resolved, the package index may be unreachable: ${detail}`);
+  if (result.status === null)
+    return new WorkerError('wr_500', `dependency resolution exceeded ${HOST_PROCESS_TIME_LIMIT_MS / 60_000} minutes`);
+  if (result.status !== UV_NO_SOLUTION)
+    return new WorkerError(
+      'wr_500',
+      `the requirements could not be resolved, the package index may be unreachable: ${detail}`,
+    );
   const missing = requirementWithoutWheel(result.output);
   if (missing !== undefined) {
-    return new WorkerError('op_2', `requirement ${missing} cannot be installed: the package index has no wheel of it for python ${pythonVersion} on Linux (${detail})`);
+    return new WorkerError(
+      'op_2',
+      `requirement ${missing} cannot be installed: the package index has no wheel of it for python ${pythonVersion} on Linux (${detail})`,
+    );
   }
   const unknown = projectNotFound(result.output);
-  if (unknown !== undefined) return new WorkerError('op_2', `requirement ${unknown} cannot be installed: the package index has no project of that name (${detail})`);
+  if (unknown !== undefined)
+    return new WorkerError(
+      'op_2',
+      `requirement ${unknown} cannot be installed: the package index has no project of that name (${detail})`,
+    );
   return new WorkerError('op_2', `the requirements cannot be resolved: ${detail}`);
 }
 
@@ -133,7 +195,12 @@ function resolutionError(result: HostProcessResult, pythonVersion: string): Work
  * The wheels of `requirements` and all they depend on, for the target python, into dest; `findLinks` are folders of
  * wheels built here. Resolves undefined when every wheel is there, else why not.
  */
-export async function fetchWheels(options: WheelOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<WheelShortfall | undefined> {
+export async function fetchWheels(
+  options: WheelOptions,
+  requirements: readonly string[],
+  dest: string,
+  findLinks: readonly string[],
+): Promise<WheelShortfall | undefined> {
   const target = targetPlatform(options.pythonVersion);
   // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context. A new folder
   // each time: uv takes the pins of an existing output file as preferences, which would carry one resolution into the next.
@@ -149,14 +216,24 @@ export async function fetchWheels(options: WheelOptions, requirements: readonly 
   }
   const downloaded = await downloadPins(options, target, pinsFile, dest, links);
   if (downloaded.status === 0) return undefined;
-  return { error: new WorkerError('wr_500', `the resolved wheels cannot be downloaded: ${resolverErrorSummary(downloaded.output)}`), withoutWheel: undefined };
+  return {
+    error: new WorkerError(
+      'wr_500',
+      `the resolved wheels cannot be downloaded: ${resolverErrorSummary(downloaded.output)}`,
+    ),
+    withoutWheel: undefined,
+  };
 }
 
 /**
  * Wheels of requirements the worker itself pins (the report image's) and their dependencies, for the target python,
  * into dest: the resolution of a submission's requirements without source builds, as every pin has wheels.
  */
-export async function downloadWheelhouse(options: WheelOptions, requirements: readonly string[], dest: string): Promise<void> {
+export async function downloadWheelhouse(
+  options: WheelOptions,
+  requirements: readonly string[],
+  dest: string,
+): Promise<void> {
   const shortfall = await fetchWheels(options, requirements, dest, []);
   if (shortfall !== undefined) throw shortfall.error;
 }

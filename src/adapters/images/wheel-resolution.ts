@@ -34,7 +34,12 @@ interface FetchedSource {
  * (container/fetch_sdist.py, which runs none of its code), its build requirements are resolved to wheels like any
  * other, and the sandbox builds it. The wheel lands in builtDir.
  */
-async function wheelFromSource(options: ResolveOptions, requirement: string, builtDir: string, index: number): Promise<void> {
+async function wheelFromSource(
+  options: ResolveOptions,
+  requirement: string,
+  builtDir: string,
+  index: number,
+): Promise<void> {
   const dir = path.join(options.workDir, 'sources', String(index));
   const sdistDir = path.join(dir, 'sdist');
   const buildWheelhouse = path.join(dir, 'build-wheels');
@@ -42,11 +47,22 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   await mkdir(buildWheelhouse, { recursive: true });
   await mkdir(outDir);
   options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
-  const fetched = await runHostProcess(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined, {}, options.signal);
+  const fetched = await runHostProcess(
+    options.hostPython,
+    [FETCH_SDIST, requirement, options.pythonVersion, sdistDir],
+    options.workDir,
+    () => undefined,
+    {},
+    options.signal,
+  );
   const why = plainText(fetched.output).trim().split('\n').pop() ?? '';
-  if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
+  if (fetched.status === FETCH_UNREACHABLE)
+    throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
   if (fetched.status !== 0) {
-    throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
+    throw new WorkerError(
+      'op_2',
+      `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`,
+    );
   }
   const source = JSON.parse(fetched.stdout.trim().split('\n').pop() ?? '{}') as FetchedSource;
   // The archive's own words: only named requirements reach host pip, as for requirements.txt (a URL would be built
@@ -56,7 +72,10 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   const shortfall = await fetchWheels(options, buildRequires, buildWheelhouse, [builtDir]);
   if (shortfall !== undefined) {
     if (shortfall.error.code !== 'op_2') throw shortfall.error;
-    throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${shortfall.error.message}`);
+    throw new WorkerError(
+      'op_2',
+      `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${shortfall.error.message}`,
+    );
   }
   await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir, signal: options.signal });
   const wheel = await builtWheel(outDir, source.name, requirement);
@@ -68,7 +87,11 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
  * target python is built from source in the sandbox, then resolution starts again with that wheel offered, so its
  * own dependencies (read from the built wheel's metadata) are fetched in turn, until the set is closed.
  */
-export async function resolveWheels(options: ResolveOptions, requirements: readonly string[], wheelhouse: string): Promise<void> {
+export async function resolveWheels(
+  options: ResolveOptions,
+  requirements: readonly string[],
+  wheelhouse: string,
+): Promise<void> {
   const builtDir = path.join(options.workDir, 'built-wheels');
   await mkdir(builtDir, { recursive: true });
   const builtFromSource = new Set<string>();
@@ -77,7 +100,8 @@ export async function resolveWheels(options: ResolveOptions, requirements: reado
     if (shortfall === undefined) return;
     const missing = shortfall.withoutWheel;
     // A second miss of the same requirement means its built wheel does not satisfy it: building again will not help.
-    if (missing === undefined || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS) throw shortfall.error;
+    if (missing === undefined || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS)
+      throw shortfall.error;
     builtFromSource.add(missing);
     await wheelFromSource(options, missing, builtDir, builtFromSource.size);
   }

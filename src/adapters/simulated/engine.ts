@@ -1,6 +1,14 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CollectedEntry, ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec, InternalNetwork, ServiceSpec } from '../../ports/container-engine.js';
+import type {
+  CollectedEntry,
+  ContainerEngine,
+  ContainerOutcome,
+  ContainerRunSpec,
+  ImageBuildSpec,
+  InternalNetwork,
+  ServiceSpec,
+} from '../../ports/container-engine.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** The proxy image a simulated job's egress starts (the simulated engine has every image). */
@@ -74,7 +82,8 @@ export class SimulatedEngine implements ContainerEngine {
   /** Refuses, as Docker does, while a service still uses the network. */
   async removeNetworks(labels: Readonly<Record<string, string>>): Promise<number> {
     const removed = [...this.networks].filter(([, own]) => carries(own, labels));
-    if (removed.length > 0 && [...this.services.values()].some((own) => carries(own, labels))) throw new Error('network has active endpoints');
+    if (removed.length > 0 && [...this.services.values()].some((own) => carries(own, labels)))
+      throw new Error('network has active endpoints');
     for (const [name] of removed) this.networks.delete(name);
     return removed.length;
   }
@@ -96,7 +105,8 @@ export class SimulatedEngine implements ContainerEngine {
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     const dataMount = spec.mounts.find((mount) => mount.containerPath === '/data');
     const results = spec.results;
-    if (!dataMount || results?.containerPath !== '/results') throw new Error('a run mounts /data and writes to a results volume at /results');
+    if (!dataMount || results?.containerPath !== '/results')
+      throw new Error('a run mounts /data and writes to a results volume at /results');
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
@@ -106,18 +116,42 @@ export class SimulatedEngine implements ContainerEngine {
     const behaviour = this.behaviour(fileName);
     try {
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal);
-      if (behaviour.kind === 'hangs') return { exitCode: null, timedOut: true, oomKilled: false, output: '', outputTruncated: false, durationMs: spec.timeoutMs };
+      if (behaviour.kind === 'hangs')
+        return {
+          exitCode: null,
+          timedOut: true,
+          oomKilled: false,
+          output: '',
+          outputTruncated: false,
+          durationMs: spec.timeoutMs,
+        };
       const status = (report: object) => writeFile(path.join(results.hostDir, 'status.json'), JSON.stringify(report));
       if (behaviour.kind === 'raises') {
         await status({ ok: false, code: 'sb_500', message: behaviour.message });
         const collected = { 'output.csv': 'missing', 'status.json': 'file' } as const;
-        return { exitCode: 1, timedOut: false, oomKilled: false, output: `ValueError: ${behaviour.message}\n`, outputTruncated: false, durationMs: this.delayMs, collected };
+        return {
+          exitCode: 1,
+          timedOut: false,
+          oomKilled: false,
+          output: `ValueError: ${behaviour.message}\n`,
+          outputTruncated: false,
+          durationMs: this.delayMs,
+          collected,
+        };
       }
       const seconds = behaviour.kind === 'correct' ? (behaviour.seconds ?? 0.5) : 0.5;
       await status({ ok: true, execution_time: seconds, function_parameters: ['time_series', 'latitude'] });
       // The engine's clock: a container runs at least as long as the call the wrapper timed inside it.
-      const ran = { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: Math.max(this.delayMs, seconds * 1000) };
-      if (behaviour.kind === 'leaves') return { ...ran, collected: { 'output.csv': behaviour.output, 'status.json': 'file' } };
+      const ran = {
+        exitCode: 0,
+        timedOut: false,
+        oomKilled: false,
+        output: '',
+        outputTruncated: false,
+        durationMs: Math.max(this.delayMs, seconds * 1000),
+      };
+      if (behaviour.kind === 'leaves')
+        return { ...ran, collected: { 'output.csv': behaviour.output, 'status.json': 'file' } };
       await copyFile(path.join(this.referenceDir, fileName), path.join(results.hostDir, 'output.csv'));
       return { ...ran, collected: { 'output.csv': 'file', 'status.json': 'file' } };
     } finally {

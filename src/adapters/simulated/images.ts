@@ -19,8 +19,14 @@ export class SimulatedImages implements ImageBuilder {
     if (this.cached) return { tag: 'pvhub-submission:fake', cached: true, warnings: [] };
     request.onBuildStart?.();
     if (this.failure) throw this.failure;
-    const requirements = await readFile(path.join(request.submissionDir, 'requirements.txt'), 'utf8').catch(() => undefined);
-    return { tag: 'pvhub-submission:fake', cached: false, warnings: requirements === undefined ? ['no requirements.txt'] : [] };
+    const requirements = await readFile(path.join(request.submissionDir, 'requirements.txt'), 'utf8').catch(
+      () => undefined,
+    );
+    return {
+      tag: 'pvhub-submission:fake',
+      cached: false,
+      warnings: requirements === undefined ? ['no requirements.txt'] : [],
+    };
   }
   async reportImage(): Promise<string> {
     throw new Error('the simulated images have no report image');
@@ -29,4 +35,3 @@ export class SimulatedImages implements ImageBuilder {
     return [];
   }
 }
-

@@ -17,4 +17,3 @@ export class MemoryPublisher implements ResultsPublisher {
     this.logTexts.push(await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8'));
   }
 }
-
