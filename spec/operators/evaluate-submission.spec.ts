@@ -92,6 +92,21 @@ test("the image's warnings (no requirements.txt) reach the job log, and the job 
   }
 });
 
+test("the image's warnings reach the job log once, and the image event", async () => {
+  const submission = await mkdtemp(path.join(os.tmpdir(), 'pvhub-no-requirements-'));
+  await copyFile(
+    path.join(CORRECT_SUBMISSION, 'submission_wrapper.py'),
+    path.join(submission, 'submission_wrapper.py'),
+  );
+  const w = await world({ submission });
+  const events = await run(w);
+  const image = events.find((event) => event.type === 'image');
+  assert.equal(image?.type === 'image' ? image.warnings : undefined, ['no requirements.txt']);
+  const log = w.publisher.logTexts.join('');
+  assert.is(log.split('no requirements.txt').length - 1, 1, 'logged once');
+  await rm(submission, { recursive: true, force: true });
+});
+
 test('a failing build: failed with its own code after the Hub was told; no container ran', async () => {
   const w = await world({ buildFailure: new WorkerError('op_2', 'requirement nosuchpackage has no wheel') });
   const events = await run(w);

@@ -74,7 +74,7 @@ test('a submission image is built once, then reused by its content tag; it is la
   }
 });
 
-test('a submission without requirements.txt gets its image with a warning, in the result and in the job log, built or cached', async () => {
+test('a submission without requirements.txt gets its image with a warning in the result, built or cached (the build step logs it, once)', async () => {
   const lines: string[] = [];
   const warnLog = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
   const dir = await writeSubmission(
@@ -88,10 +88,7 @@ test('a submission without requirements.txt gets its image with a warning, in th
     assert.equal(built.warnings, [warning]);
     const cached = await builder.submissionImage(await request(dir, { log: warnLog }));
     assert.equal(cached, { tag: built.tag, cached: true, warnings: [warning] });
-    assert.equal(
-      lines.map((line) => JSON.parse(line).msg),
-      [warning, warning],
-    );
+    assert.equal(lines, [], 'the adapter does not log it: the job log would hold it twice');
   } finally {
     await run('docker', ['image', 'rm', '--force', built.tag]);
   }
