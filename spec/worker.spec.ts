@@ -11,7 +11,7 @@ import { healthFileTouchedAt, touchHealthFile } from '../src/sinks/health-file.j
 import { serveJobs, type ServeOptions } from '../src/worker.js';
 import { cli } from './helpers/cli.js';
 import { RecordingQueue } from '../src/adapters/simulated/queue.js';
-import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from './helpers/fake-ports.js';
+import { FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from './helpers/fake-ports.js';
 
 const BODY = JSON.stringify({ analysis_pk: 1, submission_pk: 7, user_pk: 'u', submission_filename: 'time-shift-correct', python_version: '3.11' });
 const message = (id: string): QueueMessage => ({ id, body: BODY, receiptHandle: id, receiveCount: 1, firstReceivedAt: Date.now() });
@@ -29,6 +29,7 @@ async function serving(messages: QueueMessage[], maxJobs: number, signal: AbortS
     jobTimeLimitMs: 3_600_000,
     maxReceives: 3,
     workDir: world.workDir,
+    workerId: FAKE_WORKER,
     keepWorkspace: false,
     logLevel: 'silent',
     log: pino({ level: 'silent' }),

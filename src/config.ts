@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResourceLimits } from './domain/limits.js';
+import { socketPathProblem } from './domain/ownership.js';
 
 
 export interface AwsSettings {
@@ -68,11 +69,6 @@ export interface WorkerConfig {
   readonly health: { readonly file: string; readonly maxAgeSeconds: number };
   /** The host Python whose pip resolves wheels (submissions' and the report image's); no package code runs in it. */
   readonly hostPython: string;
-  /**
-   * Remove every container labelled pvhub.managed=true when the worker starts (left by a worker that died). Turn
-   * off where several workers share one Docker engine: it would remove the others' running containers.
-   */
-  readonly removeLeftoverContainers: boolean;
 }
 
 export class ConfigError extends Error {
@@ -246,7 +242,6 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
       maxAgeSeconds: read.number('PVHUB_HEALTH_MAX_AGE', visibilityLeaseSeconds, 1),
     },
     hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
-    removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
   };
   if (config.jobTimeLimitMs >= 12 * HOUR_MS) {
     read.problems.push('PVHUB_JOB_TIME_LIMIT must stay below 12 hours, the SQS visibility cap');
@@ -258,6 +253,8 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   if (config.limits.fileTimeLimitMs >= config.jobTimeLimitMs) {
     read.problems.push('PVHUB_FILE_TIME_LIMIT must be shorter than PVHUB_JOB_TIME_LIMIT');
   }
+  const socketProblem = socketPathProblem(workDir);
+  if (socketProblem !== undefined) read.problems.push(socketProblem);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }

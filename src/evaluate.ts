@@ -6,6 +6,7 @@ import type { WorkerConfig } from './config.js';
 import { WorkerError } from './domain/errors.js';
 import type { Job } from './domain/job.js';
 import type { JobEvent, JobOutcome } from './domain/job-event.js';
+import { holdOwnerMark } from './adapters/owner-mark.js';
 import { createJobLogger } from './logging.js';
 import { evaluateSubmission } from './operators/evaluate-submission.js';
 import { localPorts } from './wiring.js';
@@ -43,18 +44,21 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const jobLog = createJobLogger(config.logLevel, job, path.join(config.workDir, `logs-${process.pid}-${Date.now()}`));
   jobLog.log.info({ taskDir, submission, outDir }, 'local evaluation');
   const { ports, publisher } = localPorts(config, taskDir, submission, outDir, jobLog.log);
+  // Its containers carry an owner as a worker's do, so a worker on this engine leaves them alone while it runs.
+  const owner = await holdOwnerMark(config.workDir);
   const outcome = await lastValueFrom(
     evaluateSubmission(job, ports, {
       limits: config.limits,
       timeLimitMs: config.jobTimeLimitMs,
       workDir: config.workDir,
+      workerId: owner.id,
       keepWorkspace: options.keepWorkspace,
       jobLog,
       keepLogUnlessFinished: true,
       signal: options.signal,
     }).pipe(tap(options.onEvent)),
     { defaultValue: undefined },
-  );
+  ).finally(owner.release);
   if (outcome?.type === 'finished') {
     await publisher.commit();
     return outcome;

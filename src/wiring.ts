@@ -15,6 +15,7 @@ import type { WorkerConfig } from './config.js';
 import { memoryBudget } from './domain/memory-budget.js';
 import type { JobPorts } from './operators/evaluate-submission.js';
 import type { MessagePorts } from './operators/settle-message.js';
+import type { ContainerEngine, ContainerSweep } from './ports/container-engine.js';
 import type { ObjectStore } from './ports/object-store.js';
 import { StorePublisher } from './sinks/store-publisher.js';
 import { readMemory } from './streams/memory-readings.js';
@@ -52,7 +53,7 @@ function objectStore(config: WorkerConfig, log: Logger): ObjectStore {
 }
 
 /** `worker`: the Hub's queue, bucket and API, as the configuration names them. */
-export function servicePorts(config: WorkerConfig, log: Logger): MessagePorts & { readonly queue: SqsJobQueue; readonly hub: HttpHubApi } {
+export function servicePorts(config: WorkerConfig, log: Logger): MessagePorts & { readonly engine: ContainerEngine & ContainerSweep; readonly queue: SqsJobQueue; readonly hub: HttpHubApi } {
   const queue = new SqsJobQueue(createSqsClient(config.aws), {
     queueName: config.aws.queueName,
     createQueue: config.aws.createQueue,

@@ -34,6 +34,9 @@ export const FAKE_LIMITS: ResourceLimits = {
   earlyAbortFiles: 3,
 };
 
+/** The worker the fake jobs run for (no socket: nothing sweeps a fake engine). */
+export const FAKE_WORKER = 'spec-1-abcdef';
+
 export const FAKE_JOB: Job = { analysisId: 1, submissionId: 7, userId: 'u', submissionFilename: 'time-shift-correct', pythonVersion: '3.11' };
 
 export interface FakeJobWorld {

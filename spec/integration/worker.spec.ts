@@ -1,190 +1,43 @@
-import { execFile, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { ROOT } from '../helpers/cli.js';
-import { HUB_PASSWORD, HUB_USERNAME, type HubServer, type RecordedRequest, startHubServer } from '../helpers/hub-server.js';
-import { createBucket, requireServices, type Services, testS3Client, testSqsClient, uniqueName } from '../helpers/services.js';
+import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { ensureLocalImage } from '../../src/adapters/images/base-images.js';
+import { holdOwnerMark } from '../../src/adapters/owner-mark.js';
+import { MANAGED_LABELS, ownerLabels } from '../../src/domain/ownership.js';
+import { HUB_PASSWORD } from '../helpers/hub-server.js';
+import {
+  ANALYSIS,
+  bodyOf,
+  closeWorlds,
+  containersOf,
+  containersOwnedBy,
+  createContainer,
+  keysUnder,
+  messagesLeft,
+  objectText,
+  prefixOf,
+  runWorker,
+  sendRaw,
+  startWorker,
+  storeTask,
+  submit,
+  type Submission,
+  until,
+  visibleMessages,
+  type World,
+  world,
+  WORKER_TIME_LIMIT_MS,
+} from '../helpers/worker-world.js';
 
 /**
  * The worker as the Hub runs it: `pvhub-worker worker --max-jobs N` in its own process, against ElasticMQ, an
  * S3-compatible server and a stand-in of the Hub API, with the example task stored under the contract's keys.
  */
 
-const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
-const SUBMISSIONS = path.join(ROOT, 'examples/submissions');
-const ANALYSIS = 1;
-const WORKER_TIME_LIMIT_MS = 9 * 60_000;
+test.after.each(closeWorlds);
 
-/** The task's metadata tables as the API serves them: ints, floats and booleans typed. */
-async function readTable(file: string): Promise<Array<Record<string, unknown>>> {
-  const [header = '', ...lines] = (await readFile(file, 'utf8')).trim().split('\n');
-  const columns = header.split(',');
-  const typed = (text: string): unknown => {
-    if (text === 'True' || text === 'False') return text === 'True';
-    if (text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
-    return text;
-  };
-  return lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i] ?? `c${i}`, typed(cell)])));
-}
-
-interface World {
-  readonly services: Services;
-  readonly bucket: string;
-  readonly queueUrl: string;
-  readonly queueName: string;
-  readonly hub: HubServer;
-  readonly work: string;
-  readonly files: Array<Record<string, unknown>>;
-}
-
-interface Submission {
-  readonly submissionId: number;
-  readonly userId: string;
-  readonly filename: string;
-}
-
-const worlds: World[] = [];
-
-async function world(): Promise<World> {
-  const services = await requireServices();
-  const bucket = await createBucket(services, 'pvhub-worker-spec');
-  const queueName = `${uniqueName('pvhub-worker-spec')}.fifo`;
-  // Made as the Hub makes it (contract §1); the worker must find it, not create it.
-  const created = await testSqsClient(services).send(
-    new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' } }),
-  );
-  const files = await readTable(path.join(TASK, 'file_metadata.csv'));
-  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')) });
-  const work = await mkdtemp(path.join(os.tmpdir(), 'pvhub-worker-spec-'));
-  const made: World = { services, bucket, queueUrl: created.QueueUrl ?? '', queueName, hub, work, files };
-  worlds.push(made);
-  return made;
-}
-
-test.after.each(async () => {
-  for (const made of worlds.splice(0)) {
-    await made.hub.close();
-    await rm(made.work, { recursive: true, force: true });
-  }
-});
-
-async function put(w: World, key: string, file: string): Promise<void> {
-  await testS3Client(w.services).send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: await readFile(file) }));
-}
-
-/** The task under the contract's S3 keys (§4): scripts, data files, references. Metadata is the API's. */
-async function storeTask(w: World, omit: readonly string[] = []): Promise<void> {
-  for (const name of ['config.json', 'file_test_link.csv', 'template.py']) {
-    if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, path.join(TASK, name));
-  }
-  for (const name of await readdir(path.join(TASK, 'data'))) await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
-  for (const name of await readdir(path.join(TASK, 'validation_data'))) {
-    await put(w, `data_files/references/${ANALYSIS}/${name}`, path.join(TASK, 'validation_data', name));
-  }
-}
-
-/** The archive where the API stores it, and the message the API sends (contract §1). */
-async function submit(w: World, zip: string, submissionId: number): Promise<Submission> {
-  const userId = randomUUID();
-  const filename = `${randomUUID()}_${zip}`;
-  await put(w, `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`, path.join(SUBMISSIONS, zip));
-  await sendRaw(
-    w,
-    JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: submissionId, user_pk: userId, submission_filename: filename, python_version: '3.11' }),
-    String(submissionId),
-  );
-  return { submissionId, userId, filename };
-}
-
-async function sendRaw(w: World, body: string, deduplicationId: string): Promise<void> {
-  await testSqsClient(w.services).send(new SendMessageCommand({ QueueUrl: w.queueUrl, MessageBody: body, MessageGroupId: '1', MessageDeduplicationId: deduplicationId }));
-}
-
-interface WorkerRun {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The worker's environment: everything pointing at the local servers, small limits for a 2-core machine. */
-function workerEnv(w: World, env: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = { ...process.env };
-  delete inherited['PROD'];
-  return {
-    ...inherited,
-    PVHUB_SQS_ENDPOINT: w.services.sqsEndpoint,
-    PVHUB_S3_ENDPOINT: w.services.s3Endpoint,
-    PVHUB_API_URL: w.hub.url,
-    PVHUB_QUEUE_NAME: w.queueName,
-    PVHUB_CREATE_QUEUE: 'false',
-    S3_BUCKET_NAME: w.bucket,
-    AWS_ACCESS_KEY_ID: 'x',
-    AWS_SECRET_ACCESS_KEY: 'x',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    worker_username: HUB_USERNAME,
-    worker_password: HUB_PASSWORD,
-    PVHUB_WORK_DIR: w.work,
-    PVHUB_CONTAINER_MEMORY: '1g',
-    PVHUB_FILE_TIME_LIMIT: '60',
-    PVHUB_MAX_PARALLEL: '2',
-    PVHUB_POLL_WAIT: '1',
-    // Other specs may be running containers on this engine; the start-up sweep has its own test.
-    PVHUB_REMOVE_LEFTOVERS: 'false',
-    ...env,
-  };
-}
-
-function startWorker(w: World, args: readonly string[], env: Record<string, string> = {}) {
-  return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], { cwd: ROOT, env: workerEnv(w, env), stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Runs the worker's command line to its end (killed, and failed, past the time limit). */
-function runWorker(w: World, args: readonly string[], env: Record<string, string> = {}): Promise<WorkerRun> {
-  return new Promise((resolve, reject) => {
-    const child = startWorker(w, args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the worker ran past ${WORKER_TIME_LIMIT_MS / 1000} s; stderr: ${stderr.slice(-2000)}`));
-    }, WORKER_TIME_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-async function keysUnder(w: World, prefix: string): Promise<string[]> {
-  const answer = await testS3Client(w.services).send(new ListObjectsV2Command({ Bucket: w.bucket, Prefix: prefix }));
-  return (answer.Contents ?? []).map((object) => (object.Key ?? '').slice(prefix.length)).sort();
-}
-
-async function objectText(w: World, key: string): Promise<string> {
-  const answer = await testS3Client(w.services).send(new GetObjectCommand({ Bucket: w.bucket, Key: key }));
-  return (await answer.Body?.transformToString()) ?? '';
-}
-
-/** Visible plus in flight: 0 means the message was deleted, not merely hidden. */
-async function messagesLeft(w: World): Promise<number> {
-  const { Attributes } = await testSqsClient(w.services).send(
-    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? NaN) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? NaN);
-}
-
-const prefixOf = (s: Submission) => `submission_files/submission_user_${s.userId}/submission_${s.submissionId}/`;
-const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) => requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
 
 /**
  * The calls of a job that ran its files, in the order of the original (contract §3): login, running, every file's
@@ -393,38 +246,31 @@ test('credentials the Hub refuses: the worker stops at start with wr_5, the mess
   assert.equal(await visibleMessages(w), { visible: 1, hidden: 0 }, 'no message was taken');
 });
 
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function containersOf(submissionId: number): Promise<string[]> {
-  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', '--filter', `label=pvhub.submission=${submissionId}`, '--filter', 'label=pvhub.managed=true']);
-  return stdout.split('\n').filter((line) => line.trim() !== '');
-}
-
-async function visibleMessages(w: World): Promise<{ visible: number; hidden: number }> {
-  const { Attributes } = await testSqsClient(w.services).send(
-    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
-  return { visible: Number(Attributes?.ApproximateNumberOfMessages), hidden: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
-}
-
-test('at start, containers left by a dead worker (pvhub.managed=true) are removed', async () => {
+test("at start, a dead worker's containers are removed; a live worker's, and an older version's young one, stay", async () => {
   const w = await world();
-  const { stdout } = await promisify(execFile)('docker', [
-    'create', '--label', 'pvhub.managed=true', '--label', 'pvhub.submission=999999', 'python:3.11-slim', 'true',
-  ]);
-  const leftover = stdout.trim();
-  assert.equal(await containersOf(999999), [leftover.slice(0, 12)]);
-  await sendRaw(w, 'not JSON', 'c');
-  const run = await runWorker(w, ['--max-jobs', '1'], { PVHUB_REMOVE_LEFTOVERS: 'true' });
-  assert.is(run.status, 0, run.stderr.slice(-3000));
-  assert.equal(await containersOf(999999), []);
-  assert.match(run.stdout, 'removed containers left by an earlier worker');
+  const image = await ensureLocalImage(new DockerEngine(), '3.11', 'base');
+  const live = await holdOwnerMark(w.work);
+  // Never listened: its socket is missing from the work folder, as after a worker that was killed and swept.
+  const dead = 'spec-2-dddddd';
+  const owned = (owner: string, submissionId: number) => ({ ...MANAGED_LABELS, 'pvhub.submission': String(submissionId), ...ownerLabels(owner, w.work) });
+  const made = [
+    await createContainer(image, owned(dead, 999991)),
+    await createContainer(image, owned(dead, 999992)),
+    await createContainer(image, owned(live.id, 999993)),
+    await createContainer(image, { ...MANAGED_LABELS, 'pvhub.submission': '999994' }),
+  ];
+  try {
+    await sendRaw(w, 'not JSON', 'c');
+    const run = await runWorker(w, ['--max-jobs', '1']);
+    assert.is(run.status, 0, run.stderr.slice(-3000));
+    assert.match(run.stdout, 'removed containers left by workers that died');
+    assert.equal(await containersOwnedBy(dead), []);
+    assert.is((await containersOf(999993)).length, 1, "a live worker's container stays");
+    assert.is((await containersOf(999994)).length, 1, "an older version's container stays while its worker may be alive");
+  } finally {
+    live.release();
+    await promisify(execFile)('docker', ['rm', '-f', ...made]);
+  }
 });
 
 test('SIGTERM while waiting for a message: stops taking messages at once, exits 143', async () => {

@@ -1,12 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { keptWorkspaceName, ownedFolder } from '../../src/domain/ownership.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { FAKE_JOB, FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+import { FAKE_JOB, FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -26,6 +27,7 @@ function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): Promise<JobE
     limits: FAKE_LIMITS,
     timeLimitMs: 60_000,
     workDir: w.workDir,
+    workerId: FAKE_WORKER,
     keepWorkspace: false,
     jobLog: w.jobLog,
     keepLogUnlessFinished: false,
@@ -127,6 +129,7 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
     limits: FAKE_LIMITS,
     timeLimitMs: 60_000,
     workDir: w.workDir,
+    workerId: FAKE_WORKER,
     keepWorkspace: false,
     jobLog: w.jobLog,
     keepLogUnlessFinished: false,
@@ -139,6 +142,19 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await assertReleased(w);
+});
+
+test("the workspace bears its owner's id while the job runs; a kept one loses it, so no worker removes it later", async () => {
+  const w = await world();
+  const during: string[] = [];
+  w.engine.onRun = (what) => {
+    if (what === 'start' && during.length === 0) during.push(...readdirSync(w.workDir).filter((name) => name.startsWith('submission-')));
+  };
+  assert.is(types(await run(w, { keepWorkspace: true })).at(-1), 'finished');
+  assert.equal(during.map((name) => ownedFolder(name)?.owner), [FAKE_WORKER]);
+  const kept = (await readdir(w.workDir)).filter((name) => name.startsWith('submission-'));
+  assert.equal(kept, [keptWorkspaceName(during[0] ?? '', FAKE_WORKER)]);
+  assert.is(ownedFolder(kept[0] ?? ''), undefined);
 });
 
 test('a retryable failure before any file was reported goes back untold; after one, it is reported', async () => {

@@ -7,7 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
+import type { ManagedContainer } from '../domain/ownership.js';
+import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../ports/container-engine.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -276,7 +277,7 @@ async function runToEnd(container: Dockerode.Container, timeoutMs: number, signa
 }
 
 /** The ContainerEngine over a Docker engine (dockerode). */
-export class DockerEngine implements ContainerEngine {
+export class DockerEngine implements ContainerEngine, ContainerSweep {
   private readonly docker: Dockerode;
 
   /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
@@ -386,6 +387,15 @@ export class DockerEngine implements ContainerEngine {
     const found = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
     await Promise.all(found.map((info) => forceRemove(this.docker.getContainer(info.Id))));
     return found.length;
+  }
+
+  async listContainers(labels: Readonly<Record<string, string>>): Promise<ManagedContainer[]> {
+    const found = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    return found.map((info) => ({ id: info.Id, labels: info.Labels, createdAt: info.Created * 1000 }));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await forceRemove(this.docker.getContainer(id));
   }
 
   async pruneImages(repository: string, keepBytes: number): Promise<string[]> {

@@ -31,7 +31,7 @@ interface FinishContext extends FinishPorts {
 }
 
 /** A template gets this long to render the report before the built-in one is used instead. */
-const REPORT_TIME_LIMIT_MS = 5 * 60_000;
+export const REPORT_TIME_LIMIT_MS = 5 * 60_000;
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 

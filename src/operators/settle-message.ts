@@ -5,6 +5,7 @@ import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js'
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
 import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
+import { ownedLogFolder } from '../domain/ownership.js';
 import { createJobLogger } from '../logging.js';
 import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
 import { reportFailure } from '../sinks/hub-failure.js';
@@ -25,6 +26,8 @@ export interface MessageOptions {
   /** A message received this many times is settled (failed and deleted) instead of retried again. */
   readonly maxReceives: number;
   readonly workDir: string;
+  /** This worker (see domain/ownership.ts): its jobs' containers, workspaces and logs carry it. */
+  readonly workerId: string;
   readonly keepWorkspace: boolean;
   readonly logLevel: string;
   /** The worker's own logger; each job logs to a file of its own, and to `jobConsole` when given. */
@@ -115,7 +118,7 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
     const jobOptions = {
       ...options,
-      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`), options.jobConsole),
+      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, ownedLogFolder(job.submissionId, options.workerId, Date.now())), options.jobConsole),
       keepLogUnlessFinished: false,
       timeLimitMs: budgetMs,
       retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,

@@ -1,6 +1,7 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../../ports/container-engine.js';
+import type { ManagedContainer } from '../../domain/ownership.js';
+import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../../ports/container-engine.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** What the simulated submission does on one data file. */
@@ -10,14 +11,17 @@ export type FileBehaviour =
   /** Runs until its time limit or until it is stopped. */
   | { readonly kind: 'hangs' };
 
+const carriesAll = (container: ManagedContainer, labels: Readonly<Record<string, string>>) => Object.entries(labels).every(([key, value]) => container.labels[key] === value);
+
 /**
  * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv in the results mount) as
  * `behaviour` says, after `delayMs`; an aborted run rejects at once. Every container started, still running or
- * removed by label is counted, so a spec can prove none is left behind.
+ * removed by label is counted, so a spec can prove none is left behind. Containers are found and removed by their
+ * labels, as on Docker.
  */
-export class SimulatedEngine implements ContainerEngine {
+export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   readonly started: string[] = [];
-  readonly running = new Set<string>();
+  readonly running = new Map<string, ManagedContainer>();
   removals = 0;
 
   constructor(
@@ -39,9 +43,24 @@ export class SimulatedEngine implements ContainerEngine {
 
   async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     this.removals += 1;
-    const removed = [...this.running].filter(() => labels['pvhub.managed'] === 'true');
-    for (const name of removed) this.running.delete(name);
+    const removed = await this.listContainers(labels);
+    for (const container of removed) this.running.delete(container.id);
     return removed.length;
+  }
+
+  async listContainers(labels: Readonly<Record<string, string>>): Promise<ManagedContainer[]> {
+    return [...this.running.values()].filter((container) => carriesAll(container, labels));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.running.delete(id);
+  }
+
+  /** A container another process made (a worker that died, an older version) that still runs on this engine. */
+  leftBehind(labels: Readonly<Record<string, string>>, createdAt = Date.now()): string {
+    const id = `left-${this.running.size}-${createdAt}`;
+    this.running.set(id, { id, labels, createdAt });
+    return id;
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
@@ -51,7 +70,7 @@ export class SimulatedEngine implements ContainerEngine {
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
-    this.running.add(name);
+    this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
     this.onRun('start', fileName);
     const behaviour = this.behaviour(fileName);
     try {
