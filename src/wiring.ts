@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { tap } from 'rxjs';
 import { DirectoryPublisher } from './adapters/directory-publisher.js';
 import { DockerEngine } from './adapters/docker-engine.js';
+import { FaultClassifyingEngine } from './adapters/engine-faults.js';
 import { hubFileFormats } from './adapters/file-formats.js';
 import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
 import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
@@ -26,7 +27,7 @@ export const LOCAL_PYTHON_VERSIONS = Object.keys(basePythons());
 
 /** The ports both commands share: the engine, the images made on it, the file formats, the memory free. */
 function enginePorts(config: WorkerConfig) {
-  const engine = new DockerEngine();
+  const engine = new FaultClassifyingEngine(new DockerEngine());
   return {
     engine,
     images: new DockerImageBuilder({ engine, limits: config.limits, hostPython: config.hostPython }),

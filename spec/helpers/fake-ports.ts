@@ -12,7 +12,7 @@ import type { WorkerError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import type { ResourceLimits } from '../../src/domain/limits.js';
 import { createJobLogger, type JobLogger } from '../../src/logging.js';
-import type { JobPorts } from '../../src/operators/evaluate-submission.js';
+import type { JobOptions, JobPorts } from '../../src/operators/evaluate-submission.js';
 import type { ObjectStore } from '../../src/ports/object-store.js';
 
 /** The ports of one job against the example task, over the simulated adapters, for specs that need no engine. */
@@ -50,7 +50,9 @@ export interface FakeJobWorld {
 }
 
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
-export async function fakeJobWorld(options: { behaviour?: (fileName: string) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; submission?: string } = {}): Promise<FakeJobWorld> {
+export async function fakeJobWorld(
+  options: { behaviour?: (fileName: string, start: number) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; submission?: string; freeMemory?: () => number } = {},
+): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
   const engine = new SimulatedEngine(options.behaviour ?? (() => ({ kind: 'correct' })), options.delayMs);
@@ -58,6 +60,21 @@ export async function fakeJobWorld(options: { behaviour?: (fileName: string) => 
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(EXAMPLE_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));
-  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: () => 4 * 1024 ** 3 };
+  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: options.freeMemory ?? (() => 4 * 1024 ** 3) };
   return { ports, hub, engine, images, publisher, workDir, jobLog };
+}
+
+/** The options of a job in a fake world: a minute, no workspace kept, its log removed once published. */
+export function fakeJobOptions(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): JobOptions {
+  return {
+    limits: FAKE_LIMITS,
+    timeLimitMs: 60_000,
+    workDir: w.workDir,
+    workerId: FAKE_WORKER,
+    keepWorkspace: false,
+    jobLog: w.jobLog,
+    keepLogUnlessFinished: false,
+    signal: new AbortController().signal,
+    ...overrides,
+  };
 }

@@ -23,7 +23,8 @@ import {
 /**
  * Several workers on one Docker engine and one work folder, as ECS places tasks on one instance: each removes only
  * what it owns and what provably dead workers left. Three run at once: one is killed with -9, one stopped, and the
- * third runs a job that must finish with every file scored; a fourth, started after, cleans up after the killed one.
+ * third runs a job that must finish with every file scored, though one of its containers is removed under it; a
+ * fourth, started after, cleans up after the killed one.
  */
 
 test.after.each(closeWorlds);
@@ -67,7 +68,7 @@ async function slowedCorrectSubmission(dir: string, seconds: number): Promise<st
   return zip;
 }
 
-test('three workers on one engine: a kill -9, a stop and a job that finishes with every file scored', async () => {
+test('three workers on one engine: a kill -9, a stop, and a job that finishes with every file scored though a container of it was removed', async () => {
   const w = await world();
   await storeTask(w);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-workers-spec-'));
@@ -91,6 +92,8 @@ test('three workers on one engine: a kill -9, a stop and a job that finishes wit
     const finisher = launch(w);
     workers.push(finisher);
     await until(async () => (await finisher.containers()).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the job that must finish');
+    // A container removed from under the running job (as the sweep of an older version did): its file runs again.
+    await promisify(execFile)('docker', ['rm', '-f', ...(await finisher.containers())]);
     assert.ok((await killed.containers()).length > 0, "the later workers' start left the first one's containers");
     assert.ok((await stopped.containers()).length > 0);
 
@@ -115,6 +118,7 @@ test('three workers on one engine: a kill -9, a stop and a job that finishes wit
     await cleaner.exited;
 
     assert.is(await finisher.exited, 0, finisher.stdout.slice(-3000));
+    assert.match(finisher.stdout, /was removed from outside while it ran; the file runs again in a fresh container/);
     const sid = finishing.submissionId;
     assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
     assert.is(appliedBodies(w.hub.requests, 'POST', `submissions/submission/${sid}/progress_increment`).length, w.files.length, 'every file reported once');

@@ -7,7 +7,7 @@ import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { keptWorkspaceName, ownedFolder } from '../../src/domain/ownership.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { FAKE_JOB, FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+import { FAKE_JOB, FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobOptions, fakeJobWorld } from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -23,18 +23,7 @@ async function world(options: Parameters<typeof fakeJobWorld>[0] = {}): Promise<
 }
 
 function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): Promise<JobEvent[]> {
-  const options: JobOptions = {
-    limits: FAKE_LIMITS,
-    timeLimitMs: 60_000,
-    workDir: w.workDir,
-    workerId: FAKE_WORKER,
-    keepWorkspace: false,
-    jobLog: w.jobLog,
-    keepLogUnlessFinished: false,
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-  return lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, options).pipe(toArray()));
+  return lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w, overrides)).pipe(toArray()));
 }
 
 const types = (events: readonly JobEvent[]) => events.map((event) => event.type);
@@ -125,16 +114,7 @@ test('cancellation: an abort mid-run ends with cancelled, after every container,
 
 test('unsubscribing mid-run releases the same way: containers, workspace and log, without a subscriber waiting', async () => {
   const w = await world({ behaviour: () => ({ kind: 'hangs' }) });
-  const subscription = evaluateSubmission(FAKE_JOB, w.ports, {
-    limits: FAKE_LIMITS,
-    timeLimitMs: 60_000,
-    workDir: w.workDir,
-    workerId: FAKE_WORKER,
-    keepWorkspace: false,
-    jobLog: w.jobLog,
-    keepLogUnlessFinished: false,
-    signal: new AbortController().signal,
-  }).subscribe();
+  const subscription = evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w)).subscribe();
   while (w.engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   subscription.unsubscribe();
   const workspaceLeft = async () => (await readdir(w.workDir)).some((name) => name.startsWith('submission-'));

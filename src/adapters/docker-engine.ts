@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
+import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../domain/ownership.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../ports/container-engine.js';
 
@@ -35,12 +36,17 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-/** Force-removal that tolerates the container being gone already, or on its way out. */
-async function forceRemove(container: Dockerode.Container): Promise<void> {
+/**
+ * Force-removal that tolerates the container being gone already, or on its way out. True when this call removed
+ * it; false when someone else had (404) or was removing it (409).
+ */
+async function forceRemove(container: Dockerode.Container): Promise<boolean> {
   try {
     await container.remove({ force: true, v: true });
+    return true;
   } catch (error) {
     if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    return false;
   }
 }
 
@@ -334,11 +340,16 @@ export class DockerEngine implements ContainerEngine, ContainerSweep {
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     signal.throwIfAborted();
     const container = await this.docker.createContainer(createOptions(spec));
+    let outcome: ContainerOutcome;
     try {
-      return await this.supervise(container, spec, signal);
-    } finally {
+      outcome = await this.supervise(container, spec, signal);
+    } catch (error) {
       await forceRemove(container);
+      throw error;
     }
+    // Removed by someone else (the engine marks it before killing it): the kill was theirs, not the submission's.
+    if (!(await forceRemove(container))) throw new InfrastructureFault('container-vanished', `the container ${container.id.slice(0, 12)} was removed from outside while it ran`);
+    return outcome;
   }
 
   private async supervise(container: Dockerode.Container, spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {

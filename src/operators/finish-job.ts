@@ -4,7 +4,9 @@ import type { Observable } from 'rxjs';
 import type { ResourceLimits } from '../domain/limits.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, FILE_ERROR_TYPE, WorkerError } from '../domain/errors.js';
+import { faultBehind } from '../domain/infrastructure-fault.js';
 import type { JobEvent } from '../domain/job-event.js';
+import { retrying, type RetryPolicy } from '../domain/retry.js';
 import type { Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
@@ -15,6 +17,7 @@ import { renderMarimoReport } from '../sinks/marimo-report.js';
 import { reportHtml } from '../sinks/report-html.js';
 import { fromAbortable } from '../streams/from-abortable.js';
 import type { JobScope } from './job-scope.js';
+import { FILE_TRIES } from './retry-infrastructure-faults.js';
 
 export interface FinishPorts {
   readonly hub: HubApi;
@@ -32,12 +35,15 @@ interface FinishContext extends FinishPorts {
 
 /** A template gets this long to render the report before the built-in one is used instead. */
 export const REPORT_TIME_LIMIT_MS = 5 * 60_000;
+const REPORT_TRIES: RetryPolicy = { attempts: FILE_TRIES, baseDelayMs: 500, maxDelayMs: 2_000 };
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /**
  * The task's marimo template when it ships one, else (or when it fails) the built-in report. Returns the one-line
- * reason the built-in report was used; a report problem never costs the results. A cancelled job stops here.
+ * reason the built-in report was used; a problem of the template never costs the results. A fault of ours that
+ * outlasts the retries (InfrastructureFault) fails the job as ours: the Hub must not hear it as the template's.
+ * A cancelled job stops here.
  */
 async function writeReport(
   built: BuiltWorkspace,
@@ -53,10 +59,14 @@ async function writeReport(
   } else {
     try {
       const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, images: deps.images, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
-      await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
+      const template = built.templatePath;
+      // A fault of ours (the container removed, the engine gone) is no failure of the template: tried again, then ours.
+      await retrying(() => renderMarimoReport(template, aggregation.fullResults, outPath, options), (error) => faultBehind(error) !== undefined, REPORT_TRIES);
       return undefined;
     } catch (error) {
       signal.throwIfAborted();
+      const fault = faultBehind(error);
+      if (fault !== undefined) throw fault;
       note = `the task's report template failed (${(error as Error).message}); the built-in report was written`;
     }
   }

@@ -10,6 +10,7 @@ import type { ObjectStore } from '../ports/object-store.js';
 import { reportFileProgress } from '../sinks/hub-progress.js';
 import { abortOnEarlyFailures } from './abort-on-early-failures.js';
 import type { JobScope } from './job-scope.js';
+import { retryInfrastructureFaults } from './retry-infrastructure-faults.js';
 import { runFile } from './run-file.js';
 import { runWithinMemory } from './run-within-memory.js';
 import { scoreFile } from './score-file.js';
@@ -45,7 +46,7 @@ export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunF
 function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.length }, 'running files');
-  const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels };
+  const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels, freeMemory: ports.freeMemory };
   let running = 0;
   let peak = 0;
   const runAndScore = (task: FileTask) =>
@@ -55,6 +56,7 @@ function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts
       // Before the run's end reaches runWithinMemory, which starts the next file in that moment.
       const ended = () => (running -= 1);
       return runFile(workspace, task, runPorts).pipe(
+        retryInfrastructureFaults(scope.log.child({ file: task.metadata.file_name })),
         concatMap((run) => scoreFile(workspace, run, ports)),
         tap({ complete: ended, error: ended, unsubscribe: ended }),
       );

@@ -1,5 +1,6 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InfrastructureFault } from '../../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../../domain/ownership.js';
 import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../../ports/container-engine.js';
 import { EXAMPLE_TASK } from './hub.js';
@@ -9,7 +10,13 @@ export type FileBehaviour =
   | { readonly kind: 'correct'; readonly seconds?: number }
   | { readonly kind: 'raises'; readonly message: string }
   /** Runs until its time limit or until it is stopped. */
-  | { readonly kind: 'hangs' };
+  | { readonly kind: 'hangs' }
+  /** Its container is removed from outside while it runs (by a worker that took it for a dead one's). */
+  | { readonly kind: 'vanishes' }
+  /** The engine does not answer: the run never starts. */
+  | { readonly kind: 'engine-down' }
+  /** Killed for memory (the kernel's OOM killer, the container's cgroup or the host's). */
+  | { readonly kind: 'out-of-memory' };
 
 const carriesAll = (container: ManagedContainer, labels: Readonly<Record<string, string>>) => Object.entries(labels).every(([key, value]) => container.labels[key] === value);
 
@@ -24,8 +31,12 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   readonly running = new Map<string, ManagedContainer>();
   removals = 0;
 
+  /** Removing a running container (by label or id) ends its run as on Docker: its container is gone. */
+  private readonly removal = new Map<string, AbortController>();
+
+  /** `behaviour` is asked at each start of a file, with the number of that start (1 the first). */
   constructor(
-    private readonly behaviour: (fileName: string) => FileBehaviour,
+    private readonly behaviour: (fileName: string, start: number) => FileBehaviour,
     private readonly delayMs = 0,
     private readonly referenceDir = path.join(EXAMPLE_TASK, 'validation_data'),
   ) {}
@@ -44,7 +55,7 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     this.removals += 1;
     const removed = await this.listContainers(labels);
-    for (const container of removed) this.running.delete(container.id);
+    for (const container of removed) await this.removeContainer(container.id);
     return removed.length;
   }
 
@@ -54,6 +65,7 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
 
   async removeContainer(id: string): Promise<void> {
     this.running.delete(id);
+    this.removal.get(id)?.abort();
   }
 
   /** A container another process made (a worker that died, an older version) that still runs on this engine. */
@@ -70,12 +82,17 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
+    const behaviour = this.behaviour(fileName, this.started.filter((started) => started === fileName).length);
+    if (behaviour.kind === 'engine-down') throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
     this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
+    const removed = new AbortController();
+    this.removal.set(name, removed);
     this.onRun('start', fileName);
-    const behaviour = this.behaviour(fileName);
     try {
-      await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal);
+      if (behaviour.kind === 'vanishes') await this.removeContainer(name);
+      await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal, removed.signal);
       if (behaviour.kind === 'hangs') return { exitCode: null, timedOut: true, oomKilled: false, output: '', outputTruncated: false, durationMs: spec.timeoutMs };
+      if (behaviour.kind === 'out-of-memory') return { exitCode: 137, timedOut: false, oomKilled: true, output: 'Killed\n', outputTruncated: false, durationMs: this.delayMs };
       const status = (report: object) => writeFile(path.join(resultsMount.hostPath, 'status.json'), JSON.stringify(report));
       if (behaviour.kind === 'raises') {
         await status({ ok: false, code: 'op_5', message: behaviour.message });
@@ -86,18 +103,28 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
       return { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: this.delayMs };
     } finally {
       this.running.delete(name);
+      this.removal.delete(name);
       this.onRun('end', fileName);
     }
   }
 
-  /** Resolves after `ms`; an abort rejects at once, as the real engine's run does. */
-  private wait(ms: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves after `ms`; an abort rejects at once, as the real engine's run does, and so does the container's
+   * removal, with the fault the real engine's run has then.
+   */
+  private wait(ms: number, signal: AbortSignal, removed: AbortSignal): Promise<void> {
+    const vanished = () => new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new Error('aborted'));
+      if (removed.aborted) return reject(vanished());
       const timer = setTimeout(resolve, ms);
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
         reject(new Error('aborted'));
+      });
+      removed.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(vanished());
       });
     });
   }
