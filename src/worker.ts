@@ -71,10 +71,10 @@ export function serveJobs(ports: MessagePorts, options: ServeOptions, onEvent?: 
 
 async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerConfig, owner: OwnerMark, log: Logger): Promise<void> {
   const { imageCacheBytes } = config;
-  // Containers left by workers that died (this host's engine) hold memory the budget counts on; other workers'
-  // containers on this engine run on.
+  // Containers left by workers that died (this host's engine) hold memory the budget counts on, their workspaces
+  // disk, and their job logs would never reach the bucket; other workers' containers on this engine run on.
   const unownedLifetime = unownedLifetimeMs(config.limits, REPORT_TIME_LIMIT_MS);
-  await cleanUpAfterDeadOwners(ports.engine, { workDir: config.workDir, self: owner.id, unownedLifetimeMs: unownedLifetime, log });
+  await cleanUpAfterDeadOwners(ports, { workDir: config.workDir, self: owner.id, unownedLifetimeMs: unownedLifetime, log });
   // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
   const pruned = await ports.images.pruneSubmissionImages(imageCacheBytes).catch((error: unknown) => {
     log.warn({ err: error }, 'could not prune the submission image cache');

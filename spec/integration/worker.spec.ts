@@ -1,11 +1,16 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { ensureLocalImage } from '../../src/adapters/images/base-images.js';
 import { holdOwnerMark } from '../../src/adapters/owner-mark.js';
-import { MANAGED_LABELS, ownerLabels } from '../../src/domain/ownership.js';
+import { MANAGED_LABELS, ownedLogFolder, ownedWorkspacePrefix, ownerLabels } from '../../src/domain/ownership.js';
+import { createJobLogger } from '../../src/logging.js';
+import { writeJobRecord } from '../../src/sinks/job-record.js';
 import { HUB_PASSWORD } from '../helpers/hub-server.js';
 import {
   ANALYSIS,
@@ -246,7 +251,7 @@ test('credentials the Hub refuses: the worker stops at start with wr_5, the mess
   assert.equal(await visibleMessages(w), { visible: 1, hidden: 0 }, 'no message was taken');
 });
 
-test("at start, a dead worker's containers are removed; a live worker's, and an older version's young one, stay", async () => {
+test("at start, a dead worker's containers and workspaces are removed, its job log uploaded as its attempt's; a live worker's, and an older version's young container, stay", async () => {
   const w = await world();
   const image = await ensureLocalImage(new DockerEngine(), '3.11', 'base');
   const live = await holdOwnerMark(w.work);
@@ -259,12 +264,27 @@ test("at start, a dead worker's containers are removed; a live worker's, and an 
     await createContainer(image, owned(live.id, 999993)),
     await createContainer(image, { ...MANAGED_LABELS, 'pvhub.submission': '999994' }),
   ];
+  // What the dead worker left in the work folder: a workspace, and the log of the job it was running.
+  const job = { analysisId: ANALYSIS, submissionId: 999991, userId: 'spec-user', submissionFilename: 'a.zip', pythonVersion: '3.11' };
+  const startedAt = Date.UTC(2025, 0, 2, 3, 4, 5);
+  const workspace = path.join(w.work, `${ownedWorkspacePrefix(job.submissionId, dead)}Ab12Cd`);
+  const jobLog = createJobLogger('info', job, path.join(w.work, ownedLogFolder(job.submissionId, dead, startedAt)));
+  jobLog.log.error({ code: 'wr_500' }, 'the last line before the kill');
+  jobLog.close();
+  writeJobRecord(jobLog.dir, { job, worker: dead, startedAt });
+  await mkdir(path.join(workspace, 'runs'), { recursive: true });
   try {
     await sendRaw(w, 'not JSON', 'c');
     const run = await runWorker(w, ['--max-jobs', '1']);
     assert.is(run.status, 0, run.stderr.slice(-3000));
     assert.match(run.stdout, 'removed containers left by workers that died');
     assert.equal(await containersOwnedBy(dead), []);
+    assert.not.ok(existsSync(workspace), 'its workspace is gone');
+    assert.not.ok(existsSync(jobLog.dir), 'and its log folder, once uploaded');
+    const logs = `submission_files/submission_user_spec-user/submission_${job.submissionId}/logs/`;
+    const attempt = `attempts/20250102T030405Z-${dead}/`;
+    assert.equal(await keysUnder(w, logs), ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${attempt}${name}`));
+    assert.match(await objectText(w, `${logs}${attempt}submission.error.log`), 'the last line before the kill [wr_500]');
     assert.is((await containersOf(999993)).length, 1, "a live worker's container stays");
     assert.is((await containersOf(999994)).length, 1, "an older version's container stays while its worker may be alive");
   } finally {

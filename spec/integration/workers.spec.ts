@@ -1,15 +1,19 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ownedFolder } from '../../src/domain/ownership.js';
 import { uniqueName } from '../helpers/services.js';
 import {
   appliedBodies,
   closeWorlds,
   containersOwnedBy,
+  keysUnder,
+  objectText,
+  prefixOf,
   startWorker,
   storeTask,
   submit,
@@ -112,7 +116,16 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     workers.push(cleaner);
     await until(() => cleaner.stdout.includes('removed containers left by workers that died'), 60_000, 'the clean-up after the killed worker');
     assert.equal(await killed.containers(), [], "the killed worker's containers are gone");
-    assert.match(cleaner.stdout, await killed.id());
+    const killedId = await killed.id();
+    const cleaned = () => ['uploaded the job log of a worker that died', 'removed workspaces left by workers that died'].every((line) => cleaner.stdout.includes(line));
+    await until(cleaned, 10_000, "the killed worker's log and workspace");
+    assert.equal((await readdir(w.work)).filter((name) => ownedFolder(name)?.owner === killedId), [], 'its workspace and log folder are gone');
+    const attempts = await keysUnder(w, `${prefixOf(killedJob)}logs/attempts/`);
+    assert.equal(attempts.map((key) => key.replace(/^\d{8}T\d{6}Z-/, '')).sort(), ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${killedId}/${name}`));
+    const killedLog = await objectText(w, `${prefixOf(killedJob)}logs/attempts/${attempts.find((key) => key.endsWith('.jsonl')) ?? ''}`);
+    assert.match(killedLog, '"msg":"running files"', 'the log of the attempt, as far as it went');
+    assert.equal(await keysUnder(w, `${prefixOf(killedJob)}logs/`), attempts.map((key) => `attempts/${key}`), 'nothing in the place of the log of an attempt that settles the job');
+    assert.match(cleaner.stdout, killedId);
     assert.not.match(cleaner.stdout, await finisher.id(), 'the live worker is not among the dead');
     cleaner.child.kill('SIGTERM');
     await cleaner.exited;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,8 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { holdOwnerMark, type OwnerMark } from '../../src/adapters/owner-mark.js';
 import { SimulatedEngine } from '../../src/adapters/simulated/engine.js';
-import { MANAGED_LABELS, ownerLabels, ownerSocket } from '../../src/domain/ownership.js';
+import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
+import { MANAGED_LABELS, ownedLogFolder, ownedWorkspacePrefix, ownerLabels, ownerSocket } from '../../src/domain/ownership.js';
 import { cleanUpAfterDeadOwners } from '../../src/sinks/dead-owners.js';
+import { writeJobRecord } from '../../src/sinks/job-record.js';
 
 const MINUTE = 60_000;
 const LIFETIME = 40 * MINUTE;
@@ -35,7 +38,8 @@ async function deadSocket(owner: string): Promise<void> {
   await writeFile(ownerSocket(work, owner), '');
 }
 
-const sweep = (engine: SimulatedEngine, self: string) => cleanUpAfterDeadOwners(engine, { workDir: work, self, unownedLifetimeMs: LIFETIME, log: pino({ level: 'silent' }) });
+const sweep = (engine: SimulatedEngine, self: string, publisher = new MemoryPublisher()) =>
+  cleanUpAfterDeadOwners({ engine, publisher }, { workDir: work, self, unownedLifetimeMs: LIFETIME, log: pino({ level: 'silent' }) });
 const owned = (owner: string, dir = work) => ({ ...MANAGED_LABELS, 'pvhub.submission': '7', ...ownerLabels(owner, dir) });
 
 test("only provably dead owners' containers go, and older versions' once no live worker can run them", async () => {
@@ -64,10 +68,59 @@ test('a live peer is never swept, however old its containers and however often t
   const self = await mark();
   const engine = new SimulatedEngine(() => ({ kind: 'correct' }));
   const old = engine.leftBehind(owned(peer.id), 0);
-  for (let round = 0; round < 3; round += 1) assert.equal(await sweep(engine, self.id), { deadOwners: [], containers: 0 });
+  for (let round = 0; round < 3; round += 1) assert.equal(await sweep(engine, self.id), { deadOwners: [], containers: 0, workspaces: 0, logs: 0 });
   assert.ok(engine.running.has(old));
   peer.release();
-  assert.equal(await sweep(engine, self.id), { deadOwners: [peer.id], containers: 1 }, 'once it is gone, its container goes');
+  assert.equal(await sweep(engine, self.id), { deadOwners: [peer.id], containers: 1, workspaces: 0, logs: 0 }, 'once it is gone, its container goes');
+});
+
+/** A folder of the work folder with a file in it; its path. */
+async function folder(name: string, files: Record<string, string> = { 'a.txt': 'a' }): Promise<string> {
+  const dir = path.join(work, name);
+  await mkdir(dir, { recursive: true });
+  for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, file), text);
+  return dir;
+}
+
+const JOB = { analysisId: 1, submissionId: 7, userId: 'u', submissionFilename: 'a.zip', pythonVersion: '3.11' };
+const STARTED = Date.UTC(2025, 11, 4, 1, 42, 7, 123);
+
+test("a dead worker's workspaces go; its job log goes to its submission as the attempt's log first; others' folders stay", async () => {
+  const self = await mark();
+  const peer = await mark();
+  await deadSocket(DEAD);
+  const workspace = await folder(`${ownedWorkspacePrefix(7, DEAD)}Ab12Cd`);
+  const log = await folder(ownedLogFolder(7, DEAD, STARTED), { 'submission.log.jsonl': '{"level":30,"msg":"file ran"}\n' });
+  writeJobRecord(log, { job: JOB, worker: DEAD, startedAt: STARTED });
+  const unrecorded = await folder(ownedLogFolder(8, DEAD, STARTED));
+  const staying = [`${ownedWorkspacePrefix(9, peer.id)}Ef34Gh`, 'submission-10-Ij56Kl', 'logs-11-1733300000000', ownedLogFolder(12, self.id, STARTED)];
+  for (const name of staying) await folder(name);
+  const publisher = new MemoryPublisher();
+
+  const cleaned = await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, publisher);
+  assert.equal(cleaned, { deadOwners: [DEAD], containers: 0, workspaces: 1, logs: 1 });
+  assert.equal(publisher.attemptLogs, [{ submissionId: 7, logsDir: log, attempt: `20251204T014207Z-${DEAD}` }]);
+  assert.equal(publisher.logs, [], 'never as the log of the attempt that settles the job');
+  for (const gone of [workspace, log, unrecorded, ownerSocket(work, DEAD)]) assert.not.ok(existsSync(gone), gone);
+  for (const name of staying) assert.ok(existsSync(path.join(work, name)), name);
+});
+
+test('a dead worker\'s log whose upload fails stays for the next worker, which uploads it', async () => {
+  const self = await mark();
+  await deadSocket(DEAD);
+  const log = await folder(ownedLogFolder(7, DEAD, STARTED));
+  writeJobRecord(log, { job: JOB, worker: DEAD, startedAt: STARTED });
+  const down = new (class extends MemoryPublisher {
+    override async publishLogs(): Promise<void> {
+      throw new Error('S3 is down');
+    }
+  })();
+  assert.equal(await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, down), { deadOwners: [DEAD], containers: 0, workspaces: 0, logs: 0 });
+  assert.ok(existsSync(log));
+  const up = new MemoryPublisher();
+  assert.equal((await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, up)).logs, 1, 'its owner is still known dead by the folder');
+  assert.is(up.attemptLogs.length, 1);
+  assert.not.ok(existsSync(log));
 });
 
 test.run();

@@ -9,6 +9,7 @@ import { ownedLogFolder } from '../domain/ownership.js';
 import { createJobLogger } from '../logging.js';
 import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
 import { reportFailure } from '../sinks/hub-failure.js';
+import { writeJobRecord } from '../sinks/job-record.js';
 import { VISIBILITY_CAP_SECONDS } from '../streams/visibility-heartbeat.js';
 import { alongside } from './alongside.js';
 import { summarizeJob } from './summarize-job.js';
@@ -116,9 +117,14 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     const refusal = receiptRefusal(message, options.maxReceives, budgetMs);
     if (refusal !== undefined) return from(settleUnrun(refusal, 'failed'));
     options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
+    const startedAt = Date.now();
+    const logsDir = path.join(options.workDir, ownedLogFolder(job.submissionId, options.workerId, startedAt));
+    const jobLog = createJobLogger(options.logLevel, job, logsDir, options.jobConsole);
+    // Should this worker die, the one that cleans up after it uploads the log where the job's logs go.
+    writeJobRecord(logsDir, { job, worker: options.workerId, startedAt });
     const jobOptions = {
       ...options,
-      jobLog: createJobLogger(options.logLevel, job, path.join(options.workDir, ownedLogFolder(job.submissionId, options.workerId, Date.now())), options.jobConsole),
+      jobLog,
       keepLogUnlessFinished: false,
       timeLimitMs: budgetMs,
       retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkerError } from '../domain/errors.js';
@@ -16,6 +17,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.log': 'text/plain',
 };
 
+const TEXT_LOG_FILE = 'submission.log';
+const ERROR_LOG_FILE = 'submission.error.log';
+
 export function contentTypeOf(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
@@ -33,8 +37,8 @@ async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
 export class StorePublisher implements ResultsPublisher {
   constructor(private readonly store: ObjectStore) {}
 
-  private async uploadAll(dir: string, keyOf: (relative: string) => string): Promise<void> {
-    for (const relative of await filesUnder(dir)) {
+  private async uploadAll(dir: string, keyOf: (relative: string) => string, files?: readonly string[]): Promise<void> {
+    for (const relative of files ?? (await filesUnder(dir))) {
       const key = keyOf(relative);
       try {
         await this.store.upload(key, path.join(dir, relative), contentTypeOf(relative));
@@ -48,12 +52,16 @@ export class StorePublisher implements ResultsPublisher {
     await this.uploadAll(resultsDir, (relative) => s3Keys.result(job, relative));
   }
 
-  /** Uploads the JSON log with the text and error logs derived from it (contract §9 names). */
-  async publishLogs(job: Job, logsDir: string): Promise<void> {
+  /**
+   * Uploads the JSON log with the text and error logs derived from it (contract §9 names), under logs/, or an
+   * earlier attempt's under logs/attempts/<attempt>/; nothing else of the folder (the job's record).
+   */
+  async publishLogs(job: Job, logsDir: string, attempt?: string): Promise<void> {
     const jsonl = await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8').catch(() => '');
     const { all, errors } = textLogs(jsonl);
-    await writeFile(path.join(logsDir, 'submission.log'), all);
-    await writeFile(path.join(logsDir, 'submission.error.log'), errors);
-    await this.uploadAll(logsDir, (relative) => s3Keys.log(job, relative));
+    await writeFile(path.join(logsDir, TEXT_LOG_FILE), all);
+    await writeFile(path.join(logsDir, ERROR_LOG_FILE), errors);
+    const keyOf = (name: string) => (attempt === undefined ? s3Keys.log(job, name) : s3Keys.attemptLog(job, attempt, name));
+    await this.uploadAll(logsDir, keyOf, [JOB_LOG_FILE, TEXT_LOG_FILE, ERROR_LOG_FILE].filter((name) => existsSync(path.join(logsDir, name))));
   }
 }

@@ -6,11 +6,14 @@ import type { ResultNames, ResultsPublisher } from '../../ports/results-publishe
 export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
   readonly logs: string[] = [];
+  /** Logs of earlier attempts: the submission, the folder and the attempt's name. */
+  readonly attemptLogs: Array<{ readonly submissionId: number; readonly logsDir: string; readonly attempt: string }> = [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
   }
-  async publishLogs(_job: Job, logsDir: string): Promise<void> {
-    this.logs.push(logsDir);
+  async publishLogs(job: Job, logsDir: string, attempt?: string): Promise<void> {
+    if (attempt === undefined) this.logs.push(logsDir);
+    else this.attemptLogs.push({ submissionId: job.submissionId, logsDir, attempt });
   }
 }
 
