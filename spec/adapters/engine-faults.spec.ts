@@ -6,7 +6,9 @@ import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { engineFaultKind, FaultClassifyingEngine } from '../../src/adapters/engine-faults.js';
 import { WorkerError } from '../../src/domain/errors.js';
+import { SimulatedEngine } from '../../src/adapters/simulated/engine.js';
 import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
+import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
 
 /** The engine's failures told apart; the container removed under a real run is in integration/workers.spec.ts. */
 
@@ -43,6 +45,50 @@ test('an engine whose socket is gone: every call fails as ours (wr_500) and retr
       assert.equal([fault.kind, fault.code, fault.retryable], ['engine-unavailable', 'wr_500', true]);
       assert.match(fault.message, 'the Docker engine did not answer');
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+function runSpec(dir: string, timeoutMs: number): ContainerRunSpec {
+  return {
+    image: 'pvhub-submission:any',
+    command: ['python'],
+    mounts: [
+      { hostPath: dir, containerPath: '/data', readOnly: true },
+      { hostPath: dir, containerPath: '/results', readOnly: false },
+    ],
+    memoryBytes: 1024 ** 3,
+    nanoCpus: 1e9,
+    pidsLimit: 64,
+    timeoutMs,
+    labels: { 'pvhub.file': '1001_ac_power_ts01.csv' },
+    outputCapBytes: 1024,
+    user: '10001:10001',
+  };
+}
+
+test('an engine that stops answering: a run going on past its time limit and the grace, or past its stop, is ours', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-hung-engine-'));
+  const hung = new FaultClassifyingEngine(new SimulatedEngine(() => ({ kind: 'engine-hangs' })), 200);
+  try {
+    let started = Date.now();
+    const unanswered = await hung.runContainer(runSpec(dir, 100), new AbortController().signal).then(() => assert.unreachable('it never ends'), (error: unknown) => error);
+    assert.instance(unanswered, InfrastructureFault);
+    assert.equal([(unanswered as InfrastructureFault).kind, (unanswered as InfrastructureFault).retryable], ['engine-unavailable', true]);
+    assert.match((unanswered as Error).message, 'the Docker engine did not answer within 0.3 s');
+    assert.ok(Date.now() - started >= 290, 'not before the time limit and the grace');
+
+    const stop = new AbortController();
+    started = Date.now();
+    setTimeout(() => stop.abort(), 50);
+    const stopped = await hung.runContainer(runSpec(dir, 60_000), stop.signal).then(() => assert.unreachable('it never ends'), (error: unknown) => error);
+    assert.instance(stopped, InfrastructureFault);
+    assert.ok(Date.now() - started < 2_000, 'a stopped run does not wait for its time limit');
+
+    const answering = new FaultClassifyingEngine(new SimulatedEngine(() => ({ kind: 'correct' })), 200);
+    const outcome = await answering.runContainer(runSpec(dir, 100), new AbortController().signal);
+    assert.is(outcome.exitCode, 0, 'an engine that answers is passed through');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -51,6 +51,23 @@ class Worker {
   async containers(): Promise<string[]> {
     return containersOwnedBy(await this.id());
   }
+  /** Its exit status, within `ms`; past it the spec fails with what the worker printed. */
+  exit(ms = WORKER_TIME_LIMIT_MS): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the worker did not exit within ${ms / 1000} s; it printed: ${this.stdout.slice(-3000)}`)), ms);
+    });
+    return Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
+  }
+  /** Waits until it runs a container of its job; a worker that ends first, or never gets there, fails with its log. */
+  async running(what: string): Promise<void> {
+    let ended = false;
+    void this.exited.then(() => (ended = true));
+    await until(async () => ended || (await this.containers()).length > 0, WORKER_TIME_LIMIT_MS, what).catch((error: Error) => {
+      throw new Error(`${error.message}; the worker printed: ${this.stdout.slice(-3000)}`);
+    });
+    if (ended) throw new Error(`the worker ended before running ${what}: ${this.stdout.slice(-3000)}`);
+  }
 }
 
 function launch(w: World, env: Record<string, string> = {}): Worker {
@@ -85,17 +102,17 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     const killedJob = await submit(w, asleep, 201, 'killed');
     const killed = launch(w);
     workers.push(killed);
-    await until(async () => (await killed.containers()).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the worker to be killed');
+    await killed.running('a container of the worker to be killed');
 
     const stoppedJob = await submit(w, asleep, 202, 'stopped');
     const stopped = launch(w);
     workers.push(stopped);
-    await until(async () => (await stopped.containers()).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the worker to be stopped');
+    await stopped.running('a container of the worker to be stopped');
 
     const finishing = await submit(w, slow, 203, 'finishing');
     const finisher = launch(w);
     workers.push(finisher);
-    await until(async () => (await finisher.containers()).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the job that must finish');
+    await finisher.running('a container of the job that must finish');
     // A container removed from under the running job (as the sweep of an older version did): its file runs again.
     await promisify(execFile)('docker', ['rm', '-f', ...(await finisher.containers())]);
     assert.ok((await killed.containers()).length > 0, "the later workers' start left the first one's containers");
@@ -107,7 +124,7 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     assert.ok(orphans.length > 0, 'kill -9 leaves its container running');
 
     stopped.child.kill('SIGTERM');
-    assert.is(await stopped.exited, 143, stopped.stdout.slice(-3000));
+    assert.is(await stopped.exit(30_000), 143, stopped.stdout.slice(-3000));
     assert.equal(await stopped.containers(), [], 'a stopped worker removes its own containers');
     assert.equal(await killed.containers(), orphans, 'and nobody else’s');
 
@@ -128,10 +145,10 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     assert.match(cleaner.stdout, killedId);
     assert.not.match(cleaner.stdout, await finisher.id(), 'the live worker is not among the dead');
     cleaner.child.kill('SIGTERM');
-    await cleaner.exited;
+    await cleaner.exit(30_000);
 
-    assert.is(await finisher.exited, 0, finisher.stdout.slice(-3000));
-    assert.match(finisher.stdout, /was removed from outside while it ran; the file runs again in a fresh container/);
+    assert.is(await finisher.exit(), 0, finisher.stdout.slice(-3000));
+    assert.match(finisher.stdout, /was removed from outside while it ran[^\n]*; the file runs again in a fresh container/);
     const sid = finishing.submissionId;
     assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
     assert.is(appliedBodies(w.hub.requests, 'POST', `submissions/submission/${sid}/progress_increment`).length, w.files.length, 'every file reported once');

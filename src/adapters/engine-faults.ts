@@ -39,17 +39,44 @@ export function asEngineFault(error: unknown): unknown {
   return kind === undefined ? error : new InfrastructureFault(kind, `${DESCRIPTIONS[kind]}: ${(error as Error).message}`, { cause: error });
 }
 
+/** How long the engine has to answer a request, or to end a run past its time limit or its stop. */
+const ANSWER_MS = 60_000;
+
 /**
  * The engine, with its failures told apart: a fault of the engine or of the host is an InfrastructureFault (ours,
- * retryable), never an error the job would put down to the submission. A run stopped by its own signal keeps the
- * abort's error.
+ * retryable), never an error the job would put down to the submission. An engine that stops answering is one too:
+ * a request unanswered for `answerMs`, a run still going `answerMs` past its time limit (the engine was told to kill
+ * it then) or past its stop. A run stopped by its own signal keeps the abort's error.
  */
 export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
-  constructor(private readonly engine: ContainerEngine & ContainerSweep) {}
+  constructor(
+    private readonly engine: ContainerEngine & ContainerSweep,
+    private readonly answerMs = ANSWER_MS,
+  ) {}
 
-  private classified<T>(call: Promise<T>, signal?: AbortSignal): Promise<T> {
-    return call.catch((error: unknown) => {
-      throw signal?.aborted === true ? error : asEngineFault(error);
+  private classified<T>(call: Promise<T>, limits: { readonly withinMs?: number; readonly signal?: AbortSignal } = {}): Promise<T> {
+    const { withinMs = this.answerMs, signal } = limits;
+    return new Promise<T>((resolve, reject) => {
+      const timers: NodeJS.Timeout[] = [];
+      let settled = false;
+      const settle = (end: () => void) => {
+        if (settled) return;
+        settled = true;
+        for (const timer of timers) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        end();
+      };
+      const unansweredAfter = (ms: number) => {
+        const hung = () => new InfrastructureFault('engine-unavailable', `the Docker engine did not answer within ${ms / 1000} s`);
+        timers.push(setTimeout(() => settle(() => reject(hung())), ms));
+      };
+      const onAbort = () => unansweredAfter(this.answerMs);
+      unansweredAfter(withinMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(signal?.aborted === true ? error : asEngineFault(error))),
+      );
     });
   }
 
@@ -57,16 +84,19 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
     return this.classified(this.engine.imageExists(tag));
   }
   buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
-    return this.classified(this.engine.buildImage(spec, onLog), spec.signal);
+    return this.classified(this.engine.buildImage(spec, onLog), { withinMs: spec.timeoutMs + this.answerMs, ...(spec.signal ? { signal: spec.signal } : {}) });
   }
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
-    return this.classified(this.engine.runContainer(spec, signal), signal);
+    return this.classified(this.engine.runContainer(spec, signal), { withinMs: spec.timeoutMs + this.answerMs, signal });
   }
   removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     return this.classified(this.engine.removeContainers(labels));
   }
+  /** Removing old images may take long: only its failures are told apart. */
   pruneImages(repository: string, keepBytes: number): Promise<string[]> {
-    return this.classified(this.engine.pruneImages(repository, keepBytes));
+    return this.engine.pruneImages(repository, keepBytes).catch((error: unknown) => {
+      throw asEngineFault(error);
+    });
   }
   listContainers(labels: Readonly<Record<string, string>>): Promise<ManagedContainer[]> {
     return this.classified(this.engine.listContainers(labels));

@@ -15,6 +15,8 @@ export type FileBehaviour =
   | { readonly kind: 'vanishes' }
   /** The engine does not answer: the run never starts. */
   | { readonly kind: 'engine-down' }
+  /** The engine stops answering: the run never ends, not even when it is stopped. */
+  | { readonly kind: 'engine-hangs' }
   /** Killed for memory (the kernel's OOM killer, the container's cgroup or the host's). */
   | { readonly kind: 'out-of-memory' };
 
@@ -84,6 +86,7 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     this.started.push(fileName);
     const behaviour = this.behaviour(fileName, this.started.filter((started) => started === fileName).length);
     if (behaviour.kind === 'engine-down') throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
+    if (behaviour.kind === 'engine-hangs') return new Promise<never>(() => undefined);
     this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
     const removed = new AbortController();
     this.removal.set(name, removed);
