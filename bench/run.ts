@@ -59,7 +59,9 @@ function positiveInt(text: string | undefined, fallback: number): number {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
@@ -80,7 +82,11 @@ interface Finished {
 
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -122,11 +128,21 @@ async function evaluateOnce(parallel: number, tmp: string, label: string): Promi
   const started = performance.now();
   const result = await run(
     process.execPath,
-    [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK_DIR, '--submission', SUBMISSION, '--out', outDir],
+    [
+      path.join(ROOT, 'bin/pvhub-worker.js'),
+      'evaluate',
+      '--task',
+      TASK_DIR,
+      '--submission',
+      SUBMISSION,
+      '--out',
+      outDir,
+    ],
     { PVHUB_MAX_PARALLEL: String(parallel), PVHUB_CONTAINER_MEMORY: '1g' },
   );
   const wallMs = performance.now() - started;
-  if (result.status !== 0) throw new Error(`evaluate (parallel ${parallel}) exited ${result.status}: ${result.stderr || result.stdout}`);
+  if (result.status !== 0)
+    throw new Error(`evaluate (parallel ${parallel}) exited ${result.status}: ${result.stderr || result.stdout}`);
   const phase = await filesPhase(outDir);
   await rm(outDir, { recursive: true, force: true });
   return { wallMs, filesPhaseMs: phase };
@@ -138,7 +154,9 @@ async function benchEvaluate(tmp: string) {
   const runs: Record<1 | 2, EvaluateRun[]> = { 1: [], 2: [] };
   for (const [index, parallel] of alternating<1 | 2>(1, 2, EVALUATE_REPEATS).entries()) {
     const result = await evaluateOnce(parallel, tmp, String(index));
-    progress(`evaluate: PVHUB_MAX_PARALLEL=${parallel} ${seconds(result.wallMs)} s (files phase ${seconds(result.filesPhaseMs ?? NaN)} s)`);
+    progress(
+      `evaluate: PVHUB_MAX_PARALLEL=${parallel} ${seconds(result.wallMs)} s (files phase ${seconds(result.filesPhaseMs ?? NaN)} s)`,
+    );
     runs[parallel].push(result);
   }
   const summary = (list: readonly EvaluateRun[]) => {
@@ -246,7 +264,11 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
     const outputPath = path.join(resultsDir, 'output.csv');
     // scoreFile moves the output into the results; a link leaves the generated file for the next repeat.
     await link(outputFile, outputPath).catch(() => copyFile(outputFile, outputPath));
-    const task = { index: 0, metadata: { file_id: 1, system_id: 1, file_name: 'series.csv', include_on_leaderboard: true }, kwargs: [] };
+    const task = {
+      index: 0,
+      metadata: { file_id: 1, system_id: 1, file_name: 'series.csv', include_on_leaderboard: true },
+      kwargs: [],
+    };
     const ran: FileRun = { kind: 'ran', task, executionTime: 1, outputPath, functionParameters: [], wallTimeMs: 0 };
 
     const rssBefore = process.memoryUsage().rss;
@@ -265,15 +287,29 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
       maxRssMiB: (process.resourceUsage().maxRSS * 1024) / MIB,
       meanAbsoluteError: score.kind === 'scored' ? (score.row.values['mean_absolute_error_time_series'] ?? null) : null,
     };
-    if (score.kind !== 'scored') throw new Error(`the series did not score: ${score.failure.code} ${score.failure.message}`);
+    if (score.kind !== 'scored')
+      throw new Error(`the series did not score: ${score.failure.code} ${score.failure.message}`);
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function scoreInChild(files: { output: string; reference: string }, rows: number, v8Flags: readonly string[]): Promise<ScoreChildReport> {
-  const result = await run(process.execPath, [...v8Flags, '--import', 'tsx', THIS_FILE, '--score-child', files.output, files.reference, String(rows)]);
+async function scoreInChild(
+  files: { output: string; reference: string },
+  rows: number,
+  v8Flags: readonly string[],
+): Promise<ScoreChildReport> {
+  const result = await run(process.execPath, [
+    ...v8Flags,
+    '--import',
+    'tsx',
+    THIS_FILE,
+    '--score-child',
+    files.output,
+    files.reference,
+    String(rows),
+  ]);
   if (result.status !== 0) throw new Error(`scoring child (${rows} rows) exited ${result.status}: ${result.stderr}`);
   const report = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as ScoreChildReport;
   if (report.meanAbsoluteError === null || Math.abs(report.meanAbsoluteError - OFFSET) > 1e-9) {
@@ -402,7 +438,7 @@ async function benchContainers(tmp: string) {
     return {
       description:
         `DockerEngine.runContainer (create, attach, start, wait, inspect, force-remove) of \`python -c pass\` in ${BASE_IMAGE} ` +
-        'with the worker\'s hardening (no network, all capabilities dropped, read-only root, tmpfs /tmp, memory 1g, ' +
+        "with the worker's hardening (no network, all capabilities dropped, read-only root, tmpfs /tmp, memory 1g, " +
         `CPU and pids limits, ulimits, uid ${RUNNER_USER}, results watch) and two bind mounts as run-file.ts makes them; ` +
         `batches of ${CONTAINERS_PER_BATCH} containers, wall seconds per container, one after another vs two at once.`,
       containersPerBatch: CONTAINERS_PER_BATCH,
@@ -412,7 +448,11 @@ async function benchContainers(tmp: string) {
         twoAtOnceSecondsPerContainer: perContainer[2],
         medianSequentialSecondsPerContainer: sequential,
         medianTwoAtOnceSecondsPerContainer: twoAtOnce,
-        architectureFigures: { bindMountsSequential: 0.5, bindMountsTwoAtOnce: 0.4, source: '/work/shared/design/architecture.md' },
+        architectureFigures: {
+          bindMountsSequential: 0.5,
+          bindMountsTwoAtOnce: 0.4,
+          source: '/work/shared/design/architecture.md',
+        },
       },
       ratios: {
         twoAtOnceOverSequential: round(twoAtOnce / sequential),
@@ -462,7 +502,10 @@ async function main(): Promise<void> {
         {
           evaluateSpeedup: evaluate.ratios,
           scoring: scoring.ratios,
-          rowsPerSecond: { rows10k: scoring.values.rows10k.medianRowsPerSecond, rows1M: scoring.values.rows1M.medianRowsPerSecond },
+          rowsPerSecond: {
+            rows10k: scoring.values.rows10k.medianRowsPerSecond,
+            rows1M: scoring.values.rows1M.medianRowsPerSecond,
+          },
           containerSecondsPerContainer: {
             sequential: containers.values.medianSequentialSecondsPerContainer,
             twoAtOnce: containers.values.medianTwoAtOnceSecondsPerContainer,
@@ -480,7 +523,8 @@ async function main(): Promise<void> {
 const args = process.argv.slice(2);
 if (args[0] === '--score-child') {
   const [, output, reference, rows] = args;
-  if (output === undefined || reference === undefined || rows === undefined) throw new Error('usage: --score-child <output> <reference> <rows>');
+  if (output === undefined || reference === undefined || rows === undefined)
+    throw new Error('usage: --score-child <output> <reference> <rows>');
   await scoreChild(output, reference, Number(rows));
 } else {
   await main();

@@ -39,10 +39,25 @@ export interface PlaygroundSettings {
   readonly leaseSeconds: number;
 }
 
-export const DEFAULTS: PlaygroundSettings = { messages: 2, latencyMs: 300, freeGiB: 20, containerGiB: 8, failEvery: 0, hubOutages: 1, leaseSeconds: 2 };
+export const DEFAULTS: PlaygroundSettings = {
+  messages: 2,
+  latencyMs: 300,
+  freeGiB: 20,
+  containerGiB: 8,
+  failEvery: 0,
+  hubOutages: 1,
+  leaseSeconds: 2,
+};
 
 const GIB = 1024 ** 3;
-const BODY = (id: number) => JSON.stringify({ analysis_pk: 1, submission_pk: id, user_pk: 'playground', submission_filename: 'time-shift-correct', python_version: '3.11' });
+const BODY = (id: number) =>
+  JSON.stringify({
+    analysis_pk: 1,
+    submission_pk: id,
+    user_pk: 'playground',
+    submission_filename: 'time-shift-correct',
+    python_version: '3.11',
+  });
 
 function describe(event: JobEvent): string | undefined {
   switch (event.type) {
@@ -64,7 +79,10 @@ function describe(event: JobEvent): string | undefined {
 }
 
 /** Runs the simulation and returns its timeline, one line per happening, each stamped with the seconds since start. */
-export async function playground(settings: PlaygroundSettings, print: (line: string) => void = () => undefined): Promise<string[]> {
+export async function playground(
+  settings: PlaygroundSettings,
+  print: (line: string) => void = () => undefined,
+): Promise<string[]> {
   const started = Date.now();
   const timeline: string[] = [];
   const note = (line: string) => {
@@ -73,9 +91,20 @@ export async function playground(settings: PlaygroundSettings, print: (line: str
     print(stamped);
   };
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-playground-'));
-  const messages = Array.from({ length: settings.messages }, (_, index) => ({ id: `m${index + 1}`, body: BODY(index + 1), receiptHandle: `r${index + 1}`, receiveCount: 1, firstReceivedAt: Date.now() }));
+  const messages = Array.from({ length: settings.messages }, (_, index) => ({
+    id: `m${index + 1}`,
+    body: BODY(index + 1),
+    receiptHandle: `r${index + 1}`,
+    receiveCount: 1,
+    firstReceivedAt: Date.now(),
+  }));
   const queue = new RecordingQueue(messages);
-  queue.onAction = (action, message) => note(action === 'receive' ? `${message.id} received (try ${message.receiveCount})` : `${message.id} ${action === 'extend' ? 'visibility extended' : `${action}d`}`);
+  queue.onAction = (action, message) =>
+    note(
+      action === 'receive'
+        ? `${message.id} received (try ${message.receiveCount})`
+        : `${message.id} ${action === 'extend' ? 'visibility extended' : `${action}d`}`,
+    );
   const hub = new RecordingHub();
   let outages = settings.hubOutages;
   hub.onCall = (call) => {
@@ -90,11 +119,16 @@ export async function playground(settings: PlaygroundSettings, print: (line: str
   const engine = new SimulatedEngine((fileName) => {
     const index = fileOrder.get(fileName) ?? fileOrder.size;
     fileOrder.set(fileName, index);
-    return settings.failEvery > 0 && index % settings.failEvery === 0 ? { kind: 'raises', message: 'simulated failure' } : { kind: 'correct' };
+    return settings.failEvery > 0 && index % settings.failEvery === 0
+      ? { kind: 'raises', message: 'simulated failure' }
+      : { kind: 'correct' };
   }, settings.latencyMs);
   engine.onRun = (what, fileName) => note(`  container ${what === 'start' ? 'starts' : 'ends  '} ${fileName}`);
   const ports: MessagePorts = {
-    store: new LocalTaskStore(EXAMPLE_TASK, path.join(path.dirname(fileURLToPath(import.meta.url)), '../examples/submissions/time-shift-correct')),
+    store: new LocalTaskStore(
+      EXAMPLE_TASK,
+      path.join(path.dirname(fileURLToPath(import.meta.url)), '../examples/submissions/time-shift-correct'),
+    ),
     hub,
     engine,
     images: new SimulatedImages(),
@@ -102,7 +136,8 @@ export async function playground(settings: PlaygroundSettings, print: (line: str
     files: hubFileFormats,
     freeMemory: () => settings.freeGiB * GIB,
     queue,
-    heartbeat: settings.leaseSeconds > 0 ? (message) => messageHeartbeat(queue, message, settings.leaseSeconds) : () => NEVER,
+    heartbeat:
+      settings.leaseSeconds > 0 ? (message) => messageHeartbeat(queue, message, settings.leaseSeconds) : () => NEVER,
   };
   try {
     await lastValueFrom(
@@ -150,7 +185,8 @@ function settingsFrom(args: readonly string[]): PlaygroundSettings {
   const given = Object.fromEntries(
     args.map((arg) => {
       const [key = '', value = ''] = arg.split('=');
-      if (!(key in DEFAULTS) || !Number.isFinite(Number(value))) throw new Error(`unknown setting ${arg}; settings: ${Object.keys(DEFAULTS).join(', ')}`);
+      if (!(key in DEFAULTS) || !Number.isFinite(Number(value)))
+        throw new Error(`unknown setting ${arg}; settings: ${Object.keys(DEFAULTS).join(', ')}`);
       return [key, Number(value)];
     }),
   );

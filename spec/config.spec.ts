@@ -24,7 +24,12 @@ test('PROD (any value) switches to AWS and the production API', () => {
 });
 
 test("credentials come as one pair: main's names first, develop's otherwise, never a mix", () => {
-  const both = loadConfig({ worker_username: 'w', worker_password: 'wp', valhub_admin_username: 'a', valhub_admin_password: 'ap' });
+  const both = loadConfig({
+    worker_username: 'w',
+    worker_password: 'wp',
+    valhub_admin_username: 'a',
+    valhub_admin_password: 'ap',
+  });
   assert.equal([both.hub.username, both.hub.password], ['a', 'ap']);
   const develop = loadConfig({ worker_username: 'w', worker_password: 'wp' });
   assert.equal([develop.hub.username, develop.hub.password], ['w', 'wp']);
@@ -53,7 +58,12 @@ test('LOG_LEVEL must be a pino level', () => {
 
 test('every bad setting is listed in one error', () => {
   try {
-    loadConfig({ PVHUB_CONTAINER_MEMORY: 'lots', PVHUB_FILE_TIME_LIMIT: '-1', PVHUB_API_URL: 'not a url', PVHUB_JOB_TIME_LIMIT: '13' });
+    loadConfig({
+      PVHUB_CONTAINER_MEMORY: 'lots',
+      PVHUB_FILE_TIME_LIMIT: '-1',
+      PVHUB_API_URL: 'not a url',
+      PVHUB_JOB_TIME_LIMIT: '13',
+    });
     assert.unreachable();
   } catch (error) {
     assert.instance(error, ConfigError);
@@ -77,14 +87,17 @@ test('worker settings: receive limit, workspace, local keys only for a local sta
   assert.is(loadConfig({ PROD: '1' }, 2).aws.localCredentials, undefined, 'production uses the default chain');
 });
 
-test('a work folder too long for the workers\' sockets is refused, with its length', () => {
+test("a work folder too long for the workers' sockets is refused, with its length", () => {
   assert.is(loadConfig({ PVHUB_WORK_DIR: `/var/lib/${'w'.repeat(50)}` }, 2).workDir, `/var/lib/${'w'.repeat(50)}`);
   try {
     loadConfig({ PVHUB_WORK_DIR: `/var/lib/${'w'.repeat(70)}` }, 2);
     assert.unreachable('a socket path over 107 bytes is cut by the kernel');
   } catch (error) {
     assert.instance(error, ConfigError);
-    assert.match((error as ConfigError).message, /PVHUB_WORK_DIR=\/var\/lib\/w+ is too long: the workers' sockets in it would be \d+ bytes, over the 107/);
+    assert.match(
+      (error as ConfigError).message,
+      /PVHUB_WORK_DIR=\/var\/lib\/w+ is too long: the workers' sockets in it would be \d+ bytes, over the 107/,
+    );
   }
 });
 
@@ -102,8 +115,14 @@ test('SQS limits are checked at start: wait at most 20 s, lease at most 12 h, wh
 
 test("the object store: the local stack's emulator, an S3 endpoint when one is given, AWS S3 in production", () => {
   assert.equal(loadConfig({}, 2).aws.objectStore, { kind: 'emulator', url: 'http://s3:5000' });
-  assert.equal(loadConfig({ PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001/' }, 2).aws.objectStore, { kind: 'emulator', url: 'http://127.0.0.1:5001/' });
-  const s3 = loadConfig({ PVHUB_S3_ENDPOINT: 'http://127.0.0.1:4566', PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001' }, 2);
+  assert.equal(loadConfig({ PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001/' }, 2).aws.objectStore, {
+    kind: 'emulator',
+    url: 'http://127.0.0.1:5001/',
+  });
+  const s3 = loadConfig(
+    { PVHUB_S3_ENDPOINT: 'http://127.0.0.1:4566', PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001' },
+    2,
+  );
   assert.equal(s3.aws.objectStore, { kind: 's3' }, 'an S3 endpoint wins over the emulator');
   assert.is(s3.aws.s3Endpoint, 'http://127.0.0.1:4566');
   const production = loadConfig({ PROD: 'true', PVHUB_S3_EMULATOR_URL: 'http://s3:5000' }, 2);

@@ -51,10 +51,17 @@ test('generate.py makes exactly the committed examples, byte for byte, and a sec
   for (const root of ['tasks', 'submissions']) {
     const committed = await filesUnder(path.join(EXAMPLES, root));
     const generated = await filesUnder(path.join(out, root));
-    assert.equal(committed, generated, `${root}: committed and generated files differ; run python3 examples/generate.py`);
+    assert.equal(
+      committed,
+      generated,
+      `${root}: committed and generated files differ; run python3 examples/generate.py`,
+    );
     const differing: string[] = [];
     for (const name of committed) {
-      const [a, b] = await Promise.all([readFile(path.join(EXAMPLES, root, name)), readFile(path.join(out, root, name))]);
+      const [a, b] = await Promise.all([
+        readFile(path.join(EXAMPLES, root, name)),
+        readFile(path.join(out, root, name)),
+      ]);
       if (!a.equals(b)) differing.push(name);
     }
     assert.equal(differing, [], `${root}: bytes differ; run python3 examples/generate.py`);
@@ -72,7 +79,15 @@ const TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d):(\d\d):00([+-]\d\d:\d\d),-?\d+(\.\d
 for (const task of ['time-shift-detection', 'az-tilt-estimation']) {
   test(`task ${task}: the files the contract requires, with consistent ids`, async () => {
     const dir = path.join(TASKS, task);
-    for (const name of ['config.json', 'file_test_link.csv', 'file_metadata.csv', 'system_metadata.csv', 'template.py', 'data', 'validation_data']) {
+    for (const name of [
+      'config.json',
+      'file_test_link.csv',
+      'file_metadata.csv',
+      'system_metadata.csv',
+      'template.py',
+      'data',
+      'validation_data',
+    ]) {
       assert.ok(existsSync(path.join(dir, name)), `${task} has ${name}`);
     }
     const config = parseTaskConfigText(await readFile(path.join(dir, 'config.json'), 'utf8'));
@@ -92,13 +107,25 @@ for (const task of ['time-shift-detection', 'az-tilt-estimation']) {
     const fileById = new Map(files.map((row) => [row['file_id'], row]));
     assert.is(fileById.size, files.length, 'file ids are unique');
     assert.is(new Set(links.map((link) => link.fileId)).size, links.length, 'each file is linked once');
-    for (const link of links) assert.ok(fileById.has(link.fileId), `file_test_link file_id ${link.fileId} has a metadata row`);
+    for (const link of links)
+      assert.ok(fileById.has(link.fileId), `file_test_link file_id ${link.fileId} has a metadata row`);
     assert.is(links.length, files.length, 'every metadata file is linked (and so run)');
-    assert.ok(files.some((row) => row['include_on_leaderboard'] === false), 'some files are off the leaderboard');
+    assert.ok(
+      files.some((row) => row['include_on_leaderboard'] === false),
+      'some files are off the leaderboard',
+    );
 
     const names = files.map((row) => String(row['file_name']));
-    assert.equal((await readdir(path.join(dir, 'data'))).sort(), [...names].sort(), 'data/ holds exactly the metadata files');
-    assert.equal((await readdir(path.join(dir, 'validation_data'))).sort(), [...names].sort(), 'validation_data/ likewise');
+    assert.equal(
+      (await readdir(path.join(dir, 'data'))).sort(),
+      [...names].sort(),
+      'data/ holds exactly the metadata files',
+    );
+    assert.equal(
+      (await readdir(path.join(dir, 'validation_data'))).sort(),
+      [...names].sort(),
+      'validation_data/ likewise',
+    );
 
     for (const row of files) {
       const name = String(row['file_name']);
@@ -121,18 +148,30 @@ for (const task of ['time-shift-detection', 'az-tilt-estimation']) {
         if (dates[dates.length - 1] !== match[1]) dates.push(match[1] ?? '');
         if (minutes.length < 2) minutes.push(Number(match[2]) * 60 + Number(match[3]));
       }
-      assert.is((minutes[1] ?? 0) - (minutes[0] ?? 0), row['data_sampling_frequency'], `${name}: sampling matches the metadata`);
+      assert.is(
+        (minutes[1] ?? 0) - (minutes[0] ?? 0),
+        row['data_sampling_frequency'],
+        `${name}: sampling matches the metadata`,
+      );
 
       const reference = (await readFile(path.join(dir, 'validation_data', name), 'utf8')).trimEnd().split('\n');
       if (config.comparisonType === 'time_series') {
         assert.is(reference[0], ',0', `${name}: reference header as pandas writes an unnamed Series`);
-        assert.equal(reference.slice(1).map((line) => line.split(',')[0]), dates, `${name}: one reference row per data day`);
+        assert.equal(
+          reference.slice(1).map((line) => line.split(',')[0]),
+          dates,
+          `${name}: one reference row per data day`,
+        );
       } else {
         assert.is(reference[0], config.referencesCompare.join(','), `${name}: reference header (develop's format)`);
         assert.is(reference.length, 2, `${name}: one reference row`);
         const values = (reference[1] ?? '').split(',').map(Number);
         config.referencesCompare.forEach((column, i) => {
-          assert.is(values[i], system?.[column], `${name}: reference ${column} equals the system metadata (main's source)`);
+          assert.is(
+            values[i],
+            system?.[column],
+            `${name}: reference ${column} equals the system metadata (main's source)`,
+          );
         });
       }
     }
@@ -150,16 +189,24 @@ test('each submission folder has its zip with the same two files at the root; th
     return contents;
   };
   for (const folder of folders) {
-    assert.equal((await readdir(path.join(SUBMISSIONS, folder))).filter((name) => !CACHES.has(name)).sort(), ['requirements.txt', 'submission_wrapper.py'], folder);
+    assert.equal(
+      (await readdir(path.join(SUBMISSIONS, folder))).filter((name) => !CACHES.has(name)).sort(),
+      ['requirements.txt', 'submission_wrapper.py'],
+      folder,
+    );
     const requirements = await readFile(path.join(SUBMISSIONS, folder, 'requirements.txt'), 'utf8');
     assert.match(requirements, /^pandas==2\.2\.3$/m);
     assert.match(requirements, /^numpy==2\.1\.3$/m);
     const zipped = await zipContents(`${folder}.zip`);
     assert.equal([...zipped.keys()].sort(), ['requirements.txt', 'submission_wrapper.py'], `${folder}.zip`);
-    for (const [name, bytes] of zipped) assert.ok(bytes.equals(await readFile(path.join(SUBMISSIONS, folder, name))), `${folder}.zip ${name}`);
+    for (const [name, bytes] of zipped)
+      assert.ok(bytes.equals(await readFile(path.join(SUBMISSIONS, folder, name))), `${folder}.zip ${name}`);
   }
   const nested = await zipContents('time-shift-correct-nested.zip');
-  assert.equal([...nested.keys()].sort(), ['time-shift-correct/requirements.txt', 'time-shift-correct/submission_wrapper.py']);
+  assert.equal([...nested.keys()].sort(), [
+    'time-shift-correct/requirements.txt',
+    'time-shift-correct/submission_wrapper.py',
+  ]);
   for (const [name, bytes] of nested) assert.ok(bytes.equals(await readFile(path.join(SUBMISSIONS, name))), name);
 });
 
@@ -191,7 +238,12 @@ print(json.dumps(errors))
 `;
 
 async function scores(task: string, submission: string): Promise<number[][]> {
-  return Object.values(JSON.parse(await python(SCORE, [path.join(TASKS, task), path.join(SUBMISSIONS, submission)])) as Record<string, number[]>);
+  return Object.values(
+    JSON.parse(await python(SCORE, [path.join(TASKS, task), path.join(SUBMISSIONS, submission)])) as Record<
+      string,
+      number[]
+    >,
+  );
 }
 
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;

@@ -17,7 +17,10 @@ test('a job log is JSON lines with the submission; after close, late lines are d
     close();
     child.info('after close');
     close();
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.is(lines.length, 1);
     assert.is(lines[0]?.['msg'], 'first');
     assert.is(lines[0]?.['submission'], 7);

@@ -13,15 +13,33 @@ import { cli } from './helpers/cli.js';
 import { RecordingQueue } from '../src/adapters/simulated/queue.js';
 import { FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from './helpers/fake-ports.js';
 
-const BODY = JSON.stringify({ analysis_pk: 1, submission_pk: 7, user_pk: 'u', submission_filename: 'time-shift-correct', python_version: '3.11' });
-const message = (id: string): QueueMessage => ({ id, body: BODY, receiptHandle: id, receiveCount: 1, firstReceivedAt: Date.now() });
+const BODY = JSON.stringify({
+  analysis_pk: 1,
+  submission_pk: 7,
+  user_pk: 'u',
+  submission_filename: 'time-shift-correct',
+  python_version: '3.11',
+});
+const message = (id: string): QueueMessage => ({
+  id,
+  body: BODY,
+  receiptHandle: id,
+  receiveCount: 1,
+  firstReceivedAt: Date.now(),
+});
 
 const worlds: FakeJobWorld[] = [];
 test.after.each(async () => {
   for (const world of worlds.splice(0)) await rm(world.workDir, { recursive: true, force: true });
 });
 
-async function serving(messages: QueueMessage[], maxJobs: number, signal: AbortSignal, queue: JobQueue = new RecordingQueue(messages), onAlive?: () => void) {
+async function serving(
+  messages: QueueMessage[],
+  maxJobs: number,
+  signal: AbortSignal,
+  queue: JobQueue = new RecordingQueue(messages),
+  onAlive?: () => void,
+) {
   const world = await fakeJobWorld();
   worlds.push(world);
   const options: ServeOptions = {
@@ -38,14 +56,19 @@ async function serving(messages: QueueMessage[], maxJobs: number, signal: AbortS
     maxJobs,
     ...(onAlive ? { onAlive } : {}),
   };
-  const outcomes = await lastValueFrom(serveJobs({ ...world.ports, queue, heartbeat: () => NEVER }, options).pipe(toArray()));
+  const outcomes = await lastValueFrom(
+    serveJobs({ ...world.ports, queue, heartbeat: () => NEVER }, options).pipe(toArray()),
+  );
   return { outcomes, queue };
 }
 
 test('maxJobs messages, one after another, each settled; then the loop ends', async () => {
   const queue = new RecordingQueue([message('a'), message('b'), message('c')]);
   const { outcomes } = await serving([], 2, new AbortController().signal, queue);
-  assert.equal(outcomes.map((outcome) => outcome.action), ['deleted', 'deleted']);
+  assert.equal(
+    outcomes.map((outcome) => outcome.action),
+    ['deleted', 'deleted'],
+  );
   assert.equal(queue.actions, ['delete', 'delete']);
 });
 
@@ -81,7 +104,11 @@ test('health: each poll touches the heartbeat; a loop frozen on a poll that neve
   await serving([], 0, polling.signal, new RecordingQueue([]), () => touchHealthFile(file));
   clearInterval(sampler);
   assert.ok(checks.length >= 3);
-  assert.equal(checks.filter((problem) => problem !== undefined), [], 'healthy while polling');
+  assert.equal(
+    checks.filter((problem) => problem !== undefined),
+    [],
+    'healthy while polling',
+  );
   // A queue whose receive never answers (the network hung): the heartbeat stops with it.
   const hung = new (class extends RecordingQueue {
     override receive = () => new Promise<QueueMessage | undefined>(() => undefined);

@@ -48,9 +48,13 @@ async function evaluate(args: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (!values.task || !values.submission || !values.out) fail('evaluate needs --task, --submission and --out (see --help)');
+  if (!values.task || !values.submission || !values.out)
+    fail('evaluate needs --task, --submission and --out (see --help)');
   if (!LOCAL_PYTHON_VERSIONS.includes(values.python)) {
-    fail(`wr_500: python ${values.python} cannot be provided locally (available: ${LOCAL_PYTHON_VERSIONS.join(', ')})`, 1);
+    fail(
+      `wr_500: python ${values.python} cannot be provided locally (available: ${LOCAL_PYTHON_VERSIONS.join(', ')})`,
+      1,
+    );
   }
   const config = loadConfig(process.env);
   const outProblem = await outputFolderProblem(values.out);
@@ -58,7 +62,9 @@ async function evaluate(args: string[]): Promise<void> {
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      process.stderr.write(`\npvhub-worker: ${signal}: stopping, removing this run's containers (again to quit at once)\n`);
+      process.stderr.write(
+        `\npvhub-worker: ${signal}: stopping, removing this run's containers (again to quit at once)\n`,
+      );
       process.once(signal, () => process.exit(SIGNAL_EXIT[signal] ?? 1));
       stop.abort(signal);
     });
@@ -77,7 +83,14 @@ async function evaluate(args: string[]): Promise<void> {
     if (outcome.keptLog !== undefined) process.stderr.write(`log: ${outcome.keptLog}\n`);
     fail(outcome.error.toLine(), stop.signal.aborted ? (SIGNAL_EXIT[String(stop.signal.reason)] ?? 1) : 1);
   }
-  process.stdout.write(summaryText(outcome.publicResults, outcome.tally, values.out, outcome.reportWarning ? ['report.html'] : ['report.html', 'private_results.html (the task\'s marimo report)']));
+  process.stdout.write(
+    summaryText(
+      outcome.publicResults,
+      outcome.tally,
+      values.out,
+      outcome.reportWarning ? ['report.html'] : ['report.html', "private_results.html (the task's marimo report)"],
+    ),
+  );
   if (outcome.reportWarning) process.stderr.write(`note: ${outcome.reportWarning}\n`);
 }
 
@@ -106,7 +119,11 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) fail(error.message);
-  if (error instanceof TypeError && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof TypeError &&
+    'code' in error &&
+    String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')
+  ) {
     fail(`${error.message} (see --help)`);
   }
   fail(asWorkerError(error).toLine(), 1);

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import type { ResourceLimits } from './domain/limits.js';
 import { socketPathProblem } from './domain/ownership.js';
 
-
 export interface AwsSettings {
   readonly region: string;
   /** Set for local servers (ElasticMQ, an S3-compatible server); unset means AWS itself. */
@@ -154,11 +153,15 @@ class Reader {
    * (worker_username/_password); a pair with one half missing is a problem, never mixed with the other pair.
    */
   credentials(): { username: string | undefined; password: string | undefined } {
-    for (const [user, pass] of [['valhub_admin_username', 'valhub_admin_password'], ['worker_username', 'worker_password']] as const) {
+    for (const [user, pass] of [
+      ['valhub_admin_username', 'valhub_admin_password'],
+      ['worker_username', 'worker_password'],
+    ] as const) {
       const username = this.optional(user);
       const password = this.optional(pass);
       if (username !== undefined && password !== undefined) return { username, password };
-      if (username !== undefined || password !== undefined) this.problems.push(`${username === undefined ? user : pass} is missing (${user} and ${pass} go together)`);
+      if (username !== undefined || password !== undefined)
+        this.problems.push(`${username === undefined ? user : pass} is missing (${user} and ${pass} go together)`);
     }
     return { username: undefined, password: undefined };
   }
@@ -166,7 +169,8 @@ class Reader {
   /** A URL the worker calls over plain HTTP(S). */
   httpUrl(name: string, fallback: string): string {
     const text = this.url(name, fallback) ?? fallback;
-    if (URL.canParse(text) && !/^https?:$/.test(new URL(text).protocol)) this.problems.push(`${name}=${text} must be an http or https URL`);
+    if (URL.canParse(text) && !/^https?:$/.test(new URL(text).protocol))
+      this.problems.push(`${name}=${text} must be an http or https URL`);
     return text;
   }
 }
@@ -188,7 +192,9 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   const s3Endpoint = read.url('PVHUB_S3_ENDPOINT', undefined);
   // The local stack's "s3" is not S3 (contract §2): without an S3 endpoint to use instead, it is the emulator.
   const objectStore: ObjectStoreSettings =
-    production || s3Endpoint !== undefined ? { kind: 's3' } : { kind: 'emulator', url: read.httpUrl('PVHUB_S3_EMULATOR_URL', 'http://s3:5000') };
+    production || s3Endpoint !== undefined
+      ? { kind: 's3' }
+      : { kind: 'emulator', url: read.httpUrl('PVHUB_S3_EMULATOR_URL', 'http://s3:5000') };
   const workDir = path.resolve(read.text('PVHUB_WORK_DIR', path.join(os.tmpdir(), 'pvhub-worker')));
   const visibilityLeaseSeconds = read.number('PVHUB_VISIBILITY_LEASE', 600, 30);
   const config: WorkerConfig = {
@@ -248,7 +254,8 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   }
   // SQS refuses longer waits and leases outright.
   if (config.pollWaitSeconds > 20) read.problems.push('PVHUB_POLL_WAIT must be at most 20 seconds (the SQS limit)');
-  if (config.visibilityLeaseSeconds > 43_200) read.problems.push('PVHUB_VISIBILITY_LEASE must be at most 43200 seconds (12 hours)');
+  if (config.visibilityLeaseSeconds > 43_200)
+    read.problems.push('PVHUB_VISIBILITY_LEASE must be at most 43200 seconds (12 hours)');
   if (!Number.isInteger(config.maxReceives)) read.problems.push('PVHUB_MAX_RECEIVES must be a whole number');
   if (config.limits.fileTimeLimitMs >= config.jobTimeLimitMs) {
     read.problems.push('PVHUB_FILE_TIME_LIMIT must be shorter than PVHUB_JOB_TIME_LIMIT');

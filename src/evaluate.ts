@@ -23,7 +23,8 @@ export interface EvaluateOptions {
 }
 
 /** The outcome; after a failure also the job's log, kept in the work folder as the output folder was not written. */
-export type EvaluateResult = Extract<JobOutcome, { type: 'finished' }> | (Extract<JobOutcome, { type: 'failed' }> & { readonly keptLog: string });
+export type EvaluateResult =
+  Extract<JobOutcome, { type: 'finished' }> | (Extract<JobOutcome, { type: 'failed' }> & { readonly keptLog: string });
 
 /**
  * `pvhub-worker evaluate`: one submission against a task folder, with no queue, bucket or API; the output folder is
@@ -67,6 +68,16 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const failure: Extract<JobOutcome, { type: 'failed' }> =
     outcome?.type === 'failed'
       ? outcome
-      : { type: 'failed', error: new WorkerError('wr_500', outcome?.type === 'cancelled' ? `stopped (${outcome.reason}); no output written` : 'the job ended without a result'), retry: false, told: false };
+      : {
+          type: 'failed',
+          error: new WorkerError(
+            'wr_500',
+            outcome?.type === 'cancelled'
+              ? `stopped (${outcome.reason}); no output written`
+              : 'the job ended without a result',
+          ),
+          retry: false,
+          told: false,
+        };
   return { ...failure, keptLog: jobLog.file };
 }

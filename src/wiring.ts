@@ -37,7 +37,13 @@ function enginePorts(config: WorkerConfig) {
 }
 
 /** `evaluate`: the task folder as the bucket, the Hub's answers from its CSV files, results into an output folder. */
-export function localPorts(config: WorkerConfig, taskDir: string, submission: string, outDir: string, log: Logger): { ports: JobPorts; publisher: DirectoryPublisher } {
+export function localPorts(
+  config: WorkerConfig,
+  taskDir: string,
+  submission: string,
+  outDir: string,
+  log: Logger,
+): { ports: JobPorts; publisher: DirectoryPublisher } {
   const publisher = new DirectoryPublisher(outDir);
   const ports: JobPorts = {
     ...enginePorts(config),
@@ -50,11 +56,20 @@ export function localPorts(config: WorkerConfig, taskDir: string, submission: st
 
 function objectStore(config: WorkerConfig, log: Logger): ObjectStore {
   const { objectStore: where, bucket } = config.aws;
-  return where.kind === 'emulator' ? new S3EmulatorStore(where.url, bucket, { log }) : new S3ObjectStore(createS3Client(config.aws), bucket, { log });
+  return where.kind === 'emulator'
+    ? new S3EmulatorStore(where.url, bucket, { log })
+    : new S3ObjectStore(createS3Client(config.aws), bucket, { log });
 }
 
 /** `worker`: the Hub's queue, bucket and API, as the configuration names them. */
-export function servicePorts(config: WorkerConfig, log: Logger): MessagePorts & { readonly engine: ContainerEngine & ContainerSweep; readonly queue: SqsJobQueue; readonly hub: HttpHubApi } {
+export function servicePorts(
+  config: WorkerConfig,
+  log: Logger,
+): MessagePorts & {
+  readonly engine: ContainerEngine & ContainerSweep;
+  readonly queue: SqsJobQueue;
+  readonly hub: HttpHubApi;
+} {
   const queue = new SqsJobQueue(createSqsClient(config.aws), {
     queueName: config.aws.queueName,
     createQueue: config.aws.createQueue,
@@ -65,12 +80,18 @@ export function servicePorts(config: WorkerConfig, log: Logger): MessagePorts & 
     ...enginePorts(config),
     queue,
     store,
-    hub: new HttpHubApi({ baseUrl: config.hub.apiUrl, credentials: credentialsFrom(config.hub), requestTimeoutMs: config.hub.requestTimeoutMs, log }),
+    hub: new HttpHubApi({
+      baseUrl: config.hub.apiUrl,
+      credentials: credentialsFrom(config.hub),
+      requestTimeoutMs: config.hub.requestTimeoutMs,
+      log,
+    }),
     publisher: new StorePublisher(store),
     heartbeat: (message) =>
       messageHeartbeat(queue, message, config.visibilityLeaseSeconds).pipe(
         tap((beat) => {
-          if (beat.kind === 'refused') log.warn({ err: beat.error, messageId: message.id, seconds: beat.seconds }, 'visibility extension refused');
+          if (beat.kind === 'refused')
+            log.warn({ err: beat.error, messageId: message.id, seconds: beat.seconds }, 'visibility extension refused');
           else log.debug({ messageId: message.id, seconds: beat.seconds }, 'visibility extended');
         }),
       ),

@@ -4,7 +4,12 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
 import type { JobEvent } from './domain/job-event.js';
 import { createRootLogger } from './logging.js';
-import { type MessageOptions, type MessageOutcome, type MessagePorts, settleMessage } from './operators/settle-message.js';
+import {
+  type MessageOptions,
+  type MessageOutcome,
+  type MessagePorts,
+  settleMessage,
+} from './operators/settle-message.js';
 import { touchHealthFile } from './sinks/health-file.js';
 import { SIGNAL_EXIT } from './signals.js';
 import { abortReason } from './streams/abort-reason.js';
@@ -22,11 +27,17 @@ export interface WorkerArgs {
 }
 
 export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
-  const { values } = parseArgs({ args: [...args], options: { 'max-jobs': { type: 'string', default: '1' } }, strict: true });
+  const { values } = parseArgs({
+    args: [...args],
+    options: { 'max-jobs': { type: 'string', default: '1' } },
+    strict: true,
+  });
   const text = values['max-jobs'];
   const maxJobs = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxJobs)) {
-    throw Object.assign(new TypeError(`--max-jobs must be a whole number (0 = until stopped), got ${text}`), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+    throw Object.assign(new TypeError(`--max-jobs must be a whole number (0 = until stopped), got ${text}`), {
+      code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+    });
   }
   return { maxJobs };
 }
@@ -48,7 +59,11 @@ const STOPPED = 'stopped' as const;
  * way is cut, and the job under way stops and settles its message (released for another worker, or deleted when the
  * Hub had its final status already). `onEvent` sees each job's events; `onAlive` each poll and each beat.
  */
-export function serveJobs(ports: MessagePorts, options: ServeOptions, onEvent?: (event: JobEvent) => void): Observable<MessageOutcome> {
+export function serveJobs(
+  ports: MessagePorts,
+  options: ServeOptions,
+  onEvent?: (event: JobEvent) => void,
+): Observable<MessageOutcome> {
   const stopped$ = abortReason(options.signal).pipe(map(() => STOPPED));
   const alive = () => options.onAlive?.();
   const beating: MessagePorts = { ...ports, heartbeat: (message) => ports.heartbeat(message).pipe(tap(alive)) };
@@ -69,18 +84,29 @@ export function serveJobs(ports: MessagePorts, options: ServeOptions, onEvent?: 
   );
 }
 
-async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerConfig, owner: OwnerMark, log: Logger): Promise<void> {
+async function startUp(
+  ports: ReturnType<typeof servicePorts>,
+  config: WorkerConfig,
+  owner: OwnerMark,
+  log: Logger,
+): Promise<void> {
   const { imageCacheBytes } = config;
   // Containers left by workers that died (this host's engine) hold memory the budget counts on, their workspaces
   // disk, and their job logs would never reach the bucket; other workers' containers on this engine run on.
   const unownedLifetime = unownedLifetimeMs(config.limits, REPORT_TIME_LIMIT_MS);
-  await cleanUpAfterDeadOwners(ports, { workDir: config.workDir, self: owner.id, unownedLifetimeMs: unownedLifetime, log });
+  await cleanUpAfterDeadOwners(ports, {
+    workDir: config.workDir,
+    self: owner.id,
+    unownedLifetimeMs: unownedLifetime,
+    log,
+  });
   // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
   const pruned = await ports.images.pruneSubmissionImages(imageCacheBytes).catch((error: unknown) => {
     log.warn({ err: error }, 'could not prune the submission image cache');
     return [];
   });
-  if (pruned.length > 0) log.info({ removed: pruned.length, keepBytes: imageCacheBytes }, 'pruned the submission image cache');
+  if (pruned.length > 0)
+    log.info({ removed: pruned.length, keepBytes: imageCacheBytes }, 'pruned the submission image cache');
   // A missing queue (wr_1), or credentials the Hub refuses (wr_5), stop the worker here, before any message is taken.
   await ports.queue.queueUrl();
   await ports.hub.signIn();
@@ -96,7 +122,17 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
   const log = createRootLogger(config.logLevel);
   const ports = servicePorts(config, log);
   const owner = await holdOwnerMark(config.workDir);
-  log.info({ worker: owner.id, queue: config.aws.queueName, bucket: config.aws.bucket, api: config.hub.apiUrl, maxJobs, production: config.production }, 'worker starting');
+  log.info(
+    {
+      worker: owner.id,
+      queue: config.aws.queueName,
+      bucket: config.aws.bucket,
+      api: config.hub.apiUrl,
+      maxJobs,
+      production: config.production,
+    },
+    'worker starting',
+  );
   await startUp(ports, config, owner, log);
 
   const stop = new AbortController();

@@ -58,7 +58,10 @@ test.before(async () => {
   const context = await contextWith('ok', 'FROM python:3.11-slim\nCOPY greeting.txt /greeting.txt\n');
   await writeFile(path.join(context, 'greeting.txt'), 'hello from the context\n');
   await chmod(path.join(context, 'greeting.txt'), 0o600);
-  await engine.buildImage({ tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000, maxSizeBytes: GIB }, () => undefined);
+  await engine.buildImage(
+    { tag: IMAGE, contextDir: context, labels: LABELS, timeoutMs: 120_000, maxSizeBytes: GIB },
+    () => undefined,
+  );
 });
 
 test.after(async () => {
@@ -111,7 +114,10 @@ open("/results/out.txt", "w").write("written")
   );
   delete process.env['PVHUB_SPEC_SECRET'];
   assert.is(outcome.exitCode, 0, outcome.output);
-  assert.equal({ timedOut: outcome.timedOut, oomKilled: outcome.oomKilled, outputTruncated: outcome.outputTruncated }, { timedOut: false, oomKilled: false, outputTruncated: false });
+  assert.equal(
+    { timedOut: outcome.timedOut, oomKilled: outcome.oomKilled, outputTruncated: outcome.outputTruncated },
+    { timedOut: false, oomKilled: false, outputTruncated: false },
+  );
   const seen = JSON.parse(outcome.output);
   assert.is(seen.uid, 10001);
   assert.is(seen.context_file, 'hello from the context\n');
@@ -144,7 +150,11 @@ except OSError as error:
 test('output beyond the cap is dropped from the middle and counted', async () => {
   // stdout and stderr reach the engine through separate pipes: only a pause orders them.
   const outcome = await engine.runContainer(
-    spec('cap', 'import sys, time\nsys.stdout.write("START" + "x" * 200000 + "END")\nsys.stdout.flush()\ntime.sleep(0.3)\nsys.stderr.write("on stderr")', { outputCapBytes: 1000 }),
+    spec(
+      'cap',
+      'import sys, time\nsys.stdout.write("START" + "x" * 200000 + "END")\nsys.stdout.flush()\ntime.sleep(0.3)\nsys.stderr.write("on stderr")',
+      { outputCapBytes: 1000 },
+    ),
     new AbortController().signal,
   );
   assert.is(outcome.exitCode, 0);
@@ -157,14 +167,20 @@ test('output beyond the cap is dropped from the middle and counted', async () =>
 
 test('the time limit kills the container, which is gone when the run settles', async () => {
   const started = Date.now();
-  const outcome = await engine.runContainer(spec('timeout', 'import time\ntime.sleep(60)', { timeoutMs: 1500 }), new AbortController().signal);
+  const outcome = await engine.runContainer(
+    spec('timeout', 'import time\ntime.sleep(60)', { timeoutMs: 1500 }),
+    new AbortController().signal,
+  );
   assert.equal({ exitCode: outcome.exitCode, timedOut: outcome.timedOut }, { exitCode: null, timedOut: true });
   assert.ok(Date.now() - started < 15_000);
   assert.is(await containersOf('timeout'), 0);
 });
 
 test('the memory limit ends a container that exceeds it, and says so', async () => {
-  const outcome = await engine.runContainer(spec('memory', 'block = b"x" * (400 * 1024 * 1024)', { memoryBytes: 128 * MIB }), new AbortController().signal);
+  const outcome = await engine.runContainer(
+    spec('memory', 'block = b"x" * (400 * 1024 * 1024)', { memoryBytes: 128 * MIB }),
+    new AbortController().signal,
+  );
   assert.ok(outcome.oomKilled, JSON.stringify(outcome));
   assert.is.not(outcome.exitCode, 0);
 });
@@ -182,7 +198,12 @@ test('an abort removes the container before the run rejects', async () => {
 
 test('a failing build step is op_2 with the build output', async () => {
   const context = await contextWith('failing', 'FROM python:3.11-slim\nRUN echo pvhub-build-marker && exit 7\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-failing:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      () => undefined,
+    ),
+  );
   assert.instance(error, WorkerError);
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'pvhub-build-marker');
@@ -192,22 +213,40 @@ test('a failing build step is op_2 with the build output', async () => {
 
 test('an image over the size limit is op_2 and is removed', async () => {
   const context = await contextWith('big', 'FROM python:3.11-slim\nRUN head -c 8000000 /dev/urandom > /ballast\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-big:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: 100 * MIB }, () => undefined));
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-big:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: 100 * MIB },
+      () => undefined,
+    ),
+  );
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, /over the limit of 104857600 bytes/);
   assert.not.ok(await engine.imageExists('pvhub-spec-big:latest'));
 });
 
 test('a build has no network', async () => {
-  const context = await contextWith('offline', 'FROM python:3.11-slim\nRUN python -c "import socket; socket.create_connection((\'1.1.1.1\', 53), timeout=3)"\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined));
+  const context = await contextWith(
+    'offline',
+    'FROM python:3.11-slim\nRUN python -c "import socket; socket.create_connection((\'1.1.1.1\', 53), timeout=3)"\n',
+  );
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-offline:latest', contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      () => undefined,
+    ),
+  );
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'Network is unreachable');
 });
 
 test('a build past its time limit is op_2 and leaves no build container running', async () => {
   const context = await contextWith('slow', 'FROM python:3.11-slim\nRUN sleep 60 && echo pvhub-slow-build-marker\n');
-  const error = await rejection(engine.buildImage({ tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000, maxSizeBytes: GIB }, () => undefined));
+  const error = await rejection(
+    engine.buildImage(
+      { tag: 'pvhub-spec-slow:latest', contextDir: context, labels: LABELS, timeoutMs: 3000, maxSizeBytes: GIB },
+      () => undefined,
+    ),
+  );
   assert.is((error as WorkerError).code, 'op_2');
   assert.match(error.message, 'image build exceeded 3 s');
   let left = 1;
@@ -223,10 +262,20 @@ test('pruning keeps the newest images within the budget and any image a containe
   const tags = ['a', 'b', 'c'].map((name) => `pvhub-spec-prune:${name}`);
   for (const tag of tags) {
     // A second apart: the engine dates images to the second.
-    const context = await contextWith(`prune-${tag.slice(-1)}`, `FROM python:3.11-slim\nRUN echo ${tag} > /tag && sleep 1.1\n`);
-    await engine.buildImage({ tag, contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB }, () => undefined);
+    const context = await contextWith(
+      `prune-${tag.slice(-1)}`,
+      `FROM python:3.11-slim\nRUN echo ${tag} > /tag && sleep 1.1\n`,
+    );
+    await engine.buildImage(
+      { tag, contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      () => undefined,
+    );
   }
-  const user = await docker.createContainer({ Image: tags[1], Cmd: ['true'], Labels: { ...LABELS, 'pvhub.case': 'prune' } });
+  const user = await docker.createContainer({
+    Image: tags[1],
+    Cmd: ['true'],
+    Labels: { ...LABELS, 'pvhub.case': 'prune' },
+  });
   const size = (await docker.getImage(tags[2] as string).inspect()).Size;
   try {
     assert.equal(await engine.pruneImages('pvhub-spec-prune', size * 1.5), [tags[0]]);

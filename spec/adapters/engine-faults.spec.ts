@@ -12,14 +12,29 @@ import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
 
 /** The engine's failures told apart; the container removed under a real run is in integration/workers.spec.ts. */
 
-const dockerError = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode });
+const dockerError = (statusCode: number, message: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode });
 
 test("the engine's own answers: a container gone is one removed from outside, a 5xx or a broken socket the engine", () => {
   assert.is(engineFaultKind(dockerError(404, 'no such container - No such container: 4ff0')), 'container-vanished');
-  assert.is(engineFaultKind(dockerError(409, 'removal of container 4ff0 is already in progress')), 'container-vanished');
-  assert.is(engineFaultKind(dockerError(500, 'connection error: desc = "transport: dial unix containerd.sock"')), 'engine-unavailable');
-  assert.is(engineFaultKind(Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' })), 'engine-unavailable');
-  assert.is(engineFaultKind(Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT', syscall: 'connect' })), 'engine-unavailable');
+  assert.is(
+    engineFaultKind(dockerError(409, 'removal of container 4ff0 is already in progress')),
+    'container-vanished',
+  );
+  assert.is(
+    engineFaultKind(dockerError(500, 'connection error: desc = "transport: dial unix containerd.sock"')),
+    'engine-unavailable',
+  );
+  assert.is(
+    engineFaultKind(Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' })),
+    'engine-unavailable',
+  );
+  assert.is(
+    engineFaultKind(
+      Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT', syscall: 'connect' }),
+    ),
+    'engine-unavailable',
+  );
   assert.is(engineFaultKind(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 'engine-unavailable');
 });
 
@@ -27,7 +42,12 @@ test('what is not a fault of the engine stays as it was: a missing image, a refu
   assert.is(engineFaultKind(dockerError(404, 'No such image: python:3.99-slim')), undefined);
   assert.is(engineFaultKind(dockerError(400, 'invalid mount config')), undefined);
   assert.is(engineFaultKind(new WorkerError('op_2', 'image build failed: pip could not find numpy')), undefined);
-  assert.is(engineFaultKind(Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), { code: 'ENOENT', syscall: 'open' })), undefined);
+  assert.is(
+    engineFaultKind(
+      Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), { code: 'ENOENT', syscall: 'open' }),
+    ),
+    undefined,
+  );
   assert.is(engineFaultKind('a string'), undefined);
 });
 
@@ -35,7 +55,10 @@ test('an engine whose socket is gone: every call fails as ours (wr_500) and retr
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-no-engine-'));
   const engine = new FaultClassifyingEngine(new DockerEngine({ socketPath: path.join(dir, 'docker.sock') }));
   try {
-    for (const call of [() => engine.imageExists('python:3.11-slim'), () => engine.listContainers({ 'pvhub.managed': 'true' })]) {
+    for (const call of [
+      () => engine.imageExists('python:3.11-slim'),
+      () => engine.listContainers({ 'pvhub.managed': 'true' }),
+    ]) {
       const error = await call().then(
         () => assert.unreachable('no engine answers'),
         (rejection: unknown) => rejection,
@@ -73,16 +96,25 @@ test('an engine that stops answering: a run going on past its time limit and the
   const hung = new FaultClassifyingEngine(new SimulatedEngine(() => ({ kind: 'engine-hangs' })), 200);
   try {
     let started = Date.now();
-    const unanswered = await hung.runContainer(runSpec(dir, 100), new AbortController().signal).then(() => assert.unreachable('it never ends'), (error: unknown) => error);
+    const unanswered = await hung.runContainer(runSpec(dir, 100), new AbortController().signal).then(
+      () => assert.unreachable('it never ends'),
+      (error: unknown) => error,
+    );
     assert.instance(unanswered, InfrastructureFault);
-    assert.equal([(unanswered as InfrastructureFault).kind, (unanswered as InfrastructureFault).retryable], ['engine-unavailable', true]);
+    assert.equal(
+      [(unanswered as InfrastructureFault).kind, (unanswered as InfrastructureFault).retryable],
+      ['engine-unavailable', true],
+    );
     assert.match((unanswered as Error).message, 'the Docker engine did not answer within 0.3 s');
     assert.ok(Date.now() - started >= 290, 'not before the time limit and the grace');
 
     const stop = new AbortController();
     started = Date.now();
     setTimeout(() => stop.abort(), 50);
-    const stopped = await hung.runContainer(runSpec(dir, 60_000), stop.signal).then(() => assert.unreachable('it never ends'), (error: unknown) => error);
+    const stopped = await hung.runContainer(runSpec(dir, 60_000), stop.signal).then(
+      () => assert.unreachable('it never ends'),
+      (error: unknown) => error,
+    );
     assert.instance(stopped, InfrastructureFault);
     assert.ok(Date.now() - started < 2_000, 'a stopped run does not wait for its time limit');
 

@@ -14,10 +14,42 @@ import { DUMMY_CREDENTIALS, requireServices, uniqueName } from '../helpers/servi
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 const FILES = [
-  { file_id: 5, system_id: 1, file_name: 'a.csv', timezone: 'Etc/GMT+7', data_sampling_frequency: 15, issue: 'time shift', subissue: '', file_hash: 'h5', include_on_leaderboard: true },
-  { file_id: 6, system_id: 2, file_name: 'b.csv', timezone: 'Etc/GMT+7', data_sampling_frequency: 5, issue: 'none', subissue: '', file_hash: 'h6', include_on_leaderboard: false },
+  {
+    file_id: 5,
+    system_id: 1,
+    file_name: 'a.csv',
+    timezone: 'Etc/GMT+7',
+    data_sampling_frequency: 15,
+    issue: 'time shift',
+    subissue: '',
+    file_hash: 'h5',
+    include_on_leaderboard: true,
+  },
+  {
+    file_id: 6,
+    system_id: 2,
+    file_name: 'b.csv',
+    timezone: 'Etc/GMT+7',
+    data_sampling_frequency: 5,
+    issue: 'none',
+    subissue: '',
+    file_hash: 'h6',
+    include_on_leaderboard: false,
+  },
 ];
-const SYSTEMS = [{ system_id: 1, name: 's1', azimuth: 180, tilt: 20, elevation: 100, latitude: 39.7, longitude: -105.2, tracking: false, dc_capacity: 5 }];
+const SYSTEMS = [
+  {
+    system_id: 1,
+    name: 's1',
+    azimuth: 180,
+    tilt: 20,
+    elevation: 100,
+    latitude: 39.7,
+    longitude: -105.2,
+    tracking: false,
+    dc_capacity: 5,
+  },
+];
 
 let hub: HubServer;
 
@@ -68,43 +100,82 @@ test('every route of contract §3: exact paths, methods, headers and bodies, one
   assert.equal(await client.pythonVersions(), ['3.9', '3.10', '3.11', '3.12']);
   assert.equal(await client.systemMetadata(), SYSTEMS);
   await client.progressIncrement(7, 1.25);
-  await client.reportFileError(7, { error_code: 'sb_500', error_type: 'internal submission error', error_message: 'ValueError: boom', file_name: 'b.csv' });
+  await client.reportFileError(7, {
+    error_code: 'sb_500',
+    error_type: 'internal submission error',
+    error_message: 'ValueError: boom',
+    file_name: 'b.csv',
+  });
   await client.progressIncrement(7, null);
   await client.setStatus(7, 'finished');
   await client.updateResult(7, RESULTS);
   await client.setStatus(8, 'failed');
-  await client.reportBreakingError(8, { error_code: 'op_7', error_type: 'failure cutoff', error_message: 'the first 3 files failed', error_rate: 100 });
+  await client.reportBreakingError(8, {
+    error_code: 'op_7',
+    error_type: 'failure cutoff',
+    error_message: 'the first 3 files failed',
+    error_rate: 100,
+  });
 
   const calls = hub.calls();
   // The two metadata GETs run concurrently: their order is free, everything else is fixed.
   assert.equal(calls.slice(2, 4).sort(), ['GET file_metadata/filemetadata/5/', 'GET file_metadata/filemetadata/6/']);
-  assert.equal([...calls.slice(0, 2), ...calls.slice(4)], [
-    'POST login',
-    'PUT submissions/change_submission_status/7',
-    'POST error/error_report/new',
-    'GET versions/python',
-    'GET versions/python/',
-    'GET system_metadata/systemmetadata/',
-    'POST submissions/submission/7/progress_increment',
-    'POST error/error_report/7/update_non_breaking',
-    'POST submissions/submission/7/progress_increment',
-    'PUT submissions/change_submission_status/7',
-    'PUT submissions/update_submission_result/7',
-    'PUT submissions/change_submission_status/8',
-    'POST error/error_report',
-  ]);
+  assert.equal(
+    [...calls.slice(0, 2), ...calls.slice(4)],
+    [
+      'POST login',
+      'PUT submissions/change_submission_status/7',
+      'POST error/error_report/new',
+      'GET versions/python',
+      'GET versions/python/',
+      'GET system_metadata/systemmetadata/',
+      'POST submissions/submission/7/progress_increment',
+      'POST error/error_report/7/update_non_breaking',
+      'POST submissions/submission/7/progress_increment',
+      'PUT submissions/change_submission_status/7',
+      'PUT submissions/update_submission_result/7',
+      'PUT submissions/change_submission_status/8',
+      'POST error/error_report',
+    ],
+  );
   const bodies = hub.requests.filter((entry) => entry.body !== undefined).map((entry) => [entry.path, entry.body]);
   assert.equal(bodies, [
     ['login', { username: HUB_USERNAME, password: HUB_PASSWORD }],
     ['submissions/change_submission_status/7', { status: 'running' }],
-    ['error/error_report/new', { submission: 7, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } }],
+    [
+      'error/error_report/new',
+      { submission: 7, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } },
+    ],
     ['submissions/submission/7/progress_increment', { file_exec_time: 1.25 }],
-    ['error/error_report/7/update_non_breaking', { error_code: 'sb_500', error_type: 'internal submission error', error_message: 'ValueError: boom', file_name: 'b.csv' }],
+    [
+      'error/error_report/7/update_non_breaking',
+      {
+        error_code: 'sb_500',
+        error_type: 'internal submission error',
+        error_message: 'ValueError: boom',
+        file_name: 'b.csv',
+      },
+    ],
     ['submissions/submission/7/progress_increment', { file_exec_time: null }],
     ['submissions/change_submission_status/7', { status: 'finished' }],
-    ['submissions/update_submission_result/7', { ...RESULTS, metrics: { mean_mean_absolute_error_time_series: 0.25, median_mean_absolute_error_time_series: null } }],
+    [
+      'submissions/update_submission_result/7',
+      {
+        ...RESULTS,
+        metrics: { mean_mean_absolute_error_time_series: 0.25, median_mean_absolute_error_time_series: null },
+      },
+    ],
     ['submissions/change_submission_status/8', { status: 'failed' }],
-    ['error/error_report', { submission: 8, error_code: 'op_7', error_type: 'failure cutoff', error_message: 'the first 3 files failed', error_rate: 100 }],
+    [
+      'error/error_report',
+      {
+        submission: 8,
+        error_code: 'op_7',
+        error_type: 'failure cutoff',
+        error_message: 'the first 3 files failed',
+        error_rate: 100,
+      },
+    ],
   ]);
   const token = (hub.requests[1]?.headers['authorization'] ?? '').replace(/^Token /, '');
   for (const entry of hub.requests) {
@@ -120,7 +191,12 @@ test('a breaking error without a rate sends no error_rate; NaN never reaches the
   const client = api();
   await client.reportBreakingError(9, { error_code: 'wr_6', error_type: 'config', error_message: 'no config.json' });
   await client.progressIncrement(9, NaN);
-  assert.equal(hub.requests[1]?.body, { submission: 9, error_code: 'wr_6', error_type: 'config', error_message: 'no config.json' });
+  assert.equal(hub.requests[1]?.body, {
+    submission: 9,
+    error_code: 'wr_6',
+    error_type: 'config',
+    error_message: 'no config.json',
+  });
   assert.equal(hub.requests[2]?.body, { file_exec_time: null });
 });
 
@@ -189,7 +265,11 @@ test('an expired token (401) logs in again, once, and the call goes through', as
     assert.is((error as HubApiError).status, 401);
     assert.is((error as HubApiError).code, 'op_3');
   }
-  assert.is(hub.calls().filter((call) => call === 'POST login').length, 3, 'one more login for the second 401, not a loop');
+  assert.is(
+    hub.calls().filter((call) => call === 'POST login').length,
+    3,
+    'one more login for the second 401, not a loop',
+  );
 });
 
 test('wrong credentials: the call fails with its code and the API text, and nothing secret in the message or log', async () => {
@@ -230,7 +310,11 @@ test('a request with no answer times out and is retried, then fails with the rou
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   try {
-    const client = api({ baseUrl: url, requestTimeoutMs: 200, credentials: async () => ({ username: 'u', password: 'p' }) });
+    const client = api({
+      baseUrl: url,
+      requestTimeoutMs: 200,
+      credentials: async () => ({ username: 'u', password: 'p' }),
+    });
     const started = Date.now();
     try {
       await client.setStatus(7, 'running');
@@ -255,17 +339,33 @@ test('a POST with no answer is not sent again (the Hub may have counted it); a P
   const server = http.createServer((request, response) => {
     seen.push(`${request.method ?? ''} ${request.url ?? ''}`);
     request.resume();
-    if (request.url === '/login') response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 't', username: 'u' }));
+    if (request.url === '/login')
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token: 't', username: 'u' }));
   });
   server.on('connection', (socket) => sockets.add(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
-    const client = api({ baseUrl: url, requestTimeoutMs: 200, credentials: async () => ({ username: 'u', password: 'p' }) });
-    await client.progressIncrement(7, 1.5).then(() => assert.unreachable(), (error: unknown) => assert.match((error as Error).message, 'no answer within 0.2 s'));
+    const client = api({
+      baseUrl: url,
+      requestTimeoutMs: 200,
+      credentials: async () => ({ username: 'u', password: 'p' }),
+    });
+    await client.progressIncrement(7, 1.5).then(
+      () => assert.unreachable(),
+      (error: unknown) => assert.match((error as Error).message, 'no answer within 0.2 s'),
+    );
     assert.equal(seen, ['POST /login', 'POST /submissions/submission/7/progress_increment']);
-    await client.setStatus(7, 'running').then(() => assert.unreachable(), (error: unknown) => assert.is((error as WorkerError).code, 'wr_5'));
-    assert.is(seen.filter((call) => call === 'PUT /submissions/change_submission_status/7').length, FAST_RETRY.attempts);
+    await client.setStatus(7, 'running').then(
+      () => assert.unreachable(),
+      (error: unknown) => assert.is((error as WorkerError).code, 'wr_5'),
+    );
+    assert.is(
+      seen.filter((call) => call === 'PUT /submissions/change_submission_status/7').length,
+      FAST_RETRY.attempts,
+    );
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
@@ -277,10 +377,22 @@ test('credentials: from the environment when both are set, else from the Secrets
   assert.equal(await fromEnv(), { username: 'u1', password: 'p1' });
   const services = await requireServices();
   // moto serves Secrets Manager on the same endpoint as S3.
-  const secrets = new SecretsManagerClient({ region: 'us-west-2', endpoint: services.s3Endpoint, credentials: DUMMY_CREDENTIALS });
+  const secrets = new SecretsManagerClient({
+    region: 'us-west-2',
+    endpoint: services.s3Endpoint,
+    credentials: DUMMY_CREDENTIALS,
+  });
   const name = uniqueName('valhub-worker-credentials');
-  await secrets.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ username: 'from-secret', password: 's3cret' }) }));
-  assert.equal(await readSecretCredentials(name, 'us-west-2', secrets), { username: 'from-secret', password: 's3cret' });
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: name,
+      SecretString: JSON.stringify({ username: 'from-secret', password: 's3cret' }),
+    }),
+  );
+  assert.equal(await readSecretCredentials(name, 'us-west-2', secrets), {
+    username: 'from-secret',
+    password: 's3cret',
+  });
   const bad = uniqueName('bad-secret');
   await secrets.send(new CreateSecretCommand({ Name: bad, SecretString: '{"user":"x"}' }));
   try {

@@ -33,7 +33,10 @@ test('a socket whose folder is not visible here (another work folder, not mounte
 test('a process busy in a loop that never yields is alive; killed with -9 it is dead, its socket left behind', async () => {
   const id = 'spec-1-abcdef';
   const holder = `import('${path.join(ROOT, 'src/adapters/owner-mark.ts')}').then((m) => m.holdOwnerMark(process.argv[1], process.argv[2])).then(() => { console.log('held'); for (;;); });`;
-  const child = spawn('node', ['--import', 'tsx', '-e', holder, work, id], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('node', ['--import', 'tsx', '-e', holder, work, id], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('held') && resolve());

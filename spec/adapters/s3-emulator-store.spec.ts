@@ -39,10 +39,20 @@ test('a 2 MB object goes up, is listed and comes back byte for byte, streamed, w
 
   const put = emulator.requests.filter((request) => request.method === 'PUT');
   assert.equal(
-    put.map((request) => [request.rawPath, request.headers['content-type'], request.headers['content-length'], request.bodyBytes]),
+    put.map((request) => [
+      request.rawPath,
+      request.headers['content-type'],
+      request.headers['content-length'],
+      request.bodyBytes,
+    ]),
     [
       [`/put_object/${BUCKET}/${key}`, 'application/octet-stream', String(content.length), content.length],
-      [`/put_object/${BUCKET}/submission_files/submission_user_3/submission_9/results/report.html`, 'text/html', String(content.length), content.length],
+      [
+        `/put_object/${BUCKET}/submission_files/submission_user_3/submission_9/results/report.html`,
+        'text/html',
+        String(content.length),
+        content.length,
+      ],
     ],
   );
   assert.ok((await readFile(path.join(emulator.root, BUCKET, key))).equals(content));
@@ -64,8 +74,15 @@ test('list keeps only keys that start with the prefix (the emulator lists a fold
   await writeFile(path.join(folder, 'sub', 'template.py'), 'x');
   await mkdir(path.join(emulator.root, BUCKET, 'evaluation_scripts', '70'), { recursive: true });
   await writeFile(path.join(emulator.root, BUCKET, 'evaluation_scripts', '70', 'other.py'), 'x');
-  assert.equal([...(await store.list('evaluation_scripts/7/'))].sort(), ['evaluation_scripts/7/config.json', 'evaluation_scripts/7/sub/template.py']);
-  assert.equal([...(await store.list('evaluation_scripts/7/con'))].sort(), [], 'a partial name is not a folder for the emulator');
+  assert.equal([...(await store.list('evaluation_scripts/7/'))].sort(), [
+    'evaluation_scripts/7/config.json',
+    'evaluation_scripts/7/sub/template.py',
+  ]);
+  assert.equal(
+    [...(await store.list('evaluation_scripts/7/con'))].sort(),
+    [],
+    'a partial name is not a folder for the emulator',
+  );
 });
 
 test('a missing key is ObjectNotFoundError naming the key, is not retried, and leaves no file', async () => {
@@ -108,7 +125,15 @@ test('a 500 is retried on every route; the transfer then succeeds', async () => 
   assert.equal(await store.list('data_files/files/'), ['data_files/files/small.csv']);
   assert.equal(
     emulator.requests.map((request) => `${request.method} ${request.route} ${request.status}`),
-    ['PUT put_object 500', 'PUT put_object 200', 'GET get_object 503', 'GET get_object 503', 'GET get_object 200', 'GET list_bucket 500', 'GET list_bucket 200'],
+    [
+      'PUT put_object 500',
+      'PUT put_object 200',
+      'GET get_object 503',
+      'GET get_object 503',
+      'GET get_object 200',
+      'GET list_bucket 500',
+      'GET list_bucket 200',
+    ],
   );
   // The retried upload sent the whole file again.
   assert.is(emulator.requests[1]?.bodyBytes, 8);
@@ -159,7 +184,11 @@ test('keys with spaces and other reserved characters are encoded per segment and
   await store.upload(key, source, 'application/zip');
   assert.is(emulator.requests[0]?.rawPath, `/put_object/${BUCKET}/${encodeKeyPath(key)}`);
   assert.is(emulator.requests[0]?.key, key);
-  assert.ok(existsSync(path.join(emulator.root, BUCKET, 'submission_files', 'submission_user_1', 'submission_2', 'my algo #1 (v2)?.zip')));
+  assert.ok(
+    existsSync(
+      path.join(emulator.root, BUCKET, 'submission_files', 'submission_user_1', 'submission_2', 'my algo #1 (v2)?.zip'),
+    ),
+  );
 
   assert.equal(await store.list('submission_files/submission_user_1/submission_2/'), [key]);
   const target = path.join(scratch, 'algo back.zip');

@@ -47,12 +47,21 @@ test('a file goes up and comes back byte for byte, with its content type, throug
   const source = path.join(scratch, 'big.bin');
   const content = randomBytes(6 * 1024 * 1024 + 17);
   await writeFile(source, content);
-  await store.upload('submission_files/submission_user_u/submission_1/results/big.bin', source, 'application/octet-stream');
+  await store.upload(
+    'submission_files/submission_user_u/submission_1/results/big.bin',
+    source,
+    'application/octet-stream',
+  );
   await store.upload('submission_files/submission_user_u/submission_1/results/report.html', source, 'text/html');
   const target = path.join(scratch, 'back.bin');
   await store.download('submission_files/submission_user_u/submission_1/results/big.bin', target);
   assert.ok((await readFile(target)).equals(content));
-  const head = await testS3Client(services).send(new HeadObjectCommand({ Bucket: bucket, Key: 'submission_files/submission_user_u/submission_1/results/report.html' }));
+  const head = await testS3Client(services).send(
+    new HeadObjectCommand({
+      Bucket: bucket,
+      Key: 'submission_files/submission_user_u/submission_1/results/report.html',
+    }),
+  );
   assert.is(head.ContentType, 'text/html');
   assert.is(head.ContentLength, content.length);
 });
@@ -61,7 +70,9 @@ test('list returns every key under the prefix, across pages (more than 1000 keys
   const client = testS3Client(services);
   const keys = Array.from({ length: 1003 }, (_, i) => `evaluation_scripts/7/file-${String(i).padStart(4, '0')}.csv`);
   for (let i = 0; i < keys.length; i += 50) {
-    await Promise.all(keys.slice(i, i + 50).map((Key) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'x' }))));
+    await Promise.all(
+      keys.slice(i, i + 50).map((Key) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'x' }))),
+    );
   }
   await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'evaluation_scripts/70/other.csv', Body: 'x' }));
   const store = new S3ObjectStore(createS3Client(settings(services.s3Endpoint)), bucket);
@@ -85,7 +96,9 @@ test('a missing key is ObjectNotFoundError naming the key, and leaves no file', 
 });
 
 test('a missing bucket is not mistaken for a missing object', async () => {
-  const store = new S3ObjectStore(createS3Client(settings(services.s3Endpoint)), `${bucket}-absent`, { retry: FAST_RETRY });
+  const store = new S3ObjectStore(createS3Client(settings(services.s3Endpoint)), `${bucket}-absent`, {
+    retry: FAST_RETRY,
+  });
   try {
     await store.download('data_files/files/a.csv', path.join(scratch, 'a.csv'));
     assert.unreachable();

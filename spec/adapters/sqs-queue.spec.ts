@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { createSqsClient, SqsJobQueue } from '../../src/adapters/sqs-queue.js';
 import type { AwsSettings } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
@@ -39,12 +44,18 @@ async function hubQueue(): Promise<{ name: string; url: string }> {
 
 async function send(url: string, submission: number): Promise<void> {
   await testSqsClient(services).send(
-    new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ submission_pk: submission }), MessageGroupId: '1', MessageDeduplicationId: String(submission) }),
+    new SendMessageCommand({
+      QueueUrl: url,
+      MessageBody: JSON.stringify({ submission_pk: submission }),
+      MessageGroupId: '1',
+      MessageDeduplicationId: String(submission),
+    }),
   );
 }
 
 const never = new AbortController().signal;
-const bodyOf = (message: { body: string } | undefined) => (message ? (JSON.parse(message.body) as { submission_pk: number }).submission_pk : undefined);
+const bodyOf = (message: { body: string } | undefined) =>
+  message ? (JSON.parse(message.body) as { submission_pk: number }).submission_pk : undefined;
 
 test('a missing queue is created FIFO, content-based deduplication off, when creation is on', async () => {
   const name = `${uniqueName('pvhub-spec-new')}.fifo`;
@@ -78,7 +89,10 @@ test('one message at a time, oldest first; the single group holds the next while
   const first = await queue.receive(1, never);
   assert.is(bodyOf(first), 11);
   assert.is(first?.receiveCount, 1);
-  assert.ok(first && first.firstReceivedAt >= before - 2000 && first.firstReceivedAt <= Date.now() + 2000, 'first receipt time is now');
+  assert.ok(
+    first && first.firstReceivedAt >= before - 2000 && first.firstReceivedAt <= Date.now() + 2000,
+    'first receipt time is now',
+  );
   assert.is(await queue.receive(1, never), undefined, 'FIFO group blocked while 11 is in flight');
   await queue.delete(first!);
   assert.is(bodyOf(await queue.receive(1, never)), 12);

@@ -21,7 +21,15 @@ const SERIES = parseTaskConfig({
   references_compare: ['time_series'],
   public_results_table: 'time-shift-public-metrics.json',
   private_results_table: 'time-shift-private-metrics.json',
-  private_results_columns: ['system_id', 'file_name', 'runtime', 'data_requirements', 'mean_absolute_error_time_series', 'data_sampling_frequency', 'issue'],
+  private_results_columns: [
+    'system_id',
+    'file_name',
+    'runtime',
+    'data_requirements',
+    'mean_absolute_error_time_series',
+    'data_sampling_frequency',
+    'issue',
+  ],
 });
 
 const ALL_OPERATIONS = Object.keys(OPERATIONS);
@@ -30,7 +38,12 @@ const SCALAR = parseTaskConfig({
   function_name: 'estimate_az_tilt',
   comparison_type: 'scalar',
   performance_metrics: ['runtime', 'absolute_error', 'error'],
-  metrics_operations: Object.fromEntries(['runtime', 'absolute_error_azimuth', 'absolute_error_tilt', 'error_azimuth', 'error_tilt'].map((key) => [key, ALL_OPERATIONS])),
+  metrics_operations: Object.fromEntries(
+    ['runtime', 'absolute_error_azimuth', 'absolute_error_tilt', 'error_azimuth', 'error_tilt'].map((key) => [
+      key,
+      ALL_OPERATIONS,
+    ]),
+  ),
   allowable_kwargs: ['latitude'],
   references_compare: ['azimuth', 'tilt'],
   public_results_table: 'az-tilt-public-metrics.json',
@@ -56,10 +69,22 @@ function task(meta: FileMetadata): FileTask {
   return { index: 0, metadata: meta, kwargs: [] };
 }
 
-function scored(meta: FileMetadata, runtime: number, values: Record<string, number>, requirements: readonly string[]): FileScore {
+function scored(
+  meta: FileMetadata,
+  runtime: number,
+  values: Record<string, number>,
+  requirements: readonly string[],
+): FileScore {
   return {
     kind: 'scored',
-    run: { kind: 'ran', task: task(meta), executionTime: runtime, outputPath: '/x', functionParameters: ['time_series', 'latitude'], wallTimeMs: 1 },
+    run: {
+      kind: 'ran',
+      task: task(meta),
+      executionTime: runtime,
+      outputPath: '/x',
+      functionParameters: ['time_series', 'latitude'],
+      wallTimeMs: 1,
+    },
     row: { file_name: meta.file_name, data_requirements: requirements, values },
   };
 }
@@ -69,20 +94,44 @@ const SERIES_REQUIREMENTS = ['time_series', 'latitude', 'longitude', 'data_sampl
 function seriesTally(files: ReadonlyArray<[FileMetadata, number, number]>, failed: FileMetadata[] = []): Tally {
   let tally = emptyTally(files.length + failed.length);
   for (const [meta, runtime, mae] of files) {
-    tally = addScore(tally, scored(meta, runtime, { runtime, mean_absolute_error_time_series: mae }, SERIES_REQUIREMENTS));
+    tally = addScore(
+      tally,
+      scored(meta, runtime, { runtime, mean_absolute_error_time_series: mae }, SERIES_REQUIREMENTS),
+    );
   }
-  for (const meta of failed) tally = addScore(tally, { kind: 'failed', task: task(meta), failure: { code: 'op_8', message: 'x' }, wallTimeMs: 1 });
+  for (const meta of failed)
+    tally = addScore(tally, {
+      kind: 'failed',
+      task: task(meta),
+      failure: { code: 'op_8', message: 'x' },
+      wallTimeMs: 1,
+    });
   return tally;
 }
 
-const CONTRACT_KEYS = ['module', 'number_of_files', 'mean_runtime', 'median_runtime', 'function_parameters', 'data_requirements', 'metrics'];
+const CONTRACT_KEYS = [
+  'module',
+  'number_of_files',
+  'mean_runtime',
+  'median_runtime',
+  'function_parameters',
+  'data_requirements',
+  'metrics',
+];
 
 test('hand-worked: public over leaderboard files, private over all scored files; the object key by key', () => {
   const a = metadata('a.csv', true, { data_sampling_frequency: 15, issue: 'none' });
   const b = metadata('b.csv', false);
   const c = metadata('c.csv', true);
   const d = metadata('d.csv', true);
-  const tally = seriesTally([[c, 2, 20], [a, 1, 10], [b, 3, 100]], [d]);
+  const tally = seriesTally(
+    [
+      [c, 2, 20],
+      [a, 1, 10],
+      [b, 3, 100],
+    ],
+    [d],
+  );
   const { publicResults, privateResults } = aggregate(SERIES, tally, [a, b, c, d]);
   assert.equal(Object.keys(publicResults), CONTRACT_KEYS);
   assert.is(publicResults.module, 'submission');
@@ -91,13 +140,25 @@ test('hand-worked: public over leaderboard files, private over all scored files;
   assert.is(publicResults.median_runtime, 1.5);
   assert.equal(publicResults.function_parameters, ['time_series', 'latitude']);
   assert.equal(publicResults.data_requirements, SERIES_REQUIREMENTS);
-  assert.equal(publicResults.metrics, { mean_runtime: 1.5, mean_mean_absolute_error_time_series: 15, median_mean_absolute_error_time_series: 15 });
-  assert.equal(Object.keys(publicResults.metrics), ['mean_runtime', 'mean_mean_absolute_error_time_series', 'median_mean_absolute_error_time_series']);
+  assert.equal(publicResults.metrics, {
+    mean_runtime: 1.5,
+    mean_mean_absolute_error_time_series: 15,
+    median_mean_absolute_error_time_series: 15,
+  });
+  assert.equal(Object.keys(publicResults.metrics), [
+    'mean_runtime',
+    'mean_mean_absolute_error_time_series',
+    'median_mean_absolute_error_time_series',
+  ]);
   assert.equal(Object.keys(privateResults), CONTRACT_KEYS);
   assert.is(privateResults.number_of_files, 3);
   assert.is(privateResults.mean_runtime, 2);
   assert.is(privateResults.median_runtime, 2);
-  assert.equal(privateResults.metrics, { mean_runtime: 2, mean_mean_absolute_error_time_series: 130 / 3, median_mean_absolute_error_time_series: 20 });
+  assert.equal(privateResults.metrics, {
+    mean_runtime: 2,
+    mean_mean_absolute_error_time_series: 130 / 3,
+    median_mean_absolute_error_time_series: 20,
+  });
 });
 
 test('no leaderboard file: zero files and null metrics, never NaN in the JSON (defect 13)', () => {
@@ -106,7 +167,11 @@ test('no leaderboard file: zero files and null metrics, never NaN in the JSON (d
   assert.is(publicResults.number_of_files, 0);
   assert.is(publicResults.mean_runtime, null);
   assert.is(publicResults.median_runtime, null);
-  assert.equal(publicResults.metrics, { mean_runtime: null, mean_mean_absolute_error_time_series: null, median_mean_absolute_error_time_series: null });
+  assert.equal(publicResults.metrics, {
+    mean_runtime: null,
+    mean_mean_absolute_error_time_series: null,
+    median_mean_absolute_error_time_series: null,
+  });
   assert.not.match(JSON.stringify(publicResults), 'NaN');
   assert.is(privateResults.number_of_files, 1);
 });
@@ -115,13 +180,30 @@ test('rows are joined on file_name in the task order; scored files missing from 
   const a = metadata('a.csv', true);
   const b = metadata('b.csv', true);
   const stray = metadata('stray.csv', true);
-  const { fullResults, privateResults } = aggregate(SERIES, seriesTally([[b, 1, 1], [stray, 1, 1], [a, 1, 1]]), [a, b]);
+  const { fullResults, privateResults } = aggregate(
+    SERIES,
+    seriesTally([
+      [b, 1, 1],
+      [stray, 1, 1],
+      [a, 1, 1],
+    ]),
+    [a, b],
+  );
   assert.is(privateResults.number_of_files, 2);
-  assert.equal(fullResults.rows.map((row) => row[1]), ['a.csv', 'b.csv']);
+  assert.equal(
+    fullResults.rows.map((row) => row[1]),
+    ['a.csv', 'b.csv'],
+  );
 });
 
 test('execution_time.csv and Python float formatting', () => {
-  assert.is(executionTimeCsv([['a.csv', 1], ['b,c.csv', 0.00001234]]), 'file_name,execution_time\na.csv,1.0\n"b,c.csv",1.234e-05\n');
+  assert.is(
+    executionTimeCsv([
+      ['a.csv', 1],
+      ['b,c.csv', 0.00001234],
+    ]),
+    'file_name,execution_time\na.csv,1.0\n"b,c.csv",1.234e-05\n',
+  );
   assert.is(pythonFloat(0.1), '0.1');
   assert.is(pythonFloat(1e16), '1e+16');
   assert.is(pythonFloat(123456789012345.6), '123456789012345.6');
@@ -200,7 +282,9 @@ print(json.dumps({"answers": answers, "floats": floats}))
 `;
 
 const close = (actual: number | null | undefined, expected: number | null) =>
-  expected === null ? actual === null : typeof actual === 'number' && Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
+  expected === null
+    ? actual === null
+    : typeof actual === 'number' && Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
 
 test('random tallies: every operation, both scopes and the full-results CSV agree with pandas', async () => {
   const next = random(42);
@@ -210,10 +294,25 @@ test('random tallies: every operation, both scopes and the full-results CSV agre
   try {
     await writeFile(
       path.join(dir, 'datasets.json'),
-      JSON.stringify({ datasets: datasets.map(({ rows, metadata: meta }) => ({ rows, metadata: meta })), operations: SCALAR.metricsOperations, columns: SCALAR.privateResultsColumns, floats }),
+      JSON.stringify({
+        datasets: datasets.map(({ rows, metadata: meta }) => ({ rows, metadata: meta })),
+        operations: SCALAR.metricsOperations,
+        columns: SCALAR.privateResultsColumns,
+        floats,
+      }),
     );
     const expected = JSON.parse(await python(PANDAS, [dir])) as {
-      answers: Array<Record<'public' | 'private', { number_of_files: number; mean_runtime: number | null; median_runtime: number | null; metrics: Record<string, number | null> }>>;
+      answers: Array<
+        Record<
+          'public' | 'private',
+          {
+            number_of_files: number;
+            mean_runtime: number | null;
+            median_runtime: number | null;
+            metrics: Record<string, number | null>;
+          }
+        >
+      >;
       floats: string[];
     };
     for (const [index, dataset] of datasets.entries()) {
@@ -227,7 +326,8 @@ test('random tallies: every operation, both scopes and the full-results CSV agre
         assert.ok(close(results.mean_runtime, pandas.mean_runtime), `${where} mean_runtime`);
         assert.ok(close(results.median_runtime, pandas.median_runtime), `${where} median_runtime`);
         assert.equal(Object.keys(results.metrics).sort(), Object.keys(pandas.metrics).sort(), where);
-        for (const [key, value] of Object.entries(pandas.metrics)) assert.ok(close(results.metrics[key], value), `${where} ${key}: ${results.metrics[key]} vs pandas ${value}`);
+        for (const [key, value] of Object.entries(pandas.metrics))
+          assert.ok(close(results.metrics[key], value), `${where} ${key}: ${results.metrics[key]} vs pandas ${value}`);
       }
       const pandasCsv = await readFile(path.join(dir, `full_${index}.csv`), 'utf8');
       assert.fixture(fullResultsCsv(ours.fullResults), pandasCsv);
@@ -241,7 +341,17 @@ test('random tallies: every operation, both scopes and the full-results CSV agre
 test('the full results keep private_results_columns in their order and drop unknown names', () => {
   const dataset = randomDataset(random(7), 3);
   const { fullResults } = aggregate(SCALAR, dataset.tally, dataset.metadata);
-  assert.equal(fullResults.columns, ['system_id', 'file_name', 'runtime', 'data_requirements', 'absolute_error_azimuth', 'data_sampling_frequency', 'issue', 'include_on_leaderboard', 'latitude']);
+  assert.equal(fullResults.columns, [
+    'system_id',
+    'file_name',
+    'runtime',
+    'data_requirements',
+    'absolute_error_azimuth',
+    'data_sampling_frequency',
+    'issue',
+    'include_on_leaderboard',
+    'latitude',
+  ]);
   assert.ok(fullResultsCsv(fullResults).startsWith(',system_id,file_name,runtime,'));
 });
 

@@ -5,15 +5,30 @@ import { memoryBudget, parseCgroupBytes, parseMemAvailable } from '../../src/dom
 const GIB = 1024 ** 3;
 
 test('the smaller of host memory and what the cgroup still allows, less the reserve', () => {
-  assert.is(memoryBudget({ availableBytes: 20 * GIB, cgroupLimitBytes: undefined, cgroupUsageBytes: undefined }, GIB), 19 * GIB);
-  assert.is(memoryBudget({ availableBytes: 20 * GIB, cgroupLimitBytes: 8 * GIB, cgroupUsageBytes: 2 * GIB }, GIB), 5 * GIB);
+  assert.is(
+    memoryBudget({ availableBytes: 20 * GIB, cgroupLimitBytes: undefined, cgroupUsageBytes: undefined }, GIB),
+    19 * GIB,
+  );
+  assert.is(
+    memoryBudget({ availableBytes: 20 * GIB, cgroupLimitBytes: 8 * GIB, cgroupUsageBytes: 2 * GIB }, GIB),
+    5 * GIB,
+  );
   assert.is(memoryBudget({ availableBytes: 4 * GIB, cgroupLimitBytes: 8 * GIB, cgroupUsageBytes: 0 }, GIB), 3 * GIB);
 });
 
 test("cgroup v1's huge 'unlimited' value counts as no limit; never negative", () => {
-  assert.is(memoryBudget({ availableBytes: 10 * GIB, cgroupLimitBytes: 9223372036854771712, cgroupUsageBytes: GIB }, 0), 10 * GIB);
-  assert.is(memoryBudget({ availableBytes: GIB, cgroupLimitBytes: undefined, cgroupUsageBytes: undefined }, 2 * GIB), 0);
-  assert.is(memoryBudget({ availableBytes: undefined, cgroupLimitBytes: undefined, cgroupUsageBytes: undefined }, 0), 0);
+  assert.is(
+    memoryBudget({ availableBytes: 10 * GIB, cgroupLimitBytes: 9223372036854771712, cgroupUsageBytes: GIB }, 0),
+    10 * GIB,
+  );
+  assert.is(
+    memoryBudget({ availableBytes: GIB, cgroupLimitBytes: undefined, cgroupUsageBytes: undefined }, 2 * GIB),
+    0,
+  );
+  assert.is(
+    memoryBudget({ availableBytes: undefined, cgroupLimitBytes: undefined, cgroupUsageBytes: undefined }, 0),
+    0,
+  );
 });
 
 test('procfs and cgroup files parse', () => {

@@ -41,7 +41,11 @@ test('owned folders: the owner is read back from the names a worker gives its wo
   assert.is(ownedFolder(keptWorkspaceName(workspace, owner)), undefined);
 });
 
-const container = (id: string, labels: Record<string, string>, createdAt = 0): ManagedContainer => ({ id, labels: { 'pvhub.managed': 'true', ...labels }, createdAt });
+const container = (id: string, labels: Record<string, string>, createdAt = 0): ManagedContainer => ({
+  id,
+  labels: { 'pvhub.managed': 'true', ...labels },
+  createdAt,
+});
 
 test('other owners: from containers, folders and sockets, each with its socket; never this worker', () => {
   const owners = otherOwners(
@@ -70,7 +74,11 @@ test("an older version's container (no owner) is abandoned only once older than 
   const lifetime = unownedLifetimeMs(limits, 5 * MINUTE);
   assert.is(lifetime, 40 * MINUTE, 'the longest limit and the margin for its removal');
   const now = 100 * MINUTE;
-  const containers = [container('young', {}, now - 39 * MINUTE), container('old', {}, now - 41 * MINUTE), container('owned', { [OWNER_LABEL]: 'x-1-aaaaaa' }, 0)];
+  const containers = [
+    container('young', {}, now - 39 * MINUTE),
+    container('old', {}, now - 41 * MINUTE),
+    container('owned', { [OWNER_LABEL]: 'x-1-aaaaaa' }, 0),
+  ];
   assert.equal(abandonedUnowned(containers, now, lifetime), ['old']);
 });
 

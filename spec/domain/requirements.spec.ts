@@ -1,6 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalName, parseRequirements, pipErrorSummary, requirementWithoutWheel, urlRequirements } from '../../src/domain/requirements.js';
+import {
+  canonicalName,
+  parseRequirements,
+  pipErrorSummary,
+  requirementWithoutWheel,
+  urlRequirements,
+} from '../../src/domain/requirements.js';
 import { workerError } from '../helpers/images.js';
 
 test('requirement lines keep names, extras, versions and markers, without comments', () => {
@@ -14,7 +20,13 @@ test('requirement lines keep names, extras, versions and markers, without commen
     '  ==0.14.1',
     '',
   ].join('\n');
-  assert.equal(parseRequirements(text), ['pandas>=1.5,<3', 'numpy==1.26.4', 'scikit-learn[alldeps] ~= 1.3', 'pvlib ; python_version >= "3.9"', 'statsmodels    ==0.14.1']);
+  assert.equal(parseRequirements(text), [
+    'pandas>=1.5,<3',
+    'numpy==1.26.4',
+    'scikit-learn[alldeps] ~= 1.3',
+    'pvlib ; python_version >= "3.9"',
+    'statsmodels    ==0.14.1',
+  ]);
 });
 
 test('options, URLs, files and malformed lines are op_2 naming the line', async () => {
@@ -38,11 +50,18 @@ test('options, URLs, files and malformed lines are op_2 naming the line', async 
 });
 
 test('pip\'s "no matching distribution" names the requirement to build from source', () => {
-  const output = 'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none)\nERROR: No matching distribution found for qss>=0.2\n';
+  const output =
+    'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none)\nERROR: No matching distribution found for qss>=0.2\n';
   assert.is(requirementWithoutWheel(output), 'qss>=0.2');
   assert.is(requirementWithoutWheel('ERROR: ResolutionImpossible: for help visit ...'), undefined);
-  assert.is(pipErrorSummary(output), 'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none) | ERROR: No matching distribution found for qss>=0.2');
-  assert.is(pipErrorSummary('Collecting x\n  Downloading x-1.0.whl\nKilled\n'), 'Collecting x |   Downloading x-1.0.whl | Killed');
+  assert.is(
+    pipErrorSummary(output),
+    'ERROR: Could not find a version that satisfies the requirement qss>=0.2 (from solar-data-tools) (from versions: none) | ERROR: No matching distribution found for qss>=0.2',
+  );
+  assert.is(
+    pipErrorSummary('Collecting x\n  Downloading x-1.0.whl\nKilled\n'),
+    'Collecting x |   Downloading x-1.0.whl | Killed',
+  );
 });
 
 test('project names compare as the index compares them', () => {
@@ -51,7 +70,8 @@ test('project names compare as the index compares them', () => {
 });
 
 test("a wheel's URL requirements are found in its METADATA, folded lines too; markers and named ones are not", () => {
-  const metadata = 'Metadata-Version: 2.1\nName: x\nRequires-Dist: numpy (>=1.20)\nRequires-Dist: pytest ; extra == "test"\nRequires-Dist: evil\n  @ https://example.invalid/evil.tar.gz\nRequires-Dist: y; python_version >= "3.9"\n';
+  const metadata =
+    'Metadata-Version: 2.1\nName: x\nRequires-Dist: numpy (>=1.20)\nRequires-Dist: pytest ; extra == "test"\nRequires-Dist: evil\n  @ https://example.invalid/evil.tar.gz\nRequires-Dist: y; python_version >= "3.9"\n';
   assert.equal(urlRequirements(metadata), ['evil @ https://example.invalid/evil.tar.gz']);
 });
 

@@ -5,8 +5,14 @@ import { backoffDelay, isNetworkError, isUndeliveredError, retrying } from '../.
 const POLICY = { attempts: 4, baseDelayMs: 100, maxDelayMs: 300 };
 
 test('backoff doubles from the base, is capped, and jitters within the upper half', () => {
-  assert.equal([1, 2, 3, 4].map((attempt) => backoffDelay(POLICY, attempt, 0)), [50, 100, 150, 150]);
-  assert.equal([1, 2, 3, 4].map((attempt) => backoffDelay(POLICY, attempt, 0.999999)), [100, 200, 300, 300]);
+  assert.equal(
+    [1, 2, 3, 4].map((attempt) => backoffDelay(POLICY, attempt, 0)),
+    [50, 100, 150, 150],
+  );
+  assert.equal(
+    [1, 2, 3, 4].map((attempt) => backoffDelay(POLICY, attempt, 0.999999)),
+    [100, 200, 300, 300],
+  );
 });
 
 test('retries transient failures until success, waiting the backoff between tries', async () => {

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
-import { cellNumber, type CsvHead, type Scored, scalarReference, scoreScalar, TimeSeriesComparison } from '../../src/domain/scoring.js';
+import {
+  cellNumber,
+  type CsvHead,
+  type Scored,
+  scalarReference,
+  scoreScalar,
+  TimeSeriesComparison,
+} from '../../src/domain/scoring.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
 
@@ -22,7 +29,13 @@ const SCALAR = parseTaskConfig({
   function_name: 'estimate_az_tilt',
   comparison_type: 'scalar',
   performance_metrics: ['runtime', 'absolute_error', 'error'],
-  metrics_operations: { runtime: ['mean'], absolute_error_azimuth: ['mean'], absolute_error_tilt: ['mean'], error_azimuth: ['mean'], error_tilt: ['mean'] },
+  metrics_operations: {
+    runtime: ['mean'],
+    absolute_error_azimuth: ['mean'],
+    absolute_error_tilt: ['mean'],
+    error_azimuth: ['mean'],
+    error_tilt: ['mean'],
+  },
   allowable_kwargs: ['latitude'],
   references_compare: ['azimuth', 'tilt'],
   public_results_table: 'public.json',
@@ -40,7 +53,11 @@ function random(seed: number): () => number {
   };
 }
 
-const lines = (csv: string) => csv.split('\n').filter((line) => line.trim() !== '').map((line) => line.split(','));
+const lines = (csv: string) =>
+  csv
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.split(','));
 
 /** Feeds two CSV texts through the comparison as score-run does, row by row in step. */
 function compare(output: string, reference: string, config = SERIES): Scored {
@@ -73,7 +90,8 @@ test('cells are read as pandas reads a float column', () => {
   assert.is(cellNumber('-Infinity'), -Infinity);
   assert.is(cellNumber('True'), 1);
   assert.is(cellNumber('False'), 0);
-  for (const missing of ['', 'nan', 'NaN', 'NA', 'null', 'None', undefined]) assert.ok(Number.isNaN(cellNumber(missing)), String(missing));
+  for (const missing of ['', 'nan', 'NaN', 'NA', 'null', 'None', undefined])
+    assert.ok(Number.isNaN(cellNumber(missing)), String(missing));
   for (const text of ['abc', '0x10', '1,5', '1 000', '2015-01-01']) assert.is(cellNumber(text), undefined, text);
 });
 
@@ -113,9 +131,18 @@ test('time series: a missing, infinite or non-numeric output value fails the fil
 });
 
 test('time series: lengths must be equal (op_8, with both counts)', () => {
-  assert.equal(failure(compare(',0\na,0\nb,60\nc,60\n', REFERENCE)), { code: 'op_8', message: 'the output has 3 values, the reference 4' });
-  assert.equal(failure(compare(',0\na,0\nb,60\nc,60\nd,0\ne,0\nf,0\n', REFERENCE)), { code: 'op_8', message: 'the output has 6 values, the reference 4' });
-  assert.equal(failure(compare(',0\n', REFERENCE)), { code: 'op_8', message: 'the output has 0 values, the reference 4' });
+  assert.equal(failure(compare(',0\na,0\nb,60\nc,60\n', REFERENCE)), {
+    code: 'op_8',
+    message: 'the output has 3 values, the reference 4',
+  });
+  assert.equal(failure(compare(',0\na,0\nb,60\nc,60\nd,0\ne,0\nf,0\n', REFERENCE)), {
+    code: 'op_8',
+    message: 'the output has 6 values, the reference 4',
+  });
+  assert.equal(failure(compare(',0\n', REFERENCE)), {
+    code: 'op_8',
+    message: 'the output has 0 values, the reference 4',
+  });
 });
 
 test('time series: a wrongly shaped output fails with op_8', () => {
@@ -142,25 +169,49 @@ test('time series: a broken reference is the task fault and breaks the job (wr_9
   breaks(() => compare(',0\na,1\n', ',0,1\na,1,2\n'), 'one value column');
   breaks(() => compare(',0\na,1\nb,1\n', ',0\na,1\nb,one\n'), '"one" is not a number');
   breaks(() => compare(',0\na,1\nb,1\n', ',0\na,1\nb,1,1\n'), 'line 3, has 3 cells');
-  assert.equal(failure(compare(',0\na,1\n', ',0\na,\n')), { code: 'wr_9', message: 'the reference for f.csv has no values to compare with' });
+  assert.equal(failure(compare(',0\na,1\n', ',0\na,\n')), {
+    code: 'wr_9',
+    message: 'the reference for f.csv has no values to compare with',
+  });
 });
 
 const SYSTEM = { system_id: 7, azimuth: 180, tilt: 25, latitude: 39.7 };
-const output = (...cells: string[]): CsvHead => ({ header: ['', ...cells.map((_, index) => String(index))], row: ['0', ...cells] });
+const output = (...cells: string[]): CsvHead => ({
+  header: ['', ...cells.map((_, index) => String(index))],
+  row: ['0', ...cells],
+});
 const NO_FILE: CsvHead = { header: undefined, row: undefined };
 
 test('scalar, hand-worked, references from system metadata (main)', () => {
-  const scored = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) => scalarReference(reference, NO_FILE, SYSTEM));
-  assert.equal(values(scored), { runtime: 2, absolute_error_azimuth: 5.5, absolute_error_tilt: 5, error_azimuth: 5.5, error_tilt: -5 });
+  const scored = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) =>
+    scalarReference(reference, NO_FILE, SYSTEM),
+  );
+  assert.equal(values(scored), {
+    runtime: 2,
+    absolute_error_azimuth: 5.5,
+    absolute_error_tilt: 5,
+    error_azimuth: 5.5,
+    error_tilt: -5,
+  });
   assert.equal(scored.ok && scored.row.data_requirements, ['time_series', 'latitude']);
 });
 
 test('scalar, references from the first row of the reference file when it has those columns (develop)', () => {
   const referenceFile: CsvHead = { header: ['', 'tilt', 'azimuth'], row: ['0', '30', '170.25'] };
-  const scored = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) => scalarReference(reference, referenceFile, SYSTEM));
-  assert.equal(values(scored), { runtime: 2, absolute_error_azimuth: 15.25, absolute_error_tilt: 10, error_azimuth: 15.25, error_tilt: -10 });
+  const scored = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) =>
+    scalarReference(reference, referenceFile, SYSTEM),
+  );
+  assert.equal(values(scored), {
+    runtime: 2,
+    absolute_error_azimuth: 15.25,
+    absolute_error_tilt: 10,
+    error_azimuth: 15.25,
+    error_tilt: -10,
+  });
   const tiltOnly: CsvHead = { header: ['', 'tilt'], row: ['0', '30'] };
-  const mixed = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) => scalarReference(reference, tiltOnly, SYSTEM));
+  const mixed = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) =>
+    scalarReference(reference, tiltOnly, SYSTEM),
+  );
   assert.equal(values(mixed).error_azimuth, 5.5);
   assert.equal(values(mixed).error_tilt, -10);
 });
@@ -171,15 +222,23 @@ test('scalar: a missing, NaN or non-numeric output value fails with op_9, naming
     code: 'op_9',
     message: 'no output value for "tilt": the function returned 1 value(s), the task expects 2',
   });
-  assert.match(failure(scoreScalar(SCALAR, 'f.csv', 2, output('185.5', 'NaN'), answer)).message, 'the output value for "tilt" is missing');
-  assert.match(failure(scoreScalar(SCALAR, 'f.csv', 2, output('south', '20'), answer)).message, '"azimuth" is "south", not a number');
+  assert.match(
+    failure(scoreScalar(SCALAR, 'f.csv', 2, output('185.5', 'NaN'), answer)).message,
+    'the output value for "tilt" is missing',
+  );
+  assert.match(
+    failure(scoreScalar(SCALAR, 'f.csv', 2, output('south', '20'), answer)).message,
+    '"azimuth" is "south", not a number',
+  );
   assert.match(failure(scoreScalar(SCALAR, 'f.csv', 2, output('-inf', '20'), answer)).message, 'infinite');
   assert.equal(failure(scoreScalar(SCALAR, 'f.csv', 2, { header: ['', '0'], row: undefined }, answer)).code, 'op_9');
   assert.equal(failure(scoreScalar(SCALAR, 'f.csv', 2, NO_FILE, answer)).code, 'op_9');
 });
 
 test('scalar: a file whose answer is missing fails with wr_9', () => {
-  const scored = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) => scalarReference(reference, NO_FILE, { system_id: 7, azimuth: 180, tilt: null }));
+  const scored = scoreScalar(SCALAR, 'f.csv', 2, output('185.5', '20'), (reference) =>
+    scalarReference(reference, NO_FILE, { system_id: 7, azimuth: 180, tilt: null }),
+  );
   assert.equal(failure(scored), { code: 'wr_9', message: 'the task has no numeric reference value "tilt" for f.csv' });
 });
 
@@ -206,7 +265,8 @@ for case in cases["scalars"]:
 print(json.dumps({"series": series, "scalars": scalars}))
 `;
 
-const close = (actual: number, expected: number) => Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
+const close = (actual: number, expected: number) =>
+  Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
 
 test('random series and scalars agree with pandas/numpy', async () => {
   const next = random(20240611);
@@ -238,16 +298,26 @@ test('random series and scalars agree with pandas/numpy', async () => {
       const file = `s${index}.csv`;
       await writeFile(path.join(dir, file), `,0,1\n0,${cells.join(',')}\n`);
       scalarCases.push({ file, refs: SCALAR.referencesCompare, system });
-      const metrics = { ...values(scoreScalar(SCALAR, file, 1, output(...cells), (reference) => scalarReference(reference, NO_FILE, system))) };
+      const metrics = {
+        ...values(
+          scoreScalar(SCALAR, file, 1, output(...cells), (reference) => scalarReference(reference, NO_FILE, system)),
+        ),
+      };
       delete metrics['runtime'];
       scalarOurs.push(metrics);
     }
     await writeFile(path.join(dir, 'cases.json'), JSON.stringify({ series: seriesCount, scalars: scalarCases }));
-    const expected = JSON.parse(await python(PANDAS, [dir])) as { series: number[]; scalars: Array<Record<string, number>> };
-    expected.series.forEach((value, index) => assert.ok(close(ours[index] ?? NaN, value), `series ${index}: ${ours[index]} vs pandas ${value}`));
+    const expected = JSON.parse(await python(PANDAS, [dir])) as {
+      series: number[];
+      scalars: Array<Record<string, number>>;
+    };
+    expected.series.forEach((value, index) =>
+      assert.ok(close(ours[index] ?? NaN, value), `series ${index}: ${ours[index]} vs pandas ${value}`),
+    );
     expected.scalars.forEach((metrics, index) => {
       assert.equal(Object.keys(scalarOurs[index] ?? {}).sort(), Object.keys(metrics).sort());
-      for (const [key, value] of Object.entries(metrics)) assert.ok(close(scalarOurs[index]?.[key] ?? NaN, value), `scalar ${index} ${key}`);
+      for (const [key, value] of Object.entries(metrics))
+        assert.ok(close(scalarOurs[index]?.[key] ?? NaN, value), `scalar ${index} ${key}`);
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

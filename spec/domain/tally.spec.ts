@@ -11,19 +11,37 @@ const task = (name: string): FileTask => ({
 
 const scored = (name: string, seconds: number): FileScore => ({
   kind: 'scored',
-  run: { kind: 'ran', task: task(name), executionTime: seconds, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs: 2000 },
+  run: {
+    kind: 'ran',
+    task: task(name),
+    executionTime: seconds,
+    outputPath: '/x',
+    functionParameters: ['time_series'],
+    wallTimeMs: 2000,
+  },
   row: { file_name: name, data_requirements: ['time_series'], values: { runtime: seconds } },
 });
 
 test('counts successes and failures, keeps rows in arrival order', () => {
   const tally = emptyTally(3);
   addScore(tally, scored('a.csv', 1.5));
-  addScore(tally, { kind: 'failed', task: task('b.csv'), failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 4000 });
+  addScore(tally, {
+    kind: 'failed',
+    task: task('b.csv'),
+    failure: { code: 'sb_1', message: 'slow' },
+    wallTimeMs: 4000,
+  });
   addScore(tally, scored('c.csv', 0.5));
   assert.is(tally.done, 3);
-  assert.equal(tally.rows.map((row) => row.file_name), ['a.csv', 'c.csv']);
+  assert.equal(
+    tally.rows.map((row) => row.file_name),
+    ['a.csv', 'c.csv'],
+  );
   assert.equal(tally.failed, [{ fileName: 'b.csv', failure: { code: 'sb_1', message: 'slow' } }]);
-  assert.equal(tally.executionTimes, [['a.csv', 1.5], ['c.csv', 0.5]]);
+  assert.equal(tally.executionTimes, [
+    ['a.csv', 1.5],
+    ['c.csv', 0.5],
+  ]);
   assert.equal(tally.functionParameters, ['time_series']);
   assert.equal(progressOf(tally), { total: 3, done: 3, failed: 1, wallTimeMs: 8000 });
 });

@@ -12,7 +12,12 @@ export interface CommandResult {
 }
 
 /** Runs a command to its end, collecting its output. */
-export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CommandResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -37,7 +37,13 @@ export const FAKE_LIMITS: ResourceLimits = {
 /** The worker the fake jobs run for (no socket: nothing sweeps a fake engine). */
 export const FAKE_WORKER = 'spec-1-abcdef';
 
-export const FAKE_JOB: Job = { analysisId: 1, submissionId: 7, userId: 'u', submissionFilename: 'time-shift-correct', pythonVersion: '3.11' };
+export const FAKE_JOB: Job = {
+  analysisId: 1,
+  submissionId: 7,
+  userId: 'u',
+  submissionFilename: 'time-shift-correct',
+  pythonVersion: '3.11',
+};
 
 export interface FakeJobWorld {
   readonly ports: JobPorts;
@@ -51,7 +57,13 @@ export interface FakeJobWorld {
 
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
 export async function fakeJobWorld(
-  options: { behaviour?: (fileName: string, start: number) => FileBehaviour; delayMs?: number; buildFailure?: WorkerError; submission?: string; freeMemory?: () => number } = {},
+  options: {
+    behaviour?: (fileName: string, start: number) => FileBehaviour;
+    delayMs?: number;
+    buildFailure?: WorkerError;
+    submission?: string;
+    freeMemory?: () => number;
+  } = {},
 ): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
@@ -60,7 +72,15 @@ export async function fakeJobWorld(
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(EXAMPLE_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));
-  const ports: JobPorts = { store, hub, engine, images, publisher, files: hubFileFormats, freeMemory: options.freeMemory ?? (() => 4 * 1024 ** 3) };
+  const ports: JobPorts = {
+    store,
+    hub,
+    engine,
+    images,
+    publisher,
+    files: hubFileFormats,
+    freeMemory: options.freeMemory ?? (() => 4 * 1024 ** 3),
+  };
   return { ports, hub, engine, images, publisher, workDir, jobLog };
 }
 

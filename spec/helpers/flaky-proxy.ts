@@ -34,7 +34,9 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       }
       const status = fault === 'status-503' ? 503 : 500;
       response.writeHead(status, { 'content-type': 'application/xml' });
-      response.end(`<?xml version="1.0"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`);
+      response.end(
+        `<?xml version="1.0"?><Error><Code>${status === 503 ? 'SlowDown' : 'InternalError'}</Code><Message>injected</Message></Error>`,
+      );
       return;
     }
     const forward = http.request(

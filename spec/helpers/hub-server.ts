@@ -83,7 +83,11 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     if (method === 'POST' && path === 'login') {
       const given = body as { username?: unknown; password?: unknown } | undefined;
       if (given?.username !== username || given?.password !== password) {
-        return { status: 400, body: 'Unable to log in with provided credentials.', headers: { 'content-type': 'text/plain' } };
+        return {
+          status: 400,
+          body: 'Unable to log in with provided credentials.',
+          headers: { 'content-type': 'text/plain' },
+        };
       }
       tokenNumber += 1;
       token = `token-${tokenNumber}-${Math.random().toString(36).slice(2)}`;
@@ -117,7 +121,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     }
     if (method === 'POST' && (match = path.match(/^submissions\/submission\/(\d+)\/progress_increment$/))) {
       const seconds = (body as { file_exec_time?: unknown } | undefined)?.file_exec_time;
-      if (seconds !== null && typeof seconds !== 'number') return json(400, { error: 'file_exec_time must be a number or null' });
+      if (seconds !== null && typeof seconds !== 'number')
+        return json(400, { error: 'file_exec_time must be a number or null' });
       const id = Number(match[1]);
       const state = progress.get(id) ?? { count: 0, mean: 0 };
       if (typeof seconds === 'number') state.mean = (state.mean * state.count + seconds) / (state.count + 1);
@@ -133,7 +138,12 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     }
     if (method === 'PUT' && (match = path.match(/^submissions\/update_submission_result\/(\d+)$/))) {
       const result = body as { mean_runtime?: unknown; function_parameters?: unknown; metrics?: unknown } | undefined;
-      if (!result || !('mean_runtime' in result) || !Array.isArray(result.function_parameters) || typeof result.metrics !== 'object') {
+      if (
+        !result ||
+        !('mean_runtime' in result) ||
+        !Array.isArray(result.function_parameters) ||
+        typeof result.metrics !== 'object'
+      ) {
         return json(400, { error: 'mean_runtime, function_parameters and metrics are required' });
       }
       results.set(Number(match[1]), body);
@@ -142,7 +152,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     if (method === 'POST' && path === 'error/error_report') {
       const row = body as { submission?: unknown; error_code?: unknown } | undefined;
       if (typeof row?.submission !== 'number') return json(400, { submission: ['This field is required.'] });
-      if (typeof row.error_code !== 'string' || !KNOWN_CODES.has(row.error_code)) return json(400, { error: `unknown error code ${String(row.error_code)}` });
+      if (typeof row.error_code !== 'string' || !KNOWN_CODES.has(row.error_code))
+        return json(400, { error: `unknown error code ${String(row.error_code)}` });
       return json(201, { error_report_id: nextReportId++, ...row });
     }
     return json(404, { detail: `no route ${method} ${path}` });
@@ -165,16 +176,24 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           bodyError = true;
         }
       }
-      const faultIndex = faults.findIndex((fault) => fault.method === method && (typeof fault.path === 'string' ? fault.path === path : fault.path.test(path)));
+      const faultIndex = faults.findIndex(
+        (fault) =>
+          fault.method === method && (typeof fault.path === 'string' ? fault.path === path : fault.path.test(path)),
+      );
       let reply: Reply;
       if (faultIndex >= 0) {
         const [fault] = faults.splice(faultIndex, 1);
-        reply = { status: fault?.status ?? 500, body: fault?.body ?? `injected ${fault?.status}`, headers: { 'content-type': 'text/plain' } };
+        reply = {
+          status: fault?.status ?? 500,
+          body: fault?.body ?? `injected ${fault?.status}`,
+          headers: { 'content-type': 'text/plain' },
+        };
       } else {
         reply = route(method, path, request.headers, body, bodyError);
       }
       requests.push({ method, path, headers: request.headers, body, status: reply.status });
-      const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      const text =
+        reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       response.end(text);
     });

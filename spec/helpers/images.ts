@@ -10,7 +10,11 @@ export const GIB = 1024 ** 3;
 export const SUBMISSION_CODE = 'from helpers.scale import scale\ndef f(ts):\n    return scale(ts)\n';
 
 /** A submission folder in `dir` with a nested package, and a requirements.txt unless `requirements` is undefined. */
-export async function writeSubmission(dir: string, requirements: string | undefined, code = SUBMISSION_CODE): Promise<string> {
+export async function writeSubmission(
+  dir: string,
+  requirements: string | undefined,
+  code = SUBMISSION_CODE,
+): Promise<string> {
   await mkdir(path.join(dir, 'helpers'), { recursive: true });
   await writeFile(path.join(dir, 'submission_wrapper.py'), code);
   await writeFile(path.join(dir, 'helpers/scale.py'), 'def scale(ts):\n    return ts * 2\n');
@@ -24,8 +28,16 @@ export async function noSourceBuild(build: SourceBuild): Promise<void> {
 }
 
 /** The real sandbox on the engine, 1 GiB, with these labels on its containers (to find leftovers). */
-export function sandboxWith(labels: Readonly<Record<string, string>> = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' }, env: Record<string, string> = {}) {
-  return sandboxedSourceBuild({ engine: new DockerEngine(), limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '1g', ...env }).limits, pythonVersion: '3.11', labels });
+export function sandboxWith(
+  labels: Readonly<Record<string, string>> = { 'pvhub.managed': 'true', 'pvhub.spec': 'source-build' },
+  env: Record<string, string> = {},
+) {
+  return sandboxedSourceBuild({
+    engine: new DockerEngine(),
+    limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '1g', ...env }).limits,
+    pythonVersion: '3.11',
+    labels,
+  });
 }
 
 /** The WorkerError the action rejects (or throws) with; anything else fails the spec. */

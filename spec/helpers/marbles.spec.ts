@@ -6,7 +6,11 @@ import { WorkerError } from '../../src/domain/errors.js';
 
 test('errors of the same class and message are equal', () => {
   marbleScheduler().run(({ expectObservable }) => {
-    expectObservable(throwError(() => new WorkerError('wr_6', 'bad'))).toBe('#', undefined, new WorkerError('wr_6', 'bad'));
+    expectObservable(throwError(() => new WorkerError('wr_6', 'bad'))).toBe(
+      '#',
+      undefined,
+      new WorkerError('wr_6', 'bad'),
+    );
   });
 });
 
@@ -21,16 +25,24 @@ function fails(run: () => void): boolean {
 }
 
 test('errors with another code or message differ', () => {
-  assert.ok(fails(() =>
-    marbleScheduler().run(({ expectObservable }) => {
-      expectObservable(throwError(() => new WorkerError('wr_6', 'bad'))).toBe('#', undefined, new WorkerError('wr_7', 'bad'));
-    }),
-  ));
-  assert.ok(fails(() =>
-    marbleScheduler().run(({ expectObservable }) => {
-      expectObservable(throwError(() => new WorkerError('wr_6', 'bad'))).toBe('#', undefined, new Error('bad'));
-    }),
-  ));
+  assert.ok(
+    fails(() =>
+      marbleScheduler().run(({ expectObservable }) => {
+        expectObservable(throwError(() => new WorkerError('wr_6', 'bad'))).toBe(
+          '#',
+          undefined,
+          new WorkerError('wr_7', 'bad'),
+        );
+      }),
+    ),
+  );
+  assert.ok(
+    fails(() =>
+      marbleScheduler().run(({ expectObservable }) => {
+        expectObservable(throwError(() => new WorkerError('wr_6', 'bad'))).toBe('#', undefined, new Error('bad'));
+      }),
+    ),
+  );
 });
 
 test.run();

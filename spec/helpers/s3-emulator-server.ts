@@ -45,7 +45,11 @@ export interface S3EmulatorServer {
 async function filesUnder(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
   const nested = await Promise.all(
-    entries.map((entry) => (entry.isDirectory() ? filesUnder(path.join(folder, entry.name)) : Promise.resolve(entry.isFile() ? [path.join(folder, entry.name)] : []))),
+    entries.map((entry) =>
+      entry.isDirectory()
+        ? filesUnder(path.join(folder, entry.name))
+        : Promise.resolve(entry.isFile() ? [path.join(folder, entry.name)] : []),
+    ),
   );
   return nested.flat();
 }
@@ -59,7 +63,11 @@ export async function startS3EmulatorServer(root: string): Promise<S3EmulatorSer
   const requests: EmulatorRequest[] = [];
   const faults: Array<{ route: EmulatorRoute; fault: EmulatorFault }> = [];
 
-  async function handle(request: http.IncomingMessage, response: ServerResponse, record: (entry: Omit<EmulatorRequest, 'method' | 'rawPath' | 'headers'>) => void): Promise<void> {
+  async function handle(
+    request: http.IncomingMessage,
+    response: ServerResponse,
+    record: (entry: Omit<EmulatorRequest, 'method' | 'rawPath' | 'headers'>) => void,
+  ): Promise<void> {
     const rawPath = (request.url ?? '/').replace(/\?.*$/, '');
     const [route = '', bucket = '', ...rest] = rawPath.replace(/^\//, '').split('/').map(decodeURIComponent);
     const key = rest.join('/');
@@ -131,7 +139,8 @@ export async function startS3EmulatorServer(root: string): Promise<S3EmulatorSer
   const server = http.createServer((request, response) => {
     const method = request.method ?? 'GET';
     const rawPath = request.url ?? '/';
-    const record = (entry: Omit<EmulatorRequest, 'method' | 'rawPath' | 'headers'>) => requests.push({ method, rawPath, headers: request.headers, ...entry });
+    const record = (entry: Omit<EmulatorRequest, 'method' | 'rawPath' | 'headers'>) =>
+      requests.push({ method, rawPath, headers: request.headers, ...entry });
     handle(request, response, record).catch((error: unknown) => {
       if (!response.headersSent) reply(response, 500, String(error));
       else response.destroy();

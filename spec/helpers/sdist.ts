@@ -7,7 +7,14 @@ import { python } from './cli.js';
  * `installRequires`; with `pyproject`, that pyproject.toml too (else setuptools' legacy build). Offer it to the
  * worker's resolver by putting `dir` in PIP_FIND_LINKS.
  */
-export async function writeSdist(dir: string, name: string, version: string, installRequires: readonly string[], setupBody = '', pyproject?: string): Promise<string> {
+export async function writeSdist(
+  dir: string,
+  name: string,
+  version: string,
+  installRequires: readonly string[],
+  setupBody = '',
+  pyproject?: string,
+): Promise<string> {
   const source = path.join(dir, 'src', `${name}-${version}`);
   const module = name.replace(/-/g, '_');
   await mkdir(source, { recursive: true });
@@ -21,7 +28,10 @@ export async function writeSdist(dir: string, name: string, version: string, ins
   if (pyproject !== undefined) await writeFile(path.join(source, 'pyproject.toml'), pyproject);
   await writeFile(path.join(source, 'PKG-INFO'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
   const archive = path.join(dir, `${name}-${version}.tar.gz`);
-  await python('import sys, tarfile, os\nsrc, dest = sys.argv[1], sys.argv[2]\nwith tarfile.open(dest, "w:gz") as tar: tar.add(src, arcname=os.path.basename(src))\n', [source, archive]);
+  await python(
+    'import sys, tarfile, os\nsrc, dest = sys.argv[1], sys.argv[2]\nwith tarfile.open(dest, "w:gz") as tar: tar.add(src, arcname=os.path.basename(src))\n',
+    [source, archive],
+  );
   return archive;
 }
 

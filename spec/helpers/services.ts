@@ -31,7 +31,10 @@ function readEndpoints(): Services {
   );
   const sqsEndpoint = values['PVHUB_TEST_SQS_ENDPOINT'];
   const s3Endpoint = values['PVHUB_TEST_S3_ENDPOINT'];
-  if (!sqsEndpoint || !s3Endpoint) throw new Error(`${SERVICES_ENV} lacks PVHUB_TEST_SQS_ENDPOINT or PVHUB_TEST_S3_ENDPOINT: run bash scripts/services/start.sh`);
+  if (!sqsEndpoint || !s3Endpoint)
+    throw new Error(
+      `${SERVICES_ENV} lacks PVHUB_TEST_SQS_ENDPOINT or PVHUB_TEST_S3_ENDPOINT: run bash scripts/services/start.sh`,
+    );
   return { sqsEndpoint, s3Endpoint };
 }
 
@@ -57,7 +60,8 @@ export function requireServices(): Promise<Services> {
       ['SQS (ElasticMQ)', `${services.sqsEndpoint}/?Action=ListQueues`],
       ['S3 (moto)', `${services.s3Endpoint}/`],
     ] as const) {
-      if (!(await answers(url))) throw new Error(`the local ${name} server does not answer at ${url}: run bash scripts/services/start.sh`);
+      if (!(await answers(url)))
+        throw new Error(`the local ${name} server does not answer at ${url}: run bash scripts/services/start.sh`);
     }
     return services;
   })();
@@ -69,7 +73,12 @@ export function testSqsClient(services: Services): SQSClient {
 }
 
 export function testS3Client(services: Services): S3Client {
-  return new S3Client({ region: REGION, endpoint: services.s3Endpoint, forcePathStyle: true, credentials: DUMMY_CREDENTIALS });
+  return new S3Client({
+    region: REGION,
+    endpoint: services.s3Endpoint,
+    forcePathStyle: true,
+    credentials: DUMMY_CREDENTIALS,
+  });
 }
 
 /** A name no other spec run uses, so runs and files never see each other's queues or buckets. */

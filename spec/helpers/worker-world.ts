@@ -30,7 +30,9 @@ async function readTable(file: string): Promise<Array<Record<string, unknown>>> 
     if (text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
     return text;
   };
-  return lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [columns[i] ?? `c${i}`, typed(cell)])));
+  return lines.map((line) =>
+    Object.fromEntries(line.split(',').map((cell, i) => [columns[i] ?? `c${i}`, typed(cell)])),
+  );
 }
 
 export interface World {
@@ -57,10 +59,16 @@ export async function world(): Promise<World> {
   const queueName = `${uniqueName('pvhub-worker-spec')}.fifo`;
   // Made as the Hub makes it (contract §1); the worker must find it, not create it.
   const created = await testSqsClient(services).send(
-    new CreateQueueCommand({ QueueName: queueName, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' } }),
+    new CreateQueueCommand({
+      QueueName: queueName,
+      Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '21600' },
+    }),
   );
   const files = await readTable(path.join(TASK, 'file_metadata.csv'));
-  const hub = await startHubServer({ fileMetadata: files, systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')) });
+  const hub = await startHubServer({
+    fileMetadata: files,
+    systemMetadata: await readTable(path.join(TASK, 'system_metadata.csv')),
+  });
   const work = await mkdtemp(path.join(os.tmpdir(), 'pvhub-worker-spec-'));
   const made: World = { services, bucket, queueUrl: created.QueueUrl ?? '', queueName, hub, work, files };
   worlds.push(made);
@@ -84,7 +92,8 @@ export async function storeTask(w: World, omit: readonly string[] = []): Promise
   for (const name of ['config.json', 'file_test_link.csv', 'template.py']) {
     if (!omit.includes(name)) await put(w, `evaluation_scripts/${ANALYSIS}/${name}`, path.join(TASK, name));
   }
-  for (const name of await readdir(path.join(TASK, 'data'))) await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
+  for (const name of await readdir(path.join(TASK, 'data')))
+    await put(w, `data_files/files/${name}`, path.join(TASK, 'data', name));
   for (const name of await readdir(path.join(TASK, 'validation_data'))) {
     await put(w, `data_files/references/${ANALYSIS}/${name}`, path.join(TASK, 'validation_data', name));
   }
@@ -97,10 +106,20 @@ export async function storeTask(w: World, omit: readonly string[] = []): Promise
 export async function submit(w: World, zip: string, submissionId: number, group = '1'): Promise<Submission> {
   const userId = randomUUID();
   const filename = `${randomUUID()}_${path.basename(zip)}`;
-  await put(w, `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`, path.resolve(SUBMISSIONS, zip));
+  await put(
+    w,
+    `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`,
+    path.resolve(SUBMISSIONS, zip),
+  );
   await sendRaw(
     w,
-    JSON.stringify({ analysis_pk: ANALYSIS, submission_pk: submissionId, user_pk: userId, submission_filename: filename, python_version: '3.11' }),
+    JSON.stringify({
+      analysis_pk: ANALYSIS,
+      submission_pk: submissionId,
+      user_pk: userId,
+      submission_filename: filename,
+      python_version: '3.11',
+    }),
     String(submissionId),
     group,
   );
@@ -108,7 +127,14 @@ export async function submit(w: World, zip: string, submissionId: number, group 
 }
 
 export async function sendRaw(w: World, body: string, deduplicationId: string, group = '1'): Promise<void> {
-  await testSqsClient(w.services).send(new SendMessageCommand({ QueueUrl: w.queueUrl, MessageBody: body, MessageGroupId: group, MessageDeduplicationId: deduplicationId }));
+  await testSqsClient(w.services).send(
+    new SendMessageCommand({
+      QueueUrl: w.queueUrl,
+      MessageBody: body,
+      MessageGroupId: group,
+      MessageDeduplicationId: deduplicationId,
+    }),
+  );
 }
 
 export interface WorkerRun {
@@ -144,7 +170,11 @@ export function workerEnv(w: World, env: Record<string, string>): NodeJS.Process
 }
 
 export function startWorker(w: World, args: readonly string[], env: Record<string, string> = {}) {
-  return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], { cwd: ROOT, env: workerEnv(w, env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], {
+    cwd: ROOT,
+    env: workerEnv(w, env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs the worker's command line to its end (killed, and failed, past the time limit). */
@@ -180,17 +210,33 @@ export async function objectText(w: World, key: string): Promise<string> {
 /** Visible plus in flight: 0 means the message was deleted, not merely hidden. */
 export async function messagesLeft(w: World): Promise<number> {
   const { Attributes } = await testSqsClient(w.services).send(
-    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: w.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? NaN) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? NaN);
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? NaN) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? NaN)
+  );
 }
 
 export const prefixOf = (s: Submission) => `submission_files/submission_user_${s.userId}/submission_${s.submissionId}/`;
-export const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) => requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
+export const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) =>
+  requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
 /** Bodies of the requests the Hub applied (answered 2xx): workers sharing one login refuse each other's tokens. */
-export const appliedBodies = (requests: readonly RecordedRequest[], method: string, route: string) => bodyOf(requests.filter((r) => r.status < 300), method, route);
+export const appliedBodies = (requests: readonly RecordedRequest[], method: string, route: string) =>
+  bodyOf(
+    requests.filter((r) => r.status < 300),
+    method,
+    route,
+  );
 
-export async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function until(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -199,7 +245,14 @@ export async function until(condition: () => Promise<boolean> | boolean, timeout
 }
 
 export async function containersOf(submissionId: number): Promise<string[]> {
-  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', '--filter', `label=pvhub.submission=${submissionId}`, '--filter', 'label=pvhub.managed=true']);
+  const { stdout } = await promisify(execFile)('docker', [
+    'ps',
+    '-aq',
+    '--filter',
+    `label=pvhub.submission=${submissionId}`,
+    '--filter',
+    'label=pvhub.managed=true',
+  ]);
   return stdout.split('\n').filter((line) => line.trim() !== '');
 }
 
@@ -211,13 +264,24 @@ export async function containersOwnedBy(owner: string): Promise<string[]> {
 
 /** A container that does nothing, with these labels: what a worker left behind. Its id. */
 export async function createContainer(image: string, labels: Readonly<Record<string, string>>): Promise<string> {
-  const { stdout } = await promisify(execFile)('docker', ['create', ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]), image, 'true']);
+  const { stdout } = await promisify(execFile)('docker', [
+    'create',
+    ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+    image,
+    'true',
+  ]);
   return stdout.trim();
 }
 
 export async function visibleMessages(w: World): Promise<{ visible: number; hidden: number }> {
   const { Attributes } = await testSqsClient(w.services).send(
-    new GetQueueAttributesCommand({ QueueUrl: w.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: w.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return { visible: Number(Attributes?.ApproximateNumberOfMessages), hidden: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages),
+    hidden: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
 }

@@ -70,10 +70,28 @@ interface Evaluation {
 }
 
 /** `pvhub-worker evaluate` as a child process; `onStart` may signal it. */
-function evaluate(submission: string, out: string, environment: NodeJS.ProcessEnv, onStart?: (pid: number) => void): Promise<Evaluation> {
+function evaluate(
+  submission: string,
+  out: string,
+  environment: NodeJS.ProcessEnv,
+  onStart?: (pid: number) => void,
+): Promise<Evaluation> {
   return new Promise((resolve, reject) => {
-    const args = [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK, '--submission', submission, '--out', out];
-    const child = spawn('node', args, { cwd: ROOT, env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [
+      path.join(ROOT, 'bin/pvhub-worker.js'),
+      'evaluate',
+      '--task',
+      TASK,
+      '--submission',
+      submission,
+      '--out',
+      out,
+    ];
+    const child = spawn('node', args, {
+      cwd: ROOT,
+      env: { ...process.env, ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const pid = child.pid ?? -1;
     let stdout = '';
     let stderr = '';
@@ -87,7 +105,15 @@ function evaluate(submission: string, out: string, environment: NodeJS.ProcessEn
 
 /** Containers of one evaluate run (other suites may run their own managed containers meanwhile). */
 async function managedContainers(pid: number): Promise<string[]> {
-  const result = await run('docker', ['ps', '-a', '-q', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${pid}`]);
+  const result = await run('docker', [
+    'ps',
+    '-a',
+    '-q',
+    '--filter',
+    'label=pvhub.managed=true',
+    '--filter',
+    `label=pvhub.submission=${pid}`,
+  ]);
   assert.is(result.status, 0, result.stderr);
   return result.stdout.split('\n').filter((line) => line.trim() !== '');
 }
@@ -95,7 +121,8 @@ async function managedContainers(pid: number): Promise<string[]> {
 /** The host is as it was: no managed container, no canary, the worker's scratch empty, processes back to normal. */
 async function assertHostUnaffected(pid: number, extraCanaries: readonly string[] = []): Promise<void> {
   assert.equal(await managedContainers(pid), [], 'no container left behind');
-  for (const canary of [CANARY, ...extraCanaries]) assert.not.ok(existsSync(canary), `${canary} was created on the host`);
+  for (const canary of [CANARY, ...extraCanaries])
+    assert.not.ok(existsSync(canary), `${canary} was created on the host`);
   const work = path.join(scratch, 'work');
   const left = existsSync(work) ? (await readdir(work)).filter((name) => name.startsWith('submission-')) : [];
   assert.equal(left, [], 'the job workspace is removed');
@@ -121,7 +148,11 @@ def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling
 `;
 
 /** Writes a zip with the host python's zipfile: entries [name, content, unix mode or null]. */
-async function craftZip(file: string, entries: ReadonlyArray<readonly [string, string, number | null]>, bombBytes = 0): Promise<void> {
+async function craftZip(
+  file: string,
+  entries: ReadonlyArray<readonly [string, string, number | null]>,
+  bombBytes = 0,
+): Promise<void> {
   const code = `
 import json, sys, zipfile
 target, entries, bomb = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
@@ -143,7 +174,12 @@ with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
   await python(code, [file, JSON.stringify(entries), String(bombBytes)]);
 }
 
-async function expectRefused(submission: string, code: string, fragment: string | RegExp, canaries: readonly string[] = []): Promise<void> {
+async function expectRefused(
+  submission: string,
+  code: string,
+  fragment: string | RegExp,
+  canaries: readonly string[] = [],
+): Promise<void> {
   const out = path.join(scratch, `out-refused-${path.basename(submission)}`);
   const result = await evaluate(submission, out, env());
   assert.is(result.status, 1, `${submission}: ${result.stdout}\n${result.stderr}`);
@@ -200,7 +236,12 @@ test('archive attacks are refused with op_1 and their own message, nothing extra
 
   // A file and a folder of the same name: the archive's fault (op_1), not the worker's.
   const clash = path.join(zips, 'clash.zip');
-  await craftZip(clash, [wrapper, requirements, ['helpers', 'a file', 0o100644], ['helpers/scale.py', 'x = 1', 0o100644]]);
+  await craftZip(clash, [
+    wrapper,
+    requirements,
+    ['helpers', 'a file', 0o100644],
+    ['helpers/scale.py', 'x = 1', 0o100644],
+  ]);
   await expectRefused(clash, 'op_1', 'entry helpers/scale.py cannot be extracted');
 
   // A submission folder (local runs) with a symlink to the host is refused as well, not followed.
@@ -239,14 +280,20 @@ test('a requirement that exists only as an sdist is built in the sandbox: its bu
     '    raise SystemExit("PROBE-BREACH " + ", ".join(breaches))',
   ].join('\n');
   await writeSdist(links, 'pvhub-hostile-sdist', '0.1', [], probe);
-  const submission = await submissionFolder('sdist', `import pvhub_hostile_sdist\n${HONEST}`, `${REQUIREMENTS}pvhub-hostile-sdist==0.1\n`);
+  const submission = await submissionFolder(
+    'sdist',
+    `import pvhub_hostile_sdist\n${HONEST}`,
+    `${REQUIREMENTS}pvhub-hostile-sdist==0.1\n`,
+  );
   const out = path.join(scratch, 'out-sdist');
   // The sdist is offered to the resolver through find-links, next to whatever the machine already uses.
   const findLinks = [links, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   const result = await evaluate(submission, out, env({ PIP_FIND_LINKS: findLinks }));
   assert.is(result.status, 0, result.stderr.slice(-3000));
   assert.not.match(result.stderr, 'PROBE-BREACH');
-  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { number_of_files: number };
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as {
+    number_of_files: number;
+  };
   assert.ok(publicResults.number_of_files > 0, 'the submission that needed the built wheel is scored');
   await assertHostUnaffected(result.pid, [sdistCanary]);
 });
@@ -270,7 +317,10 @@ async function fileFailures(logFile: string): Promise<Map<string, FileOutcome>> 
 }
 
 test('one run survives every container attack, each file gets its code, and the honest files are scored', async () => {
-  const submission = await submissionFolder('hostile', await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'));
+  const submission = await submissionFolder(
+    'hostile',
+    await readFile(path.join(ROOT, 'spec/hostile/hostile_submission.py'), 'utf8'),
+  );
   const out = path.join(scratch, 'out-hostile');
   const started = Date.now();
   const result = await evaluate(submission, out, env());
@@ -281,10 +331,14 @@ test('one run survives every container attack, each file gets its code, and the 
   const expect = (file: string, code: string | readonly string[], fragment: string | RegExp) => {
     const outcome = failures.get(file);
     assert.ok(outcome, `${file} should have failed`);
-    assert.ok((typeof code === 'string' ? [code] : code).includes(outcome.code), `${file}: ${outcome.code}: ${outcome.message}`);
+    assert.ok(
+      (typeof code === 'string' ? [code] : code).includes(outcome.code),
+      `${file}: ${outcome.code}: ${outcome.message}`,
+    );
     assert.match(outcome.message, fragment, `${file}: ${outcome.message}`);
   };
-  for (const [file, outcome] of failures) assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
+  for (const [file, outcome] of failures)
+    assert.not.match(outcome.message, 'PROBE-BREACH', `${file}: ${outcome.message}`);
 
   // The pids limit stops the bomb; with one CPU shared by 256 busy processes, the parent may not see its refused
   // fork before the time limit does: either way the file fails and the host keeps its processes.
@@ -304,7 +358,9 @@ test('one run survives every container attack, each file gets its code, and the 
   const scored = ['1005_ac_power_ts09.csv', '1005_ac_power_ts11.csv'];
   for (const file of scored) assert.not.ok(failures.has(file), `${file}: ${failures.get(file)?.message}`);
   assert.is(failures.size, 11, [...failures.keys()].join(', '));
-  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { number_of_files: number };
+  const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as {
+    number_of_files: number;
+  };
   // ts11 is not on the leaderboard: the public count has ts09 alone.
   assert.is(publicResults.number_of_files, 1);
   assert.match(result.stdout, /Scored 2 file\(s\).*, 11 failed/);

@@ -48,12 +48,23 @@ print(json.dumps({"n": int(len(pub)), "mean": float(pub["mae"].mean()), "median"
 
 test('the correct example submission is scored, and the metrics match an independent computation', async () => {
   const out = path.join(scratch, 'correct');
-  const result = await cli(['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-correct.zip'), '--out', out], ENV);
+  const result = await cli(
+    ['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-correct.zip'), '--out', out],
+    ENV,
+  );
   assert.is(result.status, 0, result.stderr);
   assert.match(result.stdout, 'mean_mean_absolute_error_time_series');
   assert.match(result.stdout, `${out}/report.html`);
   const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
-  assert.equal(Object.keys(publicResults).sort(), ['data_requirements', 'function_parameters', 'mean_runtime', 'median_runtime', 'metrics', 'module', 'number_of_files']);
+  assert.equal(Object.keys(publicResults).sort(), [
+    'data_requirements',
+    'function_parameters',
+    'mean_runtime',
+    'median_runtime',
+    'metrics',
+    'module',
+    'number_of_files',
+  ]);
   assert.is(publicResults.module, 'submission');
   assert.equal(publicResults.data_requirements, ['time_series', 'latitude', 'longitude', 'data_sampling_frequency']);
   const expected = JSON.parse(await python(INDEPENDENT, [TASK, out]));
@@ -66,7 +77,11 @@ test('the correct example submission is scored, and the metrics match an indepen
   assert.match(report, '<svg', 'the built-in report has a chart');
   assert.not.match(report, /<script[^>]+src=|<link[^>]+href="http/, 'and loads nothing from elsewhere');
   const privateReport = await readFile(path.join(out, 'private_results.html'), 'utf8');
-  assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
+  assert.match(
+    privateReport,
+    'scored files; metrics in hours',
+    "the task's template rendered with marimo (a line only it writes)",
+  );
   assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
   assert.ok(existsSync(path.join(out, 'submission_full_results.csv')));
   assert.ok(existsSync(path.join(out, '.pvhub-worker-output')), 'marked as an output, so the next run may replace it');
@@ -77,7 +92,10 @@ test('the correct example submission is scored, and the metrics match an indepen
 
 test('a submission that raises on some files finishes, with those files listed as failed', async () => {
   const out = path.join(scratch, 'raises');
-  const result = await cli(['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-raises-some.zip'), '--out', out], { ...ENV, PVHUB_EARLY_ABORT_FILES: '0' });
+  const result = await cli(
+    ['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-raises-some.zip'), '--out', out],
+    { ...ENV, PVHUB_EARLY_ABORT_FILES: '0' },
+  );
   assert.is(result.status, 0, result.stderr);
   assert.match(result.stdout, 'Failed files:');
   assert.match(result.stdout, 'sb_500: ValueError');
@@ -102,7 +120,10 @@ print(json.dumps({"n": int(len(pub)), "mean_ae_az": float(pub["ae_az"].mean()), 
 test('the scalar example task is scored against the system metadata, as an independent computation says', async () => {
   const task = path.join(ROOT, 'examples/tasks/az-tilt-estimation');
   const out = path.join(scratch, 'az-tilt');
-  const result = await cli(['evaluate', '--task', task, '--submission', path.join(SUBMISSIONS, 'az-tilt-correct.zip'), '--out', out], ENV);
+  const result = await cli(
+    ['evaluate', '--task', task, '--submission', path.join(SUBMISSIONS, 'az-tilt-correct.zip'), '--out', out],
+    ENV,
+  );
   assert.is(result.status, 0, result.stderr);
   const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
   const expected = JSON.parse(await python(INDEPENDENT_SCALAR, [task, out]));
@@ -113,7 +134,10 @@ test('the scalar example task is scored against the system metadata, as an indep
 
 test('the wrong submission finishes with poor metrics', async () => {
   const out = path.join(scratch, 'wrong');
-  const result = await cli(['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-wrong.zip'), '--out', out], ENV);
+  const result = await cli(
+    ['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-wrong.zip'), '--out', out],
+    ENV,
+  );
   assert.is(result.status, 0, result.stderr);
   const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
   assert.ok(publicResults.metrics.mean_mean_absolute_error_time_series > 1, 'an error of over an hour on average');
@@ -121,7 +145,10 @@ test('the wrong submission finishes with poor metrics', async () => {
 
 test('a submission that sleeps past the file time limit loses those files (sb_1), the rest are scored', async () => {
   const out = path.join(scratch, 'sleeps');
-  const result = await cli(['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-sleeps.zip'), '--out', out], { ...ENV, PVHUB_FILE_TIME_LIMIT: '5', PVHUB_EARLY_ABORT_FILES: '0' });
+  const result = await cli(
+    ['evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-sleeps.zip'), '--out', out],
+    { ...ENV, PVHUB_FILE_TIME_LIMIT: '5', PVHUB_EARLY_ABORT_FILES: '0' },
+  );
   assert.is(result.status, 0, result.stderr);
   assert.match(result.stdout, 'sb_1: exceeded the time limit of 5 s');
   const publicResults = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8'));
@@ -152,11 +179,37 @@ async function expectFailure(args: string[], code: string, fragment: string) {
 const correctZip = path.join(SUBMISSIONS, 'time-shift-correct.zip');
 
 test('bad input: one clear line with the code, non-zero exit, no output folder', async () => {
-  await expectFailure(['--task', await brokenTask((dir) => rm(path.join(dir, 'config.json'))), '--submission', correctZip], 'wr_6', 'config.json');
-  await expectFailure(['--task', await brokenTask((dir) => writeFile(path.join(dir, 'config.json'), '{"function_name": ')), '--submission', correctZip], 'wr_6', 'not valid JSON');
-  await expectFailure(['--task', await brokenTask((dir) => writeFile(path.join(dir, 'file_test_link.csv'), 'test_id,file_id\n0,abc\n')), '--submission', correctZip], 'wr_6', 'file_test_link.csv line 2');
+  await expectFailure(
+    ['--task', await brokenTask((dir) => rm(path.join(dir, 'config.json'))), '--submission', correctZip],
+    'wr_6',
+    'config.json',
+  );
+  await expectFailure(
+    [
+      '--task',
+      await brokenTask((dir) => writeFile(path.join(dir, 'config.json'), '{"function_name": ')),
+      '--submission',
+      correctZip,
+    ],
+    'wr_6',
+    'not valid JSON',
+  );
+  await expectFailure(
+    [
+      '--task',
+      await brokenTask((dir) => writeFile(path.join(dir, 'file_test_link.csv'), 'test_id,file_id\n0,abc\n')),
+      '--submission',
+      correctZip,
+    ],
+    'wr_6',
+    'file_test_link.csv line 2',
+  );
   const first = (await readdir(path.join(TASK, 'data'))).sort()[0] ?? '';
-  await expectFailure(['--task', await brokenTask((dir) => rm(path.join(dir, 'data', first))), '--submission', correctZip], 'wr_10', first);
+  await expectFailure(
+    ['--task', await brokenTask((dir) => rm(path.join(dir, 'data', first))), '--submission', correctZip],
+    'wr_10',
+    first,
+  );
   const noModule = path.join(scratch, 'no-module');
   await cp(path.join(SUBMISSIONS, 'time-shift-correct'), noModule, { recursive: true });
   await rm(path.join(noModule, 'submission_wrapper.py'));
@@ -179,15 +232,38 @@ test('--out naming a folder of other files is refused before any work, and the f
 
 test('Ctrl-C during the runs: exit 130, every container of the run removed, no output written', async () => {
   const out = path.join(scratch, 'interrupted');
-  const child = spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'evaluate', '--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-sleeps.zip'), '--out', out], {
-    cwd: ROOT,
-    env: { ...process.env, ...ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'node',
+    [
+      path.join(ROOT, 'bin/pvhub-worker.js'),
+      'evaluate',
+      '--task',
+      TASK,
+      '--submission',
+      path.join(SUBMISSIONS, 'time-shift-sleeps.zip'),
+      '--out',
+      out,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const containers = async () => (await run('docker', ['ps', '-aq', '--filter', 'label=pvhub.managed=true', '--filter', `label=pvhub.submission=${child.pid}`])).stdout.trim();
+  const containers = async () =>
+    (
+      await run('docker', [
+        'ps',
+        '-aq',
+        '--filter',
+        'label=pvhub.managed=true',
+        '--filter',
+        `label=pvhub.submission=${child.pid}`,
+      ])
+    ).stdout.trim();
   const deadline = Date.now() + 180_000;
   while ((await containers()) === '') {
     assert.ok(Date.now() < deadline, `no container started: ${stderr.slice(-2000)}`);
@@ -199,18 +275,27 @@ test('Ctrl-C during the runs: exit 130, every container of the run removed, no o
   assert.is(await containers(), '', 'no container of the run is left');
   assert.not.ok(existsSync(out), 'no output');
   const work = path.join(os.tmpdir(), 'pvhub-worker');
-  const workspaces = existsSync(work) ? (await readdir(work)).filter((name) => name.startsWith(`submission-${child.pid}-`)) : [];
+  const workspaces = existsSync(work)
+    ? (await readdir(work)).filter((name) => name.startsWith(`submission-${child.pid}-`))
+    : [];
   assert.equal(workspaces, [], 'no workspace of the run is left');
 });
 
 test('an unknown python version is a wr_500 before any work', async () => {
-  const result = await cli(['evaluate', '--task', TASK, '--submission', correctZip, '--out', path.join(scratch, 'py'), '--python', '3.7'], ENV);
+  const result = await cli(
+    ['evaluate', '--task', TASK, '--submission', correctZip, '--out', path.join(scratch, 'py'), '--python', '3.7'],
+    ENV,
+  );
   assert.is(result.status, 1);
   assert.match(result.stderr, 'wr_500: python 3.7 cannot be provided');
 });
 
 test('a requirement that cannot be satisfied is op_2 naming the package', async () => {
-  await expectFailure(['--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-bad-requirement.zip')], 'op_2', 'pvhub-no-such-package-for-tests');
+  await expectFailure(
+    ['--task', TASK, '--submission', path.join(SUBMISSIONS, 'time-shift-bad-requirement.zip')],
+    'op_2',
+    'pvhub-no-such-package-for-tests',
+  );
 });
 
 test.run();

@@ -48,7 +48,16 @@ async function buildAndImport(name: string, requirements: string, modules: reado
     signal: new AbortController().signal,
   });
   if (!(await engine.imageExists(tag))) {
-    await engine.buildImage({ tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: limits.buildTimeLimitMs, maxSizeBytes: limits.imageSizeLimitBytes }, () => undefined);
+    await engine.buildImage(
+      {
+        tag,
+        contextDir,
+        labels: { 'pvhub.managed': 'true' },
+        timeoutMs: limits.buildTimeLimitMs,
+        maxSizeBytes: limits.imageSizeLimitBytes,
+      },
+      () => undefined,
+    );
   }
   const code = `import importlib\nfor name in ${JSON.stringify(modules)}:\n    module = importlib.import_module(name)\n    print(name, getattr(module, "__version__", "?"))\n`;
   const outcome = await engine.runContainer(
@@ -83,7 +92,12 @@ test('a pvanalytics / rdtools submission pinning older numpy and pandas builds a
 });
 
 test('a solar-data-tools submission (cvxpy and its solvers, unpinned) builds and imports', async () => {
-  const output = await buildAndImport('solar-data-tools', 'solar-data-tools\npvanalytics\npvlib\n', ['solardatatools', 'cvxpy', 'pvanalytics', 'pvlib']);
+  const output = await buildAndImport('solar-data-tools', 'solar-data-tools\npvanalytics\npvlib\n', [
+    'solardatatools',
+    'cvxpy',
+    'pvanalytics',
+    'pvlib',
+  ]);
   assert.match(output, /solardatatools \S+/);
   assert.match(output, /cvxpy \S+/);
 });

@@ -43,7 +43,6 @@ import {
 
 test.after.each(closeWorlds);
 
-
 /**
  * The calls of a job that ran its files, in the order of the original (contract §3): login, running, every file's
  * metadata (concurrent, so as a set), the blank report, the versions (and their redirect), the systems, then one
@@ -54,23 +53,47 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
   const calls = w.hub.calls();
   const n = w.files.length;
   assert.equal(calls.slice(0, 2), ['POST login', `PUT submissions/change_submission_status/${sid}`], calls.join('\n'));
-  assert.equal(calls.slice(2, 2 + n).sort(), w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort());
+  assert.equal(
+    calls.slice(2, 2 + n).sort(),
+    w.files.map((file) => `GET file_metadata/filemetadata/${String(file['file_id'])}/`).sort(),
+  );
   const afterMetadata = calls.slice(2 + n);
-  assert.equal(afterMetadata.slice(0, 4), ['POST error/error_report/new', 'GET versions/python', 'GET versions/python/', 'GET system_metadata/systemmetadata/'], calls.join('\n'));
+  assert.equal(
+    afterMetadata.slice(0, 4),
+    [
+      'POST error/error_report/new',
+      'GET versions/python',
+      'GET versions/python/',
+      'GET system_metadata/systemmetadata/',
+    ],
+    calls.join('\n'),
+  );
   const perFile = afterMetadata.slice(4, afterMetadata.length - 2);
   assert.is(perFile.filter((call) => call === `POST submissions/submission/${sid}/progress_increment`).length, n);
-  assert.is(perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length, failedFiles.length, JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)));
+  assert.is(
+    perFile.filter((call) => call === `POST error/error_report/${sid}/update_non_breaking`).length,
+    failedFiles.length,
+    JSON.stringify(bodyOf(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`)),
+  );
   assert.is(perFile.length, n + failedFiles.length, 'nothing else between the build and the result');
-  assert.equal(afterMetadata.slice(-2), [`PUT submissions/update_submission_result/${sid}`, `PUT submissions/change_submission_status/${sid}`]);
+  assert.equal(afterMetadata.slice(-2), [
+    `PUT submissions/update_submission_result/${sid}`,
+    `PUT submissions/change_submission_status/${sid}`,
+  ]);
 
   const requests = w.hub.requests;
-  assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [{ status: 'running' }, { status: 'finished' }]);
+  assert.equal(bodyOf(requests, 'PUT', `submissions/change_submission_status/${sid}`), [
+    { status: 'running' },
+    { status: 'finished' },
+  ]);
   assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
   assert.equal(bodyOf(requests, 'POST', 'error/error_report/new'), [
     { submission: sid, error_code: '', error_type: '', error_message: '', error_rate: 0, file_errors: { errors: [] } },
   ]);
   assert.equal(bodyOf(requests, 'POST', 'error/error_report'), [], 'no breaking error');
-  const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<Record<string, unknown>>;
+  const nonBreaking = bodyOf(requests, 'POST', `error/error_report/${sid}/update_non_breaking`) as Array<
+    Record<string, unknown>
+  >;
   assert.equal(nonBreaking.map((body) => body['file_name']).sort(), [...failedFiles].sort());
   for (const body of nonBreaking) {
     assert.equal(Object.keys(body).sort(), ['error_code', 'error_message', 'error_type', 'file_name']);
@@ -79,10 +102,14 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
     assert.match(String(body['error_message']), 'ValueError');
   }
   // A failed file's progress carries null; each request of a failed file comes right before its progress.
-  const progress = requests.filter((r) => r.path === `submissions/submission/${sid}/progress_increment`).map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
+  const progress = requests
+    .filter((r) => r.path === `submissions/submission/${sid}/progress_increment`)
+    .map((r) => (r.body as { file_exec_time: unknown }).file_exec_time);
   assert.is(progress.filter((seconds) => seconds === null).length, failedFiles.length);
   assert.ok(progress.every((seconds) => seconds === null || (typeof seconds === 'number' && seconds >= 0)));
-  const perFileRequests = requests.filter((r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'));
+  const perFileRequests = requests.filter(
+    (r) => r.path.includes('progress_increment') || r.path.includes('update_non_breaking'),
+  );
   perFileRequests.forEach((r, i) => {
     if (r.path.includes('update_non_breaking')) assert.equal(perFileRequests[i + 1]?.body, { file_exec_time: null });
   });
@@ -93,7 +120,11 @@ function assertRunSequence(w: World, s: Submission, failedFiles: readonly string
 }
 
 async function assertLogsUploaded(w: World, s: Submission): Promise<void> {
-  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), ['submission.error.log', 'submission.log', 'submission.log.jsonl']);
+  assert.equal(await keysUnder(w, `${prefixOf(s)}logs/`), [
+    'submission.error.log',
+    'submission.log',
+    'submission.log.jsonl',
+  ]);
 }
 
 test('a good submission, end to end: results and logs in S3, API calls in order, finished, queue empty', async () => {
@@ -105,23 +136,38 @@ test('a good submission, end to end: results and logs in S3, API calls in order,
 
   assertRunSequence(w, s, []);
   const results = await keysUnder(w, `${prefixOf(s)}results/`);
-  for (const name of ['time-shift-public-metrics.json', 'time-shift-private-metrics.json', 'submission_full_results.csv', 'private_results.html']) {
+  for (const name of [
+    'time-shift-public-metrics.json',
+    'time-shift-private-metrics.json',
+    'submission_full_results.csv',
+    'private_results.html',
+  ]) {
     assert.ok(results.includes(name), `results/${name} uploaded (have: ${results.join(', ')})`);
   }
   const outputs = results.filter((key) => key.startsWith('files/')).map((key) => key.slice('files/'.length));
   assert.equal(outputs.sort(), w.files.map((file) => String(file['file_name'])).sort(), 'one output per data file');
   await assertLogsUploaded(w, s);
 
-  const publicResults = JSON.parse(await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`)) as Record<string, unknown>;
+  const publicResults = JSON.parse(
+    await objectText(w, `${prefixOf(s)}results/time-shift-public-metrics.json`),
+  ) as Record<string, unknown>;
   assert.equal(w.hub.results.get(s.submissionId), publicResults, 'the result PUT is the public results file');
   assert.is(publicResults['module'], 'submission');
   assert.is(publicResults['number_of_files'], w.files.filter((file) => file['include_on_leaderboard'] === true).length);
   assert.equal(publicResults['data_requirements'], ['time_series', 'latitude', 'longitude', 'data_sampling_frequency']);
   const metrics = publicResults['metrics'] as Record<string, unknown>;
-  assert.equal(Object.keys(metrics).sort(), ['mean_mean_absolute_error_time_series', 'mean_runtime', 'median_mean_absolute_error_time_series']);
+  assert.equal(Object.keys(metrics).sort(), [
+    'mean_mean_absolute_error_time_series',
+    'mean_runtime',
+    'median_mean_absolute_error_time_series',
+  ]);
   assert.ok(Object.values(metrics).every((value) => typeof value === 'number' && Number.isFinite(value)));
   const privateReport = await objectText(w, `${prefixOf(s)}results/private_results.html`);
-  assert.match(privateReport, 'scored files; metrics in hours', "the task's template rendered with marimo (a line only it writes)");
+  assert.match(
+    privateReport,
+    'scored files; metrics in hours',
+    "the task's template rendered with marimo (a line only it writes)",
+  );
   assert.not.match(privateReport, 'class="note"', 'not the built-in report in its place');
 
   assert.is(await messagesLeft(w), 0, 'message deleted');
@@ -137,11 +183,15 @@ test('a submission that fails on some files: one non-breaking report per failed 
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
   // The submission refuses 5-minute data (see its submission_wrapper.py).
-  const failing = w.files.filter((file) => file['data_sampling_frequency'] === 5).map((file) => String(file['file_name']));
+  const failing = w.files
+    .filter((file) => file['data_sampling_frequency'] === 5)
+    .map((file) => String(file['file_name']));
   assert.ok(failing.length > 0);
   assertRunSequence(w, s, failing);
   const publicResults = w.hub.results.get(s.submissionId) as { number_of_files: number };
-  const scoredOnLeaderboard = w.files.filter((file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5).length;
+  const scoredOnLeaderboard = w.files.filter(
+    (file) => file['include_on_leaderboard'] === true && file['data_sampling_frequency'] !== 5,
+  ).length;
   assert.is(publicResults.number_of_files, scoredOnLeaderboard);
   await assertLogsUploaded(w, s);
   assert.is(await messagesLeft(w), 0);
@@ -181,7 +231,11 @@ test('a transient failure before any file (the Hub answers 503 for the systems):
   assert.is(run.status, 0, run.stderr.slice(-3000));
   assert.match(run.stdout, 'message released');
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'running', 'finished'], 'the Hub never reads failed');
-  assert.equal(bodyOf(w.hub.requests, 'POST', 'error/error_report'), [], 'no breaking report for a try that was given back');
+  assert.equal(
+    bodyOf(w.hub.requests, 'POST', 'error/error_report'),
+    [],
+    'no breaking report for a try that was given back',
+  );
   const progress = bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`);
   assert.is(progress.length, w.files.length, 'each file counted once');
   assert.ok(w.hub.results.has(s.submissionId));
@@ -198,7 +252,10 @@ test('a transient failure after the files were reported (503 on the result) is n
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
   const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
   assert.is(report?.['error_code'], 'wr_4');
-  assert.is(bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`).length, w.files.length);
+  assert.is(
+    bodyOf(w.hub.requests, 'POST', `submissions/submission/${s.submissionId}/progress_increment`).length,
+    w.files.length,
+  );
   assert.is(await messagesLeft(w), 0);
 });
 
@@ -206,7 +263,13 @@ test('a refusal (the Hub answers 400 to the result): failed at once with wr_4 an
   const w = await world();
   await storeTask(w);
   const s = await submit(w, 'time-shift-correct.zip', 107);
-  w.hub.fail('PUT', `submissions/update_submission_result/${s.submissionId}`, 400, 1, '{"error":"mean_runtime is required"}');
+  w.hub.fail(
+    'PUT',
+    `submissions/update_submission_result/${s.submissionId}`,
+    400,
+    1,
+    '{"error":"mean_runtime is required"}',
+  );
   const run = await runWorker(w, ['--max-jobs', '1']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
   assert.equal(w.hub.statuses.get(s.submissionId), ['running', 'failed']);
@@ -222,7 +285,11 @@ test('invalid messages: reported when the submission id can be read, deleted eit
   await sendRaw(w, 'this is not JSON', 'b');
   const run = await runWorker(w, ['--max-jobs', '2']);
   assert.is(run.status, 0, run.stderr.slice(-3000));
-  assert.equal(w.hub.calls(), ['POST login', 'PUT submissions/change_submission_status/104', 'POST error/error_report']);
+  assert.equal(w.hub.calls(), [
+    'POST login',
+    'PUT submissions/change_submission_status/104',
+    'POST error/error_report',
+  ]);
   assert.equal(bodyOf(w.hub.requests, 'PUT', 'submissions/change_submission_status/104'), [{ status: 'failed' }]);
   const [report] = bodyOf(w.hub.requests, 'POST', 'error/error_report') as Array<Record<string, unknown>>;
   assert.is(report?.['submission'], 104);
@@ -257,7 +324,11 @@ test("at start, a dead worker's containers and workspaces are removed, its job l
   const live = await holdOwnerMark(w.work);
   // Never listened: its socket is missing from the work folder, as after a worker that was killed and swept.
   const dead = 'spec-2-dddddd';
-  const owned = (owner: string, submissionId: number) => ({ ...MANAGED_LABELS, 'pvhub.submission': String(submissionId), ...ownerLabels(owner, w.work) });
+  const owned = (owner: string, submissionId: number) => ({
+    ...MANAGED_LABELS,
+    'pvhub.submission': String(submissionId),
+    ...ownerLabels(owner, w.work),
+  });
   const made = [
     await createContainer(image, owned(dead, 999991)),
     await createContainer(image, owned(dead, 999992)),
@@ -265,7 +336,13 @@ test("at start, a dead worker's containers and workspaces are removed, its job l
     await createContainer(image, { ...MANAGED_LABELS, 'pvhub.submission': '999994' }),
   ];
   // What the dead worker left in the work folder: a workspace, and the log of the job it was running.
-  const job = { analysisId: ANALYSIS, submissionId: 999991, userId: 'spec-user', submissionFilename: 'a.zip', pythonVersion: '3.11' };
+  const job = {
+    analysisId: ANALYSIS,
+    submissionId: 999991,
+    userId: 'spec-user',
+    submissionFilename: 'a.zip',
+    pythonVersion: '3.11',
+  };
   const startedAt = Date.UTC(2025, 0, 2, 3, 4, 5);
   const workspace = path.join(w.work, `${ownedWorkspacePrefix(job.submissionId, dead)}Ab12Cd`);
   const jobLog = createJobLogger('info', job, path.join(w.work, ownedLogFolder(job.submissionId, dead, startedAt)));
@@ -283,10 +360,20 @@ test("at start, a dead worker's containers and workspaces are removed, its job l
     assert.not.ok(existsSync(jobLog.dir), 'and its log folder, once uploaded');
     const logs = `submission_files/submission_user_spec-user/submission_${job.submissionId}/logs/`;
     const attempt = `attempts/20250102T030405Z-${dead}/`;
-    assert.equal(await keysUnder(w, logs), ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${attempt}${name}`));
-    assert.match(await objectText(w, `${logs}${attempt}submission.error.log`), 'the last line before the kill [wr_500]');
+    assert.equal(
+      await keysUnder(w, logs),
+      ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${attempt}${name}`),
+    );
+    assert.match(
+      await objectText(w, `${logs}${attempt}submission.error.log`),
+      'the last line before the kill [wr_500]',
+    );
     assert.is((await containersOf(999993)).length, 1, "a live worker's container stays");
-    assert.is((await containersOf(999994)).length, 1, "an older version's container stays while its worker may be alive");
+    assert.is(
+      (await containersOf(999994)).length,
+      1,
+      "an older version's container stays while its worker may be alive",
+    );
   } finally {
     live.release();
     await promisify(execFile)('docker', ['rm', '-f', ...made]);
@@ -318,7 +405,11 @@ test('SIGTERM during a job: its containers are removed, its message goes back to
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
-    await until(async () => (await containersOf(s.submissionId)).length > 0, WORKER_TIME_LIMIT_MS, 'a container of the job');
+    await until(
+      async () => (await containersOf(s.submissionId)).length > 0,
+      WORKER_TIME_LIMIT_MS,
+      'a container of the job',
+    );
     // Let a sleeping (5-minute data) file be among those running.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     child.kill('SIGTERM');

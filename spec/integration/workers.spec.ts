@@ -55,7 +55,11 @@ class Worker {
   exit(ms = WORKER_TIME_LIMIT_MS): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the worker did not exit within ${ms / 1000} s; it printed: ${this.stdout.slice(-3000)}`)), ms);
+      timer = setTimeout(
+        () =>
+          reject(new Error(`the worker did not exit within ${ms / 1000} s; it printed: ${this.stdout.slice(-3000)}`)),
+        ms,
+      );
     });
     return Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
   }
@@ -63,16 +67,20 @@ class Worker {
   async running(what: string): Promise<void> {
     let ended = false;
     void this.exited.then(() => (ended = true));
-    await until(async () => ended || (await this.containers()).length > 0, WORKER_TIME_LIMIT_MS, what).catch((error: Error) => {
-      throw new Error(`${error.message}; the worker printed: ${this.stdout.slice(-3000)}`);
-    });
+    await until(async () => ended || (await this.containers()).length > 0, WORKER_TIME_LIMIT_MS, what).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; the worker printed: ${this.stdout.slice(-3000)}`);
+      },
+    );
     if (ended) throw new Error(`the worker ended before running ${what}: ${this.stdout.slice(-3000)}`);
   }
 }
 
 function launch(w: World, env: Record<string, string> = {}): Worker {
   // One container at a time each (three workers share two cores); long enough for the sleeping files to be alive.
-  return new Worker(startWorker(w, ['--max-jobs', '1'], { PVHUB_MAX_PARALLEL: '1', PVHUB_FILE_TIME_LIMIT: '600', ...env }));
+  return new Worker(
+    startWorker(w, ['--max-jobs', '1'], { PVHUB_MAX_PARALLEL: '1', PVHUB_FILE_TIME_LIMIT: '600', ...env }),
+  );
 }
 
 /** The correct submission, `seconds` slower on every file, zipped in `dir`. */
@@ -81,7 +89,8 @@ async function slowedCorrectSubmission(dir: string, seconds: number): Promise<st
   await cp(path.join(SUBMISSIONS, 'time-shift-correct'), source, { recursive: true });
   const wrapper = path.join(source, 'submission_wrapper.py');
   const code = await readFile(wrapper, 'utf8');
-  const signature = 'def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling_frequency=None):\n';
+  const signature =
+    'def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling_frequency=None):\n';
   assert.ok(code.includes(signature));
   await writeFile(wrapper, code.replace(signature, `${signature}    import time\n\n    time.sleep(${seconds})\n`));
   const zip = path.join(dir, `time-shift-correct-after-${seconds}s.zip`);
@@ -129,30 +138,65 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     assert.equal(await killed.containers(), orphans, 'and nobody else’s');
 
     // A fresh worker (ECS replacing the killed one), on a queue of its own: its start cleans up after the dead.
-    const cleaner = launch(w, { PVHUB_QUEUE_NAME: `${uniqueName('pvhub-workers-spec')}.fifo`, PVHUB_CREATE_QUEUE: 'true' });
+    const cleaner = launch(w, {
+      PVHUB_QUEUE_NAME: `${uniqueName('pvhub-workers-spec')}.fifo`,
+      PVHUB_CREATE_QUEUE: 'true',
+    });
     workers.push(cleaner);
-    await until(() => cleaner.stdout.includes('removed containers left by workers that died'), 60_000, 'the clean-up after the killed worker');
+    await until(
+      () => cleaner.stdout.includes('removed containers left by workers that died'),
+      60_000,
+      'the clean-up after the killed worker',
+    );
     assert.equal(await killed.containers(), [], "the killed worker's containers are gone");
     const killedId = await killed.id();
-    const cleaned = () => ['uploaded the job log of a worker that died', 'removed workspaces left by workers that died'].every((line) => cleaner.stdout.includes(line));
+    const cleaned = () =>
+      ['uploaded the job log of a worker that died', 'removed workspaces left by workers that died'].every((line) =>
+        cleaner.stdout.includes(line),
+      );
     await until(cleaned, 10_000, "the killed worker's log and workspace");
-    assert.equal((await readdir(w.work)).filter((name) => ownedFolder(name)?.owner === killedId), [], 'its workspace and log folder are gone');
+    assert.equal(
+      (await readdir(w.work)).filter((name) => ownedFolder(name)?.owner === killedId),
+      [],
+      'its workspace and log folder are gone',
+    );
     const attempts = await keysUnder(w, `${prefixOf(killedJob)}logs/attempts/`);
-    assert.equal(attempts.map((key) => key.replace(/^\d{8}T\d{6}Z-/, '')).sort(), ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${killedId}/${name}`));
-    const killedLog = await objectText(w, `${prefixOf(killedJob)}logs/attempts/${attempts.find((key) => key.endsWith('.jsonl')) ?? ''}`);
+    assert.equal(
+      attempts.map((key) => key.replace(/^\d{8}T\d{6}Z-/, '')).sort(),
+      ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${killedId}/${name}`),
+    );
+    const killedLog = await objectText(
+      w,
+      `${prefixOf(killedJob)}logs/attempts/${attempts.find((key) => key.endsWith('.jsonl')) ?? ''}`,
+    );
     assert.match(killedLog, '"msg":"running files"', 'the log of the attempt, as far as it went');
-    assert.equal(await keysUnder(w, `${prefixOf(killedJob)}logs/`), attempts.map((key) => `attempts/${key}`), 'nothing in the place of the log of an attempt that settles the job');
+    assert.equal(
+      await keysUnder(w, `${prefixOf(killedJob)}logs/`),
+      attempts.map((key) => `attempts/${key}`),
+      'nothing in the place of the log of an attempt that settles the job',
+    );
     assert.match(cleaner.stdout, killedId);
     assert.not.match(cleaner.stdout, await finisher.id(), 'the live worker is not among the dead');
     cleaner.child.kill('SIGTERM');
     await cleaner.exit(30_000);
 
     assert.is(await finisher.exit(), 0, finisher.stdout.slice(-3000));
-    assert.match(finisher.stdout, /was removed from outside while it ran[^\n]*; the file runs again in a fresh container/);
+    assert.match(
+      finisher.stdout,
+      /was removed from outside while it ran[^\n]*; the file runs again in a fresh container/,
+    );
     const sid = finishing.submissionId;
     assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
-    assert.is(appliedBodies(w.hub.requests, 'POST', `submissions/submission/${sid}/progress_increment`).length, w.files.length, 'every file reported once');
-    assert.equal(appliedBodies(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`), [], 'no file failed');
+    assert.is(
+      appliedBodies(w.hub.requests, 'POST', `submissions/submission/${sid}/progress_increment`).length,
+      w.files.length,
+      'every file reported once',
+    );
+    assert.equal(
+      appliedBodies(w.hub.requests, 'POST', `error/error_report/${sid}/update_non_breaking`),
+      [],
+      'no file failed',
+    );
     assert.ok(w.hub.results.has(sid));
     assert.equal(w.hub.statuses.get(stoppedJob.submissionId), ['running'], 'the stopped job went back to the queue');
     assert.equal(w.hub.statuses.get(killedJob.submissionId), ['running']);

@@ -28,7 +28,9 @@ test('the side stops when the source errors or is unsubscribed', () => {
 test("the side's error is handed over, the source goes on", () => {
   const errors: unknown[] = [];
   marbleScheduler().run(({ cold, expectObservable }) => {
-    expectObservable(cold('-a---b|').pipe(alongside(cold('--#', undefined, new Error('lease')), (error) => errors.push(error)))).toBe('-a---b|');
+    expectObservable(
+      cold('-a---b|').pipe(alongside(cold('--#', undefined, new Error('lease')), (error) => errors.push(error))),
+    ).toBe('-a---b|');
   });
   assert.is(errors.length, 1);
 });

@@ -7,7 +7,14 @@ import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { keptWorkspaceName, ownedFolder } from '../../src/domain/ownership.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
-import { FAKE_JOB, FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobOptions, fakeJobWorld } from '../helpers/fake-ports.js';
+import {
+  FAKE_JOB,
+  FAKE_LIMITS,
+  FAKE_WORKER,
+  type FakeJobWorld,
+  fakeJobOptions,
+  fakeJobWorld,
+} from '../helpers/fake-ports.js';
 
 /** The job's own operators against in-memory ports: no engine, no servers; a job of 13 files takes milliseconds. */
 
@@ -31,7 +38,11 @@ const types = (events: readonly JobEvent[]) => events.map((event) => event.type)
 /** Nothing of the job stays: no container running, no workspace, no log folder. */
 async function assertReleased(w: FakeJobWorld): Promise<void> {
   assert.is(w.engine.running.size, 0, 'no container left running');
-  assert.equal((await readdir(w.workDir)).filter((name) => name.startsWith('submission-')), [], 'no workspace left');
+  assert.equal(
+    (await readdir(w.workDir)).filter((name) => name.startsWith('submission-')),
+    [],
+    'no workspace left',
+  );
   assert.not.ok(existsSync(w.jobLog.dir), 'the log folder went once published');
   assert.equal(w.publisher.logs, [w.jobLog.dir], 'the log was published once');
 }
@@ -45,7 +56,13 @@ test('happy path: staged, image, one file event per file, scored, finished; the 
   assert.is(finished.privateResults.number_of_files, 13);
   assert.is(finished.publicResults.metrics['mean_mean_absolute_error_time_series'], 0);
   assert.equal(w.hub.statuses, ['running', 'finished']);
-  assert.equal(w.hub.calls.slice(0, 5), ['status running', 'file metadata', 'blank error report', 'versions', 'systems']);
+  assert.equal(w.hub.calls.slice(0, 5), [
+    'status running',
+    'file metadata',
+    'blank error report',
+    'versions',
+    'systems',
+  ]);
   assert.equal(w.hub.calls.slice(-2), ['result', 'status finished']);
   assert.is(w.hub.progress.length, 13);
   assert.is(w.engine.started.length, 13);
@@ -68,13 +85,24 @@ test('a failing build: failed with its own code after the Hub was told; no conta
 });
 
 test('a file failing is a non-breaking error of that file; the others are scored and the job finishes', async () => {
-  const w = await world({ behaviour: (name) => (name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' }) });
+  const w = await world({
+    behaviour: (name) =>
+      name === '1001_ac_power_ts02.csv' ? { kind: 'raises', message: 'bad data' } : { kind: 'correct' },
+  });
   const events = await run(w);
   const finished = events.at(-1);
   assert.ok(finished?.type === 'finished');
   assert.is(finished.tally.rows.length, 12);
-  assert.equal(finished.tally.failed.map((file) => [file.fileName, file.failure.code]), [['1001_ac_power_ts02.csv', 'op_5']]);
-  assert.equal(w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).map((error) => [error.file_name, error.error_code]), [['1001_ac_power_ts02.csv', 'op_5']]);
+  assert.equal(
+    finished.tally.failed.map((file) => [file.fileName, file.failure.code]),
+    [['1001_ac_power_ts02.csv', 'op_5']],
+  );
+  assert.equal(
+    w.hub.fileErrors
+      .filter((error) => error.file_name.endsWith('.csv'))
+      .map((error) => [error.file_name, error.error_code]),
+    [['1001_ac_power_ts02.csv', 'op_5']],
+  );
   await assertReleased(w);
 });
 
@@ -118,7 +146,11 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
   while (w.engine.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   subscription.unsubscribe();
   const workspaceLeft = async () => (await readdir(w.workDir)).some((name) => name.startsWith('submission-'));
-  for (let wait = 0; wait < 200 && (w.publisher.logs.length === 0 || (await workspaceLeft()) || existsSync(w.jobLog.dir)); wait += 1) {
+  for (
+    let wait = 0;
+    wait < 200 && (w.publisher.logs.length === 0 || (await workspaceLeft()) || existsSync(w.jobLog.dir));
+    wait += 1
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await assertReleased(w);
@@ -128,10 +160,14 @@ test("the workspace bears its owner's id while the job runs; a kept one loses it
   const w = await world();
   const during: string[] = [];
   w.engine.onRun = (what) => {
-    if (what === 'start' && during.length === 0) during.push(...readdirSync(w.workDir).filter((name) => name.startsWith('submission-')));
+    if (what === 'start' && during.length === 0)
+      during.push(...readdirSync(w.workDir).filter((name) => name.startsWith('submission-')));
   };
   assert.is(types(await run(w, { keepWorkspace: true })).at(-1), 'finished');
-  assert.equal(during.map((name) => ownedFolder(name)?.owner), [FAKE_WORKER]);
+  assert.equal(
+    during.map((name) => ownedFolder(name)?.owner),
+    [FAKE_WORKER],
+  );
   const kept = (await readdir(w.workDir)).filter((name) => name.startsWith('submission-'));
   assert.equal(kept, [keptWorkspaceName(during[0] ?? '', FAKE_WORKER)]);
   assert.is(ownedFolder(kept[0] ?? ''), undefined);

@@ -45,13 +45,29 @@ const task = (meta: FileMetadata): FileTask => ({ index: 0, metadata: meta, kwar
 function scored(meta: FileMetadata, runtime: number, mae: number): FileScore {
   return {
     kind: 'scored',
-    run: { kind: 'ran', task: task(meta), executionTime: runtime, outputPath: '/x', functionParameters: ['time_series', 'latitude'], wallTimeMs: 1 },
-    row: { file_name: meta.file_name, data_requirements: ['time_series', 'latitude'], values: { runtime, mean_absolute_error_time_series: mae } },
+    run: {
+      kind: 'ran',
+      task: task(meta),
+      executionTime: runtime,
+      outputPath: '/x',
+      functionParameters: ['time_series', 'latitude'],
+      wallTimeMs: 1,
+    },
+    row: {
+      file_name: meta.file_name,
+      data_requirements: ['time_series', 'latitude'],
+      values: { runtime, mean_absolute_error_time_series: mae },
+    },
   };
 }
 
 const [A, B, C] = FILES as [FileMetadata, FileMetadata, FileMetadata];
-const failedC: FileScore = { kind: 'failed', task: task(C), failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' }, wallTimeMs: 1 };
+const failedC: FileScore = {
+  kind: 'failed',
+  task: task(C),
+  failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' },
+  wallTimeMs: 1,
+};
 
 const tallyOf = (...scores: FileScore[]): Tally => scores.reduce(addScore, emptyTally(scores.length));
 
@@ -85,7 +101,8 @@ const MARIMO_FAILURE: ContainerOutcome = {
   exitCode: 1,
   timedOut: false,
   oomKilled: false,
-  output: 'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n',
+  output:
+    'MarimoExceptionRaisedError: the template is broken\nError: Export was successful, but some cells failed to execute.\n',
   outputTruncated: false,
   durationMs: 900,
 };
@@ -114,9 +131,11 @@ const LIMITS = loadConfig({}).limits;
 const scope = (): JobScope => ({ dir: scratch, log: pino({ level: 'silent' }), labels: JOB_LABELS });
 
 /** The report image as the worker makes it, over the given engine. */
-const imagesOn = (engine: ContainerEngine) => new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON });
+const imagesOn = (engine: ContainerEngine) =>
+  new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON });
 
-const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) => finishJob(ws, tally, scope(), ports, LIMITS);
+const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) =>
+  finishJob(ws, tally, scope(), ports, LIMITS);
 
 /** Records every call in order; `failing` names the call that rejects. */
 function recorder(failing?: 'publish' | 'result' | 'status finished' | 'file error') {
@@ -139,13 +158,23 @@ function recorder(failing?: 'publish' | 'result' | 'status finished' | 'file err
   };
   const { engine, runs } = fakeEngine();
   const deps: FinishPorts = { hub, publisher, engine, images: imagesOn(engine) };
-  return { calls, deps, fileErrors, runs, published: () => published, names: () => names, stored: () => hub.results.at(-1) };
+  return {
+    calls,
+    deps,
+    fileErrors,
+    runs,
+    published: () => published,
+    names: () => names,
+    stored: () => hub.results.at(-1),
+  };
 }
 
 test('writes the results folder, then publishes, stores the result and only then sets finished', async () => {
   const record = recorder();
   const ws = workspace();
-  const events = await lastValueFrom(finishWith(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()));
+  const events = await lastValueFrom(
+    finishWith(ws, tallyOf(scored(A, 1, 10), failedC, scored(B, 3, 30)), record.deps).pipe(toArray()),
+  );
   assert.is(events.length, 1);
   const event = events[0];
   if (event?.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
@@ -160,16 +189,29 @@ test('writes the results folder, then publishes, stores the result and only then
     'ts-private-metrics.json',
     'ts-public-metrics.json',
   ]);
-  assert.equal(record.names(), { publicResultsTable: 'ts-public-metrics.json', privateResultsTable: 'ts-private-metrics.json' });
+  assert.equal(record.names(), {
+    publicResultsTable: 'ts-public-metrics.json',
+    privateResultsTable: 'ts-private-metrics.json',
+  });
   assert.equal(record.stored(), event.publicResults);
   assert.is(event.publicResults.number_of_files, 1);
   assert.is(event.privateResults.number_of_files, 2);
-  assert.equal(event.publicResults.metrics, { mean_runtime: 1, mean_mean_absolute_error_time_series: 10, median_mean_absolute_error_time_series: 10 });
+  assert.equal(event.publicResults.metrics, {
+    mean_runtime: 1,
+    mean_mean_absolute_error_time_series: 10,
+    median_mean_absolute_error_time_series: 10,
+  });
   const results = path.join(scratch, 'results');
   assert.equal(JSON.parse(await readFile(path.join(results, 'ts-public-metrics.json'), 'utf8')), event.publicResults);
   assert.equal(JSON.parse(await readFile(path.join(results, 'ts-private-metrics.json'), 'utf8')), event.privateResults);
-  assert.is(await readFile(path.join(results, 'submission_full_results.csv'), 'utf8'), ',file_name,runtime,mean_absolute_error_time_series,issue\n0,a.csv,1.0,10.0,none\n1,b.csv,3.0,30.0,\n');
-  assert.is(await readFile(path.join(results, 'execution_time.csv'), 'utf8'), 'file_name,execution_time\na.csv,1.0\nb.csv,3.0\n');
+  assert.is(
+    await readFile(path.join(results, 'submission_full_results.csv'), 'utf8'),
+    ',file_name,runtime,mean_absolute_error_time_series,issue\n0,a.csv,1.0,10.0,none\n1,b.csv,3.0,30.0,\n',
+  );
+  assert.is(
+    await readFile(path.join(results, 'execution_time.csv'), 'utf8'),
+    'file_name,execution_time\na.csv,1.0\nb.csv,3.0\n',
+  );
   assert.equal(JSON.parse(await readFile(path.join(results, 'submission_function_info.json'), 'utf8')), {
     data_file_name: 'a.csv',
     function_name: 'detect_time_shifts',
@@ -197,7 +239,10 @@ test('nothing scored is a breaking op_7 naming a failure; nothing is published a
   const record = recorder();
   const error = await failure(tallyOf(failedC), record);
   assert.is(error.code, 'op_7');
-  assert.is(error.message, 'every file failed (1 of 1), nothing could be scored; c.csv: op_8: the output has 2 values, the reference 3');
+  assert.is(
+    error.message,
+    'every file failed (1 of 1), nothing could be scored; c.csv: op_8: the output has 2 values, the reference 3',
+  );
   assert.equal(record.calls, []);
   assert.not.ok(existsSync(path.join(scratch, 'results', 'ts-public-metrics.json')));
 });
@@ -233,34 +278,73 @@ test('a template that fails is a non-breaking op_500 on template.py, sent before
     "the task's report template failed (marimo exited with status 1: MarimoExceptionRaisedError: the template is broken | " +
     'Error: Export was successful, but some cells failed to execute.); the built-in report was written';
   assert.is(event.reportWarning, note);
-  assert.equal(record.fileErrors, [{ error_code: 'op_500', error_type: 'SubmissionException', error_message: note, file_name: 'template.py' }]);
+  assert.equal(record.fileErrors, [
+    { error_code: 'op_500', error_type: 'SubmissionException', error_message: note, file_name: 'template.py' },
+  ]);
   assert.equal(record.calls, ['file error', 'publish', 'result', 'status finished']);
-  assert.match(await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'), 'the built-in report was written');
+  assert.match(
+    await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
+    'the built-in report was written',
+  );
   const [run] = record.runs;
   assert.is(record.runs.length, 1);
   assert.match(run?.image ?? '', /^pvhub-report:[0-9a-f]{32}$/);
   assert.equal(run?.labels, { ...JOB_LABELS, 'pvhub.report': 'marimo' }, 'the job labels: a cancelled job removes it');
   assert.equal(
     run?.mounts.map((mount) => [mount.containerPath, mount.readOnly]),
-    [['/template', true], ['/report', false]],
+    [
+      ['/template', true],
+      ['/report', false],
+    ],
   );
-  assert.equal(run?.command.slice(0, 9), ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code']);
-  assert.ok(run?.command.includes('--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}'));
+  assert.equal(run?.command.slice(0, 9), [
+    'python',
+    '-m',
+    'marimo',
+    'export',
+    'html',
+    '/template/template.py',
+    '-o',
+    '/report/report.html',
+    '--no-include-code',
+  ]);
+  assert.ok(
+    run?.command.includes(
+      '--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}',
+    ),
+  );
 });
 
 test("a report container removed from outside runs again; a fault that stays fails the job as ours, never told as the template's", async () => {
-  const vanished = () => new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
+  const vanished = () =>
+    new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
   const once = recorder();
   const flaky = fakeEngine(async () => (flaky.runs.length === 1 ? Promise.reject(vanished()) : MARIMO_FAILURE));
-  const event = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...once.deps, engine: flaky.engine, images: imagesOn(flaky.engine) }));
+  const event = await lastValueFrom(
+    finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
+      ...once.deps,
+      engine: flaky.engine,
+      images: imagesOn(flaky.engine),
+    }),
+  );
   assert.is(event.type, 'finished');
   assert.is(flaky.runs.length, 2, 'tried again in a fresh container');
-  assert.equal(once.fileErrors.map((error) => error.error_message), [event.type === 'finished' ? event.reportWarning : ''], "the template's own failure, once");
+  assert.equal(
+    once.fileErrors.map((error) => error.error_message),
+    [event.type === 'finished' ? event.reportWarning : ''],
+    "the template's own failure, once",
+  );
   assert.not.match(once.fileErrors[0]?.error_message ?? '', 'removed from outside');
 
   const always = recorder();
   const gone = fakeEngine(async () => Promise.reject(vanished()));
-  const error = await lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...always.deps, engine: gone.engine, images: imagesOn(gone.engine) })).then(
+  const error = await lastValueFrom(
+    finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
+      ...always.deps,
+      engine: gone.engine,
+      images: imagesOn(gone.engine),
+    }),
+  ).then(
     () => assert.unreachable('finished'),
     (rejection: unknown) => rejection,
   );
@@ -292,7 +376,11 @@ test('unsubscribing stops the report container, and nothing is published', async
         });
       }),
   );
-  const subscription = finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), { ...record.deps, engine, images: imagesOn(engine) }).subscribe({ error: () => undefined });
+  const subscription = finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
+    ...record.deps,
+    engine,
+    images: imagesOn(engine),
+  }).subscribe({ error: () => undefined });
   await running;
   subscription.unsubscribe();
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -313,7 +401,9 @@ test('unsubscribing while the results upload: neither the result nor a status fo
     },
     publishLogs: async () => undefined,
   };
-  const subscription = finishWith(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({ error: () => undefined });
+  const subscription = finishWith(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({
+    error: () => undefined,
+  });
   await started;
   subscription.unsubscribe();
   finishUpload();

@@ -27,12 +27,19 @@ test.after.each(async () => {
 async function run(options: Parameters<typeof fakeJobWorld>[0]): Promise<{ w: FakeJobWorld; events: JobEvent[] }> {
   const w = await fakeJobWorld(options);
   worlds.push(w);
-  const events = await lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w, { retryLater: (error) => error.retryable })).pipe(toArray()));
+  const events = await lastValueFrom(
+    evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w, { retryLater: (error) => error.retryable })).pipe(
+      toArray(),
+    ),
+  );
   return { w, events };
 }
 
 /** The victim behaves so on its first `times` starts, correctly after. */
-const victimFirst = (behaviour: FileBehaviour, times = 1) => (name: string, start: number): FileBehaviour => (name === VICTIM && start <= times ? behaviour : { kind: 'correct' });
+const victimFirst =
+  (behaviour: FileBehaviour, times = 1) =>
+  (name: string, start: number): FileBehaviour =>
+    name === VICTIM && start <= times ? behaviour : { kind: 'correct' };
 const startsOf = (w: FakeJobWorld, name: string) => w.engine.started.filter((started) => started === name).length;
 /** The non-breaking errors of data files (the simulated engine runs no report: the template's is always there). */
 const fileErrors = (w: FakeJobWorld) => w.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv'));
@@ -42,7 +49,10 @@ test('a container removed under a running file: the file runs again in a fresh o
   assert.is(events.at(-1)?.type, 'finished');
   assert.is(startsOf(w, VICTIM), 2);
   assert.is(w.hub.progress.length, FILES, 'each file reported once');
-  assert.ok(w.hub.progress.every((seconds) => seconds !== null), 'every file scored');
+  assert.ok(
+    w.hub.progress.every((seconds) => seconds !== null),
+    'every file scored',
+  );
   assert.equal(fileErrors(w), [], 'nothing put down to the submission');
   assert.is(w.engine.running.size, 0);
 });
@@ -55,7 +65,11 @@ test('a file whose container keeps vanishing: the job fails as ours (wr_500, ret
   assert.equal([failed.error.code, failed.error.retryable], ['wr_500', true]);
   assert.match(failed.error.message, 'the container was removed from outside while it ran');
   assert.is(startsOf(w, VICTIM), FILE_TRIES, 'a bounded number of tries');
-  assert.equal(fileErrors(w).filter((error) => error.file_name === VICTIM), [], 'no error of that file');
+  assert.equal(
+    fileErrors(w).filter((error) => error.file_name === VICTIM),
+    [],
+    'no error of that file',
+  );
   assert.ok(fileErrors(w).every((error) => !error.error_code.startsWith('sb_')));
   // Files were reported before the last try failed: today's rule tells the Hub (another try would count them twice).
   assert.ok(w.hub.progress.length > 0);
@@ -92,7 +106,10 @@ test('killed for memory with the host well off: its own limit, the submission’
   const { w, events } = await run({ behaviour: victimFirst({ kind: 'out-of-memory' }, FILE_TRIES) });
   assert.is(events.at(-1)?.type, 'finished');
   assert.is(startsOf(w, VICTIM), 1);
-  assert.equal(fileErrors(w).map((error) => [error.file_name, error.error_code]), [[VICTIM, 'sb_500']]);
+  assert.equal(
+    fileErrors(w).map((error) => [error.file_name, error.error_code]),
+    [[VICTIM, 'sb_500']],
+  );
   assert.match(fileErrors(w)[0]?.error_message ?? '', 'exceeded the memory limit');
 });
 

@@ -79,11 +79,20 @@ test('an error of one run ends the stream and unsubscribes the others', () => {
   marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
     const slow = cold('-----x|');
     const result = cold('(ab|)').pipe(
-      runWithinMemory((item: string) => (item === 'a' ? slow : concat(cold('--|'), throwError(() => new Error('boom')))), {
-        costOf: () => 1,
-        freeMemory: () => 10,
-        maxConcurrent: 2,
-      }),
+      runWithinMemory(
+        (item: string) =>
+          item === 'a'
+            ? slow
+            : concat(
+                cold('--|'),
+                throwError(() => new Error('boom')),
+              ),
+        {
+          costOf: () => 1,
+          freeMemory: () => 10,
+          maxConcurrent: 2,
+        },
+      ),
     );
     expectObservable(result).toBe('--#', undefined, new Error('boom'));
     expectSubscriptions(slow.subscriptions).toBe('^-!');

@@ -16,7 +16,8 @@ import { type BuiltWorkspace, workspacePaths } from '../../src/domain/workspace.
 import { scoreFile } from '../../src/operators/score-file.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../src/ports/object-store.js';
 
-const scoreRun = (ws: BuiltWorkspace, run: FileRun, store: ObjectStore) => scoreFile(ws, run, { store, files: hubFileFormats });
+const scoreRun = (ws: BuiltWorkspace, run: FileRun, store: ObjectStore) =>
+  scoreFile(ws, run, { store, files: hubFileFormats });
 
 const SERIES = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -77,7 +78,11 @@ function workspace(config: TaskConfig, systems: SystemMetadata[] = []): BuiltWor
   };
 }
 
-const task = (name: string, index = 0): FileTask => ({ index, metadata: { file_id: 1, system_id: 7, file_name: name, include_on_leaderboard: true }, kwargs: [] });
+const task = (name: string, index = 0): FileTask => ({
+  index,
+  metadata: { file_id: 1, system_id: 7, file_name: name, include_on_leaderboard: true },
+  kwargs: [],
+});
 
 /** A run whose wrapper wrote `output` (or nothing), where run-file leaves it. */
 async function ran(name: string, output: string | undefined, index = 0): Promise<FileRun> {
@@ -85,7 +90,14 @@ async function ran(name: string, output: string | undefined, index = 0): Promise
   await mkdir(resultsDir, { recursive: true });
   const outputPath = path.join(resultsDir, 'output.csv');
   if (output !== undefined) await writeFile(outputPath, output);
-  return { kind: 'ran', task: task(name, index), executionTime: 0.25, outputPath, functionParameters: ['time_series'], wallTimeMs: 900 };
+  return {
+    kind: 'ran',
+    task: task(name, index),
+    executionTime: 0.25,
+    outputPath,
+    functionParameters: ['time_series'],
+    wallTimeMs: 900,
+  };
 }
 
 async function storeWith(name: string, reference: string): Promise<FileStore> {
@@ -103,7 +115,12 @@ function failure(score: FileScore) {
 
 test('a failed run passes through as a failed file, nothing fetched', async () => {
   const store = new FileStore({});
-  const run: FileRun = { kind: 'failed', task: task('a.csv'), failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 5 };
+  const run: FileRun = {
+    kind: 'failed',
+    task: task('a.csv'),
+    failure: { code: 'sb_1', message: 'slow' },
+    wallTimeMs: 5,
+  };
   const score = await lastValueFrom(scoreRun(workspace(SERIES), run, store));
   assert.equal(score, { kind: 'failed', task: run.task, failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 5 });
   assert.equal(store.downloads, []);
@@ -114,7 +131,11 @@ test('a time series is scored against its reference; the output is kept under re
   const run = await ran('a.csv', ',0\n0,0\n1,30\n2,90\n');
   const score = await lastValueFrom(scoreRun(workspace(SERIES), run, store));
   if (score.kind !== 'scored') return assert.unreachable(`failed: ${JSON.stringify(score)}`);
-  assert.equal(score.row, { file_name: 'a.csv', data_requirements: ['time_series'], values: { runtime: 0.25, mean_absolute_error_time_series: 20 } });
+  assert.equal(score.row, {
+    file_name: 'a.csv',
+    data_requirements: ['time_series'],
+    values: { runtime: 0.25, mean_absolute_error_time_series: 20 },
+  });
   assert.equal(store.downloads, ['data_files/references/4/a.csv']);
   const kept = path.join(workspacePaths(scratch).resultFiles, 'a.csv');
   assert.is(await readFile(kept, 'utf8'), ',0\n0,0\n1,30\n2,90\n');
@@ -136,10 +157,15 @@ test('no output file, or one that is not CSV, fails the file', async () => {
     code: 'op_8',
     message: 'the function ran but wrote no output file',
   });
-  const broken = failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('c.csv', ',0\na,"1\nb,2\n', 1), store)));
+  const broken = failure(
+    await lastValueFrom(scoreRun(workspace(SERIES), await ran('c.csv', ',0\na,"1\nb,2\n', 1), store)),
+  );
   assert.is(broken.code, 'op_8');
   assert.match(broken.message, 'the output is not a readable CSV');
-  assert.is(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('c.csv', undefined, 2), store))).code, 'op_9');
+  assert.is(
+    failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('c.csv', undefined, 2), store))).code,
+    'op_9',
+  );
 });
 
 test('an output with an endless line fails the file (op_8, or op_9 for scalars) instead of being parsed', async () => {
@@ -148,7 +174,10 @@ test('an output with an endless line fails the file (op_8, or op_9 for scalars) 
   const series = failure(await lastValueFrom(scoreRun(workspace(SERIES), await ran('e.csv', endless), store)));
   assert.is(series.code, 'op_8');
   assert.match(series.message, 'a line is longer than 1048576 bytes');
-  assert.is(failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('e.csv', endless, 2), store))).code, 'op_9');
+  assert.is(
+    failure(await lastValueFrom(scoreRun(workspace(SCALAR), await ran('e.csv', endless, 2), store))).code,
+    'op_9',
+  );
 });
 
 test('a missing reference breaks the job with wr_9 naming the key', async () => {
@@ -175,11 +204,31 @@ test('an unreadable reference breaks the job with wr_9', async () => {
 
 test('scalars: answers from the reference file when it has the columns, else from system metadata', async () => {
   const systems = [{ system_id: 7, azimuth: 180, tilt: 25 }];
-  const fromSystem = await lastValueFrom(scoreRun(workspace(SCALAR, systems), await ran('f.csv', ',0,1\n0,190,20\n'), await storeWith('f.csv', ',placeholder\n0,1\n')));
-  assert.equal(fromSystem.kind === 'scored' && fromSystem.row.values, { absolute_error_azimuth: 10, absolute_error_tilt: 5 });
-  const fromFile = await lastValueFrom(scoreRun(workspace(SCALAR, systems), await ran('g.csv', ',0,1\n0,190,20\n', 1), await storeWith('g.csv', ',azimuth,tilt\n0,200,30\n')));
-  assert.equal(fromFile.kind === 'scored' && fromFile.row.values, { absolute_error_azimuth: 10, absolute_error_tilt: 10 });
-  const missing = await lastValueFrom(scoreRun(workspace(SCALAR, systems), await ran('h.csv', ',0\n0,190\n', 2), await storeWith('h.csv', ',x\n0,1\n')));
+  const fromSystem = await lastValueFrom(
+    scoreRun(
+      workspace(SCALAR, systems),
+      await ran('f.csv', ',0,1\n0,190,20\n'),
+      await storeWith('f.csv', ',placeholder\n0,1\n'),
+    ),
+  );
+  assert.equal(fromSystem.kind === 'scored' && fromSystem.row.values, {
+    absolute_error_azimuth: 10,
+    absolute_error_tilt: 5,
+  });
+  const fromFile = await lastValueFrom(
+    scoreRun(
+      workspace(SCALAR, systems),
+      await ran('g.csv', ',0,1\n0,190,20\n', 1),
+      await storeWith('g.csv', ',azimuth,tilt\n0,200,30\n'),
+    ),
+  );
+  assert.equal(fromFile.kind === 'scored' && fromFile.row.values, {
+    absolute_error_azimuth: 10,
+    absolute_error_tilt: 10,
+  });
+  const missing = await lastValueFrom(
+    scoreRun(workspace(SCALAR, systems), await ran('h.csv', ',0\n0,190\n', 2), await storeWith('h.csv', ',x\n0,1\n')),
+  );
   assert.is(failure(missing).code, 'op_9');
 });
 

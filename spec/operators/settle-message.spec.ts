@@ -7,17 +7,41 @@ import { HubApiError } from '../../src/adapters/http-hub-api.js';
 import { asWorkerError, errorTypeOf, WorkerError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import type { JobOutcome } from '../../src/domain/job-event.js';
-import { type MessageOptions, type MessagePorts, outcomeOf, receiptRefusal, jobTimeBudget, settleMessage } from '../../src/operators/settle-message.js';
+import {
+  type MessageOptions,
+  type MessagePorts,
+  outcomeOf,
+  receiptRefusal,
+  jobTimeBudget,
+  settleMessage,
+} from '../../src/operators/settle-message.js';
 import type { QueueMessage } from '../../src/ports/job-queue.js';
 import { RecordingQueue } from '../../src/adapters/simulated/queue.js';
 import { FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
 
 const HOUR = 3_600_000;
 const JOB: Job = { analysisId: 1, submissionId: 42, userId: 'u', submissionFilename: 'a.zip', pythonVersion: '3.11' };
-const BODY = JSON.stringify({ analysis_pk: 1, submission_pk: 42, user_pk: 'u', submission_filename: 'a.zip', python_version: '3.11' });
+const BODY = JSON.stringify({
+  analysis_pk: 1,
+  submission_pk: 42,
+  user_pk: 'u',
+  submission_filename: 'a.zip',
+  python_version: '3.11',
+});
 
-const message = (receiveCount: number, firstReceivedAt = Date.now()): QueueMessage => ({ id: 'm', body: BODY, receiptHandle: 'r', receiveCount, firstReceivedAt });
-const failed = (error: WorkerError, retry: boolean, told: boolean): JobOutcome => ({ type: 'failed', error, retry, told });
+const message = (receiveCount: number, firstReceivedAt = Date.now()): QueueMessage => ({
+  id: 'm',
+  body: BODY,
+  receiptHandle: 'r',
+  receiveCount,
+  firstReceivedAt,
+});
+const failed = (error: WorkerError, retry: boolean, told: boolean): JobOutcome => ({
+  type: 'failed',
+  error,
+  retry,
+  told,
+});
 
 test('error types are the original exception classes of each prefix', () => {
   assert.is(errorTypeOf('wr_6'), 'WorkerException');
@@ -35,11 +59,31 @@ test('retryable: infrastructure codes by default, a Hub refusal (4xx) never, a H
 
 test('outcome: finished and told failures are deleted; retries and untold failures go back while tries remain', () => {
   const transient = new WorkerError('wr_1', 'upload failed');
-  assert.equal(outcomeOf(JOB, failed(transient, true, false), 1, 3), { action: 'released', submissionId: 42, code: 'wr_1' });
-  assert.equal(outcomeOf(JOB, failed(transient, false, true), 3, 3), { action: 'deleted', submissionId: 42, result: 'failed' });
-  assert.equal(outcomeOf(JOB, failed(new WorkerError('op_7', 'x'), false, false), 2, 3), { action: 'released', submissionId: 42, code: 'op_7' });
-  assert.equal(outcomeOf(JOB, failed(new WorkerError('op_7', 'x'), false, false), 3, 3), { action: 'deleted', submissionId: 42, result: 'failed' });
-  assert.equal(outcomeOf(JOB, failed(new WorkerError('op_7', 'x'), false, true), 1, 3), { action: 'deleted', submissionId: 42, result: 'failed' });
+  assert.equal(outcomeOf(JOB, failed(transient, true, false), 1, 3), {
+    action: 'released',
+    submissionId: 42,
+    code: 'wr_1',
+  });
+  assert.equal(outcomeOf(JOB, failed(transient, false, true), 3, 3), {
+    action: 'deleted',
+    submissionId: 42,
+    result: 'failed',
+  });
+  assert.equal(outcomeOf(JOB, failed(new WorkerError('op_7', 'x'), false, false), 2, 3), {
+    action: 'released',
+    submissionId: 42,
+    code: 'op_7',
+  });
+  assert.equal(outcomeOf(JOB, failed(new WorkerError('op_7', 'x'), false, false), 3, 3), {
+    action: 'deleted',
+    submissionId: 42,
+    result: 'failed',
+  });
+  assert.equal(outcomeOf(JOB, failed(new WorkerError('op_7', 'x'), false, true), 1, 3), {
+    action: 'deleted',
+    submissionId: 42,
+    result: 'failed',
+  });
 });
 
 test('the job budget is the configured limit, less for a message whose 12-hour cap is partly spent', () => {
@@ -119,10 +163,20 @@ test('an invalid body is reported when its submission id can be read, and delete
 });
 
 test('outcome: a job stopped by a signal is released for another worker', () => {
-  assert.equal(outcomeOf(JOB, { type: 'cancelled', reason: 'SIGTERM' }, 1, 3), { action: 'released', submissionId: 42, stoppedBy: 'SIGTERM' });
+  assert.equal(outcomeOf(JOB, { type: 'cancelled', reason: 'SIGTERM' }, 1, 3), {
+    action: 'released',
+    submissionId: 42,
+    stoppedBy: 'SIGTERM',
+  });
 });
 
-const RUNNABLE = JSON.stringify({ analysis_pk: 1, submission_pk: 7, user_pk: 'u', submission_filename: 'time-shift-correct', python_version: '3.11' });
+const RUNNABLE = JSON.stringify({
+  analysis_pk: 1,
+  submission_pk: 7,
+  user_pk: 'u',
+  submission_filename: 'time-shift-correct',
+  python_version: '3.11',
+});
 
 test('a job that finishes is deleted; one stopped by the signal mid-run is released, its containers and workspace gone', async () => {
   const done = await portsRecording(true);
@@ -135,7 +189,13 @@ test('a job that finishes is deleted; one stopped by the signal mid-run is relea
   worlds.push(hanging);
   const stop = new AbortController();
   setTimeout(() => stop.abort('SIGTERM'), 100);
-  const outcome = await lastValueFrom(settleMessage({ ...message(1), body: RUNNABLE }, { ...stopped.ports, engine: hanging.engine }, { ...stopped.options, signal: stop.signal }));
+  const outcome = await lastValueFrom(
+    settleMessage(
+      { ...message(1), body: RUNNABLE },
+      { ...stopped.ports, engine: hanging.engine },
+      { ...stopped.options, signal: stop.signal },
+    ),
+  );
   assert.equal(outcome, { action: 'released', submissionId: 7, stoppedBy: 'SIGTERM' });
   assert.equal(stopped.seen.queue, ['release']);
   assert.equal(stopped.seen.statuses, ['running'], 'the Hub is not told: the next worker runs it');

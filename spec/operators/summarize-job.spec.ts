@@ -22,7 +22,15 @@ function summaries(marbles: string): JobSummary[] {
   marbleScheduler().run(({ cold, expectObservable }) => {
     let clock = 0;
     const source = cold(marbles, events);
-    expectObservable(source.pipe(summarizeJob(JOB, (summary) => emitted.push(summary), () => (clock += 1000)))).toBe(marbles, events);
+    expectObservable(
+      source.pipe(
+        summarizeJob(
+          JOB,
+          (summary) => emitted.push(summary),
+          () => (clock += 1000),
+        ),
+      ),
+    ).toBe(marbles, events);
   });
   return emitted;
 }
@@ -52,7 +60,14 @@ test('a finished job: one line with every phase, the files, the parallelism, the
 test('a job failed at the build: its code, and null for the phases it never reached', () => {
   const [summary] = summaries('-s-E|');
   assert.equal(
-    { outcome: summary?.outcome, code: summary?.code, build: summary?.build_seconds, files: summary?.files_seconds, finish: summary?.finish_seconds, cached: summary?.image_cached },
+    {
+      outcome: summary?.outcome,
+      code: summary?.code,
+      build: summary?.build_seconds,
+      files: summary?.files_seconds,
+      finish: summary?.finish_seconds,
+      cached: summary?.image_cached,
+    },
     { outcome: 'failed', code: 'op_2', build: null, files: null, finish: null, cached: null },
   );
 });

@@ -8,13 +8,29 @@ import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { tallyFiles } from '../../src/operators/tally-files.js';
 import { marbleScheduler } from '../helpers/marbles.js';
 
-const task = (name: string): FileTask => ({ index: 0, metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true }, kwargs: [] });
+const task = (name: string): FileTask => ({
+  index: 0,
+  metadata: { file_id: 1, system_id: 1, file_name: name, include_on_leaderboard: true },
+  kwargs: [],
+});
 const scored = (name: string): FileScore => ({
   kind: 'scored',
-  run: { kind: 'ran', task: task(name), executionTime: 1, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs: 2000 },
+  run: {
+    kind: 'ran',
+    task: task(name),
+    executionTime: 1,
+    outputPath: '/x',
+    functionParameters: ['time_series'],
+    wallTimeMs: 2000,
+  },
   row: { file_name: name, data_requirements: ['time_series'], values: { runtime: 1 } },
 });
-const failed: FileScore = { kind: 'failed', task: task('b.csv'), failure: { code: 'sb_1', message: 'slow' }, wallTimeMs: 4000 };
+const failed: FileScore = {
+  kind: 'failed',
+  task: task('b.csv'),
+  failure: { code: 'sb_1', message: 'slow' },
+  wallTimeMs: 4000,
+};
 
 const WORKSPACE: BuiltWorkspace = {
   job: { analysisId: 1, submissionId: 1, userId: 'u', submissionFilename: 's.zip', pythonVersion: '3.11' },
@@ -39,7 +55,13 @@ const WORKSPACE: BuiltWorkspace = {
 };
 
 const rowOf = (name: string) => ({ file_name: name, data_requirements: ['time_series'], values: { runtime: 1 } });
-const fileEvent = (score: FileScore, done: number, failedCount: number, wallTimeMs: number, parallel: number): JobEvent => ({
+const fileEvent = (
+  score: FileScore,
+  done: number,
+  failedCount: number,
+  wallTimeMs: number,
+  parallel: number,
+): JobEvent => ({
   type: 'file',
   score,
   progress: { total: 2, done, failed: failedCount, wallTimeMs },
@@ -74,7 +96,8 @@ test('each subscription folds a tally of its own', () => {
   const tallies: unknown[] = [];
   marbleScheduler().run(({ cold, flush }) => {
     const result = cold('-a|', { a: scored('a.csv') }).pipe(tallyFiles(WORKSPACE, 1, () => 1));
-    for (let run = 0; run < 2; run += 1) result.subscribe((event) => event.type === 'scored' && tallies.push(event.tally));
+    for (let run = 0; run < 2; run += 1)
+      result.subscribe((event) => event.type === 'scored' && tallies.push(event.tally));
     flush();
   });
   assert.is(tallies.length, 2);

@@ -7,7 +7,13 @@ test('opened, used, then closed; the completion waits for the close', () => {
   marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
     const close = cold('--|');
     const use = cold('--a--b|');
-    expectObservable(usingResource(cold('-r|'), () => use, () => close)).toBe('---a--b--|');
+    expectObservable(
+      usingResource(
+        cold('-r|'),
+        () => use,
+        () => close,
+      ),
+    ).toBe('---a--b--|');
     expectSubscriptions(use.subscriptions).toBe('-^-----!');
     expectSubscriptions(close.subscriptions).toBe('-------^-!');
   });
@@ -15,9 +21,27 @@ test('opened, used, then closed; the completion waits for the close', () => {
 
 test("an error of the use is passed on after the close; the close's own error after a completion", () => {
   marbleScheduler().run(({ cold, expectObservable }) => {
-    expectObservable(usingResource(cold('r|'), () => cold('-a-#'), () => cold('--|'))).toBe('-a---#');
-    expectObservable(usingResource(cold('r|'), () => cold('-a-#', undefined, new Error('use')), () => cold('-#', undefined, new Error('close')))).toBe('-a--#', undefined, new Error('use'));
-    expectObservable(usingResource(cold('r|'), () => cold('-a|'), () => cold('-#', undefined, new Error('close')))).toBe('-a-#', undefined, new Error('close'));
+    expectObservable(
+      usingResource(
+        cold('r|'),
+        () => cold('-a-#'),
+        () => cold('--|'),
+      ),
+    ).toBe('-a---#');
+    expectObservable(
+      usingResource(
+        cold('r|'),
+        () => cold('-a-#', undefined, new Error('use')),
+        () => cold('-#', undefined, new Error('close')),
+      ),
+    ).toBe('-a--#', undefined, new Error('use'));
+    expectObservable(
+      usingResource(
+        cold('r|'),
+        () => cold('-a|'),
+        () => cold('-#', undefined, new Error('close')),
+      ),
+    ).toBe('-a-#', undefined, new Error('close'));
   });
 });
 
@@ -25,7 +49,14 @@ test('unsubscribing stops the use and starts the close, which runs to its end', 
   marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
     const close = cold('----|');
     const use = cold('-a-b-c-d|');
-    expectObservable(usingResource(cold('r|'), () => use, () => close), '----!').toBe('-a-b');
+    expectObservable(
+      usingResource(
+        cold('r|'),
+        () => use,
+        () => close,
+      ),
+      '----!',
+    ).toBe('-a-b');
     expectSubscriptions(use.subscriptions).toBe('^---!');
     expectSubscriptions(close.subscriptions).toBe('----^---!');
   });

@@ -8,7 +8,13 @@ import * as assert from 'uvu/assert';
 import { holdOwnerMark, type OwnerMark } from '../../src/adapters/owner-mark.js';
 import { SimulatedEngine } from '../../src/adapters/simulated/engine.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
-import { MANAGED_LABELS, ownedLogFolder, ownedWorkspacePrefix, ownerLabels, ownerSocket } from '../../src/domain/ownership.js';
+import {
+  MANAGED_LABELS,
+  ownedLogFolder,
+  ownedWorkspacePrefix,
+  ownerLabels,
+  ownerSocket,
+} from '../../src/domain/ownership.js';
 import { cleanUpAfterDeadOwners } from '../../src/sinks/dead-owners.js';
 import { writeJobRecord } from '../../src/sinks/job-record.js';
 
@@ -39,8 +45,15 @@ async function deadSocket(owner: string): Promise<void> {
 }
 
 const sweep = (engine: SimulatedEngine, self: string, publisher = new MemoryPublisher()) =>
-  cleanUpAfterDeadOwners({ engine, publisher }, { workDir: work, self, unownedLifetimeMs: LIFETIME, log: pino({ level: 'silent' }) });
-const owned = (owner: string, dir = work) => ({ ...MANAGED_LABELS, 'pvhub.submission': '7', ...ownerLabels(owner, dir) });
+  cleanUpAfterDeadOwners(
+    { engine, publisher },
+    { workDir: work, self, unownedLifetimeMs: LIFETIME, log: pino({ level: 'silent' }) },
+  );
+const owned = (owner: string, dir = work) => ({
+  ...MANAGED_LABELS,
+  'pvhub.submission': '7',
+  ...ownerLabels(owner, dir),
+});
 
 test("only provably dead owners' containers go, and older versions' once no live worker can run them", async () => {
   const self = await mark();
@@ -53,11 +66,18 @@ test("only provably dead owners' containers go, and older versions' once no live
   engine.leftBehind(owned(DEAD));
   const vanishedOwner = engine.leftBehind(owned('gone-2-eeeeee'));
   const elsewhere = engine.leftBehind(owned('far-3-ffffff', path.join(work, 'not-mounted')));
-  const youngUnowned = engine.leftBehind({ ...MANAGED_LABELS, 'pvhub.submission': '8' }, Date.now() - LIFETIME + MINUTE);
+  const youngUnowned = engine.leftBehind(
+    { ...MANAGED_LABELS, 'pvhub.submission': '8' },
+    Date.now() - LIFETIME + MINUTE,
+  );
   engine.leftBehind({ ...MANAGED_LABELS, 'pvhub.submission': '9' }, Date.now() - LIFETIME - MINUTE);
 
   const cleaned = await sweep(engine, self.id);
-  assert.equal([...cleaned.deadOwners].sort(), [DEAD, 'gone-2-eeeeee'].sort(), 'a refused socket, and a missing one in this work folder');
+  assert.equal(
+    [...cleaned.deadOwners].sort(),
+    [DEAD, 'gone-2-eeeeee'].sort(),
+    'a refused socket, and a missing one in this work folder',
+  );
   assert.is(cleaned.containers, 4);
   assert.equal([...engine.running.keys()].sort(), [mine, peers, elsewhere, youngUnowned].sort());
   assert.not.ok(engine.running.has(vanishedOwner));
@@ -68,10 +88,15 @@ test('a live peer is never swept, however old its containers and however often t
   const self = await mark();
   const engine = new SimulatedEngine(() => ({ kind: 'correct' }));
   const old = engine.leftBehind(owned(peer.id), 0);
-  for (let round = 0; round < 3; round += 1) assert.equal(await sweep(engine, self.id), { deadOwners: [], containers: 0, workspaces: 0, logs: 0 });
+  for (let round = 0; round < 3; round += 1)
+    assert.equal(await sweep(engine, self.id), { deadOwners: [], containers: 0, workspaces: 0, logs: 0 });
   assert.ok(engine.running.has(old));
   peer.release();
-  assert.equal(await sweep(engine, self.id), { deadOwners: [peer.id], containers: 1, workspaces: 0, logs: 0 }, 'once it is gone, its container goes');
+  assert.equal(
+    await sweep(engine, self.id),
+    { deadOwners: [peer.id], containers: 1, workspaces: 0, logs: 0 },
+    'once it is gone, its container goes',
+  );
 });
 
 /** A folder of the work folder with a file in it; its path. */
@@ -90,10 +115,17 @@ test("a dead worker's workspaces go; its job log goes to its submission as the a
   const peer = await mark();
   await deadSocket(DEAD);
   const workspace = await folder(`${ownedWorkspacePrefix(7, DEAD)}Ab12Cd`);
-  const log = await folder(ownedLogFolder(7, DEAD, STARTED), { 'submission.log.jsonl': '{"level":30,"msg":"file ran"}\n' });
+  const log = await folder(ownedLogFolder(7, DEAD, STARTED), {
+    'submission.log.jsonl': '{"level":30,"msg":"file ran"}\n',
+  });
   writeJobRecord(log, { job: JOB, worker: DEAD, startedAt: STARTED });
   const unrecorded = await folder(ownedLogFolder(8, DEAD, STARTED));
-  const staying = [`${ownedWorkspacePrefix(9, peer.id)}Ef34Gh`, 'submission-10-Ij56Kl', 'logs-11-1733300000000', ownedLogFolder(12, self.id, STARTED)];
+  const staying = [
+    `${ownedWorkspacePrefix(9, peer.id)}Ef34Gh`,
+    'submission-10-Ij56Kl',
+    'logs-11-1733300000000',
+    ownedLogFolder(12, self.id, STARTED),
+  ];
   for (const name of staying) await folder(name);
   const publisher = new MemoryPublisher();
 
@@ -105,7 +137,7 @@ test("a dead worker's workspaces go; its job log goes to its submission as the a
   for (const name of staying) assert.ok(existsSync(path.join(work, name)), name);
 });
 
-test('a dead worker\'s log whose upload fails stays for the next worker, which uploads it', async () => {
+test("a dead worker's log whose upload fails stays for the next worker, which uploads it", async () => {
   const self = await mark();
   await deadSocket(DEAD);
   const log = await folder(ownedLogFolder(7, DEAD, STARTED));
@@ -115,10 +147,19 @@ test('a dead worker\'s log whose upload fails stays for the next worker, which u
       throw new Error('S3 is down');
     }
   })();
-  assert.equal(await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, down), { deadOwners: [DEAD], containers: 0, workspaces: 0, logs: 0 });
+  assert.equal(await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, down), {
+    deadOwners: [DEAD],
+    containers: 0,
+    workspaces: 0,
+    logs: 0,
+  });
   assert.ok(existsSync(log));
   const up = new MemoryPublisher();
-  assert.equal((await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, up)).logs, 1, 'its owner is still known dead by the folder');
+  assert.equal(
+    (await sweep(new SimulatedEngine(() => ({ kind: 'correct' })), self.id, up)).logs,
+    1,
+    'its owner is still known dead by the folder',
+  );
   assert.is(up.attemptLogs.length, 1);
   assert.not.ok(existsSync(log));
 });

@@ -17,7 +17,12 @@ import type { BuiltWorkspace } from '../../src/domain/workspace.js';
 import type { ContainerEngine } from '../../src/ports/container-engine.js';
 import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { finishJob } from '../../src/operators/finish-job.js';
-import { argumentProblem, type MarimoOptions, marimoArguments, renderMarimoReport } from '../../src/sinks/marimo-report.js';
+import {
+  argumentProblem,
+  type MarimoOptions,
+  marimoArguments,
+  renderMarimoReport,
+} from '../../src/sinks/marimo-report.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
@@ -98,7 +103,17 @@ let scratch = '';
 
 /** What finishJob passes, in this spec's scratch folder; the first render builds the report image when it is missing. */
 function options(extra: Partial<MarimoOptions> = {}): MarimoOptions {
-  return { engine, limits, labels: LABELS, images, workDir: scratch, timeLimitMs: 300_000, log, signal: new AbortController().signal, ...extra };
+  return {
+    engine,
+    limits,
+    labels: LABELS,
+    images,
+    workDir: scratch,
+    timeLimitMs: 300_000,
+    log,
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
 test.before.each(async () => {
@@ -133,18 +148,29 @@ test('one --results_df argument per row, written as json.dumps writes it, NaN fo
 });
 
 test("the runtime also goes as run_time, the name the Hub's published templates read", () => {
-  const withRuntime: ResultsTable = { ...TABLE, columns: ['file_name', 'runtime'], floatColumns: new Set(['runtime']), rows: [['a.csv', 2]] };
+  const withRuntime: ResultsTable = {
+    ...TABLE,
+    columns: ['file_name', 'runtime'],
+    floatColumns: new Set(['runtime']),
+    rows: [['a.csv', 2]],
+  };
   assert.equal(marimoArguments(withRuntime), ['--results_df={"file_name": "a.csv", "runtime": 2.0, "run_time": 2.0}']);
 });
 
 test('rows that do not fit on a command line are refused before marimo starts', async () => {
   assert.is(argumentProblem(marimoArguments(TABLE)), undefined);
-  assert.match(argumentProblem([`--results_df=${'x'.repeat(200_000)}`]) ?? '', 'over the 131071-byte limit of one command-line argument');
+  assert.match(
+    argumentProblem([`--results_df=${'x'.repeat(200_000)}`]) ?? '',
+    'over the 131071-byte limit of one command-line argument',
+  );
   const many = Array.from({ length: 20_000 }, () => `--results_df=${'x'.repeat(100)}`);
   assert.match(argumentProblem(many) ?? '', 'the 20000 results rows take');
   const huge: ResultsTable = { ...TABLE, rows: Array.from({ length: 20_000 }, () => TABLE.rows[0] ?? []) };
   const out = path.join(scratch, 'huge.html');
-  assert.match(await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, options())), 'results rows take');
+  assert.match(
+    await rejection(renderMarimoReport(await template(TEMPLATE), huge, out, options())),
+    'results rows take',
+  );
   assert.not.ok(existsSync(out));
 });
 
@@ -159,7 +185,9 @@ test('a report image that cannot be built is a clear reason', async () => {
     pruneImages: async () => assert.unreachable('no pruning here') as never,
   };
   const out = path.join(scratch, 'x.html');
-  const message = await rejection(renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken })));
+  const message = await rejection(
+    renderMarimoReport(await template(TEMPLATE), TABLE, out, options({ engine: broken })),
+  );
   assert.is(message, 'the report image cannot be built: the engine refused the build');
   assert.not.ok(existsSync(out));
 });
@@ -234,7 +262,11 @@ if __name__ == "__main__":
 test("a template in the Hub's published style (seaborn, run_time) renders in the report image", async () => {
   const table: ResultsTable = {
     columns: ['file_name', 'runtime', 'mae', 'issue'],
-    rows: [['a.csv', 1.5, 0.25, 'none'], ['b.csv', 2.5, 0.75, 'shift'], ['c.csv', 3.5, 0.5, 'none']],
+    rows: [
+      ['a.csv', 1.5, 0.25, 'none'],
+      ['b.csv', 2.5, 0.75, 'shift'],
+      ['c.csv', 3.5, 0.5, 'none'],
+    ],
     floatColumns: new Set(['runtime', 'mae']),
   };
   const out = path.join(scratch, 'hub-style.html');
@@ -254,7 +286,9 @@ test('a template that raises is a rejection with its error, and no report appear
 
 test('a template that does not finish in time is stopped, its container removed', async () => {
   const started = Date.now();
-  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ timeLimitMs: 4000 })));
+  const message = await rejection(
+    renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ timeLimitMs: 4000 })),
+  );
   assert.is(message, 'marimo did not finish within 4 s');
   assert.ok(Date.now() - started < 15_000);
 });
@@ -263,7 +297,9 @@ test('a cancelled render stops at once with the abort, its container removed', a
   const abort = new AbortController();
   setTimeout(() => abort.abort(new Error('the job was cancelled')), 3000);
   const started = Date.now();
-  const message = await rejection(renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ signal: abort.signal })));
+  const message = await rejection(
+    renderMarimoReport(await template(SLOW), TABLE, path.join(scratch, 'slow.html'), options({ signal: abort.signal })),
+  );
   assert.is(message, 'the job was cancelled');
   assert.ok(Date.now() - started < 15_000);
 });
@@ -272,8 +308,19 @@ const META: FileMetadata = { file_id: 1, system_id: 1, file_name: 'a.csv', inclu
 const TASK: FileTask = { index: 0, metadata: META, kwargs: [] };
 const SCORE: FileScore = {
   kind: 'scored',
-  run: { kind: 'ran', task: TASK, executionTime: 1, outputPath: '/x', functionParameters: ['time_series'], wallTimeMs: 1 },
-  row: { file_name: 'a.csv', data_requirements: ['time_series'], values: { runtime: 1, mean_absolute_error_time_series: 1.25 } },
+  run: {
+    kind: 'ran',
+    task: TASK,
+    executionTime: 1,
+    outputPath: '/x',
+    functionParameters: ['time_series'],
+    wallTimeMs: 1,
+  },
+  row: {
+    file_name: 'a.csv',
+    data_requirements: ['time_series'],
+    values: { runtime: 1, mean_absolute_error_time_series: 1.25 },
+  },
 };
 
 async function finishWith(templateText: string) {
@@ -301,13 +348,24 @@ async function finishWith(templateText: string) {
   const hub = new RecordingHub();
   const publisher = new MemoryPublisher();
   const scope = { dir: scratch, log, labels: LABELS };
-  const event = await lastValueFrom(finishJob(ws, addScore(emptyTally(1), SCORE), scope, { hub, publisher, engine, images }, limits));
+  const event = await lastValueFrom(
+    finishJob(ws, addScore(emptyTally(1), SCORE), scope, { hub, publisher, engine, images }, limits),
+  );
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
-  return { event, fileErrors: hub.fileErrors, report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8') };
+  return {
+    event,
+    fileErrors: hub.fileErrors,
+    report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
+  };
 }
 
 test('a finished job uses the task template for its report when it renders', async () => {
-  const { event, fileErrors, report } = await finishWith(TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace("int(df['issue'].isna().sum())", '0'));
+  const { event, fileErrors, report } = await finishWith(
+    TEMPLATE.replace("df['mae']", "df['mean_absolute_error_time_series']").replace(
+      "int(df['issue'].isna().sum())",
+      '0',
+    ),
+  );
   assert.is(event.reportWarning, undefined);
   assert.match(report, 'TOTAL=1250.000');
   assert.equal(fileErrors, [], 'the Hub is told nothing');
@@ -316,7 +374,14 @@ test('a finished job uses the task template for its report when it renders', asy
 test('a broken template falls back to the built-in report, with a one-line warning; the results stand', async () => {
   const { event, fileErrors, report } = await finishWith(BROKEN);
   assert.match(event.reportWarning ?? '', "the task's report template failed (marimo exited with status 1");
-  assert.equal(fileErrors, [{ error_code: 'op_500', error_type: 'SubmissionException', error_message: event.reportWarning, file_name: 'template.py' }]);
+  assert.equal(fileErrors, [
+    {
+      error_code: 'op_500',
+      error_type: 'SubmissionException',
+      error_message: event.reportWarning,
+      file_name: 'template.py',
+    },
+  ]);
   assert.match(event.reportWarning ?? '', 'the built-in report was written');
   assert.not.match(event.reportWarning ?? '', '\n');
   assert.match(report, '<svg');

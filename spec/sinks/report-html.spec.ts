@@ -22,10 +22,18 @@ const results = (files: number, mean: number | null): ResultsObject => ({
   median_runtime: 1.25,
   function_parameters: ['time_series', 'latitude'],
   data_requirements: ['time_series'],
-  metrics: { mean_runtime: 1.25, mean_mean_absolute_error_time_series: mean, median_mean_absolute_error_time_series: mean },
+  metrics: {
+    mean_runtime: 1.25,
+    mean_mean_absolute_error_time_series: mean,
+    median_mean_absolute_error_time_series: mean,
+  },
 });
 
-const row = (name: string, mae: number): FileScoreRow => ({ file_name: name, data_requirements: ['time_series'], values: { runtime: 1.25, mean_absolute_error_time_series: mae } });
+const row = (name: string, mae: number): FileScoreRow => ({
+  file_name: name,
+  data_requirements: ['time_series'],
+  values: { runtime: 1.25, mean_absolute_error_time_series: mae },
+});
 
 const HOSTILE = '<script>alert("x")</script>.csv';
 

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromAbortable } from '../../src/streams/from-abortable.js';
 
-test('emits the step\'s value, then completes; nothing starts before a subscription', async () => {
+test("emits the step's value, then completes; nothing starts before a subscription", async () => {
   let started = 0;
   const step$ = fromAbortable(async () => {
     started += 1;
@@ -14,7 +14,7 @@ test('emits the step\'s value, then completes; nothing starts before a subscript
   assert.is(started, 1);
 });
 
-test('a rejection is the stream\'s error', async () => {
+test("a rejection is the stream's error", async () => {
   const failure = new Error('build failed');
   try {
     await firstValueFrom(fromAbortable(() => Promise.reject(failure)));

@@ -12,10 +12,12 @@ function scriptedQueue(answers: Array<QueueMessage | undefined>) {
     receive: (wait, signal) => {
       calls.push(wait);
       if (answers.length === 0) {
-        return new Promise((_, reject) => signal.addEventListener('abort', () => {
-          aborted += 1;
-          reject(new Error('aborted'));
-        }));
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted += 1;
+            reject(new Error('aborted'));
+          }),
+        );
       }
       return Promise.resolve(answers.shift());
     },
@@ -39,7 +41,9 @@ test('polls through empty answers and completes with the first message', async (
 test('asks for nothing more once it has a message', async () => {
   const { queue, calls } = scriptedQueue([message, message]);
   const seen: QueueMessage[] = [];
-  await new Promise<void>((resolve) => nextMessage(queue, 5).subscribe({ next: (m) => seen.push(m), complete: resolve }));
+  await new Promise<void>((resolve) =>
+    nextMessage(queue, 5).subscribe({ next: (m) => seen.push(m), complete: resolve }),
+  );
   assert.is(seen.length, 1);
   assert.is(calls.length, 1);
 });

@@ -3,7 +3,12 @@ import * as assert from 'uvu/assert';
 import { type Observable, throwError } from 'rxjs';
 import { marbleScheduler } from '../helpers/marbles.js';
 import type { QueueMessage } from '../../src/ports/job-queue.js';
-import { type Beat, messageHeartbeat, VISIBILITY_CAP_SECONDS, visibilityHeartbeat } from '../../src/streams/visibility-heartbeat.js';
+import {
+  type Beat,
+  messageHeartbeat,
+  VISIBILITY_CAP_SECONDS,
+  visibilityHeartbeat,
+} from '../../src/streams/visibility-heartbeat.js';
 
 const extended = (seconds: number): Beat => ({ kind: 'extended', seconds });
 
@@ -15,7 +20,11 @@ test('asks for a lease every half lease, until unsubscribed', () => {
       return cold('(a|)');
     };
     const beats = visibilityHeartbeat(extend, { leaseSeconds: 10, firstReceivedAt: 0 });
-    expectObservable(beats, '^ 16s !').toBe('5s a 4999ms b 4999ms c', { a: extended(10), b: extended(10), c: extended(10) });
+    expectObservable(beats, '^ 16s !').toBe('5s a 4999ms b 4999ms c', {
+      a: extended(10),
+      b: extended(10),
+      c: extended(10),
+    });
   });
 });
 
@@ -28,7 +37,12 @@ test('never asks past the cap: the last beat asks for what is left, then it comp
     };
     // cap 27 s: beats at 5, 10, 15 s ask 10 s; at 20 s only 7 s are left, which ends exactly at the cap.
     const beats = visibilityHeartbeat(extend, { leaseSeconds: 10, firstReceivedAt: 0, capSeconds: 27 });
-    expectObservable(beats).toBe('5s a 4999ms b 4999ms c 4999ms (d|)', { a: extended(10), b: extended(10), c: extended(10), d: extended(7) });
+    expectObservable(beats).toBe('5s a 4999ms b 4999ms c 4999ms (d|)', {
+      a: extended(10),
+      b: extended(10),
+      c: extended(10),
+      d: extended(7),
+    });
     flush();
     assert.equal(asked, [10, 10, 10, 7]);
   });
@@ -37,7 +51,11 @@ test('never asks past the cap: the last beat asks for what is left, then it comp
 test('the cap counts from the first receipt, not from the subscription', () => {
   marbleScheduler().run(({ cold, expectObservable }) => {
     // Subscribed at 0, first received 15 s earlier; cap 22 s ⇒ 7 s left; the first beat (at 5 s) gets 2 s.
-    const beats = visibilityHeartbeat(() => cold('(a|)'), { leaseSeconds: 10, firstReceivedAt: -15_000, capSeconds: 22 });
+    const beats = visibilityHeartbeat(() => cold('(a|)'), {
+      leaseSeconds: 10,
+      firstReceivedAt: -15_000,
+      capSeconds: 22,
+    });
     expectObservable(beats).toBe('5s (a|)', { a: extended(2) });
   });
 });
@@ -80,7 +98,10 @@ test('a refused last beat is asked again, for what is then left', () => {
       return call === 1 ? throwError(() => new Error('refused')) : cold('(a|)');
     };
     const beats = visibilityHeartbeat(extend, { leaseSeconds: 10, firstReceivedAt: 0, capSeconds: 12 });
-    expectObservable(beats).toBe('5s r 4999ms (a|)', { r: { kind: 'refused', seconds: 7, error: new Error('refused') }, a: extended(2) });
+    expectObservable(beats).toBe('5s r 4999ms (a|)', {
+      r: { kind: 'refused', seconds: 7, error: new Error('refused') },
+      a: extended(2),
+    });
   });
 });
 

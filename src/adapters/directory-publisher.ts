@@ -50,7 +50,10 @@ export class DirectoryPublisher implements ResultsPublisher {
 
   /** Replaces the output folder (empty, absent, or an earlier output: see outputFolderProblem) with what was published. */
   async commit(): Promise<void> {
-    await writeFile(path.join(this.staging, OUTPUT_MARKER), 'written by pvhub-worker evaluate; the next run into this folder replaces it whole\n');
+    await writeFile(
+      path.join(this.staging, OUTPUT_MARKER),
+      'written by pvhub-worker evaluate; the next run into this folder replaces it whole\n',
+    );
     await rm(this.outDir, { recursive: true, force: true });
     await mkdir(path.dirname(this.outDir), { recursive: true });
     await rename(this.staging, this.outDir);

@@ -9,7 +9,13 @@ import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
 import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../domain/ownership.js';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../ports/container-engine.js';
+import type {
+  ContainerEngine,
+  ContainerOutcome,
+  ContainerRunSpec,
+  ContainerSweep,
+  ImageBuildSpec,
+} from '../ports/container-engine.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -58,7 +64,9 @@ function labelFilter(labels: Readonly<Record<string, string>>): string[] {
 }
 
 function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
+  return signal.reason instanceof Error
+    ? signal.reason
+    : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
 }
 
 async function* walk(root: string, relative = ''): AsyncGenerator<{ name: string; file: string; directory: boolean }> {
@@ -90,7 +98,9 @@ function packContext(dir: string): Readable {
       }
       const { size, mode } = await stat(entry.file);
       await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ ...common, type: 'file', size, mode: mode & 0o111 ? 0o755 : 0o644 }, (error) => (error ? reject(error) : resolve()));
+        const sink = pack.entry({ ...common, type: 'file', size, mode: mode & 0o111 ? 0o755 : 0o644 }, (error) =>
+          error ? reject(error) : resolve(),
+        );
         pipeline(createReadStream(entry.file), sink).catch(reject);
       });
     }
@@ -113,11 +123,13 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (l
         tail.push(line.trim());
         if (tail.length > BUILD_TAIL_LINES) tail.shift();
       }
-      if (event.error !== undefined || event.errorDetail !== undefined) failure = event.errorDetail?.message ?? event.error;
+      if (event.error !== undefined || event.errorDetail !== undefined)
+        failure = event.errorDetail?.message ?? event.error;
     };
     const onEnd = (error: Error | null) => {
       if (error) reject(error);
-      else if (failure !== undefined) reject(new WorkerError('op_2', `image build failed: ${[...tail, failure].join(' | ').slice(-1500)}`));
+      else if (failure !== undefined)
+        reject(new WorkerError('op_2', `image build failed: ${[...tail, failure].join(' | ').slice(-1500)}`));
       else resolve();
     };
     docker.modem.followProgress(stream, onEnd, onEvent);
@@ -193,7 +205,11 @@ async function writtenBytes(dirs: readonly string[], limitBytes: number): Promis
       entries += 1;
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) pending.push(file);
-      else bytes += await lstat(file).then((info) => info.blocks * 512, () => 0);
+      else
+        bytes += await lstat(file).then(
+          (info) => info.blocks * 512,
+          () => 0,
+        );
     }
   }
   return { bytes, entries };
@@ -215,7 +231,9 @@ function createOptions(spec: ContainerRunSpec): Dockerode.ContainerCreateOptions
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,${spec.tmp?.exec ? 'exec' : 'noexec'},nosuid,size=${spec.tmp?.sizeBytes ?? DEFAULT_TMP_BYTES}` },
+      Tmpfs: {
+        '/tmp': `rw,${spec.tmp?.exec ? 'exec' : 'noexec'},nosuid,size=${spec.tmp?.sizeBytes ?? DEFAULT_TMP_BYTES}`,
+      },
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes,
       NanoCpus: spec.nanoCpus,
@@ -246,7 +264,12 @@ interface ResultsWatch {
  * Starts the container and waits for its end, killing it at the time limit, when the signal fires, or when its
  * writable mounts hold more than the results cap.
  */
-async function runToEnd(container: Dockerode.Container, timeoutMs: number, signal: AbortSignal, watch?: ResultsWatch): Promise<Ending> {
+async function runToEnd(
+  container: Dockerode.Container,
+  timeoutMs: number,
+  signal: AbortSignal,
+  watch?: ResultsWatch,
+): Promise<Ending> {
   await container.start();
   const started = Date.now();
   let stoppedBy: Ending['stoppedBy'];
@@ -319,7 +342,8 @@ export class DockerEngine implements ContainerEngine, ContainerSweep {
     } catch (error) {
       // Dropping the request makes the engine cancel the build.
       if (spec.signal?.aborted === true) throw abortError(spec.signal);
-      if (abort.signal.aborted) throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
+      if (abort.signal.aborted)
+        throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
       throw error;
     } finally {
       clearTimeout(timer);
@@ -332,8 +356,14 @@ export class DockerEngine implements ContainerEngine, ContainerSweep {
       throw error;
     }
     if (size > spec.maxSizeBytes) {
-      await this.docker.getImage(spec.tag).remove({ force: true }).catch(() => undefined);
-      throw new WorkerError('op_2', `the image is ${size} bytes, over the limit of ${spec.maxSizeBytes} bytes: the requirements are too big`);
+      await this.docker
+        .getImage(spec.tag)
+        .remove({ force: true })
+        .catch(() => undefined);
+      throw new WorkerError(
+        'op_2',
+        `the image is ${size} bytes, over the limit of ${spec.maxSizeBytes} bytes: the requirements are too big`,
+      );
     }
   }
 
@@ -348,11 +378,19 @@ export class DockerEngine implements ContainerEngine, ContainerSweep {
       throw error;
     }
     // Removed by someone else (the engine marks it before killing it): the kill was theirs, not the submission's.
-    if (!(await forceRemove(container))) throw new InfrastructureFault('container-vanished', `the container ${container.id.slice(0, 12)} was removed from outside while it ran`);
+    if (!(await forceRemove(container)))
+      throw new InfrastructureFault(
+        'container-vanished',
+        `the container ${container.id.slice(0, 12)} was removed from outside while it ran`,
+      );
     return outcome;
   }
 
-  private async supervise(container: Dockerode.Container, spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+  private async supervise(
+    container: Dockerode.Container,
+    spec: ContainerRunSpec,
+    signal: AbortSignal,
+  ): Promise<ContainerOutcome> {
     signal.throwIfAborted();
     const output = new CappedOutput(spec.outputCapBytes);
     // Attached before the start, so not one byte of output is missed.
@@ -373,7 +411,10 @@ export class DockerEngine implements ContainerEngine, ContainerSweep {
       const watch =
         spec.resultsCapBytes === undefined
           ? undefined
-          : { dirs: spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath), capBytes: spec.resultsCapBytes };
+          : {
+              dirs: spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath),
+              capBytes: spec.resultsCapBytes,
+            };
       const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
       if (ending.stoppedBy === 'abort') throw abortError(signal);
       await Promise.race([drained, delay(OUTPUT_DRAIN_MS)]);
@@ -410,7 +451,9 @@ export class DockerEngine implements ContainerEngine, ContainerSweep {
   }
 
   async pruneImages(repository: string, keepBytes: number): Promise<string[]> {
-    const images = (await this.docker.listImages()).filter((info) => (info.RepoTags ?? []).some((tag) => tag.startsWith(`${repository}:`)));
+    const images = (await this.docker.listImages()).filter((info) =>
+      (info.RepoTags ?? []).some((tag) => tag.startsWith(`${repository}:`)),
+    );
     images.sort((a, b) => b.Created - a.Created);
     const removed: string[] = [];
     let kept = 0;

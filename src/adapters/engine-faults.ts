@@ -2,7 +2,13 @@ import { WorkerError } from '../domain/errors.js';
 import { type FaultKind, InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../domain/ownership.js';
 import { isNetworkError } from '../domain/retry.js';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../ports/container-engine.js';
+import type {
+  ContainerEngine,
+  ContainerOutcome,
+  ContainerRunSpec,
+  ContainerSweep,
+  ImageBuildSpec,
+} from '../ports/container-engine.js';
 
 type EngineFaultKind = Exclude<FaultKind, 'host-out-of-memory'>;
 
@@ -24,7 +30,8 @@ export function engineFaultKind(error: unknown): EngineFaultKind | undefined {
   if (statusCode === 404 && /no such container/i.test(message)) return 'container-vanished';
   if (statusCode === 409 && /removal .*in progress|marked for removal/i.test(message)) return 'container-vanished';
   if (statusCode !== undefined && statusCode >= 500) return 'engine-unavailable';
-  if (isNetworkError(error) || (code === 'ENOENT' && syscall === 'connect') || /socket hang up/i.test(message)) return 'engine-unavailable';
+  if (isNetworkError(error) || (code === 'ENOENT' && syscall === 'connect') || /socket hang up/i.test(message))
+    return 'engine-unavailable';
   return undefined;
 }
 
@@ -36,7 +43,9 @@ const DESCRIPTIONS: Record<EngineFaultKind, string> = {
 /** The error as an InfrastructureFault when it is one; anything else as it was. */
 export function asEngineFault(error: unknown): unknown {
   const kind = engineFaultKind(error);
-  return kind === undefined ? error : new InfrastructureFault(kind, `${DESCRIPTIONS[kind]}: ${(error as Error).message}`, { cause: error });
+  return kind === undefined
+    ? error
+    : new InfrastructureFault(kind, `${DESCRIPTIONS[kind]}: ${(error as Error).message}`, { cause: error });
 }
 
 /** How long the engine has to answer a request, or to end a run past its time limit or its stop. */
@@ -54,7 +63,10 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
     private readonly answerMs = ANSWER_MS,
   ) {}
 
-  private classified<T>(call: Promise<T>, limits: { readonly withinMs?: number; readonly signal?: AbortSignal } = {}): Promise<T> {
+  private classified<T>(
+    call: Promise<T>,
+    limits: { readonly withinMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<T> {
     const { withinMs = this.answerMs, signal } = limits;
     return new Promise<T>((resolve, reject) => {
       const timers: NodeJS.Timeout[] = [];
@@ -67,7 +79,8 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
         end();
       };
       const unansweredAfter = (ms: number) => {
-        const hung = () => new InfrastructureFault('engine-unavailable', `the Docker engine did not answer within ${ms / 1000} s`);
+        const hung = () =>
+          new InfrastructureFault('engine-unavailable', `the Docker engine did not answer within ${ms / 1000} s`);
         timers.push(setTimeout(() => settle(() => reject(hung())), ms));
       };
       const onAbort = () => unansweredAfter(this.answerMs);
@@ -84,10 +97,16 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
     return this.classified(this.engine.imageExists(tag));
   }
   buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
-    return this.classified(this.engine.buildImage(spec, onLog), { withinMs: spec.timeoutMs + this.answerMs, ...(spec.signal ? { signal: spec.signal } : {}) });
+    return this.classified(this.engine.buildImage(spec, onLog), {
+      withinMs: spec.timeoutMs + this.answerMs,
+      ...(spec.signal ? { signal: spec.signal } : {}),
+    });
   }
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
-    return this.classified(this.engine.runContainer(spec, signal), { withinMs: spec.timeoutMs + this.answerMs, signal });
+    return this.classified(this.engine.runContainer(spec, signal), {
+      withinMs: spec.timeoutMs + this.answerMs,
+      signal,
+    });
   }
   removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     return this.classified(this.engine.removeContainers(labels));

@@ -21,12 +21,18 @@ export class HubApiError extends WorkerError {
     readonly responseBody: string,
   ) {
     // A refusal (4xx) is the same on every try; a server error (5xx, 429) left after the retries may pass.
-    super(code, `${request} answered ${status}${responseBody ? `: ${responseBody}` : ''}`, { retryable: status >= 500 || status === 429 });
+    super(code, `${request} answered ${status}${responseBody ? `: ${responseBody}` : ''}`, {
+      retryable: status >= 500 || status === 429,
+    });
   }
 }
 
 /** The credentials secret (contract §2): JSON {"username","password"}. Read only when the environment has none. */
-export async function readSecretCredentials(secretId: string, region: string, client = new SecretsManagerClient({ region })): Promise<HubCredentials> {
+export async function readSecretCredentials(
+  secretId: string,
+  region: string,
+  client = new SecretsManagerClient({ region }),
+): Promise<HubCredentials> {
   const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   let parsed: unknown;
   try {
@@ -35,7 +41,8 @@ export async function readSecretCredentials(secretId: string, region: string, cl
     throw new Error(`secret ${secretId} is not JSON`);
   }
   const { username, password } = (parsed ?? {}) as Record<string, unknown>;
-  if (typeof username !== 'string' || typeof password !== 'string') throw new Error(`secret ${secretId} lacks "username" and "password"`);
+  if (typeof username !== 'string' || typeof password !== 'string')
+    throw new Error(`secret ${secretId} lacks "username" and "password"`);
   return { username, password };
 }
 
@@ -103,7 +110,13 @@ export class HttpHubApi implements HubApi {
    * One HTTP exchange, retried while transient; a request that is not idempotent only while surely not applied. The
    * body is read within the same time limit.
    */
-  private exchange(method: string, route: string, body: unknown, token: string | undefined, idempotent: boolean): Promise<Answer> {
+  private exchange(
+    method: string,
+    route: string,
+    body: unknown,
+    token: string | undefined,
+    idempotent: boolean,
+  ): Promise<Answer> {
     const request = `${method} ${route}`;
     return retrying(
       async () => {
@@ -127,7 +140,13 @@ export class HttpHubApi implements HubApi {
       {
         onRetry: (error, attempt, delayMs) =>
           this.options.log?.warn(
-            { request, attempt, delayMs, status: error instanceof TransientStatus ? error.status : undefined, reason: error instanceof TransientStatus ? undefined : String(error) },
+            {
+              request,
+              attempt,
+              delayMs,
+              status: error instanceof TransientStatus ? error.status : undefined,
+              reason: error instanceof TransientStatus ? undefined : String(error),
+            },
             'Hub API request failed, retrying',
           ),
       },
@@ -135,15 +154,25 @@ export class HttpHubApi implements HubApi {
   }
 
   /** The exchange, with its final failure turned into a WorkerError of the caller's code. */
-  private async send(method: string, route: string, body: unknown, token: string | undefined, code: ErrorCode): Promise<Answer> {
+  private async send(
+    method: string,
+    route: string,
+    body: unknown,
+    token: string | undefined,
+    code: ErrorCode,
+  ): Promise<Answer> {
     const request = `${method} ${route}`;
     // Logging in twice is harmless; the other POSTs add a row or a count each time they arrive.
     const idempotent = method !== 'POST' || route === 'login';
     try {
       return await this.exchange(method, route, body, token, idempotent);
     } catch (error) {
-      if (error instanceof TransientStatus) throw new HubApiError(code, request, error.status, error.body.slice(0, BODY_EXCERPT));
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs / 1000} s` : describe(error);
+      if (error instanceof TransientStatus)
+        throw new HubApiError(code, request, error.status, error.body.slice(0, BODY_EXCERPT));
+      const reason =
+        error instanceof Error && error.name === 'TimeoutError'
+          ? `no answer within ${this.options.requestTimeoutMs / 1000} s`
+          : describe(error);
       // No answer after the retries is the Hub's outage whatever the route's own code: another try may well pass.
       throw new WorkerError(code, `${request} failed: ${reason}`, { cause: error, retryable: isNetworkError(error) });
     }
@@ -157,8 +186,15 @@ export class HttpHubApi implements HubApi {
       } catch (error) {
         throw new WorkerError(code, `no credentials for the Hub API: ${describe(error)}`, { cause: error });
       }
-      const answer = await this.send('POST', 'login', { username: credentials.username, password: credentials.password }, undefined, code);
-      if (answer.status !== 200) throw new HubApiError(code, 'POST login', answer.status, answer.text.slice(0, BODY_EXCERPT));
+      const answer = await this.send(
+        'POST',
+        'login',
+        { username: credentials.username, password: credentials.password },
+        undefined,
+        code,
+      );
+      if (answer.status !== 200)
+        throw new HubApiError(code, 'POST login', answer.status, answer.text.slice(0, BODY_EXCERPT));
       const token = (parseJson(answer.text) as { token?: unknown } | undefined)?.token;
       if (typeof token !== 'string' || token === '') throw new WorkerError(code, 'POST login answered without a token');
       return token;
@@ -185,7 +221,8 @@ export class HttpHubApi implements HubApi {
       token = await this.login(code);
       answer = await this.send(method, route, body, token, code);
     }
-    if (answer.status < 200 || answer.status >= 300) throw new HubApiError(code, `${method} ${route}`, answer.status, answer.text.slice(0, BODY_EXCERPT));
+    if (answer.status < 200 || answer.status >= 300)
+      throw new HubApiError(code, `${method} ${route}`, answer.status, answer.text.slice(0, BODY_EXCERPT));
     return parseJson(answer.text);
   }
 
@@ -199,7 +236,8 @@ export class HttpHubApi implements HubApi {
     try {
       found = await this.call('GET', route, 'wr_7');
     } catch (error) {
-      if (error instanceof HubApiError && error.status === 404) throw new WorkerError('wr_7', `the Hub has no metadata for file ${fileId}`, { cause: error });
+      if (error instanceof HubApiError && error.status === 404)
+        throw new WorkerError('wr_7', `the Hub has no metadata for file ${fileId}`, { cause: error });
       throw error;
     }
     if (!isObject(found)) throw new WorkerError('wr_13', `GET ${route} answered something other than an object`);
@@ -228,14 +266,16 @@ export class HttpHubApi implements HubApi {
   async systemMetadata(): Promise<SystemMetadata[]> {
     const route = 'system_metadata/systemmetadata/';
     const found = await this.call('GET', route, 'op_3');
-    if (!Array.isArray(found) || !found.every(isObject)) throw new WorkerError('wr_13', `GET ${route} answered something other than a list of systems`);
+    if (!Array.isArray(found) || !found.every(isObject))
+      throw new WorkerError('wr_13', `GET ${route} answered something other than a list of systems`);
     return found as SystemMetadata[];
   }
 
   /** The route redirects to versions/python/; fetch follows it, keeping the token (same origin). */
   async pythonVersions(): Promise<string[]> {
     const found = await this.call('GET', 'versions/python', 'wr_500');
-    if (!Array.isArray(found)) throw new WorkerError('wr_13', 'GET versions/python answered something other than a list');
+    if (!Array.isArray(found))
+      throw new WorkerError('wr_13', 'GET versions/python answered something other than a list');
     return found.map(String);
   }
 
@@ -252,7 +292,9 @@ export class HttpHubApi implements HubApi {
 
   async progressIncrement(submissionId: number, fileExecTime: number | null): Promise<void> {
     const seconds = fileExecTime !== null && Number.isFinite(fileExecTime) ? fileExecTime : null;
-    await this.call('POST', `submissions/submission/${submissionId}/progress_increment`, 'wr_500', { file_exec_time: seconds });
+    await this.call('POST', `submissions/submission/${submissionId}/progress_increment`, 'wr_500', {
+      file_exec_time: seconds,
+    });
   }
 
   /**

@@ -41,7 +41,10 @@ export class LocalHubApi implements HubApi {
         if (typeof row['file_id'] !== 'number' || typeof row['file_name'] !== 'string') {
           throw new WorkerError('wr_8', 'file_metadata.csv rows need a numeric file_id and a file_name');
         }
-        table.set(row['file_id'], { ...row, include_on_leaderboard: row['include_on_leaderboard'] !== false } as FileMetadata);
+        table.set(row['file_id'], {
+          ...row,
+          include_on_leaderboard: row['include_on_leaderboard'] !== false,
+        } as FileMetadata);
       }
       return table;
     });
@@ -79,7 +82,10 @@ export class LocalHubApi implements HubApi {
   }
 
   async reportFileError(submissionId: number, error: NonBreakingError): Promise<void> {
-    this.log.warn({ hub: 'non_breaking_error', submissionId, ...error }, `${error.file_name}: ${error.error_code}: ${error.error_message}`);
+    this.log.warn(
+      { hub: 'non_breaking_error', submissionId, ...error },
+      `${error.file_name}: ${error.error_code}: ${error.error_message}`,
+    );
   }
 
   async reportBreakingError(submissionId: number, error: BreakingError): Promise<void> {

@@ -18,7 +18,8 @@ export class LocalTaskStore implements ObjectStore {
     const name = parts[parts.length - 1] ?? '';
     if (name === '' || name === '..' || name === '.') return undefined;
     if (parts[0] === 'evaluation_scripts' && parts.length === 3) return path.join(this.taskDir, name);
-    if (parts[0] === 'data_files' && parts[1] === 'files' && parts.length === 3) return path.join(this.taskDir, 'data', name);
+    if (parts[0] === 'data_files' && parts[1] === 'files' && parts.length === 3)
+      return path.join(this.taskDir, 'data', name);
     if (parts[0] === 'data_files' && parts[1] === 'references' && parts.length === 4) {
       return path.join(this.taskDir, 'validation_data', name);
     }

@@ -43,7 +43,10 @@ export async function readTestLinks(filePath: string): Promise<TestLink[]> {
       line += 1;
       const fileId = Number(row['file_id']);
       if (!Number.isSafeInteger(fileId)) {
-        throw new WorkerError('wr_6', `file_test_link.csv line ${line}: file_id must be an integer, got ${JSON.stringify(row['file_id'])}`);
+        throw new WorkerError(
+          'wr_6',
+          `file_test_link.csv line ${line}: file_id must be an integer, got ${JSON.stringify(row['file_id'])}`,
+        );
       }
       const testId = row['test_id'] ?? row[''];
       links.push({ testId: testId === undefined || testId === '' ? links.length : Number(testId), fileId });
@@ -60,7 +63,13 @@ export async function readTestLinks(filePath: string): Promise<TestLink[]> {
 export async function readMetadataCsv(filePath: string): Promise<Array<Record<string, unknown>>> {
   const rows: Array<Record<string, unknown>> = [];
   await readCsvRecords(filePath, (row) => {
-    rows.push(Object.fromEntries(Object.entries(row).filter(([key]) => key !== '').map(([key, value]) => [key, csvValue(value)])));
+    rows.push(
+      Object.fromEntries(
+        Object.entries(row)
+          .filter(([key]) => key !== '')
+          .map(([key, value]) => [key, csvValue(value)]),
+      ),
+    );
   });
   return rows;
 }

@@ -23,7 +23,10 @@ export interface OwnerMark {
  * too (the kernel queues the connection), so no timer a busy worker could miss is involved. Worker containers that
  * mount the work folder at the same path see each other's sockets. Unref'd: it never keeps the process alive.
  */
-export async function holdOwnerMark(workDir: string, id = workerId(os.hostname(), process.pid, randomBytes(3).toString('hex'))): Promise<OwnerMark> {
+export async function holdOwnerMark(
+  workDir: string,
+  id = workerId(os.hostname(), process.pid, randomBytes(3).toString('hex')),
+): Promise<OwnerMark> {
   const socket = ownerSocket(workDir, id);
   await mkdir(path.dirname(socket), { recursive: true });
   const server = net.createServer((connection) => connection.end());

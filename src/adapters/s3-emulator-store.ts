@@ -68,7 +68,8 @@ export class S3EmulatorStore implements ObjectStore {
 
   private withRetries<T>(what: string, operation: () => Promise<T>): Promise<T> {
     return retrying(operation, isTransientEmulatorError, this.retry, {
-      onRetry: (error, attempt, delayMs) => this.options.log?.warn({ err: error, attempt, delayMs }, `S3 emulator ${what} failed, retrying`),
+      onRetry: (error, attempt, delayMs) =>
+        this.options.log?.warn({ err: error, attempt, delayMs }, `S3 emulator ${what} failed, retrying`),
     });
   }
 
@@ -82,7 +83,9 @@ export class S3EmulatorStore implements ObjectStore {
     const contents = (body as { Contents?: unknown } | null)?.Contents;
     if (!Array.isArray(contents)) throw new Error(`S3 emulator ${what}: no Contents list in the reply`);
     // The emulator lists the folder the prefix names; the port's promise is the keys that start with the prefix.
-    return contents.map((entry) => (entry as { Key?: unknown } | null)?.Key).filter((key): key is string => typeof key === 'string' && key.startsWith(prefix));
+    return contents
+      .map((entry) => (entry as { Key?: unknown } | null)?.Key)
+      .filter((key): key is string => typeof key === 'string' && key.startsWith(prefix));
   }
 
   async download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void> {
@@ -96,7 +99,11 @@ export class S3EmulatorStore implements ObjectStore {
         }
         if (!response.ok) throw await failure(response, what);
         if (!response.body) throw new Error(`S3 emulator gave no body for ${key}`);
-        await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(destinationPath), { signal });
+        await pipeline(
+          Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+          createWriteStream(destinationPath),
+          { signal },
+        );
       });
     } catch (error) {
       // No half-written file is left behind to be mistaken for the object.

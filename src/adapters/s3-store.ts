@@ -27,7 +27,15 @@ export function createS3Client(aws: AwsSettings): S3Client {
   });
 }
 
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable']);
+const THROTTLING = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+]);
 
 /** 5xx, throttling and broken connections are worth another try; everything else (403, 404, bad request) is not. */
 export function isTransientS3Error(error: unknown): boolean {
@@ -64,7 +72,8 @@ export class S3ObjectStore implements ObjectStore {
 
   private withRetries<T>(what: string, operation: () => Promise<T>): Promise<T> {
     return retrying(operation, isTransientS3Error, this.retry, {
-      onRetry: (error, attempt, delayMs) => this.options.log?.warn({ err: error, attempt, delayMs }, `S3 ${what} failed, retrying`),
+      onRetry: (error, attempt, delayMs) =>
+        this.options.log?.warn({ err: error, attempt, delayMs }, `S3 ${what} failed, retrying`),
     });
   }
 
@@ -73,7 +82,13 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.withRetries(`list ${prefix}`, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
       );
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -84,7 +99,9 @@ export class S3ObjectStore implements ObjectStore {
   async download(key: string, destinationPath: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.withRetries(`download ${key}`, async () => {
-        const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+        const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+          abortSignal: signal,
+        });
         if (!(object.Body instanceof Readable)) throw new Error(`S3 gave no readable body for ${key}`);
         await pipeline(object.Body, createWriteStream(destinationPath), { signal });
       });
@@ -101,7 +118,13 @@ export class S3ObjectStore implements ObjectStore {
       // A stream can be read once: each try opens the file again. The length lets the SDK send it unbuffered.
       const { size } = await stat(sourcePath);
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(sourcePath), ContentLength: size, ContentType: contentType }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(sourcePath),
+          ContentLength: size,
+          ContentType: contentType,
+        }),
       );
     });
   }

@@ -61,7 +61,8 @@ export class SqsJobQueue implements JobQueue {
       const found = await this.client.send(new GetQueueUrlCommand({ QueueName: name }));
       if (found.QueueUrl) return found.QueueUrl;
     } catch (error) {
-      if (!isMissingQueue(error)) throw new WorkerError('wr_1', `looking up queue ${name} failed: ${(error as Error).message}`, { cause: error });
+      if (!isMissingQueue(error))
+        throw new WorkerError('wr_1', `looking up queue ${name} failed: ${(error as Error).message}`, { cause: error });
     }
     if (!this.options.createQueue) throw new WorkerError('wr_1', `no queue ${name}`);
     const created = await this.client.send(
@@ -106,12 +107,18 @@ export class SqsJobQueue implements JobQueue {
 
   async extendVisibility(message: QueueMessage, seconds: number): Promise<void> {
     await this.client.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle, VisibilityTimeout: Math.floor(seconds) }),
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: await this.queueUrl(),
+        ReceiptHandle: message.receiptHandle,
+        VisibilityTimeout: Math.floor(seconds),
+      }),
     );
   }
 
   async delete(message: QueueMessage): Promise<void> {
-    await this.client.send(new DeleteMessageCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle }));
+    await this.client.send(
+      new DeleteMessageCommand({ QueueUrl: await this.queueUrl(), ReceiptHandle: message.receiptHandle }),
+    );
   }
 
   async release(message: QueueMessage): Promise<void> {

@@ -3,7 +3,14 @@ import { cp, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import unzipper from 'unzipper';
-import { type ArchiveEntry, type ArchiveLimits, checkArchive, DEFAULT_ARCHIVE_LIMITS, safeEntryPath, submissionRoot } from '../domain/archive-policy.js';
+import {
+  type ArchiveEntry,
+  type ArchiveLimits,
+  checkArchive,
+  DEFAULT_ARCHIVE_LIMITS,
+  safeEntryPath,
+  submissionRoot,
+} from '../domain/archive-policy.js';
 import { WorkerError } from '../domain/errors.js';
 
 /** Counts bytes as they are written and stops an entry that is bigger than its header said. */
@@ -12,7 +19,8 @@ function sizeGuard(limit: number, name: string) {
   return async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
       seen += chunk.length;
-      if (seen > limit) throw new WorkerError('op_1', `bad submission archive: entry ${name} is larger than its header says`);
+      if (seen > limit)
+        throw new WorkerError('op_1', `bad submission archive: entry ${name} is larger than its header says`);
       yield chunk;
     }
   };
@@ -70,12 +78,20 @@ export async function extractSubmission(
     if (!file) continue;
     try {
       await mkdir(path.dirname(target), { recursive: true });
-      await pipeline(file.stream(), sizeGuard(entry.uncompressedSize, entry.path), createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+      await pipeline(
+        file.stream(),
+        sizeGuard(entry.uncompressedSize, entry.path),
+        createWriteStream(target, { flags: 'wx', mode: 0o644 }),
+      );
     } catch (error) {
       if (error instanceof WorkerError) throw error;
       // A file and a folder of the same name, the same name twice, a compression method or data the library cannot
       // read: the archive's fault, whatever the file system or the library called it.
-      throw new WorkerError('op_1', `bad submission archive: entry ${entry.path} cannot be extracted (${(error as Error).message})`, { cause: error });
+      throw new WorkerError(
+        'op_1',
+        `bad submission archive: entry ${entry.path} cannot be extracted (${(error as Error).message})`,
+        { cause: error },
+      );
     }
   }
 }

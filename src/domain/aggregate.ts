@@ -26,7 +26,9 @@ function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /**
@@ -88,7 +90,11 @@ function join(tally: Tally, fileMetadata: readonly FileMetadata[]): JoinedRow[] 
     const columns = new Map<string, Cell>(Object.entries(metadata).map(([key, value]) => [key, metadataCell(value)]));
     columns.set('data_requirements', row.data_requirements);
     for (const [key, value] of Object.entries(row.values)) columns.set(key, value);
-    joined.push({ leaderboard: metadata.include_on_leaderboard === true, runtime: runtimes.get(row.file_name), columns });
+    joined.push({
+      leaderboard: metadata.include_on_leaderboard === true,
+      runtime: runtimes.get(row.file_name),
+      columns,
+    });
   }
   return joined;
 }
@@ -105,7 +111,11 @@ function numbers(values: ReadonlyArray<Cell | undefined>): number[] {
  * len(filtered_results_df). mean_runtime and median_runtime come from the execution times whether or not the task
  * lists runtime as a metric (the original crashed when it did not). NaN becomes null (defect 13).
  */
-function resultsObject(config: TaskConfig, rows: readonly JoinedRow[], functionParameters: readonly string[]): ResultsObject {
+function resultsObject(
+  config: TaskConfig,
+  rows: readonly JoinedRow[],
+  functionParameters: readonly string[],
+): ResultsObject {
   const runtimes = numbers(rows.map((row) => row.runtime));
   const metrics: Record<string, number | null> = {};
   for (const key of config.scoreKeys) {
@@ -140,7 +150,11 @@ function fullResults(config: TaskConfig, rows: readonly JoinedRow[]): ResultsTab
       const values = cells.map((row) => row[index] ?? null);
       const numeric = values.filter((value): value is number => typeof value === 'number');
       const numericOrNaN = values.every((value) => value === null || typeof value === 'number');
-      return numeric.length > 0 && numericOrNaN && (values.includes(null) || numeric.some((value) => !Number.isInteger(value)));
+      return (
+        numeric.length > 0 &&
+        numericOrNaN &&
+        (values.includes(null) || numeric.some((value) => !Number.isInteger(value)))
+      );
     }),
   );
   return { columns, rows: cells, floatColumns };
@@ -168,7 +182,8 @@ export function pythonFloat(value: number): string {
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
   const [digits = '', exponentText = '0'] = value.toExponential().split('e');
   const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) return `${digits}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  if (exponent < -4 || exponent >= 16)
+    return `${digits}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
   const text = String(value);
   return text.includes('.') ? text : `${text}.0`;
 }
@@ -194,12 +209,21 @@ function csvCell(value: Cell, float: boolean): string {
 export function fullResultsCsv(table: ResultsTable): string {
   const lines = [['', ...table.columns.map(csvField)].join(',')];
   table.rows.forEach((row, index) => {
-    lines.push([String(index), ...row.map((value, column) => csvCell(value, table.floatColumns.has(table.columns[column] ?? '')))].join(','));
+    lines.push(
+      [
+        String(index),
+        ...row.map((value, column) => csvCell(value, table.floatColumns.has(table.columns[column] ?? ''))),
+      ].join(','),
+    );
   });
   return `${lines.join('\n')}\n`;
 }
 
 /** execution_time.csv as the original wrapper wrote it: file_name,execution_time, one line per file that ran. */
 export function executionTimeCsv(executionTimes: ReadonlyArray<readonly [string, number]>): string {
-  return ['file_name,execution_time', ...executionTimes.map(([fileName, seconds]) => `${csvField(fileName)},${pythonFloat(seconds)}`), ''].join('\n');
+  return [
+    'file_name,execution_time',
+    ...executionTimes.map(([fileName, seconds]) => `${csvField(fileName)},${pythonFloat(seconds)}`),
+    '',
+  ].join('\n');
 }

@@ -45,8 +45,12 @@ export function safeEntryPath(raw: string): string {
  * Checks the whole central directory before anything is written: counts, sizes, compression ratio, paths and
  * file types. Throws op_1 with the reason; returns the entries to extract (files only, safe paths).
  */
-export function checkArchive(entries: readonly ArchiveEntry[], limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): ArchiveEntry[] {
-  if (entries.length > limits.maxEntries) archiveError(`${entries.length} entries, more than the limit of ${limits.maxEntries}`);
+export function checkArchive(
+  entries: readonly ArchiveEntry[],
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): ArchiveEntry[] {
+  if (entries.length > limits.maxEntries)
+    archiveError(`${entries.length} entries, more than the limit of ${limits.maxEntries}`);
   let total = 0;
   let compressed = 0;
   const files: ArchiveEntry[] = [];
@@ -62,7 +66,10 @@ export function checkArchive(entries: readonly ArchiveEntry[], limits: ArchiveLi
     total += entry.uncompressedSize;
     compressed += entry.compressedSize;
     if (total > limits.maxTotalBytes) archiveError(`uncompressed size over the limit of ${limits.maxTotalBytes} bytes`);
-    if (entry.uncompressedSize > 1024 * 1024 && entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxRatio) {
+    if (
+      entry.uncompressedSize > 1024 * 1024 &&
+      entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxRatio
+    ) {
       archiveError(`entry ${entry.path} expands more than ${limits.maxRatio}:1 (zip bomb?)`);
     }
     files.push({ ...entry, path });

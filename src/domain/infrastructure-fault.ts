@@ -38,7 +38,11 @@ const KILLED = 137;
  * that reached its own limit leaves at least its limit available as it dies; with less available even then,
  * something outside the worker's count took the memory it was promised: the host ran out. Pure.
  */
-export function hostRanOutOfMemory(run: { readonly exitCode: number | null; readonly timedOut: boolean; readonly oomKilled: boolean }, availableBytes: number, limitBytes: number): boolean {
+export function hostRanOutOfMemory(
+  run: { readonly exitCode: number | null; readonly timedOut: boolean; readonly oomKilled: boolean },
+  availableBytes: number,
+  limitBytes: number,
+): boolean {
   if (run.timedOut || !(run.oomKilled || run.exitCode === KILLED)) return false;
   return availableBytes < limitBytes;
 }

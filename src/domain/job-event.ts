@@ -9,12 +9,35 @@ import type { BuiltWorkspace, Workspace } from './workspace.js';
  * of the job starts from the event of the step before it, which carries what it needs (the workspace, the tally).
  */
 export type JobEvent =
-  | { readonly type: 'staged'; readonly files: number; readonly functionName: string; readonly workspace: Workspace; readonly bytes: number }
-  | { readonly type: 'image'; readonly tag: string; readonly cached: boolean; readonly warnings: readonly string[]; readonly workspace: BuiltWorkspace }
+  | {
+      readonly type: 'staged';
+      readonly files: number;
+      readonly functionName: string;
+      readonly workspace: Workspace;
+      readonly bytes: number;
+    }
+  | {
+      readonly type: 'image';
+      readonly tag: string;
+      readonly cached: boolean;
+      readonly warnings: readonly string[];
+      readonly workspace: BuiltWorkspace;
+    }
   | { readonly type: 'file'; readonly score: FileScore; readonly progress: FileProgress; readonly parallel: number }
   /** Every file ran and was scored: what the results are made from. */
-  | { readonly type: 'scored'; readonly tally: Tally; readonly workspace: BuiltWorkspace; readonly peakParallel: number }
-  | { readonly type: 'finished'; readonly publicResults: ResultsObject; readonly privateResults: ResultsObject; readonly tally: Tally; readonly reportWarning: string | undefined }
+  | {
+      readonly type: 'scored';
+      readonly tally: Tally;
+      readonly workspace: BuiltWorkspace;
+      readonly peakParallel: number;
+    }
+  | {
+      readonly type: 'finished';
+      readonly publicResults: ResultsObject;
+      readonly privateResults: ResultsObject;
+      readonly tally: Tally;
+      readonly reportWarning: string | undefined;
+    }
   | {
       readonly type: 'failed';
       readonly error: WorkerError;
@@ -29,4 +52,5 @@ export type JobEvent =
 /** The events that end a job. */
 export type JobOutcome = Extract<JobEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
 
-export const isOutcome = (event: JobEvent): event is JobOutcome => event.type === 'finished' || event.type === 'failed' || event.type === 'cancelled';
+export const isOutcome = (event: JobEvent): event is JobOutcome =>
+  event.type === 'finished' || event.type === 'failed' || event.type === 'cancelled';

@@ -31,7 +31,10 @@ export type SummaryEvent =
   | { readonly type: 'scored'; readonly peakParallel: number }
   | SummaryOutcome;
 
-export type SummaryOutcome = { readonly type: 'finished' } | { readonly type: 'failed'; readonly error: WorkerError } | { readonly type: 'cancelled' };
+export type SummaryOutcome =
+  | { readonly type: 'finished' }
+  | { readonly type: 'failed'; readonly error: WorkerError }
+  | { readonly type: 'cancelled' };
 
 /** What the fold keeps between events: the time each phase ended, and the counts. */
 export interface SummaryState {
@@ -46,7 +49,12 @@ export interface SummaryState {
   readonly bytesStaged?: number;
 }
 
-export const startSummary = (startedAt: number): SummaryState => ({ startedAt, filesOk: 0, filesFailed: 0, peakParallel: 0 });
+export const startSummary = (startedAt: number): SummaryState => ({
+  startedAt,
+  filesOk: 0,
+  filesFailed: 0,
+  peakParallel: 0,
+});
 
 /** The state after one event at time `at` (ms). Pure. */
 export function addToSummary(state: SummaryState, event: SummaryEvent, at: number): SummaryState {
@@ -56,7 +64,9 @@ export function addToSummary(state: SummaryState, event: SummaryEvent, at: numbe
     case 'image':
       return { ...state, imageAt: at, imageCached: event.cached };
     case 'file':
-      return event.score.kind === 'scored' ? { ...state, filesOk: state.filesOk + 1 } : { ...state, filesFailed: state.filesFailed + 1 };
+      return event.score.kind === 'scored'
+        ? { ...state, filesOk: state.filesOk + 1 }
+        : { ...state, filesFailed: state.filesFailed + 1 };
     case 'scored':
       return { ...state, scoredAt: at, peakParallel: event.peakParallel };
     default:
@@ -64,10 +74,16 @@ export function addToSummary(state: SummaryState, event: SummaryEvent, at: numbe
   }
 }
 
-const seconds = (from: number | undefined, to: number | undefined) => (from === undefined || to === undefined ? null : (to - from) / 1000);
+const seconds = (from: number | undefined, to: number | undefined) =>
+  from === undefined || to === undefined ? null : (to - from) / 1000;
 
 /** The summary line of a job that ended with `outcome` at time `at`. Pure. */
-export function summaryOf(job: Pick<Job, 'submissionId' | 'analysisId'>, state: SummaryState, outcome: SummaryOutcome, at: number): JobSummary {
+export function summaryOf(
+  job: Pick<Job, 'submissionId' | 'analysisId'>,
+  state: SummaryState,
+  outcome: SummaryOutcome,
+  at: number,
+): JobSummary {
   return {
     msg: 'job summary',
     submission: job.submissionId,

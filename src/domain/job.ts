@@ -56,7 +56,10 @@ export function parseJobMessage(raw: string): Job {
   const fields = body as Record<string, unknown>;
   const submissionFilename = nonEmptyString(fields, 'submission_filename');
   if (submissionFilename.includes('/') || submissionFilename.includes('\\') || submissionFilename.startsWith('.')) {
-    throw new WorkerError('wr_500', `message field "submission_filename" must be a plain file name, got ${submissionFilename}`);
+    throw new WorkerError(
+      'wr_500',
+      `message field "submission_filename" must be a plain file name, got ${submissionFilename}`,
+    );
   }
   const pythonVersion = nonEmptyString(fields, 'python_version');
   if (!PYTHON_VERSION.test(pythonVersion)) {

@@ -22,32 +22,44 @@ export const isWorkerId = (text: string): boolean => WORKER_ID.test(text);
 
 /** A worker id from the host's name, the process id and random hex (`random` is a parameter to keep this pure). */
 export function workerId(hostname: string, pid: number, random: string): string {
-  const host = hostname.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12) || 'worker';
+  const host =
+    hostname
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 12) || 'worker';
   return `${host}-${pid}-${random.slice(0, 6)}`;
 }
 
-export const ownerLabels = (owner: string, workDir: string): Record<string, string> => ({ [OWNER_LABEL]: owner, [OWNER_DIR_LABEL]: workDir });
+export const ownerLabels = (owner: string, workDir: string): Record<string, string> => ({
+  [OWNER_LABEL]: owner,
+  [OWNER_DIR_LABEL]: workDir,
+});
 
 export const WORKERS_FOLDER = 'workers';
 export const SOCKET_SUFFIX = '.sock';
 
 /** Where the owner's liveness socket is. */
-export const ownerSocket = (workDir: string, owner: string): string => path.join(workDir, WORKERS_FOLDER, `${owner}${SOCKET_SUFFIX}`);
+export const ownerSocket = (workDir: string, owner: string): string =>
+  path.join(workDir, WORKERS_FOLDER, `${owner}${SOCKET_SUFFIX}`);
 
 /** Why the work folder cannot hold the workers' sockets, if it cannot. */
 export function socketPathProblem(workDir: string): string | undefined {
   const bytes = Buffer.byteLength(ownerSocket(workDir, LONGEST_ID));
-  return bytes > MAX_SOCKET_PATH_BYTES ? `PVHUB_WORK_DIR=${workDir} is too long: the workers' sockets in it would be ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have` : undefined;
+  return bytes > MAX_SOCKET_PATH_BYTES
+    ? `PVHUB_WORK_DIR=${workDir} is too long: the workers' sockets in it would be ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have`
+    : undefined;
 }
 
 /** The start of an owned workspace's name in the work folder (the rest is mkdtemp's six characters). */
-export const ownedWorkspacePrefix = (submissionId: number, owner: string): string => `submission-${submissionId}-${owner}-`;
+export const ownedWorkspacePrefix = (submissionId: number, owner: string): string =>
+  `submission-${submissionId}-${owner}-`;
 
 /** The name a kept workspace takes: no owner, so no worker removes it (it is kept for a person). */
 export const keptWorkspaceName = (name: string, owner: string): string => name.replace(`-${owner}-`, '-');
 
 /** The folder of a job's log in the work folder; `startedAt` in ms. */
-export const ownedLogFolder = (submissionId: number, owner: string, startedAt: number): string => `logs-${submissionId}-${owner}-${startedAt}`;
+export const ownedLogFolder = (submissionId: number, owner: string, startedAt: number): string =>
+  `logs-${submissionId}-${owner}-${startedAt}`;
 
 const OWNED_FOLDER = /^(submission|logs)-\d+-(.+)-([A-Za-z0-9]{6}|\d+)$/;
 
@@ -80,12 +92,20 @@ export interface ManagedContainer {
  * The other owners found on the engine and in the work folder, each with the socket that tells whether it lives:
  * in this work folder, or in the one its containers name (a worker on this engine with a folder of its own).
  */
-export function otherOwners(containers: readonly ManagedContainer[], folders: readonly OwnedFolder[], socketOwners: readonly string[], self: string, workDir: string): Map<string, string> {
+export function otherOwners(
+  containers: readonly ManagedContainer[],
+  folders: readonly OwnedFolder[],
+  socketOwners: readonly string[],
+  self: string,
+  workDir: string,
+): Map<string, string> {
   const sockets = new Map<string, string>();
-  for (const owner of [...folders.map((folder) => folder.owner), ...socketOwners]) sockets.set(owner, ownerSocket(workDir, owner));
+  for (const owner of [...folders.map((folder) => folder.owner), ...socketOwners])
+    sockets.set(owner, ownerSocket(workDir, owner));
   for (const { labels } of containers) {
     const owner = labels[OWNER_LABEL];
-    if (owner !== undefined && !sockets.has(owner)) sockets.set(owner, ownerSocket(labels[OWNER_DIR_LABEL] ?? workDir, owner));
+    if (owner !== undefined && !sockets.has(owner))
+      sockets.set(owner, ownerSocket(labels[OWNER_DIR_LABEL] ?? workDir, owner));
   }
   sockets.delete(self);
   for (const owner of sockets.keys()) if (!isWorkerId(owner)) sockets.delete(owner);
@@ -98,7 +118,10 @@ export function otherOwners(containers: readonly ManagedContainer[], folders: re
  * provably left by a dead worker. Removing one earlier would kill a live old worker's file during a rolling
  * deploy, the very fault owners are there to prevent.
  */
-export function unownedLifetimeMs(limits: Pick<ResourceLimits, 'fileTimeLimitMs' | 'buildTimeLimitMs'>, reportTimeLimitMs: number): number {
+export function unownedLifetimeMs(
+  limits: Pick<ResourceLimits, 'fileTimeLimitMs' | 'buildTimeLimitMs'>,
+  reportTimeLimitMs: number,
+): number {
   return Math.max(limits.fileTimeLimitMs, limits.buildTimeLimitMs, reportTimeLimitMs) + UNOWNED_MARGIN_MS;
 }
 /** Time an old worker takes between a container's limit and its removal (the kill, the wait, an engine that is slow). */
@@ -106,5 +129,7 @@ const UNOWNED_MARGIN_MS = 10 * 60_000;
 
 /** The containers of an older version (no owner) that no live worker can still be running. */
 export function abandonedUnowned(containers: readonly ManagedContainer[], now: number, lifetimeMs: number): string[] {
-  return containers.filter((container) => container.labels[OWNER_LABEL] === undefined && now - container.createdAt > lifetimeMs).map((container) => container.id);
+  return containers
+    .filter((container) => container.labels[OWNER_LABEL] === undefined && now - container.createdAt > lifetimeMs)
+    .map((container) => container.id);
 }

@@ -26,7 +26,8 @@ export function parseRequirements(text: string, origin = 'requirements.txt'): st
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (line === '') continue;
     if (line.startsWith('-')) throw invalidRequirement(`${origin}: options are not accepted: "${line}"`);
-    if (line.includes('://') || line.includes('@')) throw invalidRequirement(`${origin}: URLs are not accepted: "${line}"`);
+    if (line.includes('://') || line.includes('@'))
+      throw invalidRequirement(`${origin}: URLs are not accepted: "${line}"`);
     const name = REQUIREMENT.exec(line)?.[1];
     if (name === undefined) throw invalidRequirement(`${origin}: malformed requirement "${line}"`);
     if (ARCHIVE_NAME.test(name)) throw invalidRequirement(`${origin}: files are not accepted: "${line}"`);

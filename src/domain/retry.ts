@@ -68,9 +68,19 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** Of those, the ones of a connection that never formed: the request cannot have reached the server. */
-const UNDELIVERED_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const UNDELIVERED_CODES = new Set([
+  'ECONNREFUSED',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
-function causeChainHas(error: unknown, matches: (code: string | undefined, name: string | undefined) => boolean): boolean {
+function causeChainHas(
+  error: unknown,
+  matches: (code: string | undefined, name: string | undefined) => boolean,
+): boolean {
   for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; depth += 1) {
     const { code, name } = current as { code?: unknown; name?: unknown };
     if (matches(typeof code === 'string' ? code : undefined, typeof name === 'string' ? name : undefined)) return true;
@@ -81,7 +91,10 @@ function causeChainHas(error: unknown, matches: (code: string | undefined, name:
 
 /** True for a network-level failure anywhere in the error's cause chain (fetch wraps them in a TypeError). */
 export function isNetworkError(error: unknown): boolean {
-  return causeChainHas(error, (code, name) => (code !== undefined && NETWORK_CODES.has(code)) || name === 'TimeoutError');
+  return causeChainHas(
+    error,
+    (code, name) => (code !== undefined && NETWORK_CODES.has(code)) || name === 'TimeoutError',
+  );
 }
 
 /**

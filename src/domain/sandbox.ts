@@ -8,7 +8,9 @@ export const RUNNER_USER = '10001:10001';
  * What every container of a job shares, a file's run, a source build or the report alike: the job's resource
  * limits and the unprivileged runner user.
  */
-export function sandboxLimits(limits: ResourceLimits): Pick<ContainerRunSpec, 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'outputCapBytes' | 'resultsCapBytes' | 'user'> {
+export function sandboxLimits(
+  limits: ResourceLimits,
+): Pick<ContainerRunSpec, 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'outputCapBytes' | 'resultsCapBytes' | 'user'> {
   return {
     memoryBytes: limits.containerMemoryBytes,
     nanoCpus: limits.containerNanoCpus,

@@ -19,7 +19,8 @@ const SCALAR_METRICS: Readonly<Record<string, (output: number, reference: number
 };
 
 /** A per-file outcome: the row of metrics, or why the file has none. */
-export type Scored = { readonly ok: true; readonly row: FileScoreRow } | { readonly ok: false; readonly failure: FileFailure };
+export type Scored =
+  { readonly ok: true; readonly row: FileScoreRow } | { readonly ok: false; readonly failure: FileFailure };
 
 /** Summation with Neumaier's compensation, so long series and many files add up without drift. */
 export class PreciseSum {
@@ -38,7 +39,27 @@ export class PreciseSum {
 }
 
 // pandas' default missing-value markers (read_csv na_values).
-const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+const MISSING = new Set([
+  '',
+  '#N/A',
+  '#N/A N/A',
+  '#NA',
+  '-1.#IND',
+  '-1.#QNAN',
+  '-NaN',
+  '-nan',
+  '1.#IND',
+  '1.#QNAN',
+  '<NA>',
+  'N/A',
+  'NA',
+  'NULL',
+  'NaN',
+  'None',
+  'n/a',
+  'nan',
+  'null',
+]);
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INFINITE = /^([+-]?)inf(?:inity)?$/i;
 
@@ -73,7 +94,12 @@ function badValue(text: string | undefined): string | undefined {
 
 export const dataRequirements = (config: TaskConfig): string[] => ['time_series', ...config.allowableKwargs];
 
-function scoreRow(config: TaskConfig, fileName: string, runtime: number, valueOf: (metric: string, reference: string) => number): Scored {
+function scoreRow(
+  config: TaskConfig,
+  fileName: string,
+  runtime: number,
+  valueOf: (metric: string, reference: string) => number,
+): Scored {
   const values: Record<string, number> = {};
   for (const metric of config.performanceMetrics) {
     if (metric === 'runtime') {
@@ -83,7 +109,13 @@ function scoreRow(config: TaskConfig, fileName: string, runtime: number, valueOf
     for (const reference of config.referencesCompare) {
       const value = valueOf(metric, reference);
       if (!Number.isFinite(value)) {
-        return { ok: false, failure: { code: config.comparisonType === 'scalar' ? 'op_9' : 'op_8', message: `${metric}_${reference} is not finite (${value})` } };
+        return {
+          ok: false,
+          failure: {
+            code: config.comparisonType === 'scalar' ? 'op_9' : 'op_8',
+            message: `${metric}_${reference} is not finite (${value})`,
+          },
+        };
       }
       values[`${metric}_${reference}`] = value;
     }
@@ -112,7 +144,10 @@ export class TimeSeriesComparison {
     referenceHeader: readonly string[] | undefined,
   ) {
     if (referenceHeader?.length !== 2) {
-      throw new WorkerError('wr_9', `the reference for ${fileName} must be a CSV with an index and one value column, it has ${referenceHeader?.length ?? 0} column(s)`);
+      throw new WorkerError(
+        'wr_9',
+        `the reference for ${fileName} must be a CSV with an index and one value column, it has ${referenceHeader?.length ?? 0} column(s)`,
+      );
     }
     if (outputHeader === undefined) this.failure = { code: 'op_8', message: 'the output file is empty' };
     else if (outputHeader.length !== 2) {
@@ -132,25 +167,37 @@ export class TimeSeriesComparison {
     if (reference) {
       this.referenceValues += 1;
       if (reference.length !== 2) {
-        throw new WorkerError('wr_9', `the reference for ${this.fileName}, line ${this.referenceValues + 1}, has ${reference.length} cells instead of 2`);
+        throw new WorkerError(
+          'wr_9',
+          `the reference for ${this.fileName}, line ${this.referenceValues + 1}, has ${reference.length} cells instead of 2`,
+        );
       }
     }
     if (output) {
       this.outputValues += 1;
       if (output.length !== 2) {
-        this.failure = { code: 'op_8', message: `output line ${this.outputValues + 1} has ${output.length} cells instead of 2` };
+        this.failure = {
+          code: 'op_8',
+          message: `output line ${this.outputValues + 1} has ${output.length} cells instead of 2`,
+        };
         return false;
       }
     }
     if (!output || !reference) return true;
     const expected = cellNumber(reference[1]);
     if (expected === undefined || expected === Infinity || expected === -Infinity) {
-      throw new WorkerError('wr_9', `the reference for ${this.fileName}, line ${this.referenceValues + 1}: ${quoted(reference[1])} is not a number`);
+      throw new WorkerError(
+        'wr_9',
+        `the reference for ${this.fileName}, line ${this.referenceValues + 1}: ${quoted(reference[1])} is not a number`,
+      );
     }
     if (Number.isNaN(expected)) return true;
     const problem = badValue(output[1]);
     if (problem !== undefined) {
-      this.failure = { code: 'op_8', message: `output line ${this.outputValues + 1} (${quoted(output[0])}) is ${problem}; the reference has ${expected}` };
+      this.failure = {
+        code: 'op_8',
+        message: `output line ${this.outputValues + 1} (${quoted(output[0])}) is ${problem}; the reference has ${expected}`,
+      };
       return false;
     }
     this.absoluteErrors.add(Math.abs(Number(cellNumber(output[1])) - expected));
@@ -162,14 +209,24 @@ export class TimeSeriesComparison {
   result(config: TaskConfig, runtime: number): Scored {
     if (this.failure) return { ok: false, failure: this.failure };
     if (this.outputValues !== this.referenceValues) {
-      return { ok: false, failure: { code: 'op_8', message: `the output has ${this.outputValues} values, the reference ${this.referenceValues}` } };
+      return {
+        ok: false,
+        failure: {
+          code: 'op_8',
+          message: `the output has ${this.outputValues} values, the reference ${this.referenceValues}`,
+        },
+      };
     }
     if (this.compared === 0) {
-      return { ok: false, failure: { code: 'wr_9', message: `the reference for ${this.fileName} has no values to compare with` } };
+      return {
+        ok: false,
+        failure: { code: 'wr_9', message: `the reference for ${this.fileName} has no values to compare with` },
+      };
     }
     const meanAbsoluteError = this.absoluteErrors.value / this.compared;
     return scoreRow(config, this.fileName, runtime, (metric) => {
-      if (metric !== 'mean_absolute_error') throw new WorkerError('op_500', `metric ${metric} does not apply to time series`);
+      if (metric !== 'mean_absolute_error')
+        throw new WorkerError('op_500', `metric ${metric} does not apply to time series`);
       return meanAbsoluteError;
     });
   }
@@ -185,7 +242,11 @@ export interface CsvHead {
  * Where a scalar task's answer for one output comes from: a column of that name in the first row of the reference
  * file (the develop branch's tasks), else the system-metadata column of that name (main's).
  */
-export function scalarReference(reference: string, referenceFile: CsvHead, system: Readonly<Record<string, unknown>> | undefined): unknown {
+export function scalarReference(
+  reference: string,
+  referenceFile: CsvHead,
+  system: Readonly<Record<string, unknown>> | undefined,
+): unknown {
   const column = referenceFile.header?.indexOf(reference) ?? -1;
   return column >= 0 ? referenceFile.row?.[column] : system?.[reference];
 }
@@ -200,8 +261,15 @@ function referenceNumber(value: unknown): number | undefined {
  * A missing, infinite or non-numeric output value fails the file with op_9; a file whose answer is missing fails
  * with wr_9, the task's fault, reported on that file alone.
  */
-export function scoreScalar(config: TaskConfig, fileName: string, runtime: number, output: CsvHead, answerOf: (reference: string) => unknown): Scored {
-  if (output.row === undefined) return { ok: false, failure: { code: 'op_9', message: 'the output has no row of values' } };
+export function scoreScalar(
+  config: TaskConfig,
+  fileName: string,
+  runtime: number,
+  output: CsvHead,
+  answerOf: (reference: string) => unknown,
+): Scored {
+  if (output.row === undefined)
+    return { ok: false, failure: { code: 'op_9', message: 'the output has no row of values' } };
   const outputs: Record<string, number> = {};
   const answers: Record<string, number> = {};
   const returned = output.row.length - 1;
@@ -210,14 +278,22 @@ export function scoreScalar(config: TaskConfig, fileName: string, runtime: numbe
     if (cell === undefined) {
       return {
         ok: false,
-        failure: { code: 'op_9', message: `no output value for "${reference}": the function returned ${returned} value(s), the task expects ${config.referencesCompare.length}` },
+        failure: {
+          code: 'op_9',
+          message: `no output value for "${reference}": the function returned ${returned} value(s), the task expects ${config.referencesCompare.length}`,
+        },
       };
     }
     const problem = badValue(cell);
-    if (problem !== undefined) return { ok: false, failure: { code: 'op_9', message: `the output value for "${reference}" is ${problem}` } };
+    if (problem !== undefined)
+      return { ok: false, failure: { code: 'op_9', message: `the output value for "${reference}" is ${problem}` } };
     outputs[reference] = Number(cellNumber(cell));
     const answer = referenceNumber(answerOf(reference));
-    if (answer === undefined) return { ok: false, failure: { code: 'wr_9', message: `the task has no numeric reference value "${reference}" for ${fileName}` } };
+    if (answer === undefined)
+      return {
+        ok: false,
+        failure: { code: 'wr_9', message: `the task has no numeric reference value "${reference}" for ${fileName}` },
+      };
     answers[reference] = answer;
   }
   return scoreRow(config, fileName, runtime, (metric, reference) => {

@@ -73,7 +73,10 @@ function checkFileName(key: string, name: string): string {
  * `references_compare` wins when a task has both.
  */
 function referencesCompare(config: Record<string, unknown>): string[] {
-  const key = config['references_compare'] !== undefined || config['ground_truth_compare'] === undefined ? 'references_compare' : 'ground_truth_compare';
+  const key =
+    config['references_compare'] !== undefined || config['ground_truth_compare'] === undefined
+      ? 'references_compare'
+      : 'ground_truth_compare';
   const references = stringList(config, key, true) ?? [];
   if (references.length === 0) fail(`"${key}" must name at least one output`);
   return references;
@@ -85,9 +88,12 @@ function referencesCompare(config: Record<string, unknown>): string[] {
  */
 function privateResultsTable(config: Record<string, unknown>, publicName: string): string {
   const at = publicName.lastIndexOf('public');
-  const derived = at >= 0 ? `${publicName.slice(0, at)}private${publicName.slice(at + 'public'.length)}` : `private-${publicName}`;
+  const derived =
+    at >= 0 ? `${publicName.slice(0, at)}private${publicName.slice(at + 'public'.length)}` : `private-${publicName}`;
   const name =
-    config['private_results_table'] === undefined ? derived : checkFileName('private_results_table', stringField(config, 'private_results_table'));
+    config['private_results_table'] === undefined
+      ? derived
+      : checkFileName('private_results_table', stringField(config, 'private_results_table'));
   if (name === publicName) fail('"private_results_table" must differ from "public_results_table"');
   return name;
 }
@@ -112,7 +118,8 @@ function scoreKeys(
       if (appliesTo === undefined) {
         mismatch(`unknown performance metric "${metric}" (known: runtime, ${Object.keys(METRICS).join(', ')})`);
       }
-      if (appliesTo !== comparisonType) mismatch(`performance metric "${metric}" applies to ${appliesTo} tasks, this one is ${comparisonType}`);
+      if (appliesTo !== comparisonType)
+        mismatch(`performance metric "${metric}" applies to ${appliesTo} tasks, this one is ${comparisonType}`);
     }
     for (const key of metric === 'runtime' ? ['runtime'] : references.map((reference) => `${metric}_${reference}`)) {
       if (keys.includes(key)) continue;
@@ -120,7 +127,9 @@ function scoreKeys(
       if (ops === undefined) mismatch(`"metrics_operations" has no entry for "${key}"`);
       const unknown = ops.find((op) => !Object.hasOwn(OPERATIONS, op));
       if (unknown !== undefined) {
-        mismatch(`"metrics_operations.${key}" has unknown operation "${unknown}" (known: ${Object.keys(OPERATIONS).join(', ')})`);
+        mismatch(
+          `"metrics_operations.${key}" has unknown operation "${unknown}" (known: ${Object.keys(OPERATIONS).join(', ')})`,
+        );
       }
       keys.push(key);
     }
@@ -161,7 +170,9 @@ export function parseTaskConfig(json: unknown): TaskConfig {
     privateResultsColumns: stringList(config, 'private_results_columns', false) ?? ['file_name', ...keys],
     displayMetrics:
       typeof displayMetrics === 'object' && displayMetrics !== null && !Array.isArray(displayMetrics)
-        ? Object.fromEntries(Object.entries(displayMetrics).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+        ? Object.fromEntries(
+            Object.entries(displayMetrics).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+          )
         : {},
   };
 }

@@ -54,7 +54,10 @@ export function judgeRun(facts: RunFacts): RunVerdict {
   }
   if (report && report.ok === false) {
     const code: ErrorCode = report.code !== undefined && isErrorCode(report.code) ? report.code : 'sb_500';
-    return { ok: false, failure: { code, message: report.message ?? `the submission failed (exit ${facts.exitCode})` } };
+    return {
+      ok: false,
+      failure: { code, message: report.message ?? `the submission failed (exit ${facts.exitCode})` },
+    };
   }
   const tail = lastLines(facts.outputTail, 5);
   return {

@@ -11,7 +11,11 @@ import { WorkerError } from '../domain/errors.js';
  *            -f-o-f--   →   -f-o-f--     a success among the first two: never
  * ```
  */
-export function abortOnEarlyFailures<T>(count: number, isFailure: (value: T) => boolean, describe: (failures: T[]) => string): MonoTypeOperatorFunction<T> {
+export function abortOnEarlyFailures<T>(
+  count: number,
+  isFailure: (value: T) => boolean,
+  describe: (failures: T[]) => string,
+): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       const firsts: T[] = [];

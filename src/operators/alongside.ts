@@ -11,7 +11,10 @@ import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
  * result:  -a--b--|
  * ```
  */
-export function alongside<T>(side: Observable<unknown>, onSideError: (error: unknown) => void): MonoTypeOperatorFunction<T> {
+export function alongside<T>(
+  side: Observable<unknown>,
+  onSideError: (error: unknown) => void,
+): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       const sideSubscription = side.subscribe({ error: onSideError });

@@ -19,5 +19,13 @@ export function buildImage(workspace: Workspace, scope: JobScope, images: ImageB
       log: scope.log.child({ stage: 'build' }),
       signal,
     }),
-  ).pipe(map((image): JobEvent => ({ type: 'image', tag: image.tag, cached: image.cached, warnings: image.warnings, workspace: { ...workspace, image: image.tag } })));
+  ).pipe(
+    map((image): JobEvent => ({
+      type: 'image',
+      tag: image.tag,
+      cached: image.cached,
+      warnings: image.warnings,
+      workspace: { ...workspace, image: image.tag },
+    })),
+  );
 }

@@ -19,9 +19,6 @@ export function cutBy<T, S>(stop$: Observable<S>): OperatorFunction<T, T | S> {
         take(1),
         tap((value) => (stopped = { value })),
       );
-      return source.pipe(
-        takeUntil(stop),
-        concatWith(defer(() => (stopped === undefined ? EMPTY : of(stopped.value)))),
-      );
+      return source.pipe(takeUntil(stop), concatWith(defer(() => (stopped === undefined ? EMPTY : of(stopped.value)))));
     });
 }

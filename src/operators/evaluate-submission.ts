@@ -33,7 +33,8 @@ export interface JobOptions extends JobScopeOptions {
   readonly retryLater?: (error: WorkerError) => boolean;
 }
 
-const overTime = (ms: number) => () => asWorkerError(new Error(`the job exceeded its time limit of ${(ms / 3_600_000).toFixed(2)} h`), 'op_500');
+const overTime = (ms: number) => () =>
+  asWorkerError(new Error(`the job exceeded its time limit of ${(ms / 3_600_000).toFixed(2)} h`), 'op_500');
 
 /**
  * One submission, from the status `running` to its final status, as a stream of events: staged → image → file … →

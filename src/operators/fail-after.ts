@@ -8,7 +8,11 @@ import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, asyncSch
  * ms 4:   -a-b-c-|   →   -a-b#
  * ```
  */
-export function failAfter<T>(ms: number, error: () => Error, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+export function failAfter<T>(
+  ms: number,
+  error: () => Error,
+  scheduler: SchedulerLike = asyncScheduler,
+): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       const timer = scheduler.schedule(() => subscriber.error(error()), ms);

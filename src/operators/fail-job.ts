@@ -16,7 +16,12 @@ import { reportFailure } from '../sinks/hub-failure.js';
  * result:  -s-i-(f|)       f: failed, after the Hub was told
  * ```
  */
-export function failJob(hub: HubApi, submissionId: number, log: Logger, retryLater?: (error: WorkerError) => boolean): MonoTypeOperatorFunction<JobEvent> {
+export function failJob(
+  hub: HubApi,
+  submissionId: number,
+  log: Logger,
+  retryLater?: (error: WorkerError) => boolean,
+): MonoTypeOperatorFunction<JobEvent> {
   return (source) =>
     defer(() => {
       let fileReported = false;
@@ -31,7 +36,9 @@ export function failJob(hub: HubApi, submissionId: number, log: Logger, retryLat
             log.warn({ code: failure.code }, 'the job goes back to the queue for another try; the Hub is not told');
             return of<JobEvent>({ type: 'failed', error: failure, retry: true, told: false });
           }
-          return from(reportFailure(hub, submissionId, failure, log)).pipe(map((told): JobEvent => ({ type: 'failed', error: failure, retry: false, told })));
+          return from(reportFailure(hub, submissionId, failure, log)).pipe(
+            map((told): JobEvent => ({ type: 'failed', error: failure, retry: false, told })),
+          );
         }),
       );
     });

@@ -58,10 +58,23 @@ async function writeReport(
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const options = { engine: deps.engine, limits: deps.limits, labels: deps.labels, images: deps.images, workDir: built.dir, timeLimitMs: REPORT_TIME_LIMIT_MS, log: built.log, signal };
+      const options = {
+        engine: deps.engine,
+        limits: deps.limits,
+        labels: deps.labels,
+        images: deps.images,
+        workDir: built.dir,
+        timeLimitMs: REPORT_TIME_LIMIT_MS,
+        log: built.log,
+        signal,
+      };
       const template = built.templatePath;
       // A fault of ours (the container removed, the engine gone) is no failure of the template: tried again, then ours.
-      await retrying(() => renderMarimoReport(template, aggregation.fullResults, outPath, options), (error) => faultBehind(error) !== undefined, REPORT_TRIES);
+      await retrying(
+        () => renderMarimoReport(template, aggregation.fullResults, outPath, options),
+        (error) => faultBehind(error) !== undefined,
+        REPORT_TRIES,
+      );
       return undefined;
     } catch (error) {
       signal.throwIfAborted();
@@ -80,9 +93,19 @@ async function writeReport(
  * task's maintainers see it (the original only logged it). Telling is advisory: when the Hub refuses, the job goes
  * on with its results.
  */
-async function reportTemplateFailure(hub: HubApi, built: BuiltWorkspace, templatePath: string, note: string): Promise<void> {
+async function reportTemplateFailure(
+  hub: HubApi,
+  built: BuiltWorkspace,
+  templatePath: string,
+  note: string,
+): Promise<void> {
   try {
-    await hub.reportFileError(built.job.submissionId, { error_code: 'op_500', error_type: FILE_ERROR_TYPE, error_message: note, file_name: path.basename(templatePath) });
+    await hub.reportFileError(built.job.submissionId, {
+      error_code: 'op_500',
+      error_type: FILE_ERROR_TYPE,
+      error_message: note,
+      file_name: path.basename(templatePath),
+    });
   } catch (error) {
     built.log.warn({ err: error }, 'could not tell the Hub that the report template failed');
   }
@@ -97,13 +120,21 @@ async function withCode<T>(code: 'wr_1' | 'wr_4' | 'wr_5', step: () => Promise<T
   }
 }
 
-async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, signal: AbortSignal): Promise<JobEvent> {
+async function finish(
+  built: BuiltWorkspace,
+  tally: Tally,
+  deps: FinishContext,
+  signal: AbortSignal,
+): Promise<JobEvent> {
   const { config, job, log } = built;
   if (tally.rows.length === 0) {
     // The original called this wr_2 (an S3 download failure), from the missing execution_time.csv it tripped over.
     const first = tally.failed[0];
     const example = first ? `; ${first.fileName}: ${first.failure.code}: ${first.failure.message}` : '';
-    throw new WorkerError('op_7', `every file failed (${tally.failed.length} of ${tally.total}), nothing could be scored${example}`);
+    throw new WorkerError(
+      'op_7',
+      `every file failed (${tally.failed.length} of ${tally.total}), nothing could be scored${example}`,
+    );
   }
   const paths = workspacePaths(built.dir);
   await mkdir(paths.resultFiles, { recursive: true });
@@ -117,20 +148,45 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
     writeFile(path.join(paths.results, RESULT_FILES.executionTimes), executionTimeCsv(tally.executionTimes)),
     writeFile(
       path.join(paths.results, RESULT_FILES.functionInfo),
-      json({ data_file_name: firstFile, function_name: config.functionName, function_parameters: publicResults.function_parameters }),
+      json({
+        data_file_name: firstFile,
+        function_name: config.functionName,
+        function_parameters: publicResults.function_parameters,
+      }),
     ),
   ]);
-  const builtIn = (note?: string) => reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
+  const builtIn = (note?: string) =>
+    reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
   await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
-  const reportWarning = await writeReport(built, aggregation, builtIn, path.join(paths.results, RESULT_FILES.report), deps, signal);
-  if (reportWarning !== undefined && built.templatePath !== undefined) await reportTemplateFailure(deps.hub, built, built.templatePath, reportWarning);
-  log.info({ files: privateResults.number_of_files, leaderboard: publicResults.number_of_files, metrics: publicResults.metrics }, 'results written');
+  const reportWarning = await writeReport(
+    built,
+    aggregation,
+    builtIn,
+    path.join(paths.results, RESULT_FILES.report),
+    deps,
+    signal,
+  );
+  if (reportWarning !== undefined && built.templatePath !== undefined)
+    await reportTemplateFailure(deps.hub, built, built.templatePath, reportWarning);
+  log.info(
+    {
+      files: privateResults.number_of_files,
+      leaderboard: publicResults.number_of_files,
+      metrics: publicResults.metrics,
+    },
+    'results written',
+  );
 
   // Results stored first, final status last: the Hub never lists a finished submission without its results. A job
   // cancelled or out of time meanwhile stops between the steps: it must not set finished after failed was set.
   signal.throwIfAborted();
-  await withCode('wr_1', () => deps.publisher.publishResults(job, paths.results, { publicResultsTable: config.publicResultsTable, privateResultsTable: config.privateResultsTable }));
+  await withCode('wr_1', () =>
+    deps.publisher.publishResults(job, paths.results, {
+      publicResultsTable: config.publicResultsTable,
+      privateResultsTable: config.privateResultsTable,
+    }),
+  );
   signal.throwIfAborted();
   await withCode('wr_4', () => deps.hub.updateResult(job.submissionId, publicResults));
   signal.throwIfAborted();
@@ -145,6 +201,12 @@ async function finish(built: BuiltWorkspace, tally: Tally, deps: FinishContext, 
  * finished. Emits `finished`; errors with a WorkerError when nothing could be scored or a step fails. Unsubscribing
  * stops the report's container, and the steps after it.
  */
-export function finishJob(workspace: BuiltWorkspace, tally: Tally, scope: JobScope, ports: FinishPorts, limits: ResourceLimits): Observable<JobEvent> {
+export function finishJob(
+  workspace: BuiltWorkspace,
+  tally: Tally,
+  scope: JobScope,
+  ports: FinishPorts,
+  limits: ResourceLimits,
+): Observable<JobEvent> {
   return fromAbortable((signal) => finish(workspace, tally, { ...ports, limits, labels: scope.labels }, signal));
 }

@@ -38,11 +38,21 @@ export type JobScopePorts = { readonly engine: ContainerEngine; readonly publish
  * is deleted. After a cut the removal is repeated until the engine is quiet: a container being created in the moment
  * of the cut appears a little later.
  */
-export function withJobScope(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (scope: JobScope) => Observable<JobEvent>): Observable<JobEvent> {
+export function withJobScope(
+  job: Job,
+  ports: JobScopePorts,
+  options: JobScopeOptions,
+  use: (scope: JobScope) => Observable<JobEvent>,
+): Observable<JobEvent> {
   return defer(() => scoped(job, ports, options, use));
 }
 
-function scoped(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (scope: JobScope) => Observable<JobEvent>): Observable<JobEvent> {
+function scoped(
+  job: Job,
+  ports: JobScopePorts,
+  options: JobScopeOptions,
+  use: (scope: JobScope) => Observable<JobEvent>,
+): Observable<JobEvent> {
   let last: JobEvent | undefined;
   const { log, dir: logsDir } = options.jobLog;
   const open$ = defer(async (): Promise<JobScope> => {
@@ -60,12 +70,18 @@ function scoped(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (
           })
         : await removeJobContainers(ports.engine, scope.labels, log);
       if (removed > 0) log.warn({ removed }, 'removed containers left by the job');
-      await ports.publisher.publishLogs(job, logsDir).catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
+      await ports.publisher
+        .publishLogs(job, logsDir)
+        .catch((error: unknown) => log.error({ err: error }, 'log upload failed'));
       // A folder the submission made that cannot be removed must not turn a settled job into a crash.
-      if (!options.keepWorkspace) await rm(scope.dir, { recursive: true, force: true }).catch((error: unknown) => log.error({ err: error, workspace: scope.dir }, 'workspace not removed'));
+      if (!options.keepWorkspace)
+        await rm(scope.dir, { recursive: true, force: true }).catch((error: unknown) =>
+          log.error({ err: error, workspace: scope.dir }, 'workspace not removed'),
+        );
       else log.info({ workspace: await keep(scope.dir, options.workerId) }, 'workspace kept');
       options.jobLog.close();
-      if (!(options.keepLogUnlessFinished && last?.type !== 'finished')) await rm(logsDir, { recursive: true, force: true });
+      if (!(options.keepLogUnlessFinished && last?.type !== 'finished'))
+        await rm(logsDir, { recursive: true, force: true });
     });
   return usingResource(open$, (scope) => use(scope).pipe(tap((event) => (last = event))), release);
 }
@@ -73,5 +89,8 @@ function scoped(job: Job, ports: JobScopePorts, options: JobScopeOptions, use: (
 /** A kept workspace loses its owner's name, so no worker removes it once its owner is gone (where it can be renamed). */
 async function keep(dir: string, owner: string): Promise<string> {
   const kept = path.join(path.dirname(dir), keptWorkspaceName(path.basename(dir), owner));
-  return rename(dir, kept).then(() => kept, () => dir);
+  return rename(dir, kept).then(
+    () => kept,
+    () => dir,
+  );
 }

@@ -16,7 +16,11 @@ const RETRY_DELAY_MS = 500;
  * result:   ----------------------a|     (a pause before each new try)
  * ```
  */
-export function retryInfrastructureFaults<T>(log: Logger, tries = FILE_TRIES, delayMs = RETRY_DELAY_MS): MonoTypeOperatorFunction<T> {
+export function retryInfrastructureFaults<T>(
+  log: Logger,
+  tries = FILE_TRIES,
+  delayMs = RETRY_DELAY_MS,
+): MonoTypeOperatorFunction<T> {
   return retry({
     count: tries - 1,
     delay: (error: unknown, attempt: number) => {

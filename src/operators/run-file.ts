@@ -60,7 +60,12 @@ export function wrapperCommand(functionName: string, task: FileTask): string[] {
   ];
 }
 
-async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, signal: AbortSignal): Promise<FileRun> {
+async function runFileOnce(
+  ws: BuiltWorkspace,
+  task: FileTask,
+  deps: RunFilePorts,
+  signal: AbortSignal,
+): Promise<FileRun> {
   const started = Date.now();
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
   const dataDir = path.join(runDir, 'data');
@@ -93,7 +98,10 @@ async function runFileOnce(ws: BuiltWorkspace, task: FileTask, deps: RunFilePort
   await rm(dataDir, { recursive: true, force: true });
   const { containerMemoryBytes, memoryReserveBytes } = deps.limits;
   if (hostRanOutOfMemory(outcome, deps.freeMemory() + memoryReserveBytes, containerMemoryBytes)) {
-    throw new InfrastructureFault('host-out-of-memory', `the host ran out of memory under the container: less than its limit of ${containerMemoryBytes} bytes is available even after it was killed`);
+    throw new InfrastructureFault(
+      'host-out-of-memory',
+      `the host ran out of memory under the container: less than its limit of ${containerMemoryBytes} bytes is available even after it was killed`,
+    );
   }
   if (outcome.output.trim() !== '') {
     log.info({ output: outcome.output, truncated: outcome.outputTruncated }, 'submission output');

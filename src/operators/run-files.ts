@@ -39,14 +39,30 @@ const failureLine = (score: FileScore) =>
  * ends and reported to the Hub, then folded into the tally. Stops with op_7 when the first files all fail. Emits a
  * `file` event per file, then `scored`.
  */
-export function runFiles(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
+export function runFiles(
+  workspace: BuiltWorkspace,
+  scope: JobScope,
+  ports: RunFilesPorts,
+  limits: ResourceLimits,
+): Observable<JobEvent> {
   return defer(() => runAll(workspace, scope, ports, limits));
 }
 
-function runAll(workspace: BuiltWorkspace, scope: JobScope, ports: RunFilesPorts, limits: ResourceLimits): Observable<JobEvent> {
+function runAll(
+  workspace: BuiltWorkspace,
+  scope: JobScope,
+  ports: RunFilesPorts,
+  limits: ResourceLimits,
+): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.length }, 'running files');
-  const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels, freeMemory: ports.freeMemory };
+  const runPorts = {
+    engine: ports.engine,
+    store: ports.store,
+    limits,
+    labels: scope.labels,
+    freeMemory: ports.freeMemory,
+  };
   let running = 0;
   let peak = 0;
   const runAndScore = (task: FileTask) =>

@@ -20,10 +20,17 @@ type RanFile = Extract<FileRun, { kind: 'ran' }>;
 /** The submission's output could not be read as CSV: its fault, a failure of that file. */
 class UnreadableOutput extends Error {}
 
-const outputReader = (files: FileFormats, file: string) => files.openCsv(file, (error) => new UnreadableOutput(`the output is not a readable CSV: ${error.message}`));
+const outputReader = (files: FileFormats, file: string) =>
+  files.openCsv(file, (error) => new UnreadableOutput(`the output is not a readable CSV: ${error.message}`));
 
 const referenceReader = (files: FileFormats, file: string, fileName: string) =>
-  files.openCsv(file, (error) => new WorkerError('wr_9', `the reference for ${fileName} is not a readable CSV: ${error.message}`, { cause: error }));
+  files.openCsv(
+    file,
+    (error) =>
+      new WorkerError('wr_9', `the reference for ${fileName} is not a readable CSV: ${error.message}`, {
+        cause: error,
+      }),
+  );
 
 async function head(reader: CsvRows): Promise<CsvHead> {
   try {
@@ -35,7 +42,12 @@ async function head(reader: CsvRows): Promise<CsvHead> {
 }
 
 /** Both files in step, row by row: neither series is held in memory. */
-async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
+async function compareSeries(
+  files: FileFormats,
+  ws: BuiltWorkspace,
+  run: RanFile,
+  referencePath: string,
+): Promise<Scored> {
   const fileName = run.task.metadata.file_name;
   const output = outputReader(files, run.outputPath);
   const reference = referenceReader(files, referencePath, fileName);
@@ -55,11 +67,21 @@ async function compareSeries(files: FileFormats, ws: BuiltWorkspace, run: RanFil
   }
 }
 
-async function compareScalars(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
+async function compareScalars(
+  files: FileFormats,
+  ws: BuiltWorkspace,
+  run: RanFile,
+  referencePath: string,
+): Promise<Scored> {
   const { metadata } = run.task;
-  const [output, referenceFile] = await Promise.all([head(outputReader(files, run.outputPath)), head(referenceReader(files, referencePath, metadata.file_name))]);
+  const [output, referenceFile] = await Promise.all([
+    head(outputReader(files, run.outputPath)),
+    head(referenceReader(files, referencePath, metadata.file_name)),
+  ]);
   const system = ws.systems.get(Number(metadata.system_id));
-  return scoreScalar(ws.config, metadata.file_name, run.executionTime, output, (reference) => scalarReference(reference, referenceFile, system));
+  return scoreScalar(ws.config, metadata.file_name, run.executionTime, output, (reference) =>
+    scalarReference(reference, referenceFile, system),
+  );
 }
 
 async function compare(files: FileFormats, ws: BuiltWorkspace, run: RanFile, referencePath: string): Promise<Scored> {
@@ -67,13 +89,19 @@ async function compare(files: FileFormats, ws: BuiltWorkspace, run: RanFile, ref
   // lstat, not stat: the container wrote this folder, and a symbolic link there would be followed on the worker's
   // side (to its files, or /dev/zero); a FIFO would block the reader.
   const info = await lstat(run.outputPath).catch(() => undefined);
-  if (info === undefined) return { ok: false, failure: { code: missingCode, message: 'the function ran but wrote no output file' } };
+  if (info === undefined)
+    return { ok: false, failure: { code: missingCode, message: 'the function ran but wrote no output file' } };
   if (!info.isFile()) {
     await rm(run.outputPath, { force: true });
-    return { ok: false, failure: { code: missingCode, message: 'the output is not a regular file (a link or special file)' } };
+    return {
+      ok: false,
+      failure: { code: missingCode, message: 'the output is not a regular file (a link or special file)' },
+    };
   }
   try {
-    return await (ws.config.comparisonType === 'scalar' ? compareScalars(files, ws, run, referencePath) : compareSeries(files, ws, run, referencePath));
+    return await (ws.config.comparisonType === 'scalar'
+      ? compareScalars(files, ws, run, referencePath)
+      : compareSeries(files, ws, run, referencePath));
   } catch (error) {
     if (error instanceof UnreadableOutput) return { ok: false, failure: { code: missingCode, message: error.message } };
     throw error;

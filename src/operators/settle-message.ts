@@ -39,7 +39,11 @@ export interface MessageOptions {
 }
 
 export type MessageOutcome =
-  | { readonly action: 'deleted'; readonly submissionId: number | undefined; readonly result: 'finished' | 'failed' | 'invalid' }
+  | {
+      readonly action: 'deleted';
+      readonly submissionId: number | undefined;
+      readonly result: 'finished' | 'failed' | 'invalid';
+    }
   | { readonly action: 'released'; readonly submissionId: number; readonly code: ErrorCode }
   | { readonly action: 'released'; readonly submissionId: number; readonly stoppedBy: string };
 
@@ -61,16 +65,29 @@ export function jobTimeBudget(message: QueueMessage, jobTimeLimitMs: number, now
  */
 export function receiptRefusal(message: QueueMessage, maxReceives: number, budgetMs: number): WorkerError | undefined {
   if (message.receiveCount > maxReceives) {
-    return new WorkerError('wr_500', `the submission was taken ${message.receiveCount} times and no worker finished it (each stopped mid-job: killed, out of memory, or its host lost)`);
+    return new WorkerError(
+      'wr_500',
+      `the submission was taken ${message.receiveCount} times and no worker finished it (each stopped mid-job: killed, out of memory, or its host lost)`,
+    );
   }
-  if (budgetMs <= 0) return new WorkerError('op_500', 'the message has spent its 12 hours of queue visibility; the job cannot be run again');
+  if (budgetMs <= 0)
+    return new WorkerError(
+      'op_500',
+      'the message has spent its 12 hours of queue visibility; the job cannot be run again',
+    );
   return undefined;
 }
 
 /** What to do with the message once its job settled. Pure. */
-export function outcomeOf(job: Pick<Job, 'submissionId'>, final: JobOutcome, receiveCount: number, maxReceives: number): MessageOutcome {
+export function outcomeOf(
+  job: Pick<Job, 'submissionId'>,
+  final: JobOutcome,
+  receiveCount: number,
+  maxReceives: number,
+): MessageOutcome {
   if (final.type === 'finished') return { action: 'deleted', submissionId: job.submissionId, result: 'finished' };
-  if (final.type === 'cancelled') return { action: 'released', submissionId: job.submissionId, stoppedBy: final.reason };
+  if (final.type === 'cancelled')
+    return { action: 'released', submissionId: job.submissionId, stoppedBy: final.reason };
   // The Hub not told (unreachable) is worth another worker's try while tries remain: deleting would leave it
   // reading "running" for good.
   if (final.retry || (!final.told && receiveCount < maxReceives)) {
@@ -86,11 +103,19 @@ export function outcomeOf(job: Pick<Job, 'submissionId'>, final: JobOutcome, rec
  * only the last try reports it failed. A job stopped by the signal goes back too. An invalid body is reported (when a
  * submission id can be read) and deleted, so it cannot loop; so is a message received too often, or too late to run.
  */
-export function settleMessage(message: QueueMessage, ports: MessagePorts, options: MessageOptions, onEvent: (event: JobEvent) => void = () => undefined): Observable<MessageOutcome> {
+export function settleMessage(
+  message: QueueMessage,
+  ports: MessagePorts,
+  options: MessageOptions,
+  onEvent: (event: JobEvent) => void = () => undefined,
+): Observable<MessageOutcome> {
   const settle = async (outcome: MessageOutcome): Promise<MessageOutcome> => {
     if (outcome.action === 'deleted') await ports.queue.delete(message);
     else await ports.queue.release(message);
-    options.log.info({ messageId: message.id, ...outcome }, outcome.action === 'deleted' ? 'message deleted' : 'message released for another worker');
+    options.log.info(
+      { messageId: message.id, ...outcome },
+      outcome.action === 'deleted' ? 'message deleted' : 'message released for another worker',
+    );
     return outcome;
   };
   /**
@@ -101,10 +126,15 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
   const settleUnrun = async (error: unknown, result: 'failed' | 'invalid'): Promise<MessageOutcome> => {
     const reason = asWorkerError(error);
     const submissionId = submissionIdOf(message.body);
-    options.log.error({ code: reason.code, messageId: message.id, submissionId, receiveCount: message.receiveCount }, `message refused: ${reason.message}`);
+    options.log.error(
+      { code: reason.code, messageId: message.id, submissionId, receiveCount: message.receiveCount },
+      `message refused: ${reason.message}`,
+    );
     if (submissionId === undefined) return settle({ action: 'deleted', submissionId, result });
     const told = await reportFailure(ports.hub, submissionId, reason, options.log);
-    return settle(told ? { action: 'deleted', submissionId, result } : { action: 'released', submissionId, code: reason.code });
+    return settle(
+      told ? { action: 'deleted', submissionId, result } : { action: 'released', submissionId, code: reason.code },
+    );
   };
   return defer(() => {
     let job: Job;
@@ -116,7 +146,16 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
     const budgetMs = jobTimeBudget(message, options.jobTimeLimitMs, Date.now());
     const refusal = receiptRefusal(message, options.maxReceives, budgetMs);
     if (refusal !== undefined) return from(settleUnrun(refusal, 'failed'));
-    options.log.info({ messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount, pythonVersion: job.pythonVersion, budgetMs }, 'job received');
+    options.log.info(
+      {
+        messageId: message.id,
+        submissionId: job.submissionId,
+        receiveCount: message.receiveCount,
+        pythonVersion: job.pythonVersion,
+        budgetMs,
+      },
+      'job received',
+    );
     const startedAt = Date.now();
     const logsDir = path.join(options.workDir, ownedLogFolder(job.submissionId, options.workerId, startedAt));
     const jobLog = createJobLogger(options.logLevel, job, logsDir, options.jobConsole);
@@ -133,7 +172,9 @@ export function settleMessage(message: QueueMessage, ports: MessagePorts, option
       tap(onEvent),
       summarizeJob(job, (summary) => options.log.info(summary)),
       last(isOutcome),
-      alongside(ports.heartbeat(message), (error) => options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed')),
+      alongside(ports.heartbeat(message), (error) =>
+        options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed'),
+      ),
       concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, options.maxReceives))),
     );
   });

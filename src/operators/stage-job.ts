@@ -55,10 +55,15 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
   const fileMetadata = await ports.hub.fileMetadataMany(fileIds);
   if (fileMetadata.length === 0) throw new WorkerError('wr_8', 'no file metadata for the task');
   // The Hub's calls in the original's order (contract §3): the blank error report, the versions, the systems.
-  await ports.hub.createBlankErrorReport(job.submissionId).catch((error: unknown) => log.warn({ err: error }, 'blank error report failed'));
+  await ports.hub
+    .createBlankErrorReport(job.submissionId)
+    .catch((error: unknown) => log.warn({ err: error }, 'blank error report failed'));
   const offered = await ports.hub.pythonVersions();
   if (!offered.includes(job.pythonVersion)) {
-    throw new WorkerError('wr_500', `python ${job.pythonVersion} is not one of the Hub's versions (${offered.join(', ')})`);
+    throw new WorkerError(
+      'wr_500',
+      `python ${job.pythonVersion} is not one of the Hub's versions (${offered.join(', ')})`,
+    );
   }
   const systemRows = await ports.hub.systemMetadata();
   if (systemRows.length === 0) throw new WorkerError('op_4', 'the Hub returned no system metadata');
@@ -66,9 +71,16 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
 
   const files: FileTask[] = fileMetadata.map((metadata, index) => {
     if (!/^[^/\\]+$/.test(metadata.file_name) || metadata.file_name.startsWith('.')) {
-      throw new WorkerError('wr_7', `file ${metadata.file_id} has an unusable file_name ${JSON.stringify(metadata.file_name)}`);
+      throw new WorkerError(
+        'wr_7',
+        `file ${metadata.file_id} has an unusable file_name ${JSON.stringify(metadata.file_name)}`,
+      );
     }
-    return { index, metadata, kwargs: kwargsFor(config.allowableKwargs, metadata, systems.get(Number(metadata.system_id))) };
+    return {
+      index,
+      metadata,
+      kwargs: kwargsFor(config.allowableKwargs, metadata, systems.get(Number(metadata.system_id))),
+    };
   });
 
   const archive = path.join(paths.archive, job.submissionFilename);
@@ -77,13 +89,27 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
   await ports.files.extractSubmission(archive, paths.submission);
 
   const template = keys.some((key) => key.endsWith('/template.py')) ? path.join(paths.task, 'template.py') : undefined;
-  return { job, dir, log, config, files, fileMetadata, systems, templatePath: template, submissionDir: paths.submission };
+  return {
+    job,
+    dir,
+    log,
+    config,
+    files,
+    fileMetadata,
+    systems,
+    templatePath: template,
+    submissionDir: paths.submission,
+  };
 }
 
 /** Bytes of the regular files under a folder, at any depth. */
 async function bytesUnder(dir: string): Promise<number> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const sizes = await Promise.all(entries.filter((entry) => entry.isFile()).map(async (entry) => (await lstat(path.join(entry.parentPath, entry.name))).size));
+  const sizes = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => (await lstat(path.join(entry.parentPath, entry.name))).size),
+  );
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
@@ -98,6 +124,12 @@ export function stageJob(job: Job, scope: JobScope, ports: StagePorts): Observab
     const workspace = await stage(job, scope, ports, signal);
     const paths = workspacePaths(workspace.dir);
     const bytes = (await bytesUnder(paths.task)) + (await bytesUnder(paths.archive));
-    return { type: 'staged', files: workspace.files.length, functionName: workspace.config.functionName, workspace, bytes };
+    return {
+      type: 'staged',
+      files: workspace.files.length,
+      functionName: workspace.config.functionName,
+      workspace,
+      bytes,
+    };
   });
 }

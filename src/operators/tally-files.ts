@@ -14,7 +14,11 @@ import type { BuiltWorkspace } from '../domain/workspace.js';
  * result:  -a-b-(s|)     a, b: file events; s: scored
  * ```
  */
-export function tallyFiles(workspace: BuiltWorkspace, parallel: number, peakParallel: () => number): OperatorFunction<FileScore, JobEvent> {
+export function tallyFiles(
+  workspace: BuiltWorkspace,
+  parallel: number,
+  peakParallel: () => number,
+): OperatorFunction<FileScore, JobEvent> {
   return (scores: Observable<FileScore>) =>
     defer(() => {
       const tally = emptyTally(workspace.files.length);

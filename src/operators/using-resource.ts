@@ -14,7 +14,11 @@ import { Observable, type Subscription, take } from 'rxjs';
  * result:   ---a--b--|
  * ```
  */
-export function usingResource<R, T>(open$: Observable<R>, use: (resource: R) => Observable<T>, close: (resource: R) => Observable<unknown>): Observable<T> {
+export function usingResource<R, T>(
+  open$: Observable<R>,
+  use: (resource: R) => Observable<T>,
+  close: (resource: R) => Observable<unknown>,
+): Observable<T> {
   return new Observable<T>((subscriber) => {
     let opened: { readonly value: R } | undefined;
     let closing = false;
@@ -38,7 +42,10 @@ export function usingResource<R, T>(open$: Observable<R>, use: (resource: R) => 
         usage = use(opened.value).subscribe({
           next: (value) => subscriber.next(value),
           error: (error: unknown) => closeOnce(() => subscriber.error(error)),
-          complete: () => closeOnce((closeError) => (closeError === undefined ? subscriber.complete() : subscriber.error(closeError))),
+          complete: () =>
+            closeOnce((closeError) =>
+              closeError === undefined ? subscriber.complete() : subscriber.error(closeError),
+            ),
         });
       },
     });

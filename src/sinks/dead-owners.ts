@@ -50,7 +50,9 @@ async function namesIn(dir: string): Promise<string[]> {
 
 /** The workspaces and job logs of the work folder that name their owner, and the owners of its sockets. */
 async function ownedEntries(workDir: string): Promise<{ folders: OwnedFolder[]; socketOwners: string[] }> {
-  const folders = (await namesIn(workDir)).map(ownedFolder).filter((folder): folder is OwnedFolder => folder !== undefined);
+  const folders = (await namesIn(workDir))
+    .map(ownedFolder)
+    .filter((folder): folder is OwnedFolder => folder !== undefined);
   const sockets = (await namesIn(path.join(workDir, WORKERS_FOLDER))).filter((name) => name.endsWith(SOCKET_SUFFIX));
   return { folders, socketOwners: sockets.map((name) => name.slice(0, -SOCKET_SUFFIX.length)) };
 }
@@ -67,10 +69,16 @@ async function settleLog(publisher: ResultsPublisher, dir: string, log: Logger):
     try {
       await publisher.publishLogs(record.job, dir, attempt);
     } catch (error) {
-      log.error({ err: error, folder: dir }, 'the job log of a worker that died could not be uploaded; the next worker tries again');
+      log.error(
+        { err: error, folder: dir },
+        'the job log of a worker that died could not be uploaded; the next worker tries again',
+      );
       return false;
     }
-    log.warn({ submissionId: record.job.submissionId, worker: record.worker, attempt }, 'uploaded the job log of a worker that died');
+    log.warn(
+      { submissionId: record.job.submissionId, worker: record.worker, attempt },
+      'uploaded the job log of a worker that died',
+    );
   }
   await rm(dir, { recursive: true, force: true });
   return record !== undefined;
@@ -88,10 +96,13 @@ export async function cleanUpAfterDeadOwners(ports: DeadOwnerPorts, options: Dea
   const containers = await engine.listContainers(MANAGED_LABELS);
   const { folders, socketOwners } = await ownedEntries(workDir);
   const owners = otherOwners(containers, folders, socketOwners, options.self, workDir);
-  const judged = await Promise.all([...owners].map(async ([owner, socket]) => ({ owner, liveness: await probeOwner(socket) })));
+  const judged = await Promise.all(
+    [...owners].map(async ([owner, socket]) => ({ owner, liveness: await probeOwner(socket) })),
+  );
   const deadOwners = judged.filter(({ liveness }) => liveness === 'dead').map(({ owner }) => owner);
   const unknown = judged.filter(({ liveness }) => liveness === 'unknown').map(({ owner }) => owner);
-  if (unknown.length > 0) log.warn({ owners: unknown }, 'workers whose liveness cannot be told: what they own is left alone');
+  if (unknown.length > 0)
+    log.warn({ owners: unknown }, 'workers whose liveness cannot be told: what they own is left alone');
 
   // Containers first: they mount the workspaces.
   let removed = 0;
@@ -100,7 +111,8 @@ export async function cleanUpAfterDeadOwners(ports: DeadOwnerPorts, options: Dea
     await engine.removeContainer(id);
     removed += 1;
   }
-  if (removed > 0 || deadOwners.length > 0) log.warn({ deadOwners, removed }, 'removed containers left by workers that died');
+  if (removed > 0 || deadOwners.length > 0)
+    log.warn({ deadOwners, removed }, 'removed containers left by workers that died');
 
   const dead = new Set(deadOwners);
   let workspaces = 0;

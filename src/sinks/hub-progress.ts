@@ -25,6 +25,10 @@ async function report(hub: HubApi, submissionId: number, score: FileScore, log: 
  * Tells the Hub about each finished file, in order: a non-breaking error for a failed one, then the progress
  * increment with its execution time. Passes the scores through once reported.
  */
-export function reportFileProgress(hub: HubApi, submissionId: number, log: Logger): OperatorFunction<FileScore, FileScore> {
+export function reportFileProgress(
+  hub: HubApi,
+  submissionId: number,
+  log: Logger,
+): OperatorFunction<FileScore, FileScore> {
   return concatMap((score) => from(report(hub, submissionId, score, log)).pipe(map(() => score)));
 }

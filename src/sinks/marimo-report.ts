@@ -49,7 +49,9 @@ export function marimoArguments(table: ResultsTable): string[] {
   const runtimeIndex = table.columns.indexOf('runtime');
   const aliasRuntime = runtimeIndex >= 0 && !table.columns.includes('run_time');
   return table.rows.map((row) => {
-    const fields = table.columns.map((column, index) => `${JSON.stringify(column)}: ${jsonValue(row[index] ?? null, table.floatColumns.has(column))}`);
+    const fields = table.columns.map(
+      (column, index) => `${JSON.stringify(column)}: ${jsonValue(row[index] ?? null, table.floatColumns.has(column))}`,
+    );
     if (aliasRuntime) fields.push(`"run_time": ${jsonValue(row[runtimeIndex] ?? null, true)}`);
     return `--results_df={${fields.join(', ')}}`;
   });
@@ -60,7 +62,8 @@ export function argumentProblem(args: readonly string[]): string | undefined {
   let total = 0;
   for (const arg of args) {
     const bytes = Buffer.byteLength(arg) + 1;
-    if (bytes > MAX_ARGUMENT_BYTES) return `one results row is ${bytes} bytes, over the ${MAX_ARGUMENT_BYTES}-byte limit of one command-line argument`;
+    if (bytes > MAX_ARGUMENT_BYTES)
+      return `one results row is ${bytes} bytes, over the ${MAX_ARGUMENT_BYTES}-byte limit of one command-line argument`;
     total += bytes + 8;
   }
   return total > MAX_TOTAL_ARGUMENT_BYTES
@@ -88,7 +91,12 @@ const OUTPUT_CAP_BYTES = 64 * 1024;
  * marimo's kernel talks to it over the container's own loopback. The report appears at `outPath` only when marimo
  * succeeded. Rejects with a one-line reason otherwise, or with the abort error when the signal fired.
  */
-export async function renderMarimoReport(templatePath: string, table: ResultsTable, outPath: string, options: MarimoOptions): Promise<void> {
+export async function renderMarimoReport(
+  templatePath: string,
+  table: ResultsTable,
+  outPath: string,
+  options: MarimoOptions,
+): Promise<void> {
   const args = marimoArguments(table);
   const tooLong = argumentProblem(args);
   if (tooLong !== undefined) throw new Error(tooLong);
@@ -109,7 +117,20 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
     const outcome = await options.engine.runContainer(
       {
         image,
-        command: ['python', '-m', 'marimo', 'export', 'html', '/template/template.py', '-o', '/report/report.html', '--no-include-code', '--no-sandbox', '--', ...args],
+        command: [
+          'python',
+          '-m',
+          'marimo',
+          'export',
+          'html',
+          '/template/template.py',
+          '-o',
+          '/report/report.html',
+          '--no-include-code',
+          '--no-sandbox',
+          '--',
+          ...args,
+        ],
         mounts: [
           { hostPath: templateDir, containerPath: '/template', readOnly: true },
           { hostPath: reportDir, containerPath: '/report', readOnly: false },
@@ -122,9 +143,12 @@ export async function renderMarimoReport(templatePath: string, table: ResultsTab
       options.signal,
     );
     if (outcome.timedOut) throw new Error(`marimo did not finish within ${Math.round(options.timeLimitMs / 1000)} s`);
-    if (outcome.oomKilled) throw new Error(`marimo ran out of memory (limit ${options.limits.containerMemoryBytes} bytes)`);
-    if (outcome.resultsExceeded) throw new Error(`the template wrote more than ${options.limits.resultsCapBytes} bytes`);
-    if (outcome.exitCode !== 0) throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
+    if (outcome.oomKilled)
+      throw new Error(`marimo ran out of memory (limit ${options.limits.containerMemoryBytes} bytes)`);
+    if (outcome.resultsExceeded)
+      throw new Error(`the template wrote more than ${options.limits.resultsCapBytes} bytes`);
+    if (outcome.exitCode !== 0)
+      throw new Error(`marimo exited with status ${outcome.exitCode}: ${reason(outcome.output)}`);
     // lstat: a link the template left in its folder would make the worker copy one of its own files.
     const rendered = path.join(reportDir, 'report.html');
     const written = await lstat(rendered).catch(() => undefined);

@@ -7,16 +7,25 @@ function clock(seconds: number): string {
   const h = Math.floor(whole / 3600);
   const m = Math.floor((whole % 3600) / 60);
   const s = whole % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`
+    : `${m}:${String(s).padStart(2, '0')}`;
 }
 
 function formatNumber(value: number | null): string {
   if (value === null) return 'n/a';
-  return Math.abs(value) >= 1000 || (Math.abs(value) < 0.001 && value !== 0) ? value.toExponential(3) : value.toFixed(4);
+  return Math.abs(value) >= 1000 || (Math.abs(value) < 0.001 && value !== 0)
+    ? value.toExponential(3)
+    : value.toFixed(4);
 }
 
 /** The one-screen summary at the end of a local run. Pure. */
-export function summaryText(results: ResultsObject, tally: Pick<Tally, 'rows' | 'failed'>, outDir: string, reports: readonly string[]): string {
+export function summaryText(
+  results: ResultsObject,
+  tally: Pick<Tally, 'rows' | 'failed'>,
+  outDir: string,
+  reports: readonly string[],
+): string {
   const { failed } = tally;
   const offLeaderboard = tally.rows.length - results.number_of_files;
   const lines = [
@@ -26,10 +35,12 @@ export function summaryText(results: ResultsObject, tally: Pick<Tally, 'rows' | 
     'Public metrics:',
     ...Object.entries(results.metrics).map(([key, value]) => `  ${key.padEnd(44)} ${formatNumber(value)}`),
   ];
-  if (!('mean_runtime' in results.metrics)) lines.push(`  ${'mean_runtime (s)'.padEnd(44)} ${formatNumber(results.mean_runtime)}`);
+  if (!('mean_runtime' in results.metrics))
+    lines.push(`  ${'mean_runtime (s)'.padEnd(44)} ${formatNumber(results.mean_runtime)}`);
   if (failed.length > 0) {
     lines.push('', 'Failed files:');
-    for (const { fileName, failure } of failed.slice(0, 10)) lines.push(`  ${fileName}: ${failure.code}: ${failure.message.slice(0, 160)}`);
+    for (const { fileName, failure } of failed.slice(0, 10))
+      lines.push(`  ${fileName}: ${failure.code}: ${failure.message.slice(0, 160)}`);
     if (failed.length > 10) lines.push(`  … and ${failed.length - 10} more (see the log)`);
   }
   lines.push('', `Results: ${outDir}/results.json`, ...reports.map((name) => `Report:  ${outDir}/${name}`), '');
@@ -49,7 +60,9 @@ export function progressView(stream: NodeJS.WriteStream, now: () => number = Dat
       case 'staged':
         stream.write(`staged: ${event.files} data file(s), function ${event.functionName}\n`);
         // The build makes no events of its own and may take minutes: say so before the wait, not after.
-        stream.write('image: building (a first build resolves and installs the requirements, minutes; later runs reuse it)\n');
+        stream.write(
+          'image: building (a first build resolves and installs the requirements, minutes; later runs reuse it)\n',
+        );
         break;
       case 'image':
         stream.write(`image: ${event.tag}${event.cached ? ' (cached)' : ' (built)'} after ${clock(elapsed())}\n`);
@@ -63,7 +76,10 @@ export function progressView(stream: NodeJS.WriteStream, now: () => number = Dat
           if (progress.done === progress.total) stream.write('\n');
         } else {
           const name = event.score.kind === 'scored' ? event.score.row.file_name : event.score.task.metadata.file_name;
-          const status = event.score.kind === 'scored' ? 'ok' : `${event.score.failure.code} ${event.score.failure.message.slice(0, 120)}`;
+          const status =
+            event.score.kind === 'scored'
+              ? 'ok'
+              : `${event.score.failure.code} ${event.score.failure.message.slice(0, 120)}`;
           stream.write(`${line}  ${name}: ${status}\n`);
         }
         break;

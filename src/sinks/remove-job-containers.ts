@@ -9,7 +9,11 @@ const ROUND_MS = 250;
  * moment still appears a little later, so removal by label is repeated until two rounds in a row find none.
  * Resolves how many were removed.
  */
-export async function removeJobContainers(engine: ContainerEngine, labels: Readonly<Record<string, string>>, log: Logger): Promise<number> {
+export async function removeJobContainers(
+  engine: ContainerEngine,
+  labels: Readonly<Record<string, string>>,
+  log: Logger,
+): Promise<number> {
   let total = 0;
   for (let round = 0, quiet = 0; round < ROUNDS && quiet < 2; round += 1) {
     const removed = await engine.removeContainers(labels).catch((error: unknown) => {

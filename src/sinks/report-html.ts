@@ -15,7 +15,12 @@ export interface ReportInput {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
 }
 
 function formatNumber(value: number | null | undefined): string {
@@ -34,7 +39,11 @@ function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>
 const td = (text: string, className = '') => `<td${className ? ` class="${className}"` : ''}>${escapeHtml(text)}</td>`;
 
 function metricsTable(results: ResultsObject, labels: Readonly<Record<string, string>>): string {
-  const rows = Object.entries(results.metrics).map(([key, value]) => [td(labels[key] ?? key), td(key, 'key'), td(formatNumber(value), 'num')]);
+  const rows = Object.entries(results.metrics).map(([key, value]) => [
+    td(labels[key] ?? key),
+    td(key, 'key'),
+    td(formatNumber(value), 'num'),
+  ]);
   rows.push([td('Mean runtime (s)'), td('mean_runtime', 'key'), td(formatNumber(results.mean_runtime), 'num')]);
   rows.push([td('Median runtime (s)'), td('median_runtime', 'key'), td(formatNumber(results.median_runtime), 'num')]);
   return table(['Metric', 'Key', 'Value'], rows);
@@ -98,7 +107,11 @@ export function reportHtml(input: ReportInput): string {
   const mainKey = config.scoreKeys.find((key) => key !== 'runtime') ?? 'runtime';
   const total = rows.length + failed.length;
   const fileRows = [
-    ...rows.map((row) => [td(row.file_name), ...config.scoreKeys.map((key) => td(formatNumber(row.values[key]), 'num')), td('scored')]),
+    ...rows.map((row) => [
+      td(row.file_name),
+      ...config.scoreKeys.map((key) => td(formatNumber(row.values[key]), 'num')),
+      td('scored'),
+    ]),
     ...failed.map(({ fileName, failure }) => [
       td(fileName),
       ...config.scoreKeys.map(() => td('')),
@@ -108,7 +121,10 @@ export function reportHtml(input: ReportInput): string {
   const summary: Array<[string, string]> = [
     ['Function', config.functionName],
     ['Comparison', config.comparisonType],
-    ['Files', `${total} (${rows.length} scored, ${failed.length} failed; ${publicResults.number_of_files} scored on the leaderboard)`],
+    [
+      'Files',
+      `${total} (${rows.length} scored, ${failed.length} failed; ${publicResults.number_of_files} scored on the leaderboard)`,
+    ],
     ['Function parameters', publicResults.function_parameters.join(', ') || 'n/a'],
     ['Data requirements', publicResults.data_requirements.join(', ')],
   ];
@@ -129,7 +145,10 @@ ${metricsTable(publicResults, config.displayMetrics)}
 <h2>All files</h2>
 ${metricsTable(privateResults, config.displayMetrics)}
 <h2>${escapeHtml(`Distribution of ${config.displayMetrics[mainKey] ?? mainKey}`)}</h2>
-${histogramSvg(mainKey, rows.map((row) => row.values[mainKey] ?? NaN))}
+${histogramSvg(
+  mainKey,
+  rows.map((row) => row.values[mainKey] ?? NaN),
+)}
 <h2>Files</h2>
 ${table(['File', ...config.scoreKeys, 'Status'], fileRows, 'files')}
 </body>

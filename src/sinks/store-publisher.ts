@@ -61,7 +61,12 @@ export class StorePublisher implements ResultsPublisher {
     const { all, errors } = textLogs(jsonl);
     await writeFile(path.join(logsDir, TEXT_LOG_FILE), all);
     await writeFile(path.join(logsDir, ERROR_LOG_FILE), errors);
-    const keyOf = (name: string) => (attempt === undefined ? s3Keys.log(job, name) : s3Keys.attemptLog(job, attempt, name));
-    await this.uploadAll(logsDir, keyOf, [JOB_LOG_FILE, TEXT_LOG_FILE, ERROR_LOG_FILE].filter((name) => existsSync(path.join(logsDir, name))));
+    const keyOf = (name: string) =>
+      attempt === undefined ? s3Keys.log(job, name) : s3Keys.attemptLog(job, attempt, name);
+    await this.uploadAll(
+      logsDir,
+      keyOf,
+      [JOB_LOG_FILE, TEXT_LOG_FILE, ERROR_LOG_FILE].filter((name) => existsSync(path.join(logsDir, name))),
+    );
   }
 }

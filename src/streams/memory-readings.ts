@@ -15,9 +15,13 @@ export function readMemory(): MemoryReadings {
   const cgroupV2 = v2Limit !== undefined;
   return {
     availableBytes: parseMemAvailable(readOptional('/proc/meminfo') ?? ''),
-    cgroupLimitBytes: parseCgroupBytes(cgroupV2 ? v2Limit : readOptional('/sys/fs/cgroup/memory/memory.limit_in_bytes')),
+    cgroupLimitBytes: parseCgroupBytes(
+      cgroupV2 ? v2Limit : readOptional('/sys/fs/cgroup/memory/memory.limit_in_bytes'),
+    ),
     cgroupUsageBytes: parseCgroupBytes(
-      cgroupV2 ? readOptional('/sys/fs/cgroup/memory.current') : readOptional('/sys/fs/cgroup/memory/memory.usage_in_bytes'),
+      cgroupV2
+        ? readOptional('/sys/fs/cgroup/memory.current')
+        : readOptional('/sys/fs/cgroup/memory/memory.usage_in_bytes'),
     ),
   };
 }

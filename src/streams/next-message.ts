@@ -11,7 +11,11 @@ import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
  * result:  --------------------(m|)
  * ```
  */
-export function nextMessage(queue: JobQueue, waitSeconds: number, onEmptyPoll: () => void = () => undefined): Observable<QueueMessage> {
+export function nextMessage(
+  queue: JobQueue,
+  waitSeconds: number,
+  onEmptyPoll: () => void = () => undefined,
+): Observable<QueueMessage> {
   return new Observable<QueueMessage>((subscriber) => {
     const abort = new AbortController();
     const poll = async () => {

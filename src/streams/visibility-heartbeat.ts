@@ -28,7 +28,9 @@ export interface HeartbeatOptions {
 }
 
 /** One beat: the seconds granted, or the refusal (the next beat tries again). */
-export type Beat = { readonly kind: 'extended'; readonly seconds: number } | { readonly kind: 'refused'; readonly seconds: number; readonly error: unknown };
+export type Beat =
+  | { readonly kind: 'extended'; readonly seconds: number }
+  | { readonly kind: 'refused'; readonly seconds: number; readonly error: unknown };
 
 /**
  * Keeps a message invisible while it is subscribed: every interval it asks for another lease, never past the cap
@@ -73,6 +75,15 @@ export function visibilityHeartbeat(
 }
 
 /** The heartbeat of a queue message: extends it through the queue. */
-export function messageHeartbeat(queue: JobQueue, message: QueueMessage, leaseSeconds: number, scheduler?: SchedulerLike): Observable<Beat> {
-  return visibilityHeartbeat((seconds) => queue.extendVisibility(message, seconds), { leaseSeconds, firstReceivedAt: message.firstReceivedAt }, scheduler);
+export function messageHeartbeat(
+  queue: JobQueue,
+  message: QueueMessage,
+  leaseSeconds: number,
+  scheduler?: SchedulerLike,
+): Observable<Beat> {
+  return visibilityHeartbeat(
+    (seconds) => queue.extendVisibility(message, seconds),
+    { leaseSeconds, firstReceivedAt: message.firstReceivedAt },
+    scheduler,
+  );
 }

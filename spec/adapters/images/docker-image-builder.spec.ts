@@ -21,10 +21,21 @@ let scratch = '';
 let requests = 0;
 
 /** A request for the submission in `dir`, with a fresh work folder. */
-async function request(submissionDir: string, extra: Partial<SubmissionImageRequest> = {}): Promise<SubmissionImageRequest> {
+async function request(
+  submissionDir: string,
+  extra: Partial<SubmissionImageRequest> = {},
+): Promise<SubmissionImageRequest> {
   const workDir = path.join(scratch, `work-${requests++}`);
   await mkdir(workDir, { recursive: true });
-  return { submissionDir, pythonVersion: '3.11', workDir, labels: LABELS, log, signal: new AbortController().signal, ...extra };
+  return {
+    submissionDir,
+    pythonVersion: '3.11',
+    workDir,
+    labels: LABELS,
+    log,
+    signal: new AbortController().signal,
+    ...extra,
+  };
 }
 
 async function imageLabels(tag: string): Promise<Record<string, string>> {
@@ -43,7 +54,11 @@ test.after(async () => {
 
 test('a submission image is built once, then reused by its content tag; it is labelled for its submission, not as a leftover of the job', async () => {
   // Unique code, so no earlier run left this image in the engine.
-  const dir = await writeSubmission(path.join(scratch, 'submission'), '# nothing beyond the wrapper\n', `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`);
+  const dir = await writeSubmission(
+    path.join(scratch, 'submission'),
+    '# nothing beyond the wrapper\n',
+    `def f(ts):\n    return ts  # ${process.pid}-${Date.now()}\n`,
+  );
   const built = await builder.submissionImage(await request(dir));
   try {
     assert.match(built.tag, /^pvhub-submission:[0-9a-f]{32}$/);

@@ -23,8 +23,10 @@ async function wheel(name: string, entries: ReadonlyArray<readonly [string, stri
   return file;
 }
 
-const CLEAN = 'Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: numpy (>=1.20)\nRequires-Dist: pytest ; extra == "test"\n';
-const FOLDED = 'Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: evil\n  @ https://example.invalid/evil.tar.gz\n';
+const CLEAN =
+  'Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: numpy (>=1.20)\nRequires-Dist: pytest ; extra == "test"\n';
+const FOLDED =
+  'Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: evil\n  @ https://example.invalid/evil.tar.gz\n';
 
 test.before(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-wheel-checks-'));
@@ -36,8 +38,15 @@ test.after(async () => {
 
 test("a built wheel's URL dependencies are found however it hides them: a second METADATA, a folded line, a bomb", async () => {
   assert.equal(await directReferences(await wheel('x-clean.whl', [['x-1.0.dist-info/METADATA', CLEAN]])), []);
-  assert.equal(await directReferences(await wheel('x-folded.whl', [['x-1.0.dist-info/METADATA', FOLDED]])), ['evil @ https://example.invalid/evil.tar.gz']);
-  const twice = await workerError(() => wheel('x-twice.whl', [['x-1.0.dist-info/METADATA', CLEAN], ['x-1.0.dist-info/METADATA', FOLDED]]).then(directReferences));
+  assert.equal(await directReferences(await wheel('x-folded.whl', [['x-1.0.dist-info/METADATA', FOLDED]])), [
+    'evil @ https://example.invalid/evil.tar.gz',
+  ]);
+  const twice = await workerError(() =>
+    wheel('x-twice.whl', [
+      ['x-1.0.dist-info/METADATA', CLEAN],
+      ['x-1.0.dist-info/METADATA', FOLDED],
+    ]).then(directReferences),
+  );
   assert.match(twice.message, 'has the entry x-1.0.dist-info/METADATA twice');
   const bomb = await workerError(() => wheel('x-bomb.whl', [], 4 * 1024 * 1024).then(directReferences));
   assert.match(bomb.message, 'its METADATA cannot be read (more than 1048576 bytes)');
@@ -50,12 +59,21 @@ test('a source build must write one wheel of the project asked for, and nothing 
   const one = await wheel('one/x-1.0-py3-none-any.whl', [['x-1.0.dist-info/METADATA', CLEAN]]);
   assert.is(await builtWheel(path.dirname(one), 'X', 'x==1.0'), one);
   const other = await wheel('other/numpy-9.0-py3-none-any.whl', [['numpy-9.0.dist-info/METADATA', CLEAN]]);
-  assert.match((await workerError(() => builtWheel(path.dirname(other), 'x', 'x==1.0'))).message, 'wrote numpy-9.0-py3-none-any.whl instead of one wheel of x');
+  assert.match(
+    (await workerError(() => builtWheel(path.dirname(other), 'x', 'x==1.0'))).message,
+    'wrote numpy-9.0-py3-none-any.whl instead of one wheel of x',
+  );
   const two = await wheel('two/x-1.0-py3-none-any.whl', [['x-1.0.dist-info/METADATA', CLEAN]]);
   await writeFile(path.join(path.dirname(two), 'extra.pth'), '');
-  assert.match((await workerError(() => builtWheel(path.dirname(two), 'x', 'x==1.0'))).message, 'instead of one wheel of x');
+  assert.match(
+    (await workerError(() => builtWheel(path.dirname(two), 'x', 'x==1.0'))).message,
+    'instead of one wheel of x',
+  );
   const urls = await wheel('urls/x-1.0-py3-none-any.whl', [['x-1.0.dist-info/METADATA', FOLDED]]);
-  assert.match((await workerError(() => builtWheel(path.dirname(urls), 'x', 'x==1.0'))).message, 'its built wheel depends on URLs');
+  assert.match(
+    (await workerError(() => builtWheel(path.dirname(urls), 'x', 'x==1.0'))).message,
+    'its built wheel depends on URLs',
+  );
 });
 
 test.run();

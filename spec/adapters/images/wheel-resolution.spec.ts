@@ -17,7 +17,19 @@ async function resolve(requirements: readonly string[], extra: Partial<ResolveOp
   const workDir = path.join(scratch, `resolution-${resolutions++}`);
   const wheelhouse = path.join(workDir, 'wheelhouse');
   await mkdir(wheelhouse, { recursive: true });
-  await resolveWheels({ pythonVersion: '3.11', workDir, onLog: () => undefined, hostPython: HOST_PYTHON, buildFromSource: noSourceBuild, signal: new AbortController().signal, ...extra }, requirements, wheelhouse);
+  await resolveWheels(
+    {
+      pythonVersion: '3.11',
+      workDir,
+      onLog: () => undefined,
+      hostPython: HOST_PYTHON,
+      buildFromSource: noSourceBuild,
+      signal: new AbortController().signal,
+      ...extra,
+    },
+    requirements,
+    wheelhouse,
+  );
   return readdir(wheelhouse);
 }
 
@@ -60,8 +72,15 @@ test('a requirement with only a source distribution is built in the sandbox, and
     }),
   );
   assert.equal(builds, ['pvhub-spec-outer==0.2', 'pvhub-spec-inner>=0.1']);
-  for (const expected of [/^pvhub_spec_outer-0\.2-py3-none-any\.whl$/, /^pvhub_spec_inner-0\.1-py3-none-any\.whl$/, /^six-.*\.whl$/]) {
-    assert.ok(wheels.some((wheel) => expected.test(wheel)), `${expected}: ${wheels.join(' ')}`);
+  for (const expected of [
+    /^pvhub_spec_outer-0\.2-py3-none-any\.whl$/,
+    /^pvhub_spec_inner-0\.1-py3-none-any\.whl$/,
+    /^six-.*\.whl$/,
+  ]) {
+    assert.ok(
+      wheels.some((wheel) => expected.test(wheel)),
+      `${expected}: ${wheels.join(' ')}`,
+    );
   }
   assert.is(await engine.removeContainers(labels), 0, 'the sandbox containers are removed');
 });
@@ -69,23 +88,41 @@ test('a requirement with only a source distribution is built in the sandbox, and
 test('a source distribution whose build fails is op_2 naming the requirement, with the build output', async () => {
   const dir = await links('links-broken');
   await writeSdist(dir, 'pvhub-spec-broken', '1.0', [], 'raise SystemExit("pvhub-broken-build-marker")');
-  const error = await workerError(() => withFindLinks(dir, () => resolve(['pvhub-spec-broken'], { buildFromSource: sandboxWith() })));
+  const error = await workerError(() =>
+    withFindLinks(dir, () => resolve(['pvhub-spec-broken'], { buildFromSource: sandboxWith() })),
+  );
   assert.is(error.code, 'op_2');
-  assert.match(error.message, 'requirement pvhub-spec-broken has no wheel, and its source distribution failed to build');
+  assert.match(
+    error.message,
+    'requirement pvhub-spec-broken has no wheel, and its source distribution failed to build',
+  );
   assert.match(error.message, 'pvhub-broken-build-marker');
 });
 
 test('URLs in an sdist are refused before host pip sees them: in its build requirements, and in its built wheel', async () => {
   const dir = await links('links-urls');
   // Were host pip given this URL, it would build that archive's source on the host, --only-binary or not.
-  await writeSdist(dir, 'pvhub-spec-url-build', '1.0', [], '', '[build-system]\nrequires = ["wheel", "evil @ https://example.invalid/evil-1.0.tar.gz"]\n');
+  await writeSdist(
+    dir,
+    'pvhub-spec-url-build',
+    '1.0',
+    [],
+    '',
+    '[build-system]\nrequires = ["wheel", "evil @ https://example.invalid/evil-1.0.tar.gz"]\n',
+  );
   await writeSdist(dir, 'pvhub-spec-url-dependency', '1.0', ['evil @ https://example.invalid/evil-1.0.tar.gz']);
   const inBuild = await workerError(() => withFindLinks(dir, () => resolve(['pvhub-spec-url-build'])));
   assert.is(inBuild.code, 'op_2');
   assert.match(inBuild.message, "pvhub-spec-url-build's [build-system] requires: URLs are not accepted");
-  const inWheel = await workerError(() => withFindLinks(dir, () => resolve(['pvhub-spec-url-dependency'], { buildFromSource: sandboxWith() })));
+  const inWheel = await workerError(() =>
+    withFindLinks(dir, () => resolve(['pvhub-spec-url-dependency'], { buildFromSource: sandboxWith() })),
+  );
   assert.is(inWheel.code, 'op_2');
-  assert.match(inWheel.message, /its built wheel depends on URLs \(evil ?@ https:\/\/example\.invalid\/evil-1\.0\.tar\.gz/, inWheel.message);
+  assert.match(
+    inWheel.message,
+    /its built wheel depends on URLs \(evil ?@ https:\/\/example\.invalid\/evil-1\.0\.tar\.gz/,
+    inWheel.message,
+  );
 });
 
 test('aborting the resolution stops the source build under way: its sandbox container is removed, it rejects at once', async () => {

@@ -5,7 +5,10 @@ import { promisify } from 'node:util';
 import { WorkerError } from '../../domain/errors.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 
-const BASE_IMAGE_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/base/build-base-image.sh');
+const BASE_IMAGE_SCRIPT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../container/base/build-base-image.sh',
+);
 
 /** `base`: python:<v>-slim, what submissions run on. `builder`: the same Python with a C toolchain, for sources. */
 export type LocalImage = 'base' | 'builder';

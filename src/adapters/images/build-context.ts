@@ -80,15 +80,19 @@ async function tagOf(inputs: TagInputs): Promise<string> {
 }
 
 function checkNames(pythonVersion: string, baseImage: string): void {
-  if (!/^3\.\d{1,2}$/.test(pythonVersion)) throw new WorkerError('wr_500', `python version "${pythonVersion}" is not like 3.11`);
-  if (!/^[\w./:@-]+$/.test(baseImage)) throw new WorkerError('wr_500', `base image "${baseImage}" is not an image name`);
+  if (!/^3\.\d{1,2}$/.test(pythonVersion))
+    throw new WorkerError('wr_500', `python version "${pythonVersion}" is not like 3.11`);
+  if (!/^[\w./:@-]+$/.test(baseImage))
+    throw new WorkerError('wr_500', `base image "${baseImage}" is not an image name`);
 }
 
 /**
  * The image tag for a submission, without resolving anything: the same code, requirements, python version, base
  * image, recipe and wrapper give the same tag, so a caller can look for a cached image before preparing a context.
  */
-export async function submissionImageTag(options: Pick<BuildContextOptions, 'submissionDir' | 'pythonVersion' | 'baseImage'>): Promise<string> {
+export async function submissionImageTag(
+  options: Pick<BuildContextOptions, 'submissionDir' | 'pythonVersion' | 'baseImage'>,
+): Promise<string> {
   checkNames(options.pythonVersion, options.baseImage);
   const requirements = await readRequirements(options.submissionDir);
   return tagOf({ ...options, requirements, files: await listFiles(options.submissionDir) });
@@ -141,7 +145,10 @@ export async function prepareBuildContext(options: BuildContextOptions): Promise
   const contextDir = path.join(options.workDir, 'context');
   await rm(contextDir, { recursive: true, force: true });
   await mkdir(path.join(contextDir, 'wheelhouse'), { recursive: true });
-  await writeFile(path.join(contextDir, 'Dockerfile'), dockerfileFor(await readFile(DOCKERFILE, 'utf8'), options.baseImage));
+  await writeFile(
+    path.join(contextDir, 'Dockerfile'),
+    dockerfileFor(await readFile(DOCKERFILE, 'utf8'), options.baseImage),
+  );
   await copyFile(WRAPPER, path.join(contextDir, 'pvhub_wrapper.py'));
   await mkdir(path.join(contextDir, 'submission'));
   await copySubmission(options.submissionDir, path.join(contextDir, 'submission'), files);
@@ -149,7 +156,10 @@ export async function prepareBuildContext(options: BuildContextOptions): Promise
   await resolveWheels(options, requirements, wheelhouse);
   const bytes = await unpackedBytes(wheelhouse, options.maxWheelhouseBytes);
   if (bytes > options.maxWheelhouseBytes) {
-    throw new WorkerError('op_2', `the requirements come to ${bytes} bytes of wheels once unpacked, over the image size limit of ${options.maxWheelhouseBytes} bytes`);
+    throw new WorkerError(
+      'op_2',
+      `the requirements come to ${bytes} bytes of wheels once unpacked, over the image size limit of ${options.maxWheelhouseBytes} bytes`,
+    );
   }
   return { contextDir, tag };
 }

@@ -60,7 +60,14 @@ export class DockerImageBuilder implements ImageBuilder {
     });
     const started = Date.now();
     await engine.buildImage(
-      { tag, contextDir, labels: imageLabels(request.labels), timeoutMs: limits.buildTimeLimitMs, maxSizeBytes: limits.imageSizeLimitBytes, signal },
+      {
+        tag,
+        contextDir,
+        labels: imageLabels(request.labels),
+        timeoutMs: limits.buildTimeLimitMs,
+        maxSizeBytes: limits.imageSizeLimitBytes,
+        signal,
+      },
       (line) => log.debug({ build: line.trimEnd() }, 'build'),
     );
     log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'image built');

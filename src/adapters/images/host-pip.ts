@@ -35,16 +35,31 @@ export interface HostPythonResult {
 }
 
 /** What host pip may see of the worker's environment: where to find things and how to reach the index, no secrets. */
-const HOST_PYTHON_ENV = /^(PATH|HOME|LANG|LC_[A-Z]+|TMPDIR|SSL_CERT_(FILE|DIR)|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY|PIP_[A-Z_]+)$/i;
+const HOST_PYTHON_ENV =
+  /^(PATH|HOME|LANG|LC_[A-Z]+|TMPDIR|SSL_CERT_(FILE|DIR)|REQUESTS_CA_BUNDLE|(HTTPS?|NO|ALL)_PROXY|PIP_[A-Z_]+)$/i;
 
 function hostPythonEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(Object.entries(process.env).filter(([name]) => HOST_PYTHON_ENV.test(name)));
   // No colours: a test runner's FORCE_COLOR would put escape codes into the requirement names read back.
-  return { ...kept, NO_COLOR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONDONTWRITEBYTECODE: '1', ...extra };
+  return {
+    ...kept,
+    NO_COLOR: '1',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_INPUT: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...extra,
+  };
 }
 
 /** Runs a host python program (pip, fetch_sdist.py), passing its lines to onLog and keeping the tail for errors. */
-export function runHostPython(python: string, args: readonly string[], cwd: string, onLog: (line: string) => void, env: NodeJS.ProcessEnv = {}, signal?: AbortSignal): Promise<HostPythonResult> {
+export function runHostPython(
+  python: string,
+  args: readonly string[],
+  cwd: string,
+  onLog: (line: string) => void,
+  env: NodeJS.ProcessEnv = {},
+  signal?: AbortSignal,
+): Promise<HostPythonResult> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
     const child = spawn(python, args, {
@@ -90,25 +105,41 @@ function platformTags(pythonVersion: string): string[] {
   const tags: string[] = [];
   for (let minor = newest; minor >= 5; minor--) tags.push(`manylinux_2_${minor}_${machine}`);
   // Last the plain linux tag: the index accepts no such wheel, so only the ones built here from source match it.
-  return [...tags, ...['manylinux2014', 'manylinux2010', 'manylinux1', 'linux'].map((legacy) => `${legacy}_${machine}`)];
+  return [
+    ...tags,
+    ...['manylinux2014', 'manylinux2010', 'manylinux1', 'linux'].map((legacy) => `${legacy}_${machine}`),
+  ];
 }
 
 /** Turns pip's failure into a WorkerError: op_2 naming the package the submission asked for, wr_500 for ours. */
 export function resolutionError(result: HostPythonResult, pythonVersion: string): WorkerError {
   const detail = pipErrorSummary(result.output);
-  if (result.status === null) return new WorkerError('wr_500', `dependency resolution exceeded ${RESOLVE_TIME_LIMIT_MS / 60_000} minutes`);
-  if (/NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|ProxyError/.test(result.output)) {
+  if (result.status === null)
+    return new WorkerError('wr_500', `dependency resolution exceeded ${RESOLVE_TIME_LIMIT_MS / 60_000} minutes`);
+  if (
+    /NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|ProxyError/.test(
+      result.output,
+    )
+  ) {
     return new WorkerError('wr_500', `the package index cannot be reached: ${detail}`);
   }
   const missing = requirementWithoutWheel(result.output) ?? /satisfies the requirement (\S+)/.exec(result.output)?.[1];
   if (missing !== undefined) {
-    return new WorkerError('op_2', `requirement ${missing} cannot be installed: the package index has no wheel of it for python ${pythonVersion} on Linux (${detail})`);
+    return new WorkerError(
+      'op_2',
+      `requirement ${missing} cannot be installed: the package index has no wheel of it for python ${pythonVersion} on Linux (${detail})`,
+    );
   }
   return new WorkerError('op_2', `the requirements cannot be resolved: ${detail}`);
 }
 
 /** `pip download` of wheels only, for the target python, into dest; `findLinks` are folders of wheels built here. */
-export async function downloadWheels(options: HostPipOptions, requirements: readonly string[], dest: string, findLinks: readonly string[]): Promise<HostPythonResult> {
+export async function downloadWheels(
+  options: HostPipOptions,
+  requirements: readonly string[],
+  dest: string,
+  findLinks: readonly string[],
+): Promise<HostPythonResult> {
   // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context.
   const requirementsFile = path.join(await mkdtemp(path.join(options.workDir, 'requirements-')), 'requirements.txt');
   await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
@@ -118,22 +149,40 @@ export async function downloadWheels(options: HostPipOptions, requirements: read
     'download',
     // Wheels only: an sdist would run its build code on this host. Those are built in a sandbox (buildFromSource).
     '--only-binary=:all:',
-    '--python-version', options.pythonVersion,
-    '--implementation', 'cp',
-    '--abi', `cp${options.pythonVersion.replace('.', '')}`,
+    '--python-version',
+    options.pythonVersion,
+    '--implementation',
+    'cp',
+    '--abi',
+    `cp${options.pythonVersion.replace('.', '')}`,
     ...platformTags(options.pythonVersion).flatMap((tag) => ['--platform', tag]),
-    '--dest', dest,
-    '--cache-dir', PIP_CACHE,
-    '--progress-bar', 'off',
-    '--requirement', requirementsFile,
+    '--dest',
+    dest,
+    '--cache-dir',
+    PIP_CACHE,
+    '--progress-bar',
+    'off',
+    '--requirement',
+    requirementsFile,
   ];
   // Through the environment, so folders the machine already configures (PIP_FIND_LINKS) are kept, not replaced.
   const links = [...findLinks, process.env['PIP_FIND_LINKS'] ?? ''].join(' ').trim();
   try {
-    return await runHostPython(options.hostPython, args, options.workDir, options.onLog, links === '' ? {} : { PIP_FIND_LINKS: links }, options.signal);
+    return await runHostPython(
+      options.hostPython,
+      args,
+      options.workDir,
+      options.onLog,
+      links === '' ? {} : { PIP_FIND_LINKS: links },
+      options.signal,
+    );
   } catch (error) {
     if (options.signal?.aborted === true) throw error;
-    throw new WorkerError('wr_500', `the host python ${options.hostPython} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`, { cause: error });
+    throw new WorkerError(
+      'wr_500',
+      `the host python ${options.hostPython} cannot run pip (run scripts/setup.sh or set PVHUB_HOST_PYTHON): ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -141,7 +190,11 @@ export async function downloadWheels(options: HostPipOptions, requirements: read
  * Wheels of requirements the worker itself pins (the report image's) and their dependencies, for the target python,
  * into dest: the resolution of a submission's requirements without source builds, as every pin has wheels.
  */
-export async function downloadWheelhouse(options: HostPipOptions, requirements: readonly string[], dest: string): Promise<void> {
+export async function downloadWheelhouse(
+  options: HostPipOptions,
+  requirements: readonly string[],
+  dest: string,
+): Promise<void> {
   const result = await downloadWheels(options, requirements, dest, []);
   if (result.status !== 0) throw resolutionError(result, options.pythonVersion);
 }

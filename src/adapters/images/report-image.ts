@@ -49,9 +49,20 @@ async function buildReportImage(tag: string, baseImage: string, deps: ReportImag
     const started = Date.now();
     const onLog = (line: string) => deps.log.debug({ build: line.trimEnd() }, 'report image');
     const requirements = parseRequirements(await readFile(REQUIREMENTS, 'utf8'));
-    await downloadWheelhouse({ pythonVersion: REPORT_PYTHON, workDir, onLog, hostPython: deps.hostPython, signal: deps.signal }, requirements, wheelhouse);
+    await downloadWheelhouse(
+      { pythonVersion: REPORT_PYTHON, workDir, onLog, hostPython: deps.hostPython, signal: deps.signal },
+      requirements,
+      wheelhouse,
+    );
     await deps.engine.buildImage(
-      { tag, contextDir, labels: { 'pvhub.managed': 'true' }, timeoutMs: deps.buildTimeLimitMs, maxSizeBytes: MAX_IMAGE_BYTES, signal: deps.signal },
+      {
+        tag,
+        contextDir,
+        labels: { 'pvhub.managed': 'true' },
+        timeoutMs: deps.buildTimeLimitMs,
+        maxSizeBytes: MAX_IMAGE_BYTES,
+        signal: deps.signal,
+      },
       onLog,
     );
     deps.log.info({ image: tag, seconds: (Date.now() - started) / 1000 }, 'report image built');

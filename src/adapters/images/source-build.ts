@@ -37,10 +37,18 @@ const OUTPUT_TAIL_CHARS = 1500;
 /** pip in the sandbox: the sdist's build requirements from the mounted wheels only, no index, no dependencies. */
 export function sourceBuildCommand(archiveName: string): string[] {
   return [
-    'python', '-m', 'pip', 'wheel',
-    '--no-deps', '--no-index', '--no-cache-dir', '--disable-pip-version-check',
-    '--find-links', '/build-wheels',
-    '--wheel-dir', '/results',
+    'python',
+    '-m',
+    'pip',
+    'wheel',
+    '--no-deps',
+    '--no-index',
+    '--no-cache-dir',
+    '--disable-pip-version-check',
+    '--find-links',
+    '/build-wheels',
+    '--wheel-dir',
+    '/results',
     `/sdist/${archiveName}`,
   ];
 }
@@ -57,7 +65,8 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
     await chmod(path.dirname(build.archive), 0o755);
     await chmod(build.archive, 0o644);
     await chmod(build.buildWheelhouse, 0o755);
-    for (const wheel of await readdir(build.buildWheelhouse)) await chmod(path.join(build.buildWheelhouse, wheel), 0o644);
+    for (const wheel of await readdir(build.buildWheelhouse))
+      await chmod(path.join(build.buildWheelhouse, wheel), 0o644);
     await chmod(build.outDir, 0o777);
     const outcome = await deps.engine.runContainer(
       {
@@ -75,10 +84,15 @@ export function sandboxedSourceBuild(deps: SourceBuildDeps): SourceBuilder {
       },
       build.signal,
     );
-    const tail = outcome.output.trim().slice(-OUTPUT_TAIL_CHARS).replace(/\s*\n\s*/g, ' | ');
-    const buildFailure = (why: string) => new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
+    const tail = outcome.output
+      .trim()
+      .slice(-OUTPUT_TAIL_CHARS)
+      .replace(/\s*\n\s*/g, ' | ');
+    const buildFailure = (why: string) =>
+      new WorkerError('op_2', `requirement ${build.requirement} has no wheel, and its source distribution ${why}`);
     if (outcome.timedOut) throw buildFailure(`did not build within ${deps.limits.buildTimeLimitMs / 1000} s`);
-    if (outcome.oomKilled) throw buildFailure(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);
+    if (outcome.oomKilled)
+      throw buildFailure(`ran out of memory while building (limit ${deps.limits.containerMemoryBytes} bytes)`);
     if (outcome.resultsExceeded) throw buildFailure(`wrote more than ${deps.limits.resultsCapBytes} bytes`);
     if (outcome.exitCode !== 0) throw buildFailure(`failed to build (exit ${outcome.exitCode}): ${tail}`);
   };

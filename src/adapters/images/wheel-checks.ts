@@ -38,7 +38,8 @@ export async function directReferences(wheel: string): Promise<string[]> {
     names.add(entry.path);
   }
   const metadata = directory.files.filter((entry) => /^[^/]+\.dist-info\/METADATA$/.test(entry.path));
-  if (metadata.length !== 1 || metadata[0] === undefined) throw badWheel(`has ${metadata.length} .dist-info/METADATA files instead of one`);
+  if (metadata.length !== 1 || metadata[0] === undefined)
+    throw badWheel(`has ${metadata.length} .dist-info/METADATA files instead of one`);
   const text = await boundedText(metadata[0], METADATA_MAX_BYTES).catch((error: unknown) => {
     throw badWheel(`its METADATA cannot be read (${(error as Error).message})`);
   });
@@ -53,12 +54,22 @@ export async function directReferences(wheel: string): Promise<string[]> {
 export async function builtWheel(outDir: string, project: string, requirement: string): Promise<string> {
   const written = await readdir(outDir, { withFileTypes: true });
   const wheel = written.length === 1 && written[0]?.isFile() ? written[0].name : undefined;
-  if (wheel === undefined || !wheel.endsWith('.whl') || canonicalName(wheel.split('-')[0] ?? '') !== canonicalName(project)) {
-    throw new WorkerError('op_2', `requirement ${requirement}: the build of its source distribution wrote ${written.map((entry) => entry.name).join(', ') || 'nothing'} instead of one wheel of ${project}`);
+  if (
+    wheel === undefined ||
+    !wheel.endsWith('.whl') ||
+    canonicalName(wheel.split('-')[0] ?? '') !== canonicalName(project)
+  ) {
+    throw new WorkerError(
+      'op_2',
+      `requirement ${requirement}: the build of its source distribution wrote ${written.map((entry) => entry.name).join(', ') || 'nothing'} instead of one wheel of ${project}`,
+    );
   }
   const direct = await directReferences(path.join(outDir, wheel));
   if (direct.length > 0) {
-    throw new WorkerError('op_2', `requirement ${requirement}: its built wheel depends on URLs (${direct.join('; ').slice(0, 500)}), which are not accepted`);
+    throw new WorkerError(
+      'op_2',
+      `requirement ${requirement}: its built wheel depends on URLs (${direct.join('; ').slice(0, 500)}), which are not accepted`,
+    );
   }
   return path.join(outDir, wheel);
 }

@@ -32,7 +32,12 @@ interface FetchedSource {
  * (container/fetch_sdist.py, which runs none of its code), its build requirements are resolved to wheels like any
  * other, and the sandbox builds it. The wheel lands in builtDir.
  */
-async function wheelFromSource(options: ResolveOptions, requirement: string, builtDir: string, index: number): Promise<void> {
+async function wheelFromSource(
+  options: ResolveOptions,
+  requirement: string,
+  builtDir: string,
+  index: number,
+): Promise<void> {
   const dir = path.join(options.workDir, 'sources', String(index));
   const sdistDir = path.join(dir, 'sdist');
   const buildWheelhouse = path.join(dir, 'build-wheels');
@@ -40,11 +45,22 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   await mkdir(buildWheelhouse, { recursive: true });
   await mkdir(outDir);
   options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
-  const fetched = await runHostPython(options.hostPython, [FETCH_SDIST, requirement, options.pythonVersion, sdistDir], options.workDir, () => undefined, {}, options.signal);
+  const fetched = await runHostPython(
+    options.hostPython,
+    [FETCH_SDIST, requirement, options.pythonVersion, sdistDir],
+    options.workDir,
+    () => undefined,
+    {},
+    options.signal,
+  );
   const why = fetched.output.trim().split('\n').pop() ?? '';
-  if (fetched.status === FETCH_UNREACHABLE) throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
+  if (fetched.status === FETCH_UNREACHABLE)
+    throw new WorkerError('wr_500', `the package index cannot be reached: ${why}`);
   if (fetched.status !== 0) {
-    throw new WorkerError('op_2', `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`);
+    throw new WorkerError(
+      'op_2',
+      `requirement ${requirement} cannot be installed: the package index has no wheel of it for python ${options.pythonVersion} on Linux, and ${why}`,
+    );
   }
   const source = JSON.parse(fetched.stdout.trim().split('\n').pop() ?? '{}') as FetchedSource;
   // The archive's own words: only named requirements reach host pip, as for requirements.txt (a URL would be built
@@ -52,7 +68,10 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
   const buildRequires = parseRequirements(source.build_requires.join('\n'), `${requirement}'s [build-system] requires`);
   const buildRequirements = await downloadWheels(options, buildRequires, buildWheelhouse, [builtDir]);
   if (buildRequirements.status !== 0) {
-    throw new WorkerError('op_2', `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${pipErrorSummary(buildRequirements.output)}`);
+    throw new WorkerError(
+      'op_2',
+      `requirement ${requirement} has no wheel, and the build requirements of its source (${source.build_requires.join(', ')}) cannot be resolved: ${pipErrorSummary(buildRequirements.output)}`,
+    );
   }
   await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir, signal: options.signal });
   const wheel = await builtWheel(outDir, source.name, requirement);
@@ -64,7 +83,11 @@ async function wheelFromSource(options: ResolveOptions, requirement: string, bui
  * target python is built from source in the sandbox, then resolution starts again with that wheel offered, so its
  * own dependencies (read from the built wheel's metadata) are fetched in turn, until the set is closed.
  */
-export async function resolveWheels(options: ResolveOptions, requirements: readonly string[], wheelhouse: string): Promise<void> {
+export async function resolveWheels(
+  options: ResolveOptions,
+  requirements: readonly string[],
+  wheelhouse: string,
+): Promise<void> {
   const builtDir = path.join(options.workDir, 'built-wheels');
   await mkdir(builtDir, { recursive: true });
   const builtFromSource = new Set<string>();
@@ -73,7 +96,12 @@ export async function resolveWheels(options: ResolveOptions, requirements: reado
     if (result.status === 0) return;
     const missing = requirementWithoutWheel(result.output);
     // A second miss of the same requirement means its built wheel does not satisfy it: building again will not help.
-    if (missing === undefined || result.status === null || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS) {
+    if (
+      missing === undefined ||
+      result.status === null ||
+      builtFromSource.has(missing) ||
+      builtFromSource.size >= MAX_SOURCE_BUILDS
+    ) {
       throw resolutionError(result, options.pythonVersion);
     }
     builtFromSource.add(missing);

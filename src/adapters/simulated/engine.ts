@@ -2,7 +2,13 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InfrastructureFault } from '../../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../../domain/ownership.js';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ContainerSweep, ImageBuildSpec } from '../../ports/container-engine.js';
+import type {
+  ContainerEngine,
+  ContainerOutcome,
+  ContainerRunSpec,
+  ContainerSweep,
+  ImageBuildSpec,
+} from '../../ports/container-engine.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** What the simulated submission does on one data file. */
@@ -20,7 +26,8 @@ export type FileBehaviour =
   /** Killed for memory (the kernel's OOM killer, the container's cgroup or the host's). */
   | { readonly kind: 'out-of-memory' };
 
-const carriesAll = (container: ManagedContainer, labels: Readonly<Record<string, string>>) => Object.entries(labels).every(([key, value]) => container.labels[key] === value);
+const carriesAll = (container: ManagedContainer, labels: Readonly<Record<string, string>>) =>
+  Object.entries(labels).every(([key, value]) => container.labels[key] === value);
 
 /**
  * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv in the results mount) as
@@ -85,7 +92,8 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
     const behaviour = this.behaviour(fileName, this.started.filter((started) => started === fileName).length);
-    if (behaviour.kind === 'engine-down') throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
+    if (behaviour.kind === 'engine-down')
+      throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
     if (behaviour.kind === 'engine-hangs') return new Promise<never>(() => undefined);
     this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
     const removed = new AbortController();
@@ -94,16 +102,51 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     try {
       if (behaviour.kind === 'vanishes') await this.removeContainer(name);
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal, removed.signal);
-      if (behaviour.kind === 'hangs') return { exitCode: null, timedOut: true, oomKilled: false, output: '', outputTruncated: false, durationMs: spec.timeoutMs };
-      if (behaviour.kind === 'out-of-memory') return { exitCode: 137, timedOut: false, oomKilled: true, output: 'Killed\n', outputTruncated: false, durationMs: this.delayMs };
-      const status = (report: object) => writeFile(path.join(resultsMount.hostPath, 'status.json'), JSON.stringify(report));
+      if (behaviour.kind === 'hangs')
+        return {
+          exitCode: null,
+          timedOut: true,
+          oomKilled: false,
+          output: '',
+          outputTruncated: false,
+          durationMs: spec.timeoutMs,
+        };
+      if (behaviour.kind === 'out-of-memory')
+        return {
+          exitCode: 137,
+          timedOut: false,
+          oomKilled: true,
+          output: 'Killed\n',
+          outputTruncated: false,
+          durationMs: this.delayMs,
+        };
+      const status = (report: object) =>
+        writeFile(path.join(resultsMount.hostPath, 'status.json'), JSON.stringify(report));
       if (behaviour.kind === 'raises') {
         await status({ ok: false, code: 'op_5', message: behaviour.message });
-        return { exitCode: 1, timedOut: false, oomKilled: false, output: `ValueError: ${behaviour.message}\n`, outputTruncated: false, durationMs: this.delayMs };
+        return {
+          exitCode: 1,
+          timedOut: false,
+          oomKilled: false,
+          output: `ValueError: ${behaviour.message}\n`,
+          outputTruncated: false,
+          durationMs: this.delayMs,
+        };
       }
       await copyFile(path.join(this.referenceDir, fileName), path.join(resultsMount.hostPath, 'output.csv'));
-      await status({ ok: true, execution_time: behaviour.kind === 'correct' ? (behaviour.seconds ?? 0.5) : 0, function_parameters: ['time_series', 'latitude'] });
-      return { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: this.delayMs };
+      await status({
+        ok: true,
+        execution_time: behaviour.kind === 'correct' ? (behaviour.seconds ?? 0.5) : 0,
+        function_parameters: ['time_series', 'latitude'],
+      });
+      return {
+        exitCode: 0,
+        timedOut: false,
+        oomKilled: false,
+        output: '',
+        outputTruncated: false,
+        durationMs: this.delayMs,
+      };
     } finally {
       this.running.delete(name);
       this.removal.delete(name);
@@ -116,7 +159,8 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
    * removal, with the fault the real engine's run has then.
    */
   private wait(ms: number, signal: AbortSignal, removed: AbortSignal): Promise<void> {
-    const vanished = () => new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
+    const vanished = () =>
+      new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new Error('aborted'));
       if (removed.aborted) return reject(vanished());
@@ -132,4 +176,3 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     });
   }
 }
-

@@ -84,4 +84,3 @@ export class RecordingHub implements HubApi {
     this.results.push(results);
   }
 }
-

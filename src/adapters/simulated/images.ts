@@ -11,8 +11,14 @@ export class SimulatedImages implements ImageBuilder {
   async submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage> {
     this.requests.push(request);
     if (this.failure) throw this.failure;
-    const requirements = await readFile(path.join(request.submissionDir, 'requirements.txt'), 'utf8').catch(() => undefined);
-    return { tag: 'pvhub-submission:fake', cached: false, warnings: requirements === undefined ? ['no requirements.txt'] : [] };
+    const requirements = await readFile(path.join(request.submissionDir, 'requirements.txt'), 'utf8').catch(
+      () => undefined,
+    );
+    return {
+      tag: 'pvhub-submission:fake',
+      cached: false,
+      warnings: requirements === undefined ? ['no requirements.txt'] : [],
+    };
   }
   async reportImage(): Promise<string> {
     throw new Error('the simulated images have no report image');
@@ -21,4 +27,3 @@ export class SimulatedImages implements ImageBuilder {
     return [];
   }
 }
-

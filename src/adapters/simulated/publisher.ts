@@ -7,7 +7,8 @@ export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
   readonly logs: string[] = [];
   /** Logs of earlier attempts: the submission, the folder and the attempt's name. */
-  readonly attemptLogs: Array<{ readonly submissionId: number; readonly logsDir: string; readonly attempt: string }> = [];
+  readonly attemptLogs: Array<{ readonly submissionId: number; readonly logsDir: string; readonly attempt: string }> =
+    [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
   }
@@ -16,4 +17,3 @@ export class MemoryPublisher implements ResultsPublisher {
     else this.attemptLogs.push({ submissionId: job.submissionId, logsDir, attempt });
   }
 }
-

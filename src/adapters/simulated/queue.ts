@@ -29,4 +29,3 @@ export class RecordingQueue implements JobQueue {
     this.onAction(action, message);
   }
 }
-
