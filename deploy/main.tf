@@ -34,9 +34,7 @@ locals {
     PVHUB_CREDENTIALS_SECRET_REGION = var.aws_region
     PVHUB_WORK_DIR                  = var.worker_work_dir
     PVHUB_CONTAINER_MEMORY          = var.submission_container_memory
-    # One worker per instance (distinctInstance below): what the engine holds with pvhub.managed was left by a dead one.
-    PVHUB_REMOVE_LEFTOVERS = "true"
-    LOG_LEVEL              = var.log_level
+    LOG_LEVEL                       = var.log_level
   }
 
   worker_container = {
@@ -100,7 +98,8 @@ resource "aws_ecs_service" "ecs_worker_service" {
     weight            = 1
   }
 
-  # A worker uses every core and the memory of its instance for one submission at a time.
+  # A worker uses every core and the memory of its instance for one submission at a time. Workers sharing an
+  # instance would be safe too (each removes only its own containers and those of dead workers), only slower.
   placement_constraints {
     type = "distinctInstance"
   }

@@ -163,6 +163,7 @@ export async function playground(
           jobTimeLimitMs: 3_600_000,
           maxReceives: 3,
           workDir,
+          workerId: 'playground-1-000000',
           keepWorkspace: false,
           logLevel: 'silent',
           log: pino({ level: 'silent' }),

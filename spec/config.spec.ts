@@ -94,26 +94,30 @@ test('every bad setting is listed in one error', () => {
   }
 });
 
-test('worker settings: receive limit, leftover sweep, workspace, local keys only for a local stack', () => {
+test('worker settings: receive limit, workspace, local keys only for a local stack', () => {
   const local = loadConfig({}, 2);
   assert.is(local.maxReceives, 3);
-  assert.is(local.removeLeftoverContainers, true);
   assert.is(local.keepWorkspace, false);
   assert.equal(local.aws.localCredentials, { accessKeyId: 'x', secretAccessKey: 'x' });
-  const tuned = loadConfig(
-    {
-      PVHUB_MAX_RECEIVES: '5',
-      PVHUB_REMOVE_LEFTOVERS: 'false',
-      PVHUB_KEEP_WORKSPACE: 'yes',
-      AWS_ACCESS_KEY_ID: 'AKIA',
-    },
-    2,
-  );
+  const tuned = loadConfig({ PVHUB_MAX_RECEIVES: '5', PVHUB_KEEP_WORKSPACE: 'yes', AWS_ACCESS_KEY_ID: 'AKIA' }, 2);
   assert.is(tuned.maxReceives, 5);
-  assert.is(tuned.removeLeftoverContainers, false);
   assert.is(tuned.keepWorkspace, true);
   assert.is(tuned.aws.localCredentials, undefined, 'keys in the environment are used as they are');
   assert.is(loadConfig({ PROD: '1' }, 2).aws.localCredentials, undefined, 'production uses the default chain');
+});
+
+test("a work folder too long for the workers' sockets is refused, with its length", () => {
+  assert.is(loadConfig({ PVHUB_WORK_DIR: `/var/lib/${'w'.repeat(50)}` }, 2).workDir, `/var/lib/${'w'.repeat(50)}`);
+  try {
+    loadConfig({ PVHUB_WORK_DIR: `/var/lib/${'w'.repeat(70)}` }, 2);
+    assert.unreachable('a socket path over 107 bytes is cut by the kernel');
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    assert.match(
+      (error as ConfigError).message,
+      /PVHUB_WORK_DIR=\/var\/lib\/w+ is too long: the workers' sockets in it would be \d+ bytes, over the 107/,
+    );
+  }
 });
 
 test('SQS limits are checked at start: wait at most 20 s, lease at most 12 h, whole receive counts', () => {

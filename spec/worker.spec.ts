@@ -11,7 +11,7 @@ import { healthFileTouchedAt, touchHealthFile } from '../src/sinks/health-file.j
 import { serveJobs, type ServeOptions } from '../src/worker.js';
 import { cli } from './helpers/cli.js';
 import { RecordingQueue } from '../src/adapters/simulated/queue.js';
-import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from './helpers/fake-ports.js';
+import { FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from './helpers/fake-ports.js';
 
 const BODY = JSON.stringify({
   analysis_pk: 1,
@@ -47,6 +47,7 @@ async function serving(
     jobTimeLimitMs: 3_600_000,
     maxReceives: 3,
     workDir: world.workDir,
+    workerId: FAKE_WORKER,
     keepWorkspace: false,
     logLevel: 'silent',
     log: pino({ level: 'silent' }),

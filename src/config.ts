@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EgressSettings, type HostPattern, parseCidr, parseHostPattern } from './domain/egress-policy.js';
 import type { ResourceLimits } from './domain/limits.js';
+import { socketPathProblem } from './domain/ownership.js';
 
 export interface AwsSettings {
   readonly region: string;
@@ -73,11 +74,6 @@ export interface WorkerConfig {
    * a mirror (an ECR repository); when the pull fails, versions Debian ships are built from Debian.
    */
   readonly baseImageRepository: string;
-  /**
-   * Remove every container labelled pvhub.managed=true when the worker starts (left by a worker that died). Turn
-   * off where several workers share one Docker engine: it would remove the others' running containers.
-   */
-  readonly removeLeftoverContainers: boolean;
   /** Network access for tasks that list host:port pairs (README, "Network by allowlist"). */
   readonly egress: EgressSettings;
 }
@@ -290,7 +286,6 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     },
     hostPython: path.resolve(read.text('PVHUB_HOST_PYTHON', DEFAULT_HOST_PYTHON)),
     baseImageRepository: read.imageRepository('PVHUB_BASE_IMAGE_REPOSITORY', 'python'),
-    removeLeftoverContainers: read.flag('PVHUB_REMOVE_LEFTOVERS', true),
     egress: {
       // Off in production until the operator has decided which hosts tasks may reach (README).
       enabled: read.flag('PVHUB_EGRESS', !production),
@@ -317,6 +312,8 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
   if (config.limits.fileTimeLimitMs >= config.jobTimeLimitMs) {
     read.problems.push('PVHUB_FILE_TIME_LIMIT must be shorter than PVHUB_JOB_TIME_LIMIT');
   }
+  const socketProblem = socketPathProblem(workDir);
+  if (socketProblem !== undefined) read.problems.push(socketProblem);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }

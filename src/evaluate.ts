@@ -6,6 +6,7 @@ import type { WorkerConfig } from './config.js';
 import { WorkerError } from './domain/errors.js';
 import type { Job } from './domain/job.js';
 import type { JobEvent, JobOutcome } from './domain/job-event.js';
+import { holdOwnerMark } from './adapters/owner-mark.js';
 import { createJobLogger } from './logging.js';
 import { evaluateSubmission } from './operators/evaluate-submission.js';
 import { MemoryLedger } from './adapters/memory-ledger.js';
@@ -48,6 +49,8 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
   const { ports, publisher } = localPorts(config, taskDir, submission, outDir, jobLog.log);
   // A local run has no second attempt: its ledger lives as long as it does.
   const ledger = LedgerSession.fresh(new MemoryLedger(), job);
+  // Its containers carry an owner as a worker's do, so a worker on this engine leaves them alone while it runs.
+  const owner = await holdOwnerMark(config.workDir);
   const outcome = await lastValueFrom(
     evaluateSubmission(
       job,
@@ -57,6 +60,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
         timeLimitMs: config.jobTimeLimitMs,
         egress: config.egress,
         workDir: config.workDir,
+        workerId: owner.id,
         keepWorkspace: options.keepWorkspace,
         jobLog,
         keepLogUnlessFinished: true,
@@ -64,7 +68,7 @@ export async function runEvaluate(config: WorkerConfig, options: EvaluateOptions
       },
     ).pipe(tap(options.onEvent)),
     { defaultValue: undefined },
-  );
+  ).finally(owner.release);
   if (outcome?.type === 'finished') {
     await publisher.commit();
     return outcome;

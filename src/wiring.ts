@@ -3,6 +3,7 @@ import { tap } from 'rxjs';
 import { DirectoryPublisher } from './adapters/directory-publisher.js';
 import { DockerEngine } from './adapters/docker-engine.js';
 import { ensureEgressProxyImage } from './adapters/egress-proxy-image.js';
+import { FaultClassifyingEngine } from './adapters/engine-faults.js';
 import { hubFileFormats } from './adapters/file-formats.js';
 import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
 import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
@@ -16,6 +17,7 @@ import type { WorkerConfig } from './config.js';
 import { memoryBudget } from './domain/memory-budget.js';
 import type { JobPorts } from './operators/evaluate-submission.js';
 import type { MessagePorts } from './operators/settle-message.js';
+import type { ContainerEngine, ContainerSweep } from './ports/container-engine.js';
 import type { ObjectStore } from './ports/object-store.js';
 import { StoreLedger } from './adapters/store-ledger.js';
 import { StorePublisher } from './sinks/store-publisher.js';
@@ -30,7 +32,7 @@ export const LOCAL_PYTHON_VERSIONS = [...new Set([...HUB_PYTHON_VERSIONS, ...Obj
 
 /** The ports both commands share: the engine, the images made on it, the file formats, the memory free. */
 function enginePorts(config: WorkerConfig) {
-  const engine = new DockerEngine();
+  const engine = new FaultClassifyingEngine(new DockerEngine());
   return {
     engine,
     images: new DockerImageBuilder({
@@ -74,7 +76,11 @@ function objectStore(config: WorkerConfig, log: Logger): ObjectStore {
 export function servicePorts(
   config: WorkerConfig,
   log: Logger,
-): MessagePorts & { readonly queue: SqsJobQueue; readonly hub: HttpHubApi } {
+): MessagePorts & {
+  readonly engine: ContainerEngine & ContainerSweep;
+  readonly queue: SqsJobQueue;
+  readonly hub: HttpHubApi;
+} {
   const queue = new SqsJobQueue(createSqsClient(config.aws), {
     queueName: config.aws.queueName,
     createQueue: config.aws.createQueue,

@@ -16,6 +16,10 @@ import { abortReason } from './streams/abort-reason.js';
 import { nextMessage } from './streams/next-message.js';
 import { servicePorts } from './wiring.js';
 import { cutBy } from './operators/cut-by.js';
+import { REPORT_TIME_LIMIT_MS } from './operators/finish-job.js';
+import { holdOwnerMark, type OwnerMark } from './adapters/owner-mark.js';
+import { unownedLifetimeMs } from './domain/ownership.js';
+import { cleanUpAfterDeadOwners } from './sinks/dead-owners.js';
 
 export interface WorkerArgs {
   /** Messages to handle before exiting; 0 = until stopped. */
@@ -80,16 +84,22 @@ export function serveJobs(
   );
 }
 
-async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerConfig, log: Logger): Promise<void> {
+async function startUp(
+  ports: ReturnType<typeof servicePorts>,
+  config: WorkerConfig,
+  owner: OwnerMark,
+  log: Logger,
+): Promise<void> {
   const { imageCacheBytes } = config;
-  // Containers left by a worker that died (this host's engine) hold memory the budget counts on.
-  if (config.removeLeftoverContainers) {
-    const leftovers = await ports.engine.removeContainers({ 'pvhub.managed': 'true' });
-    if (leftovers > 0) log.warn({ removed: leftovers }, 'removed containers left by an earlier worker');
-    // Their networks too: each takes one of the engine's few address pools until it is removed.
-    const networks = await ports.engine.removeNetworks({ 'pvhub.managed': 'true' });
-    if (networks > 0) log.warn({ removed: networks }, 'removed networks left by an earlier worker');
-  }
+  // Containers left by workers that died (this host's engine) hold memory the budget counts on, their workspaces
+  // disk, and their job logs would never reach the bucket; other workers' containers on this engine run on.
+  const unownedLifetime = unownedLifetimeMs(config.limits, REPORT_TIME_LIMIT_MS);
+  await cleanUpAfterDeadOwners(ports, {
+    workDir: config.workDir,
+    self: owner.id,
+    unownedLifetimeMs: unownedLifetime,
+    log,
+  });
   // Each job may add a submission image of a gigabyte or more: the cache is held to its size here, oldest first.
   const pruned = await ports.images.pruneSubmissionImages(imageCacheBytes).catch((error: unknown) => {
     log.warn({ err: error }, 'could not prune the submission image cache');
@@ -111,8 +121,10 @@ async function startUp(ports: ReturnType<typeof servicePorts>, config: WorkerCon
 export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: WorkerArgs): Promise<void> {
   const log = createRootLogger(config.logLevel);
   const ports = servicePorts(config, log);
+  const owner = await holdOwnerMark(config.workDir);
   log.info(
     {
+      worker: owner.id,
       queue: config.aws.queueName,
       bucket: config.aws.bucket,
       api: config.hub.apiUrl,
@@ -121,7 +133,7 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
     },
     'worker starting',
   );
-  await startUp(ports, config, log);
+  await startUp(ports, config, owner, log);
 
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -137,6 +149,7 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
     egress: config.egress,
     maxReceives: config.maxReceives,
     workDir: config.workDir,
+    workerId: owner.id,
     keepWorkspace: config.keepWorkspace,
     logLevel: config.logLevel,
     log,
@@ -156,6 +169,7 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
     ),
     { defaultValue: undefined },
   );
+  owner.release();
   if (stop.signal.aborted) {
     const signal = String(stop.signal.reason);
     log.warn({ handled, signal }, 'worker stopped');

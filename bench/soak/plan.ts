@@ -83,7 +83,6 @@ export const LEASE_SECONDS = 30;
 /** Settings every soak worker has, clean or faulted. */
 export const WORKER_SETTINGS: Readonly<Record<string, string>> = {
   // Other people's containers share this engine: a soak worker must not sweep them.
-  PVHUB_REMOVE_LEFTOVERS: 'false',
   PVHUB_VISIBILITY_LEASE: String(LEASE_SECONDS),
   // The sleeping submission's 5-minute files end at this limit; a correct file takes a few seconds.
   PVHUB_FILE_TIME_LIMIT: '30',

@@ -36,6 +36,9 @@ export const FAKE_LIMITS: ResourceLimits = {
   earlyAbortFiles: 3,
 };
 
+/** The worker the fake jobs run for (no socket: nothing sweeps a fake engine). */
+export const FAKE_WORKER = 'spec-1-abcdef';
+
 export const FAKE_JOB: Job = {
   analysisId: 1,
   submissionId: 7,
@@ -59,12 +62,13 @@ export interface FakeJobWorld {
 /** The ports of one job against the example time-shift task and submission, in a fresh work folder. */
 export async function fakeJobWorld(
   options: {
-    behaviour?: (fileName: string) => FileBehaviour;
+    behaviour?: (fileName: string, start: number) => FileBehaviour;
     delayMs?: number;
     buildFailure?: WorkerError;
     cachedImage?: boolean;
     submission?: string;
     ledgers?: MemoryLedger;
+    freeMemory?: () => number;
   } = {},
 ): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
@@ -83,7 +87,7 @@ export async function fakeJobWorld(
     images,
     publisher,
     files: hubFileFormats,
-    freeMemory: () => 4 * 1024 ** 3,
+    freeMemory: options.freeMemory ?? (() => 4 * 1024 ** 3),
     ledger,
     egressProxyImage: async () => SIMULATED_PROXY_IMAGE,
   };
@@ -96,6 +100,7 @@ export function fakeJobOptions(w: FakeJobWorld, overrides: Partial<JobOptions> =
     limits: FAKE_LIMITS,
     timeLimitMs: 60_000,
     workDir: w.workDir,
+    workerId: FAKE_WORKER,
     keepWorkspace: false,
     jobLog: w.jobLog,
     keepLogUnlessFinished: false,

@@ -19,6 +19,8 @@ import { createBucket, requireServices, type Services, testS3Client, testSqsClie
 export const TASK = path.join(ROOT, 'examples/tasks/time-shift-detection');
 export const SUBMISSIONS = path.join(ROOT, 'examples/submissions');
 export const ANALYSIS = 1;
+/** A worker's run in a spec is killed, and fails, past this. */
+export const WORKER_TIME_LIMIT_MS = 9 * 60_000;
 
 /** The task's metadata tables as the API serves them: ints, floats and booleans typed. */
 async function readTable(file: string): Promise<Array<Record<string, unknown>>> {
@@ -118,15 +120,15 @@ export async function storeTask(
 
 /**
  * The archive where the API stores it, and the message the API sends (contract §1): in message group "1", as the
- * API sends every submission, unless another group is given.
+ * API sends every submission, unless another group is given. `zip` names an example submission, or is a path.
  */
 export async function submit(w: World, zip: string, submissionId: number, groupId = '1'): Promise<Submission> {
   const userId = randomUUID();
-  const filename = `${randomUUID()}_${zip}`;
+  const filename = `${randomUUID()}_${path.basename(zip)}`;
   await put(
     w,
     `submission_files/submission_user_${userId}/submission_${submissionId}/${filename}`,
-    path.join(SUBMISSIONS, zip),
+    path.resolve(SUBMISSIONS, zip),
   );
   w.hub.addSubmission(submissionId, userId);
   await sendRaw(
@@ -174,8 +176,6 @@ export function workerSettings(w: World): Record<string, string> {
     PVHUB_FILE_TIME_LIMIT: '60',
     PVHUB_MAX_PARALLEL: '2',
     PVHUB_POLL_WAIT: '1',
-    // Other specs may be running containers on this engine; the start-up sweep has its own test.
-    PVHUB_REMOVE_LEFTOVERS: 'false',
   };
 }
 
@@ -186,12 +186,38 @@ export function workerEnv(w: World, env: Record<string, string>): NodeJS.Process
   return { ...inherited, ...workerSettings(w), ...env };
 }
 
+export interface WorkerRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 /** The worker's command line from the sources (bin/pvhub-worker.js), as a clone runs it. */
 export function startWorker(w: World, args: readonly string[], env: Record<string, string> = {}) {
   return spawn('node', [path.join(ROOT, 'bin/pvhub-worker.js'), 'worker', ...args], {
     cwd: ROOT,
     env: workerEnv(w, env),
     stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs the worker's command line to its end (killed, and failed, past the time limit). */
+export function runWorker(w: World, args: readonly string[], env: Record<string, string> = {}): Promise<WorkerRun> {
+  return new Promise((resolve, reject) => {
+    const child = startWorker(w, args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the worker ran past ${WORKER_TIME_LIMIT_MS / 1000} s; stderr: ${stderr.slice(-2000)}`));
+    }, WORKER_TIME_LIMIT_MS);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -228,6 +254,26 @@ export const prefixOf = (s: Submission) => `submission_files/submission_user_${s
 export const bodyOf = (requests: readonly RecordedRequest[], method: string, route: string) =>
   requests.filter((r) => r.method === method && r.path === route).map((r) => r.body);
 
+/** Bodies of the requests the Hub applied (answered 2xx): workers sharing one login refuse each other's tokens. */
+export const appliedBodies = (requests: readonly RecordedRequest[], method: string, route: string) =>
+  bodyOf(
+    requests.filter((r) => r.status < 300),
+    method,
+    route,
+  );
+
+export async function until(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The worker's containers of a submission, running or not (their ids). */
 export async function containersOf(submissionId: number): Promise<string[]> {
   const { stdout } = await promisify(execFile)('docker', [
@@ -239,4 +285,21 @@ export async function containersOf(submissionId: number): Promise<string[]> {
     'label=pvhub.managed=true',
   ]);
   return stdout.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** The containers (ids) of this worker, running or not. */
+export async function containersOwnedBy(owner: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', '--filter', `label=pvhub.worker=${owner}`]);
+  return stdout.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** A container that does nothing, with these labels: what a worker left behind. Its id. */
+export async function createContainer(image: string, labels: Readonly<Record<string, string>>): Promise<string> {
+  const { stdout } = await promisify(execFile)('docker', [
+    'create',
+    ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+    image,
+    'true',
+  ]);
+  return stdout.trim();
 }

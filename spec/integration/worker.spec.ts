@@ -1,27 +1,39 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { baseImage } from '../../src/adapters/images/base-images.js';
+import { holdOwnerMark } from '../../src/adapters/owner-mark.js';
+import { MANAGED_LABELS, ownedLogFolder, ownedWorkspacePrefix, ownerLabels } from '../../src/domain/ownership.js';
+import { createJobLogger } from '../../src/logging.js';
+import { writeJobRecord } from '../../src/sinks/job-record.js';
 import { HUB_PASSWORD } from '../helpers/hub-server.js';
 import {
   ANALYSIS,
   bodyOf,
   containersOf,
+  containersOwnedBy,
+  createContainer,
   disposeWorlds,
   keysUnder,
   messagesLeft,
   objectText,
   prefixOf,
+  runWorker,
   sendRaw,
   startWorker,
   storeTask,
   submit,
   type Submission,
+  until,
   visibleMessages,
   type World,
   world,
+  WORKER_TIME_LIMIT_MS,
 } from '../helpers/hub-world.js';
 
 /**
@@ -29,35 +41,7 @@ import {
  * S3-compatible server and a stand-in of the Hub API, with the example task stored under the contract's keys.
  */
 
-const WORKER_TIME_LIMIT_MS = 9 * 60_000;
-
 test.after.each(disposeWorlds);
-
-interface WorkerRun {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the worker's command line to its end (killed, and failed, past the time limit). */
-function runWorker(w: World, args: readonly string[], env: Record<string, string> = {}): Promise<WorkerRun> {
-  return new Promise((resolve, reject) => {
-    const child = startWorker(w, args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the worker ran past ${WORKER_TIME_LIMIT_MS / 1000} s; stderr: ${stderr.slice(-2000)}`));
-    }, WORKER_TIME_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 /**
  * The calls of a job that ran its files, in the order of the original (contract §3): login, running, every file's
@@ -426,32 +410,66 @@ test('credentials the Hub refuses: the worker stops at start with wr_5, the mess
   assert.equal(await visibleMessages(w), { visible: 1, hidden: 0 }, 'no message was taken');
 });
 
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-test('at start, containers left by a dead worker (pvhub.managed=true) are removed', async () => {
+test("at start, a dead worker's containers and workspaces are removed, its job log uploaded as its attempt's; a live worker's, and an older version's young container, stay", async () => {
   const w = await world();
-  const { stdout } = await promisify(execFile)('docker', [
-    'create',
-    '--label',
-    'pvhub.managed=true',
-    '--label',
-    'pvhub.submission=999999',
-    'python:3.11-slim',
-    'true',
-  ]);
-  const leftover = stdout.trim();
-  assert.equal(await containersOf(999999), [leftover.slice(0, 12)]);
-  await sendRaw(w, 'not JSON', 'c');
-  const run = await runWorker(w, ['--max-jobs', '1'], { PVHUB_REMOVE_LEFTOVERS: 'true' });
-  assert.is(run.status, 0, run.stderr.slice(-3000));
-  assert.equal(await containersOf(999999), []);
-  assert.match(run.stdout, 'removed containers left by an earlier worker');
+  const image = await baseImage(new DockerEngine(), 'python', '3.11');
+  const live = await holdOwnerMark(w.work);
+  // Never listened: its socket is missing from the work folder, as after a worker that was killed and swept.
+  const dead = 'spec-2-dddddd';
+  const owned = (owner: string, submissionId: number) => ({
+    ...MANAGED_LABELS,
+    'pvhub.submission': String(submissionId),
+    ...ownerLabels(owner, w.work),
+  });
+  const made = [
+    await createContainer(image, owned(dead, 999991)),
+    await createContainer(image, owned(dead, 999992)),
+    await createContainer(image, owned(live.id, 999993)),
+    await createContainer(image, { ...MANAGED_LABELS, 'pvhub.submission': '999994' }),
+  ];
+  // What the dead worker left in the work folder: a workspace, and the log of the job it was running.
+  const job = {
+    analysisId: ANALYSIS,
+    submissionId: 999991,
+    userId: 'spec-user',
+    submissionFilename: 'a.zip',
+    pythonVersion: '3.11',
+  };
+  const startedAt = Date.UTC(2025, 0, 2, 3, 4, 5);
+  const workspace = path.join(w.work, `${ownedWorkspacePrefix(job.submissionId, dead)}Ab12Cd`);
+  const jobLog = createJobLogger('info', job, path.join(w.work, ownedLogFolder(job.submissionId, dead, startedAt)));
+  jobLog.log.error({ code: 'wr_500' }, 'the last line before the kill');
+  jobLog.close();
+  writeJobRecord(jobLog.dir, { job, worker: dead, startedAt });
+  await mkdir(path.join(workspace, 'runs'), { recursive: true });
+  try {
+    await sendRaw(w, 'not JSON', 'c');
+    const run = await runWorker(w, ['--max-jobs', '1']);
+    assert.is(run.status, 0, run.stderr.slice(-3000));
+    assert.match(run.stdout, 'removed containers left by workers that died');
+    assert.equal(await containersOwnedBy(dead), []);
+    assert.not.ok(existsSync(workspace), 'its workspace is gone');
+    assert.not.ok(existsSync(jobLog.dir), 'and its log folder, once uploaded');
+    const logs = `submission_files/submission_user_spec-user/submission_${job.submissionId}/logs/`;
+    const attempt = `attempts/20250102T030405Z-${dead}/`;
+    assert.equal(
+      await keysUnder(w, logs),
+      ['submission.error.log', 'submission.log', 'submission.log.jsonl'].map((name) => `${attempt}${name}`),
+    );
+    assert.match(
+      await objectText(w, `${logs}${attempt}submission.error.log`),
+      'the last line before the kill [wr_500]',
+    );
+    assert.is((await containersOf(999993)).length, 1, "a live worker's container stays");
+    assert.is(
+      (await containersOf(999994)).length,
+      1,
+      "an older version's container stays while its worker may be alive",
+    );
+  } finally {
+    live.release();
+    await promisify(execFile)('docker', ['rm', '-f', ...made]);
+  }
 });
 
 test('SIGTERM while waiting for a message: stops taking messages at once, exits 143', async () => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,11 +7,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { keptWorkspaceName, ownedFolder } from '../../src/domain/ownership.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
 import {
   CORRECT_SUBMISSION,
   FAKE_JOB,
   FAKE_LIMITS,
+  FAKE_WORKER,
   type FakeJobWorld,
   fakeJobOptions,
   fakeJobWorld,
@@ -258,6 +260,23 @@ test('unsubscribing mid-run releases the same way: containers, workspace and log
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await assertReleased(w);
+});
+
+test("the workspace bears its owner's id while the job runs; a kept one loses it, so no worker removes it later", async () => {
+  const w = await world();
+  const during: string[] = [];
+  w.engine.onRun = (what) => {
+    if (what === 'start' && during.length === 0)
+      during.push(...readdirSync(w.workDir).filter((name) => name.startsWith('submission-')));
+  };
+  assert.is(types(await run(w, { keepWorkspace: true })).at(-1), 'finished');
+  assert.equal(
+    during.map((name) => ownedFolder(name)?.owner),
+    [FAKE_WORKER],
+  );
+  const kept = (await readdir(w.workDir)).filter((name) => name.startsWith('submission-'));
+  assert.equal(kept, [keptWorkspaceName(during[0] ?? '', FAKE_WORKER)]);
+  assert.is(ownedFolder(kept[0] ?? ''), undefined);
 });
 
 test('a retryable failure goes back untold, before or after files were reported: the next attempt resumes from the ledger', async () => {

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
 import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
@@ -18,6 +19,7 @@ import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publ
 import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { finishJob, type FinishPorts } from '../../src/operators/finish-job.js';
 import type { JobScope } from '../../src/operators/job-scope.js';
+import { FILE_TRIES } from '../../src/operators/retry-infrastructure-faults.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
@@ -337,6 +339,42 @@ test("a template that fails is the task's fault: logged, never sent to the Hub; 
       '--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}',
     ),
   );
+});
+
+test("a report container removed from outside runs again; a fault that stays fails the job as ours, never told as the template's", async () => {
+  const vanished = () =>
+    new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
+  const once = recorder();
+  const flaky = fakeEngine(async () => (flaky.runs.length === 1 ? Promise.reject(vanished()) : MARIMO_FAILURE));
+  const event = await lastValueFrom(
+    finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
+      ...once.deps,
+      engine: flaky.engine,
+      images: imagesOn(flaky.engine),
+    }),
+  );
+  assert.is(event.type, 'finished');
+  assert.is(flaky.runs.length, 2, 'tried again in a fresh container');
+  assert.equal(once.fileErrors, [], "the template's own failure is logged, never told");
+  assert.match(event.type === 'finished' ? (event.reportWarning ?? '') : '', "the task's report template failed");
+  assert.not.match(event.type === 'finished' ? (event.reportWarning ?? '') : '', 'removed from outside');
+
+  const always = recorder();
+  const gone = fakeEngine(async () => Promise.reject(vanished()));
+  const error = await lastValueFrom(
+    finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
+      ...always.deps,
+      engine: gone.engine,
+      images: imagesOn(gone.engine),
+    }),
+  ).then(
+    () => assert.unreachable('finished'),
+    (rejection: unknown) => rejection,
+  );
+  assert.instance(error, InfrastructureFault);
+  assert.is(gone.runs.length, FILE_TRIES);
+  assert.equal(always.fileErrors, [], 'no op_500 of the template');
+  assert.equal(always.calls, [], 'nothing published, no status');
 });
 
 test('a report marimo exported with some cells failed is kept, as the Hub shows it; the Hub is told nothing', async () => {

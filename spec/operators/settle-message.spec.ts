@@ -17,7 +17,7 @@ import {
 } from '../../src/operators/settle-message.js';
 import type { QueueMessage } from '../../src/ports/job-queue.js';
 import { RecordingQueue } from '../../src/adapters/simulated/queue.js';
-import { FAKE_LIMITS, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
+import { FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
 
 const HOUR = 3_600_000;
 const JOB: Job = { analysisId: 1, submissionId: 42, userId: 'u', submissionFilename: 'a.zip', pythonVersion: '3.11' };
@@ -114,6 +114,7 @@ async function portsRecording(hubUp: boolean) {
     jobTimeLimitMs: 11 * HOUR,
     maxReceives: 3,
     workDir: world.workDir,
+    workerId: FAKE_WORKER,
     keepWorkspace: false,
     logLevel: 'silent',
     log: pino({ level: 'silent' }),

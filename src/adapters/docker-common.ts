@@ -5,12 +5,17 @@ export function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-/** Force-removal that tolerates the container being gone already, or on its way out. */
-export async function forceRemove(container: Dockerode.Container): Promise<void> {
+/**
+ * Force-removal that tolerates the container being gone already, or on its way out. True when this call removed
+ * it; false when someone else had (404) or was removing it (409).
+ */
+export async function forceRemove(container: Dockerode.Container): Promise<boolean> {
   try {
     await container.remove({ force: true, v: true });
+    return true;
   } catch (error) {
     if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    return false;
   }
 }
 

@@ -6,8 +6,16 @@ import { pipeline } from 'node:stream/promises';
 import Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { WorkerError } from '../domain/errors.js';
+import { InfrastructureFault } from '../domain/infrastructure-fault.js';
+import type { ManagedContainer } from '../domain/ownership.js';
 import { plainText } from '../domain/plain-text.js';
-import type { ContainerEngine, ContainerOutcome, ContainerRunSpec, ImageBuildSpec } from '../ports/container-engine.js';
+import type {
+  ContainerEngine,
+  ContainerOutcome,
+  ContainerRunSpec,
+  ContainerSweep,
+  ImageBuildSpec,
+} from '../ports/container-engine.js';
 import { forceRemove, labelFilter, statusOf } from './docker-common.js';
 import { DockerNetworking, runNetworkEnv } from './docker-networking.js';
 import {
@@ -299,7 +307,7 @@ async function waitAtMost(settled: Promise<void>, ms: number): Promise<void> {
 }
 
 /** The ContainerEngine over a Docker engine (dockerode); the networks and services of egress are DockerNetworking's. */
-export class DockerEngine extends DockerNetworking implements ContainerEngine {
+export class DockerEngine extends DockerNetworking implements ContainerEngine, ContainerSweep {
   /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
   constructor(options?: Dockerode.DockerOptions) {
     super(new Dockerode(options));
@@ -399,11 +407,20 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     volumes: Dockerode.MountConfig,
   ): Promise<ContainerOutcome> {
     const container = await this.docker.createContainer(createOptions(spec, volumes));
+    let outcome: ContainerOutcome;
     try {
-      return await this.supervise(container, spec, signal);
-    } finally {
+      outcome = await this.supervise(container, spec, signal);
+    } catch (error) {
       await forceRemove(container);
+      throw error;
     }
+    // Removed by someone else (the engine marks it before killing it): the kill was theirs, not the submission's.
+    if (!(await forceRemove(container)))
+      throw new InfrastructureFault(
+        'container-vanished',
+        `the container ${container.id.slice(0, 12)} was removed from outside while it ran`,
+      );
+    return outcome;
   }
 
   private async supervise(
@@ -457,6 +474,15 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine {
     await Promise.all(found.map((info) => forceRemove(this.docker.getContainer(info.Id))));
     await removeResultsVolumes(this.docker, filter);
     return found.length;
+  }
+
+  async listContainers(labels: Readonly<Record<string, string>>): Promise<ManagedContainer[]> {
+    const found = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    return found.map((info) => ({ id: info.Id, labels: info.Labels, createdAt: info.Created * 1000 }));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await forceRemove(this.docker.getContainer(id));
   }
 
   async pruneImages(repository: string, keepBytes: number): Promise<string[]> {

@@ -74,6 +74,17 @@ export function parseJobMessage(raw: string): Job {
   };
 }
 
+/** The message body of contract §1 for this job: what parseJobMessage reads back. */
+export function jobMessage(job: Job): Record<string, unknown> {
+  return {
+    analysis_pk: job.analysisId,
+    submission_pk: job.submissionId,
+    user_pk: job.userId,
+    submission_filename: job.submissionFilename,
+    python_version: job.pythonVersion,
+  };
+}
+
 /** Labels on everything a worker creates for a submission, so what a job leaves can be found and removed. */
 export function jobLabels(job: Pick<Job, 'submissionId'>): Record<string, string> {
   return { 'pvhub.managed': 'true', 'pvhub.submission': String(job.submissionId) };

@@ -9,4 +9,7 @@ export const s3Keys = {
   submissionArchive: (job: Job) => `${s3Keys.submissionPrefix(job)}${job.submissionFilename}`,
   result: (job: Job, relativePath: string) => `${s3Keys.submissionPrefix(job)}results/${relativePath}`,
   log: (job: Job, fileName: string) => `${s3Keys.submissionPrefix(job)}logs/${fileName}`,
+  /** The log of an earlier attempt (its worker died), beside the logs of the attempt that settles the job. */
+  attemptLog: (job: Job, attempt: string, fileName: string) =>
+    `${s3Keys.submissionPrefix(job)}logs/attempts/${attempt}/${fileName}`,
 };

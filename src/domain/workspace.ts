@@ -23,9 +23,6 @@ export interface BuiltWorkspace extends Workspace {
   readonly image: string;
 }
 
-/** The start of the name of a job's workspace in the work folder (the rest is mkdtemp's). */
-export const workspacePrefix = (submissionId: number) => `submission-${submissionId}-`;
-
 /** The fixed folders inside a workspace. */
 export const workspacePaths = (dir: string) => ({
   task: path.join(dir, 'task'),

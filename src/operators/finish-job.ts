@@ -4,7 +4,9 @@ import type { Observable } from 'rxjs';
 import type { ResourceLimits } from '../domain/limits.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
+import { faultBehind } from '../domain/infrastructure-fault.js';
 import type { JobEvent } from '../domain/job-event.js';
+import { retrying, type RetryPolicy } from '../domain/retry.js';
 import type { Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
@@ -16,6 +18,7 @@ import { renderMarimoReport } from '../sinks/marimo-report.js';
 import { reportHtml } from '../sinks/report-html.js';
 import { fromAbortable } from '../streams/from-abortable.js';
 import type { JobScope } from './job-scope.js';
+import { FILE_TRIES } from './retry-infrastructure-faults.js';
 
 export interface FinishPorts {
   readonly hub: HubApi;
@@ -34,7 +37,8 @@ interface FinishContext extends FinishPorts {
 }
 
 /** A template gets this long to render the report before the built-in one is used instead. */
-const REPORT_TIME_LIMIT_MS = 5 * 60_000;
+export const REPORT_TIME_LIMIT_MS = 5 * 60_000;
+const REPORT_TRIES: RetryPolicy = { attempts: FILE_TRIES, baseDelayMs: 500, maxDelayMs: 2_000 };
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -48,7 +52,8 @@ interface WrittenReport {
  * The task's marimo template when it ships one, else (or when it fails) the built-in report. A template's failure is
  * the task's, not the participant's: it is logged, never sent to the Hub (where it would count in the submission's
  * error rate), and never costs the results. A report marimo exported with some cells failed is kept, as the Hub
- * shows it. A cancelled job stops here.
+ * shows it. A fault of ours that outlasts the retries (InfrastructureFault) fails the job as ours: the Hub must not
+ * hear it as the template's. A cancelled job stops here.
  */
 async function writeReport(
   built: BuiltWorkspace,
@@ -73,7 +78,13 @@ async function writeReport(
         log: built.log,
         signal,
       };
-      const { cellsFailed } = await renderMarimoReport(built.templatePath, aggregation.fullResults, outPath, options);
+      const template = built.templatePath;
+      // A fault of ours (the container removed, the engine gone) is no failure of the template: tried again, then ours.
+      const { cellsFailed } = await retrying(
+        () => renderMarimoReport(template, aggregation.fullResults, outPath, options),
+        (error) => faultBehind(error) !== undefined,
+        REPORT_TRIES,
+      );
       return {
         fromTemplate: true,
         note: cellsFailed
@@ -82,6 +93,8 @@ async function writeReport(
       };
     } catch (error) {
       signal.throwIfAborted();
+      const fault = faultBehind(error);
+      if (fault !== undefined) throw fault;
       note = `the task's report template failed (${(error as Error).message}); the built-in report was written`;
     }
   }

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, type Observable, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { type Job, jobLabels } from '../domain/job.js';
 import type { JobEvent } from '../domain/job-event.js';
-import { workspacePrefix } from '../domain/workspace.js';
+import { keptWorkspaceName, ownedWorkspacePrefix, ownerLabels } from '../domain/ownership.js';
 import type { JobLogger } from '../logging.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { ResultsPublisher } from '../ports/results-publisher.js';
@@ -20,6 +20,8 @@ export interface JobScope {
 
 export interface JobScopeOptions {
   readonly workDir: string;
+  /** The worker that owns the job's containers and workspace (see domain/ownership.ts). */
+  readonly workerId: string;
   /** The job's log, made by the caller (who may show its file); the scope publishes and closes it. */
   readonly jobLog: JobLogger;
   /** Keep the workspace after the job, for debugging. */
@@ -55,8 +57,8 @@ function scoped(
   const { log, dir: logsDir } = options.jobLog;
   const open$ = defer(async (): Promise<JobScope> => {
     await mkdir(options.workDir, { recursive: true });
-    const dir = await mkdtemp(path.join(options.workDir, workspacePrefix(job.submissionId)));
-    return { dir, log, labels: jobLabels(job) };
+    const dir = await mkdtemp(path.join(options.workDir, ownedWorkspacePrefix(job.submissionId, options.workerId)));
+    return { dir, log, labels: { ...jobLabels(job), ...ownerLabels(options.workerId, options.workDir) } };
   });
   const release = (scope: JobScope) =>
     defer(async () => {
@@ -80,10 +82,19 @@ function scoped(
         await rm(scope.dir, { recursive: true, force: true }).catch((error: unknown) =>
           log.error({ err: error, workspace: scope.dir }, 'workspace not removed'),
         );
-      else log.info({ workspace: scope.dir }, 'workspace kept');
+      else log.info({ workspace: await keep(scope.dir, options.workerId) }, 'workspace kept');
       options.jobLog.close();
       if (!(options.keepLogUnlessFinished && last?.type !== 'finished'))
         await rm(logsDir, { recursive: true, force: true });
     });
   return usingResource(open$, (scope) => use(scope).pipe(tap((event) => (last = event))), release);
+}
+
+/** A kept workspace loses its owner's name, so no worker removes it once its owner is gone (where it can be renamed). */
+async function keep(dir: string, owner: string): Promise<string> {
+  const kept = path.join(path.dirname(dir), keptWorkspaceName(path.basename(dir), owner));
+  return rename(dir, kept).then(
+    () => kept,
+    () => dir,
+  );
 }

@@ -7,6 +7,7 @@ import type { FileRun, FileTask, WrapperReport } from '../domain/file-run.js';
 import { s3Keys } from '../domain/s3-keys.js';
 import { withNetworkHint } from '../domain/network-hint.js';
 import { plainText } from '../domain/plain-text.js';
+import { hostRanOutOfMemory, InfrastructureFault } from '../domain/infrastructure-fault.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { CollectedEntry, ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
@@ -23,6 +24,8 @@ export interface RunFilePorts {
   readonly labels: Readonly<Record<string, string>>;
   /** The job's way out to the hosts its task lists; undefined: no network. */
   readonly egress?: JobEgress | undefined;
+  /** Bytes free for containers right now (the reserve kept aside): what tells a host out of memory. */
+  readonly freeMemory: () => number;
 }
 
 export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
@@ -117,6 +120,13 @@ async function runFileOnce(
     signal,
   );
   await rm(dataDir, { recursive: true, force: true });
+  const { containerMemoryBytes, memoryReserveBytes } = deps.limits;
+  if (hostRanOutOfMemory(outcome, deps.freeMemory() + memoryReserveBytes, containerMemoryBytes)) {
+    throw new InfrastructureFault(
+      'host-out-of-memory',
+      `the host ran out of memory under the container: less than its limit of ${containerMemoryBytes} bytes is available even after it was killed`,
+    );
+  }
   if (outcome.output.trim() !== '') {
     log.info({ output: outcome.output, truncated: outcome.outputTruncated }, 'submission output');
   }
@@ -158,7 +168,9 @@ async function runFileOnce(
 /**
  * Runs the submission on one data file in its own container. Cold and cancellable: unsubscribing aborts the run,
  * and the engine removes the container before the abort settles. Breaking problems (the data file is missing)
- * error the Observable; everything the submission does wrong is a `failed` FileRun.
+ * error the Observable; so do faults of ours (an InfrastructureFault: the container vanished, the engine did not
+ * answer, the host ran out of memory), which another try may not meet; everything the submission does wrong is a
+ * `failed` FileRun.
  */
 export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts): Observable<FileRun> {
   return fromAbortable((signal) => runFileOnce(ws, task, deps, signal));

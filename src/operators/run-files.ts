@@ -14,6 +14,7 @@ import { reportFileProgress } from '../sinks/hub-progress.js';
 import type { LedgerSession } from '../sinks/ledger-session.js';
 import { abortOnEarlyFailures } from './abort-on-early-failures.js';
 import type { JobScope } from './job-scope.js';
+import { retryInfrastructureFaults } from './retry-infrastructure-faults.js';
 import { runFile } from './run-file.js';
 import { runWithinMemory } from './run-within-memory.js';
 import { scoreFile } from './score-file.js';
@@ -65,7 +66,14 @@ function runAll(
 ): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.length }, 'running files');
-  const runPorts = { engine: ports.engine, store: ports.store, limits, labels: scope.labels, egress };
+  const runPorts = {
+    engine: ports.engine,
+    store: ports.store,
+    limits,
+    labels: scope.labels,
+    egress,
+    freeMemory: ports.freeMemory,
+  };
   let running = 0;
   let peak = 0;
   const runAndScore = (task: FileTask) =>
@@ -75,6 +83,7 @@ function runAll(
       // Before the run's end reaches runWithinMemory, which starts the next file in that moment.
       const ended = () => (running -= 1);
       return runFile(workspace, task, runPorts).pipe(
+        retryInfrastructureFaults(scope.log.child({ file: task.metadata.file_name })),
         concatMap((run) => scoreFile(workspace, run, ports)),
         concatMap((score) =>
           from(ports.ledger.recordScore(task.metadata.file_name, score, keptOutput(task))).pipe(map(() => score)),

@@ -6,11 +6,13 @@ import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
 import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
 import type { EgressSettings } from '../domain/egress-policy.js';
 import type { ResourceLimits } from '../domain/limits.js';
+import { ownedLogFolder } from '../domain/ownership.js';
 import { createJobLogger } from '../logging.js';
 import type { JobLedger } from '../ports/job-ledger.js';
 import type { JobQueue, QueueMessage } from '../ports/job-queue.js';
 import { reportFailure } from '../sinks/hub-failure.js';
 import { LedgerSession } from '../sinks/ledger-session.js';
+import { writeJobRecord } from '../sinks/job-record.js';
 import { VISIBILITY_CAP_SECONDS } from '../streams/visibility-heartbeat.js';
 import { alongside } from './alongside.js';
 import { summarizeJob } from './summarize-job.js';
@@ -31,6 +33,8 @@ export interface MessageOptions {
   /** A message received this many times is settled (failed and deleted) instead of retried again. */
   readonly maxReceives: number;
   readonly workDir: string;
+  /** This worker (see domain/ownership.ts): its jobs' containers, workspaces and logs carry it. */
+  readonly workerId: string;
   readonly keepWorkspace: boolean;
   readonly logLevel: string;
   /** The worker's own logger; each job logs to a file of its own, and to `jobConsole` when given. */
@@ -177,14 +181,14 @@ export function settleMessage(
   });
 
   function runJob(job: Job, ledger: LedgerSession, budgetMs: number): Observable<MessageOutcome> {
+    const startedAt = Date.now();
+    const logsDir = path.join(options.workDir, ownedLogFolder(job.submissionId, options.workerId, startedAt));
+    const jobLog = createJobLogger(options.logLevel, job, logsDir, options.jobConsole);
+    // Should this worker die, the one that cleans up after it uploads the log where the job's logs go.
+    writeJobRecord(logsDir, { job, worker: options.workerId, startedAt });
     const jobOptions = {
       ...options,
-      jobLog: createJobLogger(
-        options.logLevel,
-        job,
-        path.join(options.workDir, `logs-${job.submissionId}-${Date.now()}`),
-        options.jobConsole,
-      ),
+      jobLog,
       keepLogUnlessFinished: false,
       timeLimitMs: budgetMs,
       retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,

@@ -1,5 +1,7 @@
 /** The Docker engine as the pipeline needs it. Implemented by adapters/docker-engine.ts. */
 
+import type { ManagedContainer } from '../domain/ownership.js';
+
 export interface ImageBuildSpec {
   /** Tag to give the image; also its cache key (same tag ⇒ reuse). */
   readonly tag: string;
@@ -139,4 +141,14 @@ export interface ContainerEngine {
   serviceOutput(container: string, lines: number): Promise<{ readonly stdout: string; readonly stderr: string }>;
   /** The addresses by which containers could reach the engine's host: the gateways of its networks, its own interfaces. */
   engineAddresses(): Promise<string[]>;
+}
+
+/** What the clean-up after dead workers needs of the engine: every managed container, whoever owns it. */
+export interface ContainerSweep {
+  /** Containers, running or not, carrying all these labels. */
+  listContainers(labels: Readonly<Record<string, string>>): Promise<ManagedContainer[]>;
+  /** Force-removes one container; one already gone is no error. */
+  removeContainer(id: string): Promise<void>;
+  /** Force-removes containers carrying all these labels; returns how many. */
+  removeContainers(labels: Readonly<Record<string, string>>): Promise<number>;
 }

@@ -7,8 +7,11 @@ import type { Job } from '../domain/job.js';
  */
 export interface ResultsPublisher {
   publishResults(job: Job, resultsDir: string, names: ResultNames): Promise<void>;
-  /** Called whatever the outcome, so a failed job's log reaches the maintainers too. */
-  publishLogs(job: Job, logsDir: string): Promise<void>;
+  /**
+   * Called whatever the outcome, so a failed job's log reaches the maintainers too. `attempt` names the log of an
+   * earlier attempt, uploaded by the worker that cleans up after the one that died running it.
+   */
+  publishLogs(job: Job, logsDir: string, attempt?: string): Promise<void>;
 }
 
 /** The task-dependent names of the results folder. */

@@ -16,6 +16,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.log': 'text/plain',
 };
 
+const TEXT_LOG_FILE = 'submission.log';
+const ERROR_LOG_FILE = 'submission.error.log';
+const LOG_FILES = [JOB_LOG_FILE, TEXT_LOG_FILE, ERROR_LOG_FILE];
+
 export function contentTypeOf(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
@@ -60,12 +64,17 @@ export class StorePublisher implements ResultsPublisher {
     await this.uploadAll(resultsDir, (relative) => s3Keys.result(job, relative), isHubResult);
   }
 
-  /** Uploads the JSON log with the text and error logs derived from it (contract §9 names). */
-  async publishLogs(job: Job, logsDir: string): Promise<void> {
+  /**
+   * Uploads the JSON log with the text and error logs derived from it (contract §9 names), under logs/, or an
+   * earlier attempt's under logs/attempts/<attempt>/; nothing else of the folder (the job's record).
+   */
+  async publishLogs(job: Job, logsDir: string, attempt?: string): Promise<void> {
     const jsonl = await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8').catch(() => '');
     const { all, errors } = textLogs(jsonl);
-    await writeFile(path.join(logsDir, 'submission.log'), all);
-    await writeFile(path.join(logsDir, 'submission.error.log'), errors);
-    await this.uploadAll(logsDir, (relative) => s3Keys.log(job, relative));
+    await writeFile(path.join(logsDir, TEXT_LOG_FILE), all);
+    await writeFile(path.join(logsDir, ERROR_LOG_FILE), errors);
+    const keyOf = (name: string) =>
+      attempt === undefined ? s3Keys.log(job, name) : s3Keys.attemptLog(job, attempt, name);
+    await this.uploadAll(logsDir, keyOf, (relative) => LOG_FILES.includes(relative));
   }
 }

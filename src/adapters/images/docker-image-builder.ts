@@ -1,4 +1,5 @@
 import type { ResourceLimits } from '../../domain/limits.js';
+import { OWNER_DIR_LABEL, OWNER_LABEL } from '../../domain/ownership.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import type { ImageBuilder, SubmissionImage, SubmissionImageRequest } from '../../ports/image-builder.js';
 import type { Logger } from 'pino';
@@ -26,11 +27,14 @@ export interface DockerImageBuilderOptions {
 }
 
 /**
- * The image outlives the job (a cache shared by resubmissions of the same content), so it does not carry the job's
- * `pvhub.submission` label, which would make it a leftover of that job; it names the submission it was built for.
+ * The image outlives the job (a cache shared by resubmissions of the same content) and its worker, so it does not
+ * carry the job's `pvhub.submission` label, which would make it a leftover of that job, nor its owner's; it names
+ * the submission it was built for.
  */
 function imageLabels(jobLabels: Readonly<Record<string, string>>): Record<string, string> {
-  const { 'pvhub.submission': submission, ...rest } = jobLabels;
+  const ofTheJob = new Set(['pvhub.submission', OWNER_LABEL, OWNER_DIR_LABEL]);
+  const rest = Object.fromEntries(Object.entries(jobLabels).filter(([key]) => !ofTheJob.has(key)));
+  const submission = jobLabels['pvhub.submission'];
   return submission === undefined ? rest : { ...rest, 'pvhub.built-for-submission': submission };
 }
 

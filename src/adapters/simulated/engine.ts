@@ -1,10 +1,13 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InfrastructureFault } from '../../domain/infrastructure-fault.js';
+import type { ManagedContainer } from '../../domain/ownership.js';
 import type {
   CollectedEntry,
   ContainerEngine,
   ContainerOutcome,
   ContainerRunSpec,
+  ContainerSweep,
   ImageBuildSpec,
   InternalNetwork,
   ServiceSpec,
@@ -21,16 +24,25 @@ export type FileBehaviour =
   /** Runs until its time limit or until it is stopped. */
   | { readonly kind: 'hangs' }
   /** Returns, the wrapper reports success, and something other than a file is left where the output belongs. */
-  | { readonly kind: 'leaves'; readonly output: Exclude<CollectedEntry, 'file'> };
+  | { readonly kind: 'leaves'; readonly output: Exclude<CollectedEntry, 'file'> }
+  /** Its container is removed from outside while it runs (by a worker that took it for a dead one's). */
+  | { readonly kind: 'vanishes' }
+  /** The engine does not answer: the run never starts. */
+  | { readonly kind: 'engine-down' }
+  /** The engine stops answering: the run never ends, not even when it is stopped. */
+  | { readonly kind: 'engine-hangs' }
+  /** Killed for memory (the kernel's OOM killer, the container's cgroup or the host's). */
+  | { readonly kind: 'out-of-memory' };
 
 /**
  * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv, as the engine
- * copies them out of the results volume) as `behaviour` says, after `delayMs`; an aborted run rejects at once. Every container started, still running or
- * removed by label is counted, so a spec can prove none is left behind.
+ * copies them out of the results volume) as `behaviour` says, after `delayMs`; an aborted run rejects at once. Every
+ * container started, still running or removed by label is counted, so a spec can prove none is left behind.
+ * Containers are found and removed by their labels, as on Docker.
  */
-export class SimulatedEngine implements ContainerEngine {
+export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   readonly started: string[] = [];
-  readonly running = new Set<string>();
+  readonly running = new Map<string, ManagedContainer>();
   removals = 0;
   /** Networks that exist, by name, with their labels; and services (the proxies), by id. */
   readonly networks = new Map<string, Readonly<Record<string, string>>>();
@@ -39,8 +51,12 @@ export class SimulatedEngine implements ContainerEngine {
   readonly madeNetworks: string[] = [];
   readonly runNetworks: Array<string | undefined> = [];
 
+  /** Removing a running container (by label or id) ends its run as on Docker: its container is gone. */
+  private readonly removal = new Map<string, AbortController>();
+
+  /** `behaviour` is asked at each start of a file, with the number of that start (1 the first). */
   constructor(
-    private readonly behaviour: (fileName: string) => FileBehaviour,
+    private readonly behaviour: (fileName: string, start: number) => FileBehaviour,
     private readonly delayMs = 0,
     private readonly referenceDir = path.join(EXAMPLE_TASK, 'validation_data'),
   ) {}
@@ -60,11 +76,27 @@ export class SimulatedEngine implements ContainerEngine {
 
   async removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     this.removals += 1;
-    const removed = [...this.running].filter(() => labels['pvhub.managed'] === 'true');
-    for (const name of removed) this.running.delete(name);
+    const removed = await this.listContainers(labels);
+    for (const container of removed) await this.removeContainer(container.id);
     const services = [...this.services].filter(([, own]) => carries(own, labels));
     for (const [id] of services) this.services.delete(id);
     return removed.length + services.length;
+  }
+
+  async listContainers(labels: Readonly<Record<string, string>>): Promise<ManagedContainer[]> {
+    return [...this.running.values()].filter((container) => carries(container.labels, labels));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.running.delete(id);
+    this.removal.get(id)?.abort();
+  }
+
+  /** A container another process made (a worker that died, an older version) that still runs on this engine. */
+  leftBehind(labels: Readonly<Record<string, string>>, createdAt = Date.now()): string {
+    const id = `left-${this.running.size}-${createdAt}`;
+    this.running.set(id, { id, labels, createdAt });
+    return id;
   }
 
   async createInternalNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<InternalNetwork> {
@@ -110,12 +142,18 @@ export class SimulatedEngine implements ContainerEngine {
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
+    const behaviour = this.behaviour(fileName, this.started.filter((started) => started === fileName).length);
+    if (behaviour.kind === 'engine-down')
+      throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
+    if (behaviour.kind === 'engine-hangs') return new Promise<never>(() => undefined);
     this.runNetworks.push(spec.network?.name);
-    this.running.add(name);
+    this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
+    const removed = new AbortController();
+    this.removal.set(name, removed);
     this.onRun('start', fileName);
-    const behaviour = this.behaviour(fileName);
     try {
-      await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal);
+      if (behaviour.kind === 'vanishes') await this.removeContainer(name);
+      await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal, removed.signal);
       if (behaviour.kind === 'hangs')
         return {
           exitCode: null,
@@ -124,6 +162,15 @@ export class SimulatedEngine implements ContainerEngine {
           output: '',
           outputTruncated: false,
           durationMs: spec.timeoutMs,
+        };
+      if (behaviour.kind === 'out-of-memory')
+        return {
+          exitCode: 137,
+          timedOut: false,
+          oomKilled: true,
+          output: 'Killed\n',
+          outputTruncated: false,
+          durationMs: this.delayMs,
         };
       const status = (report: object) => writeFile(path.join(results.hostDir, 'status.json'), JSON.stringify(report));
       if (behaviour.kind === 'raises') {
@@ -156,18 +203,29 @@ export class SimulatedEngine implements ContainerEngine {
       return { ...ran, collected: { 'output.csv': 'file', 'status.json': 'file' } };
     } finally {
       this.running.delete(name);
+      this.removal.delete(name);
       this.onRun('end', fileName);
     }
   }
 
-  /** Resolves after `ms`; an abort rejects at once, as the real engine's run does. */
-  private wait(ms: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves after `ms`; an abort rejects at once, as the real engine's run does, and so does the container's
+   * removal, with the fault the real engine's run has then.
+   */
+  private wait(ms: number, signal: AbortSignal, removed: AbortSignal): Promise<void> {
+    const vanished = () =>
+      new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new Error('aborted'));
+      if (removed.aborted) return reject(vanished());
       const timer = setTimeout(resolve, ms);
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
         reject(new Error('aborted'));
+      });
+      removed.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(vanished());
       });
     });
   }

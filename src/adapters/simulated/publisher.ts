@@ -9,10 +9,17 @@ export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
   readonly logs: string[] = [];
   readonly logTexts: string[] = [];
+  /** Logs of earlier attempts: the submission, the folder and the attempt's name. */
+  readonly attemptLogs: Array<{ readonly submissionId: number; readonly logsDir: string; readonly attempt: string }> =
+    [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
   }
-  async publishLogs(_job: Job, logsDir: string): Promise<void> {
+  async publishLogs(job: Job, logsDir: string, attempt?: string): Promise<void> {
+    if (attempt !== undefined) {
+      this.attemptLogs.push({ submissionId: job.submissionId, logsDir, attempt });
+      return;
+    }
     this.logs.push(logsDir);
     this.logTexts.push(await readFile(path.join(logsDir, JOB_LOG_FILE), 'utf8'));
   }
