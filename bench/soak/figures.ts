@@ -102,9 +102,14 @@ export function unlikeClean(view: SubmissionView, clean: SubmissionView): string
   return reasons;
 }
 
-/** A status applied after a final one: the job ran again once the Hub had its end. */
+/**
+ * `running` applied after a final status: the job ran again once the Hub had its end. (A final status applied twice
+ * in a row is one call retried after its answer was lost: the PUT is idempotent.)
+ */
 export const ranAfterFinal = (view: SubmissionView) =>
-  view.statuses.some((status, i) => FINAL.has(status) && i < view.statuses.length - 1);
+  view.statuses.some(
+    (status, i) => status === 'running' && view.statuses.slice(0, i).some((before) => FINAL.has(before)),
+  );
 
 /** Counts by a key. */
 export function tally<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {

@@ -39,12 +39,12 @@ export interface SoakInputs {
 
 const COMMAND = 'npm run soak';
 
-/** The last error a worker logged: why it exited. */
+/** Why a worker exited: the command's own last line when it is not a log record (the CLI's error), else the last error logged. */
 async function lastError(log: string): Promise<string | undefined> {
-  const lines = (await readFile(log, 'utf8').catch(() => ''))
-    .split('\n')
-    .filter((line) => /"level":(50|60)/.test(line));
-  const record = lines.at(-1);
+  const lines = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((line) => line.trim() !== '');
+  const last = lines.at(-1);
+  if (last !== undefined && !last.startsWith('{')) return last.slice(0, 300);
+  const record = lines.filter((line) => /"level":(50|60)/.test(line)).at(-1);
   if (record === undefined) return undefined;
   try {
     const { msg, code } = JSON.parse(record) as { msg?: unknown; code?: unknown };
