@@ -99,6 +99,8 @@ export function unlikeClean(view: SubmissionView, clean: SubmissionView): string
     reasons.push(`scored ${JSON.stringify(view.scored)}, clean ${JSON.stringify(clean.scored)}`);
   const foreign = [...new Set(view.fileErrors)].filter((name) => !clean.fileErrors.includes(name));
   if (foreign.length > 0) reasons.push(`file errors the clean run has not: ${foreign.join(', ')}`);
+  const missing = view.final === clean.final ? clean.fileErrors.filter((name) => !view.fileErrors.includes(name)) : [];
+  if (missing.length > 0) reasons.push(`file errors of the clean run the Hub does not show: ${missing.join(', ')}`);
   return reasons;
 }
 
