@@ -18,7 +18,7 @@ export const CLEAN_FIRST_ID = 700_000;
 export const SOAK_FIRST_ID = 700_100;
 export const ID_RANGE = { from: 700_000, to: 709_999 } as const;
 
-/** The three kinds of fault of the issue: an error status, a stall past the client's timeout, a reset after applying. */
+/** The faults the soak injects: an error status, a stall past the client's timeout, a reset after applying. */
 export const FAULTS: readonly Fault[] = ['status-500', 'stall', 'reset-after-apply'];
 
 export type Target = 'hub' | 's3' | 'sqs';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import type { InjectedFault } from '../../spec/helpers/flaky-proxy.js';
 import type { World } from '../../spec/helpers/hub-world.js';
 import { machine, median, round } from '../common.js';
@@ -34,6 +35,7 @@ export interface SoakInputs {
   readonly injected: Readonly<Record<string, readonly InjectedFault[]>>;
   readonly loadAtStart: number;
   readonly begun: number;
+  /** The workers' logs: named relative to it, since the folder is temporary. */
   readonly logDir: string;
 }
 
@@ -158,14 +160,13 @@ export async function soakFigures(input: SoakInputs) {
             code: exit.code,
             seconds: round(exit.seconds, 1),
             lastError: await lastError(exit.log),
-            log: exit.log,
+            log: path.relative(input.logDir, exit.log),
           })),
         ),
       },
       faultsInjected: Object.fromEntries(
         Object.entries(input.injected).map(([target, faults]) => [target, tally(faults, (fault) => fault.fault)]),
       ),
-      logs: input.logDir,
     },
   };
 }
