@@ -9,6 +9,7 @@ import { credentialsFrom, HttpHubApi, HubApiError, readSecretCredentials } from 
 import { loadConfig } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import type { ResultsObject } from '../../src/domain/results.js';
+import { NoErrorReportError } from '../../src/ports/hub-api.js';
 import { HUB_PASSWORD, HUB_USERNAME, type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { DUMMY_CREDENTIALS, requireServices, uniqueName } from '../helpers/services.js';
 
@@ -407,6 +408,19 @@ test('credentials: from the environment when both are set, else from the Secrets
     assert.match((error as Error).message, 'POST login answered 400');
   }
   assert.equal(hub.requests[0]?.body, { username: 'from-secret', password: 's3cret' });
+});
+
+test("a file error for a submission without an error report is the Hub's proof that it has none", async () => {
+  const error = { error_code: 'sb_500', error_type: 'SubmissionException', error_message: 'boom', file_name: 'a.csv' };
+  const refused = await api()
+    .reportFileError(9, error)
+    .then(
+      () => assert.unreachable('accepted'),
+      (rejection: unknown) => rejection,
+    );
+  assert.instance(refused, NoErrorReportError);
+  await api().createBlankErrorReport(9);
+  await api().reportFileError(9, error);
 });
 
 test.run();

@@ -45,7 +45,8 @@ async function ledgerWith(scores: readonly FileScore[], ledgers = new MemoryLedg
 
 async function reported(hub: RecordingHub, scores: readonly FileScore[], ledgers?: MemoryLedger): Promise<FileScore[]> {
   const ledger = await ledgerWith(scores, ledgers);
-  return lastValueFrom(from(scores).pipe(reportFileProgress(hub, ledger, 7, silent), toArray()));
+  // A report whose creation went unanswered is given no time to land: the spec's Hub answers at once.
+  return lastValueFrom(from(scores).pipe(reportFileProgress(hub, ledger, 7, silent, 0), toArray()));
 }
 
 test("a refused file error does not skip that file's progress, nor the next file's calls", async () => {
@@ -120,7 +121,7 @@ test('a second attempt of the same job sends none of the calls the Hub applied i
   assert.is(hub.fileErrors.length, 1);
 });
 
-test('a refused report creation is tried again at the next failed file, and not again once made', async () => {
+test("a refused report creation is made again when the file's error finds no report, and not again once made", async () => {
   const hub = new RecordingHub();
   hub.unreachableFor('blank error report');
   const create = hub.createBlankErrorReport.bind(hub);
@@ -130,13 +131,60 @@ test('a refused report creation is tried again at the next failed file, and not 
   assert.equal(hub.calls, [
     'blank error report',
     'file error',
+    'blank error report',
+    'file error',
     'progress',
+    'file error',
+    'progress',
+    'file error',
+    'progress',
+  ]);
+  assert.equal([hub.blankReports, hub.fileErrors.length], [1, 3]);
+});
+
+test('a report whose creation was applied but went unanswered is not made again, in this attempt or the next', async () => {
+  const hub = new RecordingHub();
+  const ledgers = new MemoryLedger();
+  hub.answerLost.set('blank error report', 'applied');
+  await reported(hub, [failed('a.csv', 1000), failed('b.csv', 1000)], ledgers);
+  hub.answerLost.clear();
+  await reported(hub, [failed('a.csv', 1000), failed('b.csv', 1000), failed('c.csv', 1000)], ledgers);
+  assert.is(hub.blankReports, 1);
+  assert.equal(
+    hub.fileErrors.map((error) => error.file_name),
+    ['a.csv', 'b.csv', 'c.csv'],
+  );
+  assert.equal(hub.progress.length, 3);
+});
+
+test('a report whose creation never landed (its answer lost too) is made again once the Hub proves it has none', async () => {
+  const hub = new RecordingHub();
+  hub.answerLost.set('blank error report', 'dropped');
+  const create = hub.createBlankErrorReport.bind(hub);
+  hub.createBlankErrorReport = () => create().finally(() => hub.answerLost.clear());
+  await reported(hub, [failed('a.csv', 1000), failed('b.csv', 1000)]);
+  assert.equal(hub.calls, [
+    'blank error report',
+    'file error',
+    'file error',
     'blank error report',
     'file error',
     'progress',
     'file error',
     'progress',
   ]);
+  assert.equal([hub.blankReports, hub.fileErrors.length], [1, 2]);
+});
+
+test('a progress or file error whose answer was lost counts as applied: the next attempt does not send it again', async () => {
+  const hub = new RecordingHub();
+  const ledgers = new MemoryLedger();
+  hub.answerLost.set('progress', 'applied');
+  hub.answerLost.set('file error', 'applied');
+  await reported(hub, [failed('a.csv', 1000), scored('b.csv', 1000)], ledgers);
+  hub.answerLost.clear();
+  await reported(hub, [failed('a.csv', 1000), scored('b.csv', 1000)], ledgers);
+  assert.equal([hub.progress.length, hub.fileErrors.length], [2, 1]);
 });
 
 test.run();

@@ -5,7 +5,13 @@ import { type ErrorCode, WorkerError } from '../domain/errors.js';
 import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
 import type { ResultsObject } from '../domain/results.js';
 import { DEFAULT_RETRY, isNetworkError, isUndeliveredError, retrying, type RetryPolicy } from '../domain/retry.js';
-import type { BreakingError, HubApi, NonBreakingError, SubmissionStatus } from '../ports/hub-api.js';
+import {
+  type BreakingError,
+  type HubApi,
+  NoErrorReportError,
+  type NonBreakingError,
+  type SubmissionStatus,
+} from '../ports/hub-api.js';
 
 export interface HubCredentials {
   readonly username: string;
@@ -302,12 +308,19 @@ export class HttpHubApi implements HubApi {
    * object to the first report's file_errors.errors as it is.
    */
   async reportFileError(submissionId: number, error: NonBreakingError): Promise<void> {
-    await this.call('POST', `error/error_report/${submissionId}/update_non_breaking`, 'wr_12', {
+    const body = {
       error_code: error.error_code,
       error_type: error.error_type,
       error_message: error.error_message,
       file_name: error.file_name,
-    });
+    };
+    await this.call('POST', `error/error_report/${submissionId}/update_non_breaking`, 'wr_12', body).catch(
+      (refusal: unknown) => {
+        if (refusal instanceof HubApiError && refusal.status === 404)
+          throw new NoErrorReportError(submissionId, { cause: refusal });
+        throw refusal;
+      },
+    );
   }
 
   async reportBreakingError(submissionId: number, error: BreakingError): Promise<void> {

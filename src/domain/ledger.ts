@@ -25,6 +25,13 @@ export type FileCall = 'file-error' | 'progress';
 /** The Hub calls of the job as a whole. */
 export type JobCall = 'error-report' | 'status-finished' | 'status-failed' | 'breaking-error';
 
+/**
+ * The calls that may be sent again, whatever became of an earlier one: a status PUT sets what it sets. Every other
+ * call adds (a progress count, a report, a file error), so one whose answer was lost counts as applied: a call the
+ * Hub never got costs less than one it counts twice.
+ */
+export const REPEATABLE_CALLS: ReadonlySet<FileCall | JobCall> = new Set(['status-finished', 'status-failed']);
+
 export interface LedgerFile {
   readonly score: LedgerScore;
   readonly applied: readonly FileCall[];

@@ -104,3 +104,11 @@ export function isNetworkError(error: unknown): boolean {
 export function isUndeliveredError(error: unknown): boolean {
   return causeChainHas(error, (code) => code !== undefined && UNDELIVERED_CODES.has(code));
 }
+
+/**
+ * True when a request may have been applied without its answer reaching us: a time-out or a broken connection once
+ * it was sent. A request the server answered, or one that never left, was not (or was refused).
+ */
+export function answerWasLost(error: unknown): boolean {
+  return isNetworkError(error) && !isUndeliveredError(error);
+}

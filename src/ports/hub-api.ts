@@ -1,3 +1,4 @@
+import { WorkerError } from '../domain/errors.js';
 import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
 import type { ResultsObject } from '../domain/results.js';
 
@@ -17,6 +18,16 @@ export interface BreakingError {
   readonly error_rate?: number;
 }
 
+/**
+ * The Hub has no error report of the submission to append a file error to (the update route answers 404): its
+ * creation never landed, or has not yet.
+ */
+export class NoErrorReportError extends WorkerError {
+  constructor(submissionId: number, options?: { cause?: unknown }) {
+    super('wr_12', `the Hub has no error report of submission ${submissionId} to add a file error to`, options);
+  }
+}
+
 /** The Hub API routes of contract §3, one method each. */
 export interface HubApi {
   setStatus(submissionId: number, status: SubmissionStatus): Promise<void>;
@@ -28,6 +39,7 @@ export interface HubApi {
   createBlankErrorReport(submissionId: number): Promise<void>;
   /** One file done, ok or failed, with its wall time in seconds: the API answers null with a 500 (float(None)). */
   progressIncrement(submissionId: number, fileExecTime: number): Promise<void>;
+  /** Appended to the submission's first error report; rejects with NoErrorReportError when it has none. */
   reportFileError(submissionId: number, error: NonBreakingError): Promise<void>;
   reportBreakingError(submissionId: number, error: BreakingError): Promise<void>;
   updateResult(submissionId: number, results: ResultsObject): Promise<void>;

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { concatMap, from, map, type OperatorFunction } from 'rxjs';
 import { FILE_ERROR_TYPE } from '../domain/errors.js';
 import { type FileScore, fileNameOf, wallSecondsOf } from '../domain/file-run.js';
-import type { HubApi } from '../ports/hub-api.js';
+import { answerWasLost } from '../domain/retry.js';
+import { type HubApi, NoErrorReportError, type NonBreakingError } from '../ports/hub-api.js';
 import { type LedgerSession, LedgerWriteError } from './ledger-session.js';
 
 /**
@@ -15,8 +16,54 @@ async function tryHubCall(what: string, call: () => Promise<void>, log: Logger):
     await call();
   } catch (error) {
     if (error instanceof LedgerWriteError) throw error;
-    log.warn({ err: error }, `${what} to the Hub failed`);
+    if (answerWasLost(error))
+      log.warn({ err: error }, `${what}: the Hub's answer was lost; counted as applied, so it is never sent twice`);
+    else log.warn({ err: error }, `${what} to the Hub failed`);
   }
+}
+
+/**
+ * How long a report whose creation went unanswered may still take to land: a request the Hub's client gave up on
+ * can reach the Hub after that, and a report made again in that time would be a second one.
+ */
+export const REPORT_LANDING_MS = 10_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Whether the Hub refused `append` for want of an error report; any other failure goes on. */
+async function refusedForWantOfReport(append: () => Promise<void>): Promise<boolean> {
+  try {
+    await append();
+    return false;
+  } catch (refusal) {
+    if (refusal instanceof NoErrorReportError) return true;
+    throw refusal;
+  }
+}
+
+/**
+ * A file error, appended to the submission's report. Should the Hub have none, the report is made (again) first: the
+ * Hub's refusal proves there is none. When the ledger says it was made, its creation's answer was lost and it may
+ * still be on its way, so the error is tried once more after that time; a report made while one is landing would be
+ * a second one, and the front end shows a submission's first.
+ */
+async function appendFileError(
+  hub: HubApi,
+  ledger: LedgerSession,
+  submissionId: number,
+  error: NonBreakingError,
+  landingMs: number,
+  log: Logger,
+): Promise<void> {
+  const append = () => hub.reportFileError(submissionId, error);
+  if (!(await refusedForWantOfReport(append))) return;
+  if (ledger.hasApplied('error-report')) {
+    await sleep(landingMs);
+    if (!(await refusedForWantOfReport(append))) return;
+    log.warn('the Hub has no error report of this submission (its creation never landed): making it again');
+  }
+  await ledger.jobCall('error-report', () => hub.createBlankErrorReport(submissionId));
+  await append();
 }
 
 /**
@@ -33,6 +80,7 @@ export function reportFileProgress(
   ledger: LedgerSession,
   submissionId: number,
   log: Logger,
+  reportLandingMs = REPORT_LANDING_MS,
 ): OperatorFunction<FileScore, FileScore> {
   const report = async (score: FileScore) => {
     const fileName = fileNameOf(score);
@@ -50,7 +98,10 @@ export function reportFileProgress(
       };
       await tryHubCall(
         'a file error',
-        () => ledger.fileCallOnce(fileName, 'file-error', () => hub.reportFileError(submissionId, error)),
+        () =>
+          ledger.fileCallOnce(fileName, 'file-error', () =>
+            appendFileError(hub, ledger, submissionId, error, reportLandingMs, log),
+          ),
         log,
       );
     }

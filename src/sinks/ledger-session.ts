@@ -11,7 +11,9 @@ import {
   type LedgerRecord,
   type LedgerScore,
   ledgerScoreOf,
+  REPEATABLE_CALLS,
 } from '../domain/ledger.js';
+import { answerWasLost } from '../domain/retry.js';
 import type { JobLedger } from '../ports/job-ledger.js';
 
 /** A ledger record that could not be written: ours, and the job cannot go on without it. */
@@ -25,7 +27,8 @@ export class LedgerWriteError extends WorkerError {
  * One attempt's view of its job's ledger: what earlier attempts scored and told the Hub, and each new score and
  * applied call written through as it happens. A Hub call goes through `…Once`: skipped when an attempt already had it
  * applied, else sent and then recorded, so no call is sent twice across attempts (a crash between a call and its
- * record is the one window left). A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
+ * record is the one window left). A call that adds (all but the status) whose answer was lost is recorded as applied
+ * too, and its error passed on. A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
  */
 export class LedgerSession {
   private readonly files: Map<string, LedgerFile>;
@@ -84,20 +87,31 @@ export class LedgerSession {
     const entry = this.files.get(fileName);
     if (entry === undefined) throw new WorkerError('wr_500', `no score of ${fileName} was kept before its ${call}`);
     if (entry.applied.includes(call)) return;
-    await send();
-    const updated: LedgerFile = { ...entry, applied: [...entry.applied, call] };
-    this.files.set(fileName, updated);
-    await this.write(() => this.ledger.saveFile(this.job, fileName, updated));
+    await sentOrLost(call, send, async () => {
+      const updated: LedgerFile = { ...entry, applied: [...entry.applied, call] };
+      this.files.set(fileName, updated);
+      await this.write(() => this.ledger.saveFile(this.job, fileName, updated));
+    });
+  }
+
+  /** Whether an attempt had the Hub apply this call (or sent it, and its answer was lost). */
+  hasApplied(call: JobCall): boolean {
+    return this.applied.has(call);
   }
 
   async jobCallOnce(call: JobCall, send: () => Promise<void>): Promise<void> {
-    if (this.applied.has(call)) return;
-    await send();
-    this.applied.add(call);
-    const applied = [...this.applied];
-    // In order: a later write never lands before an earlier one and loses its call.
-    this.jobWrites = this.jobWrites.then(() => this.write(() => this.ledger.saveJobCalls(this.job, applied)));
-    await this.jobWrites;
+    if (!this.applied.has(call)) await this.jobCall(call, send);
+  }
+
+  /** Sends the call even when it was recorded: for a call the Hub proved it never got. */
+  async jobCall(call: JobCall, send: () => Promise<void>): Promise<void> {
+    await sentOrLost(call, send, async () => {
+      this.applied.add(call);
+      const applied = [...this.applied];
+      // In order: a later write never lands before an earlier one and loses its call.
+      this.jobWrites = this.jobWrites.then(() => this.write(() => this.ledger.saveJobCalls(this.job, applied)));
+      await this.jobWrites;
+    });
   }
 
   private async write(save: () => Promise<void>): Promise<void> {
@@ -107,4 +121,19 @@ export class LedgerSession {
       throw new LedgerWriteError(error);
     }
   }
+}
+
+/** Sends, then records; a call that adds and whose answer was lost is recorded before its error goes on. */
+async function sentOrLost(
+  call: FileCall | JobCall,
+  send: () => Promise<void>,
+  record: () => Promise<void>,
+): Promise<void> {
+  try {
+    await send();
+  } catch (error) {
+    if (!REPEATABLE_CALLS.has(call) && answerWasLost(error)) await record();
+    throw error;
+  }
+  await record();
 }

@@ -4,7 +4,13 @@ import { pino } from 'pino';
 import { WorkerError } from '../../domain/errors.js';
 import type { FileMetadata, SystemMetadata } from '../../domain/metadata.js';
 import type { ResultsObject } from '../../domain/results.js';
-import type { BreakingError, HubApi, NonBreakingError, SubmissionStatus } from '../../ports/hub-api.js';
+import {
+  type BreakingError,
+  type HubApi,
+  NoErrorReportError,
+  type NonBreakingError,
+  type SubmissionStatus,
+} from '../../ports/hub-api.js';
 import { LocalHubApi } from '../local-hub-api.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,6 +32,13 @@ export class RecordingHub implements HubApi {
   readonly progress: number[] = [];
   /** Calls named here reject with their error. */
   readonly failing = new Map<string, Error>();
+  /**
+   * Calls named here reject as after a time-out: the Hub applied them (`applied`), or they never reached it
+   * (`dropped`); the worker cannot tell which.
+   */
+  readonly answerLost = new Map<string, 'applied' | 'dropped'>();
+  /** Error reports made: the blank ones the file errors are appended to. */
+  blankReports = 0;
   private readonly answers: LocalHubApi;
 
   /** The Hub down for this call, as the HTTP adapter reports it (wr_5, retryable). */
@@ -42,6 +55,16 @@ export class RecordingHub implements HubApi {
     this.onCall(call);
     const failure = this.failing.get(call);
     if (failure) throw failure;
+  }
+
+  /** Applies the call unless its request is dropped, then loses its answer when the spec says so. */
+  private async apply(call: string, applying: () => void): Promise<void> {
+    await this.record(call);
+    const lost = this.answerLost.get(call);
+    if (lost !== 'dropped') applying();
+    if (lost === undefined) return;
+    const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+    throw new WorkerError('wr_12', `${call} failed: no answer within 3 s`, { cause: timeout });
   }
 
   async setStatus(_id: number, status: SubmissionStatus): Promise<void> {
@@ -65,15 +88,17 @@ export class RecordingHub implements HubApi {
     return ['3.9', '3.10', '3.11', '3.12'];
   }
   async createBlankErrorReport(): Promise<void> {
-    await this.record('blank error report');
+    await this.apply('blank error report', () => (this.blankReports += 1));
   }
   async progressIncrement(_id: number, fileExecTime: number): Promise<void> {
-    await this.record('progress');
-    this.progress.push(fileExecTime);
+    await this.apply('progress', () => this.progress.push(fileExecTime));
   }
-  async reportFileError(_id: number, error: NonBreakingError): Promise<void> {
-    await this.record('file error');
-    this.fileErrors.push(error);
+  /** As the API: appended to the first report, refused (404) while there is none. */
+  async reportFileError(id: number, error: NonBreakingError): Promise<void> {
+    await this.apply('file error', () => {
+      if (this.blankReports === 0) throw new NoErrorReportError(id);
+      this.fileErrors.push(error);
+    });
   }
   async reportBreakingError(_id: number, error: BreakingError): Promise<void> {
     await this.record('breaking error');
