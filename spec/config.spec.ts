@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadConfig, parseByteSize } from '../src/config.js';
@@ -49,6 +50,12 @@ test("credentials come as one pair: main's names first, develop's otherwise, nev
 test('the host Python: the venv set-up makes, or PVHUB_HOST_PYTHON as an absolute path', () => {
   assert.match(loadConfig({}).hostPython, /\/\.cache\/venv\/bin\/python$/);
   assert.is(loadConfig({ PVHUB_HOST_PYTHON: '/opt/py/bin/python3' }).hostPython, '/opt/py/bin/python3');
+});
+
+test("each worker's heartbeat file is named by its host name (its container), so workers sharing a work folder each have one", () => {
+  const config = loadConfig({ PVHUB_WORK_DIR: '/var/lib/pvhub-worker' });
+  assert.is(config.health.file, `/var/lib/pvhub-worker/health/${os.hostname()}.alive`);
+  assert.is(loadConfig({ PVHUB_HEALTH_FILE: '/run/alive' }).health.file, '/run/alive');
 });
 
 test("base images are pulled from Docker Hub's python unless PVHUB_BASE_IMAGE_REPOSITORY names a mirror", () => {

@@ -280,7 +280,8 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
     imageCacheBytes: read.bytes('PVHUB_IMAGE_CACHE', '40g'),
     health: {
-      file: path.resolve(read.text('PVHUB_HEALTH_FILE', path.join(workDir, 'worker.alive'))),
+      // One per container: workers sharing a work folder must not keep each other's health check passing.
+      file: path.resolve(read.text('PVHUB_HEALTH_FILE', path.join(workDir, 'health', `${os.hostname()}.alive`))),
       // A job's lease is extended every half lease: a whole lease without a touch is two beats missed.
       maxAgeSeconds: read.number('PVHUB_HEALTH_MAX_AGE', visibilityLeaseSeconds, 1),
     },

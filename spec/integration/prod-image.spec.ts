@@ -139,7 +139,8 @@ test('the image checks its own health: the HEALTHCHECK runs the worker heartbeat
     'sh',
     IMAGE,
     '-c',
-    'mkdir -p $PVHUB_WORK_DIR && touch $PVHUB_WORK_DIR/worker.alive && node dist/cli.js healthcheck',
+    // Its own heartbeat file, named by the container's host name, is the one the check reads.
+    'mkdir -p $PVHUB_WORK_DIR/health && touch $PVHUB_WORK_DIR/health/$(cat /proc/sys/kernel/hostname).alive && node dist/cli.js healthcheck',
   ]);
   assert.is(healthy.status, 0, healthy.stderr);
 });
