@@ -104,3 +104,8 @@ export function isNetworkError(error: unknown): boolean {
 export function isUndeliveredError(error: unknown): boolean {
   return causeChainHas(error, (code) => code !== undefined && UNDELIVERED_CODES.has(code));
 }
+
+/** A request abandoned on purpose (a caller's signal), by an SDK or by a stream: never worth another try. */
+export function isAbortError(error: unknown): boolean {
+  return (error as { name?: unknown } | undefined)?.name === 'AbortError';
+}
