@@ -112,6 +112,7 @@ async function main(): Promise<void> {
           PVHUB_S3_ENDPOINT: proxies.s3.url,
           PVHUB_SQS_ENDPOINT: proxies.sqs.url,
           PVHUB_API_TIMEOUT: String(API_TIMEOUT_SECONDS),
+          PVHUB_AWS_TIMEOUT: String(API_TIMEOUT_SECONDS),
         },
         logDir: await mkdtemp(path.join(logDir, 'faulted-')),
         timeLimitMs: config.timeLimitMs,

@@ -139,6 +139,23 @@ test('SQS limits are checked at start: wait at most 20 s, lease at most 12 h, wh
   }
 });
 
+test('S3 and SQS time limits and the stop grace: defaults, seconds in the environment, at least 1 s for the limits', () => {
+  const defaults = loadConfig({}, 2);
+  assert.equal(defaults.aws.timeouts, { connectMs: 5_000, answerMs: 30_000 });
+  assert.is(defaults.stopGraceMs, 20_000);
+  const tuned = loadConfig({ PVHUB_AWS_CONNECT_TIMEOUT: '2', PVHUB_AWS_TIMEOUT: '45', PVHUB_STOP_GRACE: '0' }, 2);
+  assert.equal(tuned.aws.timeouts, { connectMs: 2_000, answerMs: 45_000 });
+  assert.is(tuned.stopGraceMs, 0);
+  try {
+    loadConfig({ PVHUB_AWS_CONNECT_TIMEOUT: '0', PVHUB_AWS_TIMEOUT: 'soon', PVHUB_STOP_GRACE: '-1' });
+    assert.unreachable();
+  } catch (error) {
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PVHUB_AWS_CONNECT_TIMEOUT', 'PVHUB_AWS_TIMEOUT', 'PVHUB_STOP_GRACE'])
+      assert.match(problems, name);
+  }
+});
+
 test("the object store: the local stack's emulator, an S3 endpoint when one is given, AWS S3 in production", () => {
   assert.equal(loadConfig({}, 2).aws.objectStore, { kind: 'emulator', url: 'http://s3:5000' });
   assert.equal(loadConfig({ PVHUB_S3_EMULATOR_URL: 'http://127.0.0.1:5001/' }, 2).aws.objectStore, {

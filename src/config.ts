@@ -18,6 +18,18 @@ export interface AwsSettings {
    * uses x/x); unset means the SDK's default chain (environment, profile, instance role).
    */
   readonly localCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  readonly timeouts: AwsTimeouts;
+}
+
+/** Time limits of each S3 and SQS request; a request past one fails as a time-out and is tried again. */
+export interface AwsTimeouts {
+  /** To open the connection. */
+  readonly connectMs: number;
+  /**
+   * For the answer once the request is sent (a long poll's wait comes on top), and for each silence while a body
+   * flows either way: a transfer is never cut while its bytes still move.
+   */
+  readonly answerMs: number;
 }
 
 /**
@@ -56,6 +68,11 @@ export interface WorkerConfig {
   /** Visibility lease asked for at each heartbeat. */
   readonly visibilityLeaseSeconds: number;
   readonly pollWaitSeconds: number;
+  /**
+   * After SIGTERM, how long the S3 and SQS requests still under way or still to make (the job's log, the message's
+   * release) may take before they are abandoned, so that a stalled one cannot hold the exit.
+   */
+  readonly stopGraceMs: number;
   /** A message received this many times is settled (failed and deleted) instead of going back to the queue. */
   readonly maxReceives: number;
   /** Keep each job's workspace after it settles, for debugging. */
@@ -262,6 +279,10 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
         production || read.optional('AWS_ACCESS_KEY_ID') !== undefined || read.optional('AWS_PROFILE') !== undefined
           ? undefined
           : { accessKeyId: 'x', secretAccessKey: 'x' },
+      timeouts: {
+        connectMs: read.number('PVHUB_AWS_CONNECT_TIMEOUT', 5, 1) * 1000,
+        answerMs: read.number('PVHUB_AWS_TIMEOUT', 30, 1) * 1000,
+      },
       objectStore,
     },
     hub: {
@@ -276,6 +297,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     jobTimeLimitMs: read.number('PVHUB_JOB_TIME_LIMIT', 11, 0.001) * HOUR_MS,
     visibilityLeaseSeconds,
     pollWaitSeconds: read.number('PVHUB_POLL_WAIT', 20, 0),
+    stopGraceMs: read.number('PVHUB_STOP_GRACE', 20, 0) * 1000,
     maxReceives: read.number('PVHUB_MAX_RECEIVES', 3, 1),
     keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
     imageCacheBytes: read.bytes('PVHUB_IMAGE_CACHE', '40g'),

@@ -65,28 +65,34 @@ export function localPorts(
   return { ports, publisher };
 }
 
-function objectStore(config: WorkerConfig, log: Logger): ObjectStore {
+function objectStore(config: WorkerConfig, log: Logger, signal: AbortSignal | undefined): ObjectStore {
   const { objectStore: where, bucket } = config.aws;
   return where.kind === 'emulator'
     ? new S3EmulatorStore(where.url, bucket, { log })
-    : new S3ObjectStore(createS3Client(config.aws), bucket, { log });
+    : new S3ObjectStore(createS3Client(config.aws), bucket, { log, signal });
 }
 
-/** `worker`: the Hub's queue, bucket and API, as the configuration names them. */
+/**
+ * `worker`: the Hub's queue, bucket and API, as the configuration names them. Aborting `stopDeadline` abandons
+ * every S3 and SQS request still under way or still to come.
+ */
 export function servicePorts(
   config: WorkerConfig,
   log: Logger,
+  stopDeadline?: AbortSignal,
 ): MessagePorts & {
   readonly engine: ContainerEngine & ContainerSweep;
   readonly queue: SqsJobQueue;
   readonly hub: HttpHubApi;
 } {
-  const queue = new SqsJobQueue(createSqsClient(config.aws), {
+  const queue = new SqsJobQueue(createSqsClient(config.aws, config.pollWaitSeconds), {
     queueName: config.aws.queueName,
     createQueue: config.aws.createQueue,
     leaseSeconds: config.visibilityLeaseSeconds,
+    answerMs: config.aws.timeouts.answerMs,
+    signal: stopDeadline,
   });
-  const store = objectStore(config, log);
+  const store = objectStore(config, log, stopDeadline);
   return {
     ...enginePorts(config),
     queue,

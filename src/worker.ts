@@ -11,7 +11,7 @@ import {
   settleMessage,
 } from './operators/settle-message.js';
 import { touchHealthFile } from './sinks/health-file.js';
-import { SIGNAL_EXIT } from './signals.js';
+import { abortAfterGrace, SIGNAL_EXIT } from './signals.js';
 import { abortReason } from './streams/abort-reason.js';
 import { nextMessage } from './streams/next-message.js';
 import { servicePorts } from './wiring.js';
@@ -120,7 +120,8 @@ async function startUp(
  */
 export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: WorkerArgs): Promise<void> {
   const log = createRootLogger(config.logLevel);
-  const ports = servicePorts(config, log);
+  const stop = new AbortController();
+  const ports = servicePorts(config, log, abortAfterGrace(stop.signal, config.stopGraceMs));
   const owner = await holdOwnerMark(config.workDir);
   log.info(
     {
@@ -135,7 +136,6 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
   );
   await startUp(ports, config, owner, log);
 
-  const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       log.warn({ signal }, 'stopping: no new messages; stopping the job under way');
@@ -168,7 +168,11 @@ export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: Worker
       }),
     ),
     { defaultValue: undefined },
-  );
+  ).catch((error: unknown) => {
+    // After a stop, a release that failed or passed the grace leaves the message to come back when its lease ends.
+    if (!stop.signal.aborted) throw error;
+    log.error({ err: error }, 'the message of the job under way was not settled after the stop');
+  });
   owner.release();
   if (stop.signal.aborted) {
     const signal = String(stop.signal.reason);

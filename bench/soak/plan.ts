@@ -73,8 +73,8 @@ export const settings = (env: NodeJS.ProcessEnv = process.env) => {
 export type SoakSettings = ReturnType<typeof settings>;
 
 /**
- * Timings of the faulted workers: the Hub client's timeout is short so that a stall passes it; the lease is the
- * shortest the worker takes, so a killed worker's message comes back within half a minute.
+ * Timings of the faulted workers: the timeout of the Hub, S3 and SQS clients is short so that a stall passes it;
+ * the lease is the shortest the worker takes, so a killed worker's message comes back within half a minute.
  */
 export const API_TIMEOUT_SECONDS = 3;
 export const STALL_MS = 5_000;

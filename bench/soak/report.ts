@@ -92,7 +92,7 @@ export async function soakFigures(input: SoakInputs) {
     description:
       `${input.jobs.length} jobs of the example submissions (time-shift task, ${fileCount} files) by ${input.config.workers} workers on one engine ` +
       '(each `worker --max-jobs 1`, a fresh process per job), through ElasticMQ, the S3 server and the test Hub API, each behind a proxy ' +
-      `injecting ${FAULTS.join(', ')} (stall ${STALL_MS / 1000} s, past the Hub client's ${API_TIMEOUT_SECONDS} s timeout), with ` +
+      `injecting ${FAULTS.join(', ')} (stall ${STALL_MS / 1000} s, past the clients' ${API_TIMEOUT_SECONDS} s timeout), with ` +
       `${INTERRUPTIONS.filter((i) => i.signal === 'SIGKILL').length} kill -9 and ${INTERRUPTIONS.filter((i) => i.signal === 'SIGTERM').length} SIGTERM mid-job. ` +
       "Every figure is read from what the Hub's server applied, the queue, the engine and the work folder; each distinct submission was run once cleanly first, without faults.",
     settings: {

@@ -12,6 +12,7 @@ import type { ResultsObject } from '../../src/domain/results.js';
 import { NoErrorReportError } from '../../src/ports/hub-api.js';
 import { HUB_PASSWORD, HUB_USERNAME, type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { DUMMY_CREDENTIALS, requireServices, uniqueName } from '../helpers/services.js';
+import { startStallingServer } from '../helpers/stalling-server.js';
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 const FILES = [
@@ -328,6 +329,36 @@ test('a request with no answer times out and is retried, then fails with the rou
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
+  }
+});
+
+test('an answer whose body stalls after the headers times out within the same limit, and is retried', async () => {
+  const server = await startStallingServer({
+    kind: 'headers-then-stall',
+    headers: { 'Content-Type': 'application/json' },
+    bodyBytes: 200,
+    sentBytes: 10,
+  });
+  try {
+    const client = api({
+      baseUrl: server.url,
+      requestTimeoutMs: 200,
+      credentials: async () => ({ username: 'u', password: 'p' }),
+    });
+    const started = Date.now();
+    await client.systemMetadata().then(
+      () => assert.unreachable(),
+      (error: unknown) => {
+        assert.is((error as WorkerError).code, 'op_3');
+        assert.is((error as Error).message, 'POST login failed: no answer within 0.2 s');
+        assert.ok((error as WorkerError).retryable);
+      },
+    );
+    // Login is the one POST sent again: the Hub cannot count it twice.
+    assert.is(server.requests(), FAST_RETRY.attempts);
+    assert.ok(Date.now() - started < 3000);
+  } finally {
+    await server.close();
   }
 });
 

@@ -7,24 +7,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client, S3ObjectStore } from '../../src/adapters/s3-store.js';
-import type { AwsSettings } from '../../src/config.js';
+import { WorkerError } from '../../src/domain/errors.js';
 import { ObjectNotFoundError } from '../../src/ports/object-store.js';
 import { startFlakyProxy } from '../helpers/flaky-proxy.js';
-import { createBucket, DUMMY_CREDENTIALS, requireServices, type Services, testS3Client } from '../helpers/services.js';
+import { createBucket, localAwsSettings, requireServices, type Services, testS3Client } from '../helpers/services.js';
 
 const FAST_RETRY = { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 };
+const TIMEOUTS = { connectMs: 5_000, answerMs: 30_000 };
 
-function settings(s3Endpoint: string): AwsSettings {
-  return {
-    region: 'us-east-1',
-    sqsEndpoint: undefined,
-    s3Endpoint,
-    queueName: 'unused',
-    bucket: 'unused',
-    createQueue: false,
-    localCredentials: DUMMY_CREDENTIALS,
-  };
-}
+const settings = (s3Endpoint: string) => localAwsSettings({ s3: s3Endpoint }, TIMEOUTS);
 
 let services: Services;
 let bucket: string;
@@ -104,7 +95,8 @@ test('a missing bucket is not mistaken for a missing object', async () => {
     assert.unreachable();
   } catch (error) {
     assert.not.instance(error, ObjectNotFoundError);
-    assert.is((error as Error).name, 'NoSuchBucket');
+    assert.is((error as WorkerError).code, 'wr_2', 'a failure of ours');
+    assert.is(((error as WorkerError).cause as Error).name, 'NoSuchBucket');
   }
 });
 
@@ -130,7 +122,7 @@ test('5xx, throttling and connection resets are retried; the transfer then succe
   }
 });
 
-test('retries end after the policy: the last error is the one thrown', async () => {
+test('retries end after the policy: the last error is the cause of the one thrown', async () => {
   const proxy = await startFlakyProxy(services.s3Endpoint);
   try {
     const store = new S3ObjectStore(createS3Client(settings(proxy.url)), bucket, { retry: FAST_RETRY });
@@ -140,7 +132,9 @@ test('retries end after the policy: the last error is the one thrown', async () 
       assert.unreachable();
     } catch (error) {
       assert.not.instance(error, ObjectNotFoundError);
-      assert.is((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 500);
+      assert.is((error as WorkerError).code, 'wr_2');
+      const cause = (error as WorkerError).cause as { $metadata?: { httpStatusCode?: number } };
+      assert.is(cause.$metadata?.httpStatusCode, 500);
     }
     assert.is(proxy.seen.length, FAST_RETRY.attempts);
   } finally {

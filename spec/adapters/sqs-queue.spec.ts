@@ -7,30 +7,25 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { createSqsClient, SqsJobQueue } from '../../src/adapters/sqs-queue.js';
-import type { AwsSettings } from '../../src/config.js';
 import { WorkerError } from '../../src/domain/errors.js';
-import { DUMMY_CREDENTIALS, requireServices, type Services, testSqsClient, uniqueName } from '../helpers/services.js';
+import { localAwsSettings, requireServices, type Services, testSqsClient, uniqueName } from '../helpers/services.js';
 
 let services: Services;
+const TIMEOUTS = { connectMs: 5_000, answerMs: 30_000 };
 
 test.before.each(async () => {
   services = await requireServices();
 });
 
-function settings(): AwsSettings {
-  return {
-    region: 'elasticmq',
-    sqsEndpoint: services.sqsEndpoint,
-    s3Endpoint: undefined,
-    queueName: 'unused',
-    bucket: 'unused',
-    createQueue: false,
-    localCredentials: DUMMY_CREDENTIALS,
-  };
-}
+const settings = () => localAwsSettings({ sqs: services.sqsEndpoint }, TIMEOUTS);
 
 function queueOf(queueName: string, leaseSeconds = 30, createQueue = true): SqsJobQueue {
-  return new SqsJobQueue(createSqsClient(settings()), { queueName, createQueue, leaseSeconds });
+  return new SqsJobQueue(createSqsClient(settings(), 20), {
+    queueName,
+    createQueue,
+    leaseSeconds,
+    answerMs: TIMEOUTS.answerMs,
+  });
 }
 
 /** A FIFO queue as the Hub's API makes and feeds it (contract §1). */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsSettings, AwsTimeouts } from '../../src/config.js';
 import { ROOT } from './cli.js';
 
 /** The local SQS and S3 servers of scripts/services/start.sh, as it wrote them to .cache/services.env. */
@@ -93,6 +94,20 @@ export function testS3Client(services: Services): S3Client {
     forcePathStyle: true,
     credentials: DUMMY_CREDENTIALS,
   });
+}
+
+/** The worker's settings for one local S3 or SQS server (the other unset), with these time limits. */
+export function localAwsSettings(endpoint: { s3: string } | { sqs: string }, timeouts: AwsTimeouts): AwsSettings {
+  return {
+    region: REGION,
+    sqsEndpoint: 'sqs' in endpoint ? endpoint.sqs : undefined,
+    s3Endpoint: 's3' in endpoint ? endpoint.s3 : undefined,
+    queueName: 'unused',
+    bucket: 'unused',
+    createQueue: false,
+    localCredentials: DUMMY_CREDENTIALS,
+    timeouts,
+  };
 }
 
 /** A name no other spec run uses, so runs and files never see each other's queues or buckets. */

@@ -112,3 +112,8 @@ export function isUndeliveredError(error: unknown): boolean {
 export function answerWasLost(error: unknown): boolean {
   return isNetworkError(error) && !isUndeliveredError(error);
 }
+
+/** A request abandoned on purpose (a caller's signal), by an SDK or by a stream: never worth another try. */
+export function isAbortError(error: unknown): boolean {
+  return (error as { name?: unknown } | undefined)?.name === 'AbortError';
+}

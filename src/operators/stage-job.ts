@@ -39,6 +39,7 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
 
   const prefix = s3Keys.taskScriptsPrefix(job.analysisId);
   const keys = await ports.store.list(prefix).catch((error: unknown) => {
+    if (error instanceof WorkerError) throw error;
     throw new WorkerError('wr_2', `listing ${prefix} failed: ${(error as Error).message}`, { cause: error });
   });
   if (keys.length === 0) throw new WorkerError('wr_3', `no task files under ${prefix}`);

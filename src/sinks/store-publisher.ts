@@ -55,6 +55,7 @@ export class StorePublisher implements ResultsPublisher {
       try {
         await this.store.upload(key, path.join(dir, relative), contentTypeOf(relative));
       } catch (error) {
+        if (error instanceof WorkerError) throw error;
         throw new WorkerError('wr_1', `upload of ${key} failed: ${(error as Error).message}`, { cause: error });
       }
     }
