@@ -80,6 +80,11 @@ export interface WorkerConfig {
   /** Submission images kept on the engine (a cache for resubmissions); the oldest beyond it go at worker start. */
   readonly imageCacheBytes: number;
   /**
+   * Wheels built from source, kept so an archive is built once per target: `dir` under the work folder (it survives
+   * restarts), and, when `bucketPrefix` is set (PVHUB_WHEEL_CACHE_PREFIX), the bucket too, shared by a fleet.
+   */
+  readonly wheelCache: { readonly dir: string; readonly bucketPrefix: string | undefined };
+  /**
    * The file the worker touches at each poll and each visibility extension, and how old it may get before the
    * health check fails (a worker hung on the engine or the network is then replaced).
    */
@@ -301,6 +306,7 @@ export function loadConfig(env: Env, cpuCount: number = os.cpus().length): Worke
     maxReceives: read.number('PVHUB_MAX_RECEIVES', 3, 1),
     keepWorkspace: read.flag('PVHUB_KEEP_WORKSPACE', false),
     imageCacheBytes: read.bytes('PVHUB_IMAGE_CACHE', '40g'),
+    wheelCache: { dir: path.join(workDir, 'wheel-cache'), bucketPrefix: read.optional('PVHUB_WHEEL_CACHE_PREFIX') },
     health: {
       // One per container: workers sharing a work folder must not keep each other's health check passing.
       file: path.resolve(read.text('PVHUB_HEALTH_FILE', path.join(workDir, 'health', `${os.hostname()}.alive`))),

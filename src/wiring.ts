@@ -6,6 +6,7 @@ import { ensureEgressProxyImage } from './adapters/egress-proxy-image.js';
 import { FaultClassifyingEngine } from './adapters/engine-faults.js';
 import { hubFileFormats } from './adapters/file-formats.js';
 import { credentialsFrom, HttpHubApi } from './adapters/http-hub-api.js';
+import { builtWheelCache } from './adapters/images/built-wheel-cache.js';
 import { DockerImageBuilder } from './adapters/images/docker-image-builder.js';
 import { LocalHubApi } from './adapters/local-hub-api.js';
 import { LocalTaskStore } from './adapters/local-task-store.js';
@@ -30,9 +31,18 @@ import { messageHeartbeat } from './streams/visibility-heartbeat.js';
  */
 export const LOCAL_PYTHON_VERSIONS = [...new Set([...HUB_PYTHON_VERSIONS, ...Object.keys(basePythons())])];
 
-/** The ports both commands share: the engine, the images made on it, the file formats, the memory free. */
-function enginePorts(config: WorkerConfig) {
+/**
+ * The ports both commands share: the engine, the images made on it, the file formats, the memory free. The wheel
+ * cache is in the work folder, and in the bucket too where there is one and a prefix is configured.
+ */
+function enginePorts(config: WorkerConfig, log: Logger, store?: ObjectStore) {
   const engine = new FaultClassifyingEngine(new DockerEngine());
+  const { dir, bucketPrefix } = config.wheelCache;
+  const wheelCache = builtWheelCache({
+    dir,
+    ...(store === undefined || bucketPrefix === undefined ? {} : { bucket: { store, prefix: bucketPrefix } }),
+    onWarning: (message) => log.warn(message),
+  });
   return {
     engine,
     images: new DockerImageBuilder({
@@ -40,6 +50,7 @@ function enginePorts(config: WorkerConfig) {
       limits: config.limits,
       hostPython: config.hostPython,
       baseImageRepository: config.baseImageRepository,
+      wheelCache,
     }),
     files: hubFileFormats,
     freeMemory: () => memoryBudget(readMemory(), config.limits.memoryReserveBytes),
@@ -57,7 +68,7 @@ export function localPorts(
 ): { ports: Omit<JobPorts, 'ledger'>; publisher: DirectoryPublisher } {
   const publisher = new DirectoryPublisher(outDir, { hostPython: config.hostPython, log });
   const ports: Omit<JobPorts, 'ledger'> = {
-    ...enginePorts(config),
+    ...enginePorts(config, log),
     store: new LocalTaskStore(taskDir, submission),
     hub: new LocalHubApi(taskDir, log, LOCAL_PYTHON_VERSIONS),
     publisher,
@@ -94,7 +105,7 @@ export function servicePorts(
   });
   const store = objectStore(config, log, stopDeadline);
   return {
-    ...enginePorts(config),
+    ...enginePorts(config, log, store),
     queue,
     store,
     hub: new HttpHubApi({

@@ -5,8 +5,10 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../../src/adapters/docker-engine.js';
+import { builtWheelCache } from '../../../src/adapters/images/built-wheel-cache.js';
 import { DockerImageBuilder } from '../../../src/adapters/images/docker-image-builder.js';
 import { loadConfig } from '../../../src/config.js';
+import { sandboxLimits } from '../../../src/domain/sandbox.js';
 import type { SubmissionImageRequest } from '../../../src/ports/image-builder.js';
 import { HOST_PYTHON, run } from '../../helpers/cli.js';
 import { writeSubmission } from '../../helpers/images.js';
@@ -91,6 +93,63 @@ test('a submission without requirements.txt gets its image with a warning in the
     assert.equal(lines, [], 'the adapter does not log it: the job log would hold it twice');
   } finally {
     await run('docker', ['image', 'rm', '--force', built.tag]);
+  }
+});
+
+/** Debug lines of the builder, as the job log has them. */
+function recordingLog(lines: string[]) {
+  return pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line).msg as string) });
+}
+
+test('ruptures 1.1.8 (no wheel for python 3.13 on the index) is built from source once: a second, different submission needing it takes the built wheel from the cache', async () => {
+  // A cache of its own, so the first build really builds; the images have unique code, so neither is cached.
+  const cached = new DockerImageBuilder({
+    engine,
+    limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '2g', PVHUB_BUILD_TIME_LIMIT: '900' }).limits,
+    hostPython: HOST_PYTHON,
+    baseImageRepository: 'python',
+    wheelCache: builtWheelCache({
+      dir: path.join(scratch, 'wheel-cache'),
+      onWarning: (message) => assert.unreachable(message),
+    }),
+  });
+  const tags: string[] = [];
+  const logs: string[][] = [[], []];
+  try {
+    for (const [index, lines] of logs.entries()) {
+      const dir = await writeSubmission(
+        path.join(scratch, `ruptures-${index}`),
+        'ruptures==1.1.8\n',
+        `import ruptures\ndef f(ts):\n    return ts  # ${index} ${process.pid}-${Date.now()}\n`,
+      );
+      const image = await cached.submissionImage(
+        await request(dir, { pythonVersion: '3.13', log: recordingLog(lines) }),
+      );
+      assert.is(image.cached, false);
+      tags.push(image.tag);
+    }
+    const [first, second] = logs.map((lines) => lines.join('\n'));
+    assert.match(first ?? '', 'no wheel of ruptures==1.1.8 for python 3.13: building it from source in a sandbox');
+    assert.not.match(second ?? '', 'building it from source');
+    assert.match(
+      second ?? '',
+      /ruptures-1\.1\.8-cp313-cp313-linux_x86_64\.whl, built here before from the same ruptures-1\.1\.8\.tar\.gz, is taken from the wheel cache/,
+    );
+    const imported = await engine.runContainer(
+      {
+        image: tags[1] ?? '',
+        command: ['python', '-c', 'import ruptures; print(ruptures.__version__)'],
+        mounts: [],
+        ...sandboxLimits(limits),
+        timeoutMs: 120_000,
+        labels: LABELS,
+      },
+      new AbortController().signal,
+    );
+    assert.is(imported.exitCode, 0, imported.output);
+    assert.match(imported.output, '1.1.8');
+  } finally {
+    for (const tag of tags) await run('docker', ['image', 'rm', '--force', tag]);
   }
 });
 

@@ -4,6 +4,7 @@ import type { ContainerEngine } from '../../ports/container-engine.js';
 import type { ImageBuilder, SubmissionImage, SubmissionImageRequest } from '../../ports/image-builder.js';
 import type { Logger } from 'pino';
 import { baseImage } from './base-images.js';
+import type { BuiltWheelCache } from './built-wheel-cache.js';
 import {
   prepareBuildContext,
   SUBMISSION_IMAGE_REPOSITORY,
@@ -24,6 +25,8 @@ export interface DockerImageBuilderOptions {
    * PVHUB_BASE_IMAGE_REPOSITORY: `python`, Docker Hub's, or a mirror such as an ECR repository).
    */
   readonly baseImageRepository: string;
+  /** Wheels built from source before, taken instead of building them again; without it each build builds them. */
+  readonly wheelCache?: BuiltWheelCache;
 }
 
 /**
@@ -68,6 +71,7 @@ export class DockerImageBuilder implements ImageBuilder {
       hostPython,
       onLog: (line) => log.debug(line),
       buildFromSource: sandboxedSourceBuild({ engine, limits, pythonVersion, labels: request.labels }),
+      ...(this.options.wheelCache === undefined ? {} : { wheelCache: this.options.wheelCache }),
       maxWheelhouseBytes: limits.imageSizeLimitBytes,
       signal,
     });

@@ -42,7 +42,7 @@ interface TargetPlatform {
   readonly glibcMinor: number;
 }
 
-function targetPlatform(pythonVersion: string): TargetPlatform {
+export function targetPlatform(pythonVersion: string): TargetPlatform {
   const machine = MACHINE[process.arch];
   if (machine === undefined) throw new WorkerError('wr_500', `no manylinux wheels for this machine (${process.arch})`);
   const glibc = basePythons()[pythonVersion]?.glibc;

@@ -5,8 +5,9 @@ import { WorkerError } from '../../domain/errors.js';
 import { plainText } from '../../domain/plain-text.js';
 import { parseRequirements } from '../../domain/requirements.js';
 import { runHostProcess } from './host-process.js';
+import { type BuiltWheelCache, type BuiltWheelKey, sha256File } from './built-wheel-cache.js';
 import type { SourceBuilder } from './source-build.js';
-import { fetchWheels, type WheelOptions } from './wheel-download.js';
+import { fetchWheels, targetPlatform, type WheelOptions } from './wheel-download.js';
 import { builtWheel } from './wheel-checks.js';
 
 const FETCH_SDIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/fetch_sdist.py');
@@ -20,12 +21,15 @@ const MAX_SOURCE_BUILDS = 10;
 export interface ResolveOptions extends WheelOptions {
   /** Called only for a requirement that has no wheel for the target python. */
   readonly buildFromSource: SourceBuilder;
+  /** Where wheels built from source are kept and looked for before a build; none, each is built every time. */
+  readonly wheelCache?: BuiltWheelCache;
   readonly signal: AbortSignal;
 }
 
 interface FetchedSource {
   readonly file: string;
   readonly name: string;
+  readonly version: string;
   readonly build_requires: readonly string[];
 }
 
@@ -46,7 +50,6 @@ async function wheelFromSource(
   const outDir = path.join(dir, 'out');
   await mkdir(buildWheelhouse, { recursive: true });
   await mkdir(outDir);
-  options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
   const fetched = await runHostProcess(
     options.hostPython,
     [FETCH_SDIST, requirement, options.pythonVersion, sdistDir],
@@ -65,6 +68,20 @@ async function wheelFromSource(
     );
   }
   const source = JSON.parse(fetched.stdout.trim().split('\n').pop() ?? '{}') as FetchedSource;
+  const key: BuiltWheelKey = {
+    project: source.name,
+    version: source.version,
+    sdistSha256: await sha256File(source.file),
+    target: { pythonVersion: options.pythonVersion, ...targetPlatform(options.pythonVersion) },
+  };
+  const cached = await options.wheelCache?.take(key, builtDir);
+  if (cached !== undefined) {
+    options.onLog(
+      `no wheel of ${requirement} for python ${options.pythonVersion} on the index: ${path.basename(cached)}, built here before from the same ${path.basename(source.file)}, is taken from the wheel cache`,
+    );
+    return;
+  }
+  options.onLog(`no wheel of ${requirement} for python ${options.pythonVersion}: building it from source in a sandbox`);
   // The archive's own words: only named requirements reach host pip, as for requirements.txt (a URL would be built
   // on this host whatever --only-binary says).
   const buildRequires = parseRequirements(source.build_requires.join('\n'), `${requirement}'s [build-system] requires`);
@@ -80,6 +97,7 @@ async function wheelFromSource(
   await options.buildFromSource({ requirement, archive: source.file, buildWheelhouse, outDir, signal: options.signal });
   const wheel = await builtWheel(outDir, source.name, requirement);
   await copyFile(wheel, path.join(builtDir, path.basename(wheel)));
+  await options.wheelCache?.keep(key, wheel);
 }
 
 /**
