@@ -78,6 +78,8 @@ async function writeTask(dir: string, files: number): Promise<void> {
 interface ChildReport {
   readonly files: number;
   readonly seconds: number;
+  /** CPU (user + system) of the job: less swayed than the wall time by other work on the machine. */
+  readonly cpuSeconds: number;
   readonly rssBeforeMB: number;
   readonly peakRssMB: number;
   readonly maxRssMB: number;
@@ -122,6 +124,7 @@ async function memoryChild(taskDir: string, submission: string, files: number): 
   let peak = rssBefore;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), SAMPLE_MS);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   try {
     const outcome = await lastValueFrom(
       serveJobs(ports, {
@@ -138,11 +141,13 @@ async function memoryChild(taskDir: string, submission: string, files: number): 
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage.rss());
     const report: ChildReport = {
       files,
       seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       rssBeforeMB: rssBefore / MB,
       peakRssMB: peak / MB,
       maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
@@ -207,7 +212,7 @@ export async function measureMemory(): Promise<BenchSection> {
       for (const files of repeat % 2 === 0 ? SIZES : [...SIZES].reverse()) {
         const report = await runChild(child, tasks.get(files) as string, files);
         progress(
-          `memory: ${files} files in ${round(report.seconds, 2)} s, peak RSS ${round(report.peakRssMB, 1)} MB ` +
+          `memory: ${files} files in ${round(report.seconds, 2)} s (CPU ${round(report.cpuSeconds, 1)} s), peak RSS ${round(report.peakRssMB, 1)} MB ` +
             `(before the job ${round(report.rssBeforeMB, 1)} MB)`,
         );
         reports[files]?.push(report);
@@ -217,6 +222,7 @@ export async function measureMemory(): Promise<BenchSection> {
       seconds: list.map((r) => round(r.seconds, 2)),
       medianSeconds: round(median(list.map((r) => r.seconds)), 2),
       medianFilesPerSecond: Math.round(median(list.map((r) => r.files / r.seconds))),
+      medianCpuMillisecondsPerFile: round(median(list.map((r) => (r.cpuSeconds * 1000) / r.files)), 2),
       peakRssMB: list.map((r) => round(r.peakRssMB, 1)),
       medianPeakRssMB: round(median(list.map((r) => r.peakRssMB)), 1),
       medianRssBeforeJobMB: round(median(list.map((r) => r.rssBeforeMB)), 1),
