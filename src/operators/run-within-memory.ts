@@ -29,7 +29,9 @@ export function runWithinMemory<T, R>(
   return (source) =>
     new Observable<R>((subscriber) => {
       const capacity = options.freeMemory();
-      const waiting: T[] = [];
+      // A queue read from `head`: shift() copies the whole array once it is large (a job's thousands of files).
+      let waiting: Array<T | undefined> = [];
+      let head = 0;
       const running = new Set<Subscription>();
       let reserved = 0;
       let index = 0;
@@ -40,15 +42,20 @@ export function runWithinMemory<T, R>(
         (running.size < options.maxConcurrent && reserved + cost <= capacity && cost <= options.freeMemory());
 
       const finishIfDone = () => {
-        if (sourceDone && waiting.length === 0 && running.size === 0) subscriber.complete();
+        if (sourceDone && head === waiting.length && running.size === 0) subscriber.complete();
       };
 
       const startWaiting = () => {
-        while (waiting.length > 0 && !subscriber.closed) {
-          const item = waiting[0] as T;
+        while (head < waiting.length && !subscriber.closed) {
+          const item = waiting[head] as T;
           const cost = options.costOf(item);
           if (!fits(cost)) return;
-          waiting.shift();
+          waiting[head] = undefined;
+          head += 1;
+          if (head === waiting.length) {
+            waiting = [];
+            head = 0;
+          }
           reserved += cost;
           // The inner may settle synchronously, inside subscribe(), before its Subscription exists.
           const slot: { subscription?: Subscription; done: boolean } = { done: false };
@@ -89,7 +96,8 @@ export function runWithinMemory<T, R>(
         upstream.unsubscribe();
         for (const inner of running) inner.unsubscribe();
         running.clear();
-        waiting.length = 0;
+        waiting = [];
+        head = 0;
       };
     });
 }
