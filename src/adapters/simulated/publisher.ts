@@ -4,13 +4,17 @@ import type { Job } from '../../domain/job.js';
 import { JOB_LOG_FILE } from '../../logging.js';
 import type { ResultNames, ResultsPublisher } from '../../ports/results-publisher.js';
 
-/** Results and logs published into memory: which files, under which names, and the job log's text. */
+/** Results and logs published into memory: which files, under which names, the report's path, the job log's text. */
 export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
+  readonly reports: string[] = [];
   readonly logs: string[] = [];
   readonly logTexts: string[] = [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
+  }
+  async publishReport(_job: Job, reportPath: string): Promise<void> {
+    this.reports.push(reportPath);
   }
   async publishLogs(_job: Job, logsDir: string): Promise<void> {
     this.logs.push(logsDir);
