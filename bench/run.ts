@@ -20,6 +20,7 @@ import { benchContainers } from './container-start.js';
 import { benchEvaluate } from './evaluate-parallelism.js';
 import { printFigures, writeSection } from './figures.js';
 import { measureMemory } from './memory.js';
+import { measureReport } from './report.js';
 import { progress } from './process.js';
 import { measureScoring } from './scoring.js';
 import { benchScoring } from './streaming-scoring.js';
@@ -30,6 +31,7 @@ const COMMAND = 'npx tsx bench/run.ts';
 const BENCHMARKS: ReadonlyArray<readonly [key: string, measure: () => Promise<BenchSection>]> = [
   ['memory', measureMemory],
   ['scoring', measureScoring],
+  ['report', measureReport],
 ];
 
 /** The sections under `results`: parallelism, streamed scoring, container start. */

@@ -32,8 +32,8 @@ async function world(options: Parameters<typeof fakeJobWorld>[0] = {}): Promise<
   return made;
 }
 
-function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}): Promise<JobEvent[]> {
-  return lastValueFrom(evaluateSubmission(FAKE_JOB, w.ports, fakeJobOptions(w, overrides)).pipe(toArray()));
+function run(w: FakeJobWorld, overrides: Partial<JobOptions> = {}, ports = w.ports): Promise<JobEvent[]> {
+  return lastValueFrom(evaluateSubmission(FAKE_JOB, ports, fakeJobOptions(w, overrides)).pipe(toArray()));
 }
 
 const types = (events: readonly JobEvent[]) => events.map((event) => event.type);
@@ -311,6 +311,70 @@ test('a retryable failure goes back untold, before or after files were reported:
   assert.is(first.hub.fileErrors.filter((error) => error.file_name.endsWith('.csv')).length, 1);
   assert.is(first.hub.calls.filter((call) => call === 'blank error report').length, 1);
   assert.equal(first.hub.statuses, ['running', 'running', 'finished']);
+});
+
+/** Resolves once the Hub stored the job's result (the finish then waits for the report alone). */
+function resultStored(w: FakeJobWorld): Promise<void> {
+  return new Promise((resolve) => {
+    const updateResult = w.hub.updateResult.bind(w.hub);
+    w.hub.updateResult = async (id, results) => {
+      await updateResult(id, results);
+      resolve();
+    };
+  });
+}
+
+test("the report's container starts beside the files when memory has a slot for it; it renders the scored rows", async () => {
+  const w = await world({ reportImage: true });
+  let render = () => undefined as void;
+  const rendered = new Promise<void>((resolve) => (render = resolve));
+  w.engine.reportRender = () => rendered;
+  const stored = resultStored(w);
+  const events = run(w);
+  await stored;
+  assert.is(w.engine.started[0], 'report', 'started before the first file: 4 GiB hold two files and the report');
+  assert.equal(w.hub.calls.slice(-1), ['result'], 'the result is stored while the report renders');
+  assert.equal(w.publisher.reports, []);
+  render();
+  const finished = (await events).at(-1);
+  assert.ok(finished?.type === 'finished');
+  assert.is(finished.reportFromTemplate, true);
+  assert.is(w.engine.reportRows[0]?.length, 13, 'one row per scored file');
+  assert.equal(w.hub.calls.slice(-2), ['result', 'status finished']);
+  assert.is(w.publisher.reports.length, 1, 'the report is published, before the status');
+  await assertReleased(w);
+});
+
+test('without a spare slot the report waits until fewer files are left than run at once', async () => {
+  const w = await world({ reportImage: true });
+  const onRun = w.engine.onRun;
+  let ended = 0;
+  const endedWhenReportStarted: number[] = [];
+  w.engine.onRun = (what, name) => {
+    if (what === 'end' && name !== 'report') ended += 1;
+    if (what === 'start' && name === 'report') endedWhenReportStarted.push(ended);
+    onRun(what, name);
+  };
+  // 2.5 GiB hold the two files a time, not a third container: the report takes the slot the twelfth file leaves.
+  const events = await run(w, {}, { ...w.ports, freeMemory: () => 2.5 * 1024 ** 3 });
+  assert.equal(events.at(-1)?.type, 'finished');
+  assert.is(endedWhenReportStarted.length, 1);
+  assert.ok((endedWhenReportStarted[0] ?? 0) >= 12, `started after ${endedWhenReportStarted[0]} files ended`);
+});
+
+test('a cancel while the report renders removes its container; the report and the status finished are not sent', async () => {
+  const w = await world({ reportImage: true });
+  w.engine.reportRender = () => new Promise(() => undefined);
+  const stored = resultStored(w);
+  const stop = new AbortController();
+  const events = run(w, { signal: stop.signal });
+  await stored;
+  assert.ok(w.engine.running.size > 0, 'the report container runs');
+  stop.abort('SIGTERM');
+  assert.equal((await events).at(-1), { type: 'cancelled', reason: 'SIGTERM' });
+  assert.equal(w.publisher.reports, []);
+  assert.not.ok(w.hub.calls.includes('status finished'));
+  await assertReleased(w);
 });
 
 test('an attempt that finds the final status in the ledger sends it never again', async () => {

@@ -32,28 +32,33 @@ test.after.each(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-/** A results folder as the job's finish writes it: both reports beside the tables, the outputs under files/. */
-async function resultsFolder(): Promise<string> {
+/** A results folder as the job's finish writes it (the built-in report beside the tables), and the private report. */
+async function resultsFolder(): Promise<{ dir: string; report: string }> {
   const dir = path.join(scratch, 'results');
   await mkdir(path.join(dir, 'files'), { recursive: true });
   const files: Record<string, string> = {
-    'private_results.html': '<html>the task template</html>',
     'report.html': '<html>built in</html>',
     'ts-public-metrics.json': '{}',
     'submission_full_results.csv': ',file_name\n',
     'files/a.csv': 'x\n',
   };
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
-  return dir;
+  const report = path.join(scratch, 'report', 'private_results.html');
+  await mkdir(path.dirname(report));
+  await writeFile(report, '<html>the task template</html>');
+  return { dir, report };
 }
 
 test('the Hub gets one report under results/, the private one: the front end opens the first .html it finds', async () => {
   const store = new MemoryStore();
-  await new StorePublisher(store).publishResults(JOB, await resultsFolder());
-  const keys = (await store.list(RESULTS_PREFIX)).map((key) => key.slice(RESULTS_PREFIX.length));
-  assert.equal(keys, ['files/a.csv', 'private_results.html', 'submission_full_results.csv', 'ts-public-metrics.json']);
+  const publisher = new StorePublisher(store);
+  const { dir, report } = await resultsFolder();
+  await publisher.publishResults(JOB, dir);
+  const keys = async () => (await store.list(RESULTS_PREFIX)).map((key) => key.slice(RESULTS_PREFIX.length));
+  assert.equal(await keys(), ['files/a.csv', 'submission_full_results.csv', 'ts-public-metrics.json']);
+  await publisher.publishReport(JOB, report);
   assert.equal(
-    keys.filter((key) => key.endsWith('.html')),
+    (await keys()).filter((key) => key.endsWith('.html')),
     ['private_results.html'],
   );
   assert.equal(store.objects.get(`${RESULTS_PREFIX}private_results.html`), {
