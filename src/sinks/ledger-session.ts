@@ -26,9 +26,10 @@ export class LedgerWriteError extends WorkerError {
 /**
  * One attempt's view of its job's ledger: what earlier attempts scored and told the Hub, and each new score and
  * applied call written through as it happens. A Hub call goes through `…Once`: skipped when an attempt already had it
- * applied, else sent and then recorded, so no call is sent twice across attempts (a crash between a call and its
- * record is the one window left). A call that adds (all but the status) whose answer was lost is recorded as applied
- * too, and its error passed on. A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
+ * applied. A call that adds (all but the status) is recorded before it is sent, and the record taken back only when
+ * the Hub surely did not apply it (it answered with a refusal, or the request never left): so neither a lost answer
+ * nor a crash right after the call makes any attempt send it twice. A status is sent, then recorded: sent again, it
+ * sets what it set. A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
  */
 export class LedgerSession {
   private readonly files: Map<string, LedgerFile>;
@@ -87,11 +88,16 @@ export class LedgerSession {
     const entry = this.files.get(fileName);
     if (entry === undefined) throw new WorkerError('wr_500', `no score of ${fileName} was kept before its ${call}`);
     if (entry.applied.includes(call)) return;
-    await sentOrLost(call, send, async () => {
-      const updated: LedgerFile = { ...entry, applied: [...entry.applied, call] };
-      this.files.set(fileName, updated);
-      await this.write(() => this.ledger.saveFile(this.job, fileName, updated));
-    });
+    const saveFile = async (saved: LedgerFile) => {
+      this.files.set(fileName, saved);
+      await this.write(() => this.ledger.saveFile(this.job, fileName, saved));
+    };
+    await callThrough(
+      call,
+      send,
+      () => saveFile({ ...entry, applied: [...entry.applied, call] }),
+      () => saveFile(entry),
+    );
   }
 
   /** Whether an attempt had the Hub apply this call (or sent it, and its answer was lost). */
@@ -105,13 +111,19 @@ export class LedgerSession {
 
   /** Sends the call even when it was recorded: for a call the Hub proved it never got. */
   async jobCall(call: JobCall, send: () => Promise<void>): Promise<void> {
-    await sentOrLost(call, send, async () => {
-      this.applied.add(call);
+    const saveJobCalls = async (change: (applied: Set<JobCall>) => void) => {
+      change(this.applied);
       const applied = [...this.applied];
       // In order: a later write never lands before an earlier one and loses its call.
       this.jobWrites = this.jobWrites.then(() => this.write(() => this.ledger.saveJobCalls(this.job, applied)));
       await this.jobWrites;
-    });
+    };
+    await callThrough(
+      call,
+      send,
+      () => saveJobCalls((applied) => applied.add(call)),
+      () => saveJobCalls((applied) => applied.delete(call)),
+    );
   }
 
   private async write(save: () => Promise<void>): Promise<void> {
@@ -123,17 +135,25 @@ export class LedgerSession {
   }
 }
 
-/** Sends, then records; a call that adds and whose answer was lost is recorded before its error goes on. */
-async function sentOrLost(
+/**
+ * A status: sent, then recorded. A call that adds: recorded, then sent, the record taken back when the Hub surely
+ * did not apply it; one whose answer was lost stays recorded.
+ */
+async function callThrough(
   call: FileCall | JobCall,
   send: () => Promise<void>,
   record: () => Promise<void>,
+  takeBack: () => Promise<void>,
 ): Promise<void> {
+  if (REPEATABLE_CALLS.has(call)) {
+    await send();
+    return record();
+  }
+  await record();
   try {
     await send();
   } catch (error) {
-    if (!REPEATABLE_CALLS.has(call) && answerWasLost(error)) await record();
+    if (!answerWasLost(error)) await takeBack();
     throw error;
   }
-  await record();
 }
