@@ -217,7 +217,7 @@ test('early abort: the first three files all failing stop the job with op_7 befo
   assert.ok(failed?.type === 'failed');
   assert.is(failed.error.code, 'op_7');
   assert.match(failed.error.message, 'the first 3 files all failed');
-  assert.is(w.engine.started.length, 3);
+  assert.is(w.engine.ran.length, 3);
   await assertReleased(w);
 });
 

@@ -9,6 +9,7 @@ import type {
   InternalNetwork,
   ServiceSpec,
 } from '../../ports/container-engine.js';
+import { unlessAborted } from '../../streams/unless-aborted.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** The proxy image a simulated job's egress starts (the simulated engine has every image). */
@@ -30,6 +31,8 @@ export type FileBehaviour =
  */
 export class SimulatedEngine implements ContainerEngine {
   readonly started: string[] = [];
+  /** The files whose run began: their container's turn came (a container started ahead may never get one). */
+  readonly ran: string[] = [];
   readonly running = new Set<string>();
   removals = 0;
   /** Networks that exist, by name, with their labels; and services (the proxies), by id. */
@@ -112,10 +115,16 @@ export class SimulatedEngine implements ContainerEngine {
     this.started.push(fileName);
     this.runNetworks.push(spec.network?.name);
     this.running.add(name);
-    this.onRun('start', fileName);
     const behaviour = this.behaviour(fileName);
+    let began = false;
     try {
+      // Started ahead of its turn, it waits for its go; the run (and the timeline's start) begins there.
+      if (spec.turn) await unlessAborted(spec.turn.go, signal, () => new Error('aborted'));
+      began = true;
+      this.ran.push(fileName);
+      this.onRun('start', fileName);
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal);
+      spec.turn?.ended();
       if (behaviour.kind === 'hangs')
         return {
           exitCode: null,
@@ -156,7 +165,7 @@ export class SimulatedEngine implements ContainerEngine {
       return { ...ran, collected: { 'output.csv': 'file', 'status.json': 'file' } };
     } finally {
       this.running.delete(name);
-      this.onRun('end', fileName);
+      if (began) this.onRun('end', fileName);
     }
   }
 
