@@ -67,3 +67,18 @@ export async function writeResults(entries: Record<string, unknown>): Promise<st
   await writeFile(RESULTS_FILE, `${JSON.stringify({ ...previous, ...entries }, null, 2)}\n`);
   return path.relative(ROOT, RESULTS_FILE);
 }
+
+/** One figure of the issue's targets: the value, what it is compared with, and whether it meets its target. */
+export interface BenchFigure {
+  readonly value: number;
+  readonly unit: string; // 's', 'MB', '×', '%'
+  readonly target: string; // e.g. '≤ 0.7', '≥ 90'
+  readonly met: boolean;
+  readonly reference?: string; // what the value was measured against, in the same run
+}
+export interface BenchSection {
+  readonly description: string;
+  readonly command: string;
+  readonly figures: Readonly<Record<string, BenchFigure>>;
+  readonly values: unknown; // raw repeats and medians
+}
