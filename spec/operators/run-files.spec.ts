@@ -105,7 +105,14 @@ test('a container started ahead warms up with an empty /data, then sees its own 
     if (score.kind !== 'scored') continue;
     const { task, executionTime, wallTimeMs } = score.run;
     const name = task.metadata.file_name;
-    assert.ok(log.includes(`PROBE warm-up [], call ['${name}']`), `${name} saw more than its own file`);
+    // Those started ahead at once had warmed up long before their turn; a later one's turn may come during its
+    // warm-up, and then its file may be in place by its import already.
+    const startedAheadAtOnce = task.index >= limits.maxParallel && task.index < 2 * limits.maxParallel;
+    const atWarmUp = startedAheadAtOnce ? ['[]'] : ['[]', `['${name}']`];
+    assert.ok(
+      atWarmUp.some((seen) => log.includes(`PROBE warm-up ${seen}, call ['${name}']`)),
+      `${name} saw another file than its own, or its own too early`,
+    );
     assert.ok(executionTime < WARM_UP_SECONDS / 2, `${name}: a runtime of ${executionTime} s`);
     // The first two went at once, and warmed up on their own clock; the next two warmed up while those ran.
     if (task.index < limits.maxParallel)
