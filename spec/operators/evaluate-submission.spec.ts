@@ -203,7 +203,8 @@ test("a file whose output the engine found to be a folder or a link is that file
   assert.ok(finished?.type === 'finished', JSON.stringify(finished));
   assert.is(finished.tally.rows.length, 11);
   assert.equal(
-    finished.tally.failed.map((file) => [file.fileName, file.failure.code, file.failure.message]),
+    // In the order the files ended, which two at a time need not be theirs.
+    finished.tally.failed.map((file) => [file.fileName, file.failure.code, file.failure.message]).sort(),
     [
       ['1001_ac_power_ts02.csv', 'op_8', 'the output is a folder, not a regular file, and was not kept'],
       ['1002_ac_power_ts03.csv', 'op_8', 'the output is a symbolic link, not a regular file, and was not kept'],
@@ -219,7 +220,8 @@ test('early abort: the first three files all failing stop the job with op_7 befo
   assert.ok(failed?.type === 'failed');
   assert.is(failed.error.code, 'op_7');
   assert.match(failed.error.message, 'the first 3 files all failed');
-  assert.is(w.engine.started.length, 3);
+  // A file's turn comes when the container before it ends, before that file is scored: the fourth may have begun.
+  assert.ok(w.engine.ran.length >= 3 && w.engine.ran.length <= 4, `ran ${w.engine.ran.length} of 13`);
   await assertReleased(w);
 });
 

@@ -12,7 +12,7 @@ export const RESULTS_MAX_ENTRIES = 10_000;
 /** Not the run's uid: the submission can neither signal the holder nor reach the volume through it. */
 const HOLDER_USER = '65534:65534';
 /**
- * The holder ends by itself this long after the run's time limit, should the worker be gone; a worker still there
+ * The holder ends by itself this long after the run's time limit (and its wait for a turn), should the worker be gone; a worker still there
  * has collected by then (the output drains within seconds of the run's end) and removed it.
  */
 const HOLDER_GRACE_SECONDS = 30;
@@ -76,7 +76,7 @@ export async function holdResultsVolume(
       Image: spec.image,
       // Absolute: a wheel may put a `sleep` of its own earlier on the image's PATH.
       Entrypoint: ['/bin/sleep'],
-      Cmd: [String(Math.ceil(spec.timeoutMs / 1000) + HOLDER_GRACE_SECONDS)],
+      Cmd: [String(Math.ceil((spec.timeoutMs + (spec.turn?.waitLimitMs ?? 0)) / 1000) + HOLDER_GRACE_SECONDS)],
       User: HOLDER_USER,
       Labels: { ...spec.labels, 'pvhub.role': 'results-holder' },
       Env: [],

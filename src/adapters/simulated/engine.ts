@@ -12,6 +12,7 @@ import type {
   InternalNetwork,
   ServiceSpec,
 } from '../../ports/container-engine.js';
+import { unlessAborted } from '../../streams/unless-aborted.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** The proxy image a simulated job's egress starts (the simulated engine has every image). */
@@ -42,6 +43,8 @@ export type FileBehaviour =
  */
 export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   readonly started: string[] = [];
+  /** The files whose run began: their container's turn came (a container started ahead may never get one). */
+  readonly ran: string[] = [];
   readonly running = new Map<string, ManagedContainer>();
   removals = 0;
   /** Networks that exist, by name, with their labels; and services (the proxies), by id. */
@@ -159,10 +162,16 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
     const removed = new AbortController();
     this.removal.set(name, removed);
-    this.onRun('start', fileName);
+    let began = false;
     try {
+      // Started ahead of its turn, it waits for its go; the run (and the timeline's start) begins there.
+      if (spec.turn) await unlessAborted(spec.turn.go, signal, () => new Error('aborted'));
+      began = true;
+      this.ran.push(fileName);
+      this.onRun('start', fileName);
       if (behaviour.kind === 'vanishes') await this.removeContainer(name);
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal, removed.signal);
+      spec.turn?.ended();
       if (behaviour.kind === 'hangs')
         return {
           exitCode: null,
@@ -213,7 +222,7 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     } finally {
       this.running.delete(name);
       this.removal.delete(name);
-      this.onRun('end', fileName);
+      if (began) this.onRun('end', fileName);
     }
   }
 
