@@ -204,7 +204,7 @@ test('a job that finishes is deleted; one stopped by the signal mid-run is relea
 
 test('a message whose job gave the Hub its final status already (its delete was lost) is only deleted: nothing runs, nothing is told', async () => {
   const { ports, options, seen, world } = await portsRecording(true);
-  world.ledgers.applied = ['status-finished'];
+  world.ledgers.facts.push({ call: 'status-finished', tryId: 'an-earlier-attempt', kind: 'sent' });
   const outcome = await lastValueFrom(settleMessage({ ...message(2), body: RUNNABLE }, ports, options));
   assert.equal(outcome, { action: 'deleted', submissionId: 7, result: 'finished' });
   assert.equal(seen.queue, ['delete']);

@@ -6,6 +6,10 @@ import type { FileScore, FileScoreRow, FileTask } from './file-run.js';
  * applied. The Hub's progress and error routes are not idempotent, so what it was told must outlive the process
  * that told it: a rerun (after kill -9, SIGTERM, a lost delete, a released failure) runs only the files not yet
  * scored and sends no call twice.
+ *
+ * The calls are kept as facts that are only ever added (CallFact), never as a record rewritten: a write that lands
+ * late, held in the network past its client's timeout and applied after a later one, then restates what is already
+ * true, where a rewritten record would go back to what it said before (and a rerun would send its call again).
  */
 
 /** A file's score as it is kept: what the tally and the results need, no paths of a workspace. */
@@ -31,6 +35,18 @@ export type JobCall = 'error-report' | 'status-finished' | 'status-failed' | 'br
  * Hub never got costs less than one it counts twice.
  */
 export const REPEATABLE_CALLS: ReadonlySet<FileCall | JobCall> = new Set(['status-finished', 'status-failed']);
+
+/**
+ * One fact about one try of a Hub call. `sent`: the try was recorded before the call went (after it, for a status).
+ * `withdrawn`: the Hub surely did not apply that try (it refused, or the request never left).
+ */
+export type CallFact = (
+  { readonly file: string; readonly call: FileCall } | { readonly file?: undefined; readonly call: JobCall }
+) & {
+  /** Unique to the try, so that a withdrawal takes back that try alone. */
+  readonly tryId: string;
+  readonly kind: 'sent' | 'withdrawn';
+};
 
 export interface LedgerFile {
   readonly score: LedgerScore;
@@ -68,22 +84,45 @@ export function finalStatusOf(record: LedgerRecord): 'finished' | 'failed' | und
   return undefined;
 }
 
+/**
+ * What the scores and facts add up to: a call is applied when one of its tries was sent and not withdrawn. A fact
+ * about a file with no score is left out: no call about a file goes before its score is kept.
+ */
+export function ledgerRecordOf(scores: ReadonlyMap<string, LedgerScore>, facts: Iterable<CallFact>): LedgerRecord {
+  const sent: CallFact[] = [];
+  const withdrawn = new Set<string>();
+  for (const fact of facts) {
+    if (fact.kind === 'sent') sent.push(fact);
+    else withdrawn.add(fact.tryId);
+  }
+  const fileCalls = new Map<string, Set<FileCall>>();
+  const applied = new Set<JobCall>();
+  for (const fact of sent) {
+    if (withdrawn.has(fact.tryId)) continue;
+    if (fact.file === undefined) applied.add(fact.call);
+    else fileCalls.set(fact.file, (fileCalls.get(fact.file) ?? new Set()).add(fact.call));
+  }
+  const files = new Map<string, LedgerFile>();
+  for (const [name, score] of scores) files.set(name, { score, applied: [...(fileCalls.get(name) ?? [])] });
+  return { files, applied };
+}
+
 const FILE_CALLS: readonly string[] = ['file-error', 'progress'];
 const JOB_CALLS: readonly string[] = ['error-report', 'status-finished', 'status-failed', 'breaking-error'];
 
-/** A file entry read back, or undefined when it is not one (written by another version, or damaged). */
-export function parseLedgerFile(value: unknown): LedgerFile | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { score, applied } = value as { score?: unknown; applied?: unknown };
-  if (typeof score !== 'object' || score === null || !Array.isArray(applied)) return undefined;
-  const kind = (score as { kind?: unknown }).kind;
-  if (kind !== 'scored' && kind !== 'failed') return undefined;
-  return {
-    score: score as LedgerScore,
-    applied: applied.filter((call): call is FileCall => FILE_CALLS.includes(String(call))),
-  };
+export function isFileCall(value: string): value is FileCall {
+  return FILE_CALLS.includes(value);
 }
 
-export function parseJobCalls(value: unknown): JobCall[] {
-  return Array.isArray(value) ? value.filter((call): call is JobCall => JOB_CALLS.includes(String(call))) : [];
+export function isJobCall(value: string): value is JobCall {
+  return JOB_CALLS.includes(value);
+}
+
+/** A score read back, or undefined when it is not one (written by another version, or damaged). */
+export function parseLedgerScore(value: unknown): LedgerScore | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { score } = value as { score?: unknown };
+  if (typeof score !== 'object' || score === null) return undefined;
+  const kind = (score as { kind?: unknown }).kind;
+  return kind === 'scored' || kind === 'failed' ? (score as LedgerScore) : undefined;
 }
