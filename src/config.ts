@@ -74,7 +74,7 @@ export interface WorkerConfig {
    * release) may take before they are abandoned, so that a stalled one cannot hold the exit.
    */
   readonly stopGraceMs: number;
-  /** A message received this many times is settled (failed and deleted) instead of going back to the queue. */
+  /** A message that spent this many tries (SIGTERM hand-backs not counted) is settled (failed, deleted) instead. */
   readonly maxReceives: number;
   /** Keep each job's workspace after it settles, for debugging. */
   readonly keepWorkspace: boolean;

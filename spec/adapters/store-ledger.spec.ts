@@ -40,12 +40,15 @@ async function attempt(store: MemoryStore): Promise<void> {
   await ledger.saveCallFact(FAKE_JOB, { file: 'd.csv', call: 'file-error', tryId: 't3', kind: 'sent' });
   await ledger.saveCallFact(FAKE_JOB, { file: 'd.csv', call: 'file-error', tryId: 't3', kind: 'withdrawn' });
   await ledger.saveCallFact(FAKE_JOB, { file: 'd.csv', call: 'progress', tryId: 't4', kind: 'sent' });
+  await ledger.saveStop(FAKE_JOB, 'an-attempt-stopped');
+  await ledger.saveStop(FAKE_JOB, 'another-attempt-stopped');
 }
 
 function plain(record: LedgerRecord) {
   return {
     files: Object.fromEntries([...record.files].map(([name, entry]) => [name, { ...entry }])),
     applied: [...record.applied].sort(),
+    stops: record.stops,
   };
 }
 
@@ -55,9 +58,10 @@ const EXPECTED = {
     'd.csv': { score: FAILED, applied: ['progress'] },
   },
   applied: ['error-report'],
+  stops: 2,
 };
 
-test('a rerun reads back the scores and the calls applied; a withdrawn try is not; the output went to the results', async () => {
+test('a rerun reads back the scores, the calls applied and the attempts stopped; a withdrawn try is not; the output went to the results', async () => {
   const store = new MemoryStore();
   await attempt(store);
   assert.equal(plain(await new StoreLedger(store).load(FAKE_JOB)), EXPECTED);

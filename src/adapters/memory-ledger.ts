@@ -9,9 +9,10 @@ import type { JobLedger } from '../ports/job-ledger.js';
 export class MemoryLedger implements JobLedger {
   readonly scores = new Map<string, LedgerScore>();
   readonly facts: CallFact[] = [];
+  readonly stops = new Set<string>();
 
   async load(): Promise<LedgerRecord> {
-    return ledgerRecordOf(this.scores, this.facts);
+    return ledgerRecordOf(this.scores, this.facts, this.stops.size);
   }
 
   async saveScore(_job: Job, fileName: string, score: LedgerScore): Promise<void> {
@@ -20,5 +21,9 @@ export class MemoryLedger implements JobLedger {
 
   async saveCallFact(_job: Job, fact: CallFact): Promise<void> {
     this.facts.push(fact);
+  }
+
+  async saveStop(_job: Job, attemptId: string): Promise<void> {
+    this.stops.add(attemptId);
   }
 }

@@ -18,6 +18,7 @@ import { ObjectNotFoundError, type ObjectStore } from '../ports/object-store.js'
 const LEDGER = 'ledger/';
 const FILES = 'files/';
 const CALLS = 'calls/';
+const STOPS = 'stops/';
 /** The scope of the job's own calls; a file's is `file-` and its name, encoded to one segment of the key. */
 const JOB_SCOPE = 'job';
 const FILE_SCOPE = 'file-';
@@ -26,10 +27,10 @@ const LOAD_CONCURRENCY = 16;
 
 /**
  * The ledger in the bucket, under the submission's `ledger/` beside its results: one small object per file's score,
- * and one per call fact, `calls/<scope>/<call>/<try>.<sent|withdrawn>`, so each save is constant in size whatever the
- * number of files, and none is ever written over (domain/ledger.ts says why). The facts are in the keys: a load
- * lists them, and reads only the scores. A file's output is uploaded to its place among the results (and leaves the
- * workspace) before its score is kept.
+ * one per call fact, `calls/<scope>/<call>/<try>.<sent|withdrawn>`, and one per attempt handed back on a stop,
+ * `stops/<attempt>.json`, so each save is constant in size whatever the number of files, and none is ever written
+ * over (domain/ledger.ts says why). The facts are in the keys: a load lists them, and reads only the scores. A
+ * file's output is uploaded to its place among the results (and leaves the workspace) before its score is kept.
  */
 export class StoreLedger implements JobLedger {
   constructor(private readonly store: ObjectStore) {}
@@ -76,7 +77,7 @@ export class StoreLedger implements JobLedger {
       }
       return read;
     });
-    return ledgerRecordOf(scores, facts);
+    return ledgerRecordOf(scores, facts, keys.filter((key) => key.startsWith(STOPS)).length);
   }
 
   async saveScore(job: Job, fileName: string, score: LedgerScore, outputPath?: string): Promise<void> {
@@ -90,6 +91,10 @@ export class StoreLedger implements JobLedger {
 
   async saveCallFact(job: Job, fact: CallFact): Promise<void> {
     await this.writeJson(`${this.prefix(job)}${CALLS}${keyOfCallFact(fact)}`, { at: new Date().toISOString() });
+  }
+
+  async saveStop(job: Job, attemptId: string): Promise<void> {
+    await this.writeJson(`${this.prefix(job)}${STOPS}${attemptId}.json`, { at: new Date().toISOString() });
   }
 }
 

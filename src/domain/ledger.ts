@@ -56,9 +56,20 @@ export interface LedgerFile {
 export interface LedgerRecord {
   readonly files: ReadonlyMap<string, LedgerFile>;
   readonly applied: ReadonlySet<JobCall>;
+  /** Earlier attempts handed back because their worker was told to stop (SIGTERM): none failed the job. */
+  readonly stops: number;
 }
 
-export const EMPTY_LEDGER: LedgerRecord = { files: new Map(), applied: new Set() };
+export const EMPTY_LEDGER: LedgerRecord = { files: new Map(), applied: new Set(), stops: 0 };
+
+/**
+ * How many of the message's receipts count against its tries: an attempt handed back on a stop (a deploy, a scale-in)
+ * failed nothing, so it does not, but only up to `maxReceives` of them, so that a job whose worker keeps being
+ * stopped by its host (one that starves the worker's health check) still ends. Pure.
+ */
+export function receiptsSpent(receiveCount: number, stops: number, maxReceives: number): number {
+  return receiveCount - Math.min(stops, maxReceives);
+}
 
 export function ledgerScoreOf(score: FileScore): LedgerScore {
   if (score.kind === 'failed') return { kind: 'failed', failure: score.failure, wallTimeMs: score.wallTimeMs };
@@ -78,7 +89,7 @@ export function restoredScore(entry: LedgerScore, task: FileTask): FileScore {
 }
 
 /** The final status an earlier attempt gave the Hub, if one did: the job is then over, whatever happens next. */
-export function finalStatusOf(record: LedgerRecord): 'finished' | 'failed' | undefined {
+export function finalStatusOf(record: Pick<LedgerRecord, 'applied'>): 'finished' | 'failed' | undefined {
   if (record.applied.has('status-finished')) return 'finished';
   if (record.applied.has('status-failed')) return 'failed';
   return undefined;
@@ -88,7 +99,11 @@ export function finalStatusOf(record: LedgerRecord): 'finished' | 'failed' | und
  * What the scores and facts add up to: a call is applied when one of its tries was sent and not withdrawn. A fact
  * about a file with no score is left out: no call about a file goes before its score is kept.
  */
-export function ledgerRecordOf(scores: ReadonlyMap<string, LedgerScore>, facts: Iterable<CallFact>): LedgerRecord {
+export function ledgerRecordOf(
+  scores: ReadonlyMap<string, LedgerScore>,
+  facts: Iterable<CallFact>,
+  stops: number,
+): LedgerRecord {
   const sent: CallFact[] = [];
   const withdrawn = new Set<string>();
   for (const fact of facts) {
@@ -104,7 +119,7 @@ export function ledgerRecordOf(scores: ReadonlyMap<string, LedgerScore>, facts: 
   }
   const files = new Map<string, LedgerFile>();
   for (const [name, score] of scores) files.set(name, { score, applied: [...(fileCalls.get(name) ?? [])] });
-  return { files, applied };
+  return { files, applied, stops };
 }
 
 const FILE_CALLS: readonly string[] = ['file-error', 'progress'];

@@ -12,4 +12,6 @@ export interface JobLedger {
   saveScore(job: Job, fileName: string, score: LedgerScore, outputPath?: string): Promise<void>;
   /** Adds a fact about a call; none is ever rewritten or removed. */
   saveCallFact(job: Job, fact: CallFact): Promise<void>;
+  /** Adds the mark of an attempt (named by `attemptId`) handed back because its worker was told to stop. */
+  saveStop(job: Job, attemptId: string): Promise<void>;
 }

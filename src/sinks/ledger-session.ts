@@ -36,6 +36,8 @@ export class LedgerWriteError extends WorkerError {
 export class LedgerSession {
   private readonly files: Map<string, LedgerFile>;
   private readonly applied: Set<JobCall>;
+  /** Earlier attempts handed back on a stop. */
+  readonly stopsBefore: number;
 
   private constructor(
     private readonly ledger: JobLedger,
@@ -44,15 +46,16 @@ export class LedgerSession {
   ) {
     this.files = new Map(record.files);
     this.applied = new Set(record.applied);
+    this.stopsBefore = record.stops;
   }
 
   static async open(ledger: JobLedger, job: Job, log: Logger): Promise<LedgerSession> {
     const record = await ledger.load(job).catch((error: unknown) => {
       throw new WorkerError('wr_2', `the job's ledger cannot be read: ${(error as Error).message}`, { cause: error });
     });
-    if (record.files.size > 0 || record.applied.size > 0)
+    if (record.files.size > 0 || record.applied.size > 0 || record.stops > 0)
       log.info(
-        { filesScored: record.files.size, applied: [...record.applied] },
+        { filesScored: record.files.size, applied: [...record.applied], stops: record.stops },
         'resuming from the ledger of an earlier attempt',
       );
     return new LedgerSession(ledger, job, record);
@@ -65,7 +68,7 @@ export class LedgerSession {
 
   /** The final status an earlier attempt gave the Hub, if any. */
   get finalStatus(): 'finished' | 'failed' | undefined {
-    return finalStatusOf({ files: this.files, applied: this.applied });
+    return finalStatusOf({ applied: this.applied });
   }
 
   /** Whether the Hub has any file's progress or error: a rerun without this ledger would send them twice. */
@@ -76,6 +79,11 @@ export class LedgerSession {
   /** The score an earlier attempt kept for this file. */
   scoredBefore(fileName: string): LedgerScore | undefined {
     return this.files.get(fileName)?.score;
+  }
+
+  /** Marks this attempt as handed back on a stop, so that it does not count against the job's tries. */
+  async recordStop(): Promise<void> {
+    await this.write(() => this.ledger.saveStop(this.job, randomUUID()));
   }
 
   /** Keeps a new score (and the file's output, when it has one), before any Hub call about it. */
