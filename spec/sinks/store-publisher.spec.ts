@@ -1,28 +1,14 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Job } from '../../src/domain/job.js';
-import type { ObjectStore } from '../../src/ports/object-store.js';
 import { StorePublisher } from '../../src/sinks/store-publisher.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
 const JOB: Job = { analysisId: 1, submissionId: 12, userId: 'u-1', submissionFilename: 's.zip', pythonVersion: '3.11' };
 const RESULTS_PREFIX = 'submission_files/submission_user_u-1/submission_12/results/';
-
-/** A bucket in memory: what was uploaded under which key, with its content type and text. */
-class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, { contentType: string; text: string }>();
-  async list(prefix: string): Promise<string[]> {
-    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
-  }
-  async download(): Promise<void> {
-    throw new Error('nothing is downloaded here');
-  }
-  async upload(key: string, sourcePath: string, contentType: string): Promise<void> {
-    this.objects.set(key, { contentType, text: await readFile(sourcePath, 'utf8') });
-  }
-}
 
 let scratch = '';
 test.before.each(async () => {

@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs';
 import { pipeline, Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'fast-csv';
-import type { CsvRows } from '../ports/file-formats.js';
-import { isPlainCsv, PlainCsvRows } from './plain-csv-rows.js';
+import { cellTexts, type CsvCells, textCells } from '../domain/csv-cells.js';
+import type { CsvRows, CsvScan } from '../ports/file-formats.js';
+import { isPlainCsv, PlainCsvScan } from './plain-csv-rows.js';
 
 /**
  * No CSV row of a time series or of a few scalars comes near this, header included. The parser re-reads an unfinished
@@ -123,31 +124,67 @@ function parsedCsvRows(file: string, describeError: (error: Error) => Error): Cs
   };
 }
 
+/** Rows of a CSV file, plain or not, each as the reader makes it. */
+interface Reader<Row> {
+  next(): Row | undefined | Promise<Row | undefined>;
+  close(): void;
+}
+
 /**
- * A CSV file's rows, read as fast-csv reads them (see parsedCsvRows): a plain file (ASCII, no quotes: what pandas
- * writes for numbers and timestamps) by PlainCsvRows, which gives the same rows several times faster; any other by
- * the parser itself.
+ * The reader `make` gives for a file, told whether the file is plain (ASCII, no quotes: what pandas writes for
+ * numbers and timestamps), which PlainCsvScan reads, giving the rows fast-csv gives several times faster.
  */
-export function openCsvRows(file: string, describeError: (error: Error) => Error): CsvRows {
-  let reader: CsvRows | undefined;
+function chosenReader<Row>(
+  file: string,
+  describeError: (error: Error) => Error,
+  make: (plain: boolean) => Reader<Row>,
+): Reader<Row> {
+  let reader: Reader<Row> | undefined;
   let closed = false;
-  const choose = async (): Promise<CsvRows> => {
+  const choose = async (): Promise<Reader<Row>> => {
     const plain = await isPlainCsv(file).catch((error: unknown) => {
       throw describeError(error as Error);
     });
-    return plain ? new PlainCsvRows(file, MAX_ROW_CHARS, describeError) : parsedCsvRows(file, describeError);
+    reader = make(plain);
+    if (closed) reader.close();
+    return reader;
   };
   return {
-    async next() {
-      if (reader === undefined) {
-        reader = await choose();
-        if (closed) reader.close();
-      }
-      return reader.next();
-    },
+    next: () => (reader === undefined ? choose().then((chosen) => chosen.next()) : reader.next()),
     close() {
       closed = true;
       reader?.close();
     },
   };
+}
+
+/** A CSV file's rows as texts, read as fast-csv reads them (see parsedCsvRows). */
+export function openCsvRows(file: string, describeError: (error: Error) => Error): CsvRows {
+  const reader = chosenReader<string[]>(file, describeError, (plain) => {
+    if (!plain) return parsedCsvRows(file, describeError);
+    const scan = new PlainCsvScan(file, MAX_ROW_CHARS, describeError);
+    return {
+      next: async () => {
+        const row = await scan.next();
+        return row && cellTexts(row);
+      },
+      close: () => scan.close(),
+    };
+  });
+  return { next: async () => reader.next(), close: () => reader.close() };
+}
+
+/** The rows openCsvRows gives, as CsvScan. */
+export function scanCsvRows(file: string, describeError: (error: Error) => Error): CsvScan {
+  return chosenReader<CsvCells>(file, describeError, (plain) => {
+    if (plain) return new PlainCsvScan(file, MAX_ROW_CHARS, describeError);
+    const rows = parsedCsvRows(file, describeError);
+    return {
+      next: async () => {
+        const row = await rows.next();
+        return row && textCells(row);
+      },
+      close: () => rows.close(),
+    };
+  });
 }

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
+import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import tar from 'tar-stream';
 import type { CollectedEntry, ContainerRunSpec, ResultsVolume } from '../ports/container-engine.js';
 import { forceRemove, removeVolume, statusOf } from './docker-common.js';
@@ -87,7 +88,8 @@ export async function holdResultsVolume(
         ReadonlyRootfs: true,
         Memory: HOLDER_MEMORY_BYTES,
         MemorySwap: HOLDER_MEMORY_BYTES,
-        PidsLimit: 8,
+        // Threads count: an exec's runtime start-up (Go) alone takes several, and failed under 8 on a busy host.
+        PidsLimit: 64,
         LogConfig: { Type: 'none', Config: {} },
         Mounts: [
           { Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true, VolumeOptions: NO_COPY },
@@ -142,8 +144,12 @@ export async function volumeFull(held: HeldVolume, results: ResultsVolume): Prom
   });
   const { ExitCode } = await exec.inspect();
   const counts = /^(\d+) (\d+)\s*$/.exec(text);
+  // The holder runs our own stat on our own tmpfs: when that fails, the engine did (an exec it could not start).
   if (ExitCode !== 0 || counts === null)
-    throw new Error(`the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`);
+    throw new InfrastructureFault(
+      'engine-unavailable',
+      `the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`,
+    );
   return counts[1] === '0' || counts[2] === '0';
 }
 
