@@ -2,8 +2,8 @@
  * Flat memory at scale: `npm run bench:memory` (or `npx tsx bench/memory.ts`), under a minute. One job of a generated
  * task of 1,000 and of 10,000 data files runs through the worker's own loop (serveJobs: the message settled, the job
  * staged, its files run within memory, scored, reported to the Hub and tallied, the results written and published)
- * over the simulated adapters, whose containers are instant: what is left is the worker's own cost per file. Each
- * run is a fresh Node process whose RSS is sampled while the job runs.
+ * over fakes that keep no per-file record (bench/memory-ports.ts), whose containers are instant: what is left is the
+ * worker's own cost per file. Each run is a fresh Node process whose RSS is sampled while the job runs.
  * Writes the top-level key `memory` of bench/results.json and leaves every other key as it was.
  *
  * Environment: BENCH_MEMORY_REPEATS (default 2) runs of each size, alternating.
@@ -268,7 +268,8 @@ export async function measureMemory(): Promise<BenchSection> {
     return {
       description:
         'One job of a generated task of 1,000 and of 10,000 data files through serveJobs (src/worker.ts, the loop the ' +
-        'worker service runs) over the simulated adapters (src/adapters/simulated: instant containers), each run in a ' +
+        'worker service runs) over fakes that keep no per-file record (bench/memory-ports.ts: instant containers, a Hub ' +
+        "and a bucket that keep nothing; the worker's own StoreLedger and StorePublisher), each run in a " +
         `fresh Node process running the compiled JavaScript, as the worker service does; RSS sampled every ${SAMPLE_MS} ms from the job's start to its message settled. ` +
         'MB = 10^6 bytes.',
       command: COMMAND,
