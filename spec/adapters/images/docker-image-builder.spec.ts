@@ -9,7 +9,7 @@ import { builtWheelCache } from '../../../src/adapters/images/built-wheel-cache.
 import { DockerImageBuilder } from '../../../src/adapters/images/docker-image-builder.js';
 import { loadConfig } from '../../../src/config.js';
 import { sandboxLimits } from '../../../src/domain/sandbox.js';
-import type { SubmissionImageRequest } from '../../../src/ports/image-builder.js';
+import type { SubmissionImage, SubmissionImageRequest } from '../../../src/ports/image-builder.js';
 import { HOST_PYTHON, run } from '../../helpers/cli.js';
 import { writeSubmission } from '../../helpers/images.js';
 
@@ -93,6 +93,34 @@ test('a submission without requirements.txt gets its image with a warning in the
     assert.equal(lines, [], 'the adapter does not log it: the job log would hold it twice');
   } finally {
     await run('docker', ['image', 'rm', '--force', built.tag]);
+  }
+});
+
+test('a second submission with the same requirement set is built on the same dependencies image: the same text is not resolved again, another text with the same pins is', async () => {
+  const made: string[] = [];
+  const code = (n: number) => `def f(ts):\n    return ts  # ${n} ${process.pid}-${Date.now()}\n`;
+  const build = async (name: string, requirements: string, n: number) => {
+    const dir = await writeSubmission(path.join(scratch, name), requirements, code(n));
+    const image = await builder.submissionImage(await request(dir));
+    made.push(image.tag);
+    return image;
+  };
+  let first: SubmissionImage | undefined;
+  try {
+    first = await build('set-first', 'pandas==2.2.3\n', 1);
+    const second = await build('set-second', 'pandas==2.2.3\n', 2);
+    const third = await build('set-third', 'pandas==2.2.3\nnumpy\n', 3);
+    assert.is(first.cached, false);
+    assert.match(first.dependencies?.image ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(second.dependencies, { image: first.dependencies?.image, reused: true, resolved: false });
+    assert.equal(third.dependencies, { image: first.dependencies?.image, reused: true, resolved: true });
+    assert.is(new Set(made).size, 3, 'each submission has its own image');
+    const labels = await imageLabels(second.tag);
+    assert.is(labels['pvhub.dependencies-image'], first.dependencies?.image);
+  } finally {
+    for (const tag of made) await run('docker', ['image', 'rm', '--force', tag]);
+    // Only an image this spec made: another run's may be in use.
+    if (first?.dependencies?.reused === false) await engine.removeImage(first.dependencies.image);
   }
 });
 
