@@ -26,6 +26,7 @@ import { builtWheelCache } from '../src/adapters/images/built-wheel-cache.js';
 import { DockerImageBuilder } from '../src/adapters/images/docker-image-builder.js';
 import { runHostProcess } from '../src/adapters/images/host-process.js';
 import { loadConfig } from '../src/config.js';
+import type { DependenciesReport } from '../src/ports/image-builder.js';
 import {
   type BenchSection,
   alternating,
@@ -57,6 +58,8 @@ interface BuildRun {
   readonly layersFromCache: number;
   /** Images this build made (its layers and stages), to remove so the next cold build finds none of them. */
   readonly madeImages: readonly string[];
+  /** The dependencies image it was built on: made by this build (not reused), and whether the set was resolved. */
+  readonly dependencies: DependenciesReport | undefined;
 }
 
 async function writeSubmission(dir: string, marker: string): Promise<string> {
@@ -100,7 +103,9 @@ async function build(builder: DockerImageBuilder, scratch: string, marker: strin
     sourceBuilds: messages.filter((message) => message.includes('building it from source')).length,
     fromWheelCache: messages.filter((message) => message.includes('is taken from the wheel cache')).length,
     layersFromCache: steps.filter((step) => step.includes('Using cache')).length,
-    madeImages,
+    // The dependencies image first, as it is the first built: removeImages removes the last made first.
+    madeImages: image.dependencies?.reused === false ? [image.dependencies.image, ...madeImages] : madeImages,
+    dependencies: image.dependencies,
   };
 }
 
@@ -253,11 +258,13 @@ export async function measureBuilds(): Promise<BenchSection> {
     const ratio = median(cold.map((run) => run.ms)) / median(pip);
     const cachedSeconds = seconds(median(warm.map((run) => run.ms)));
     const summary = (runs: readonly BuildRun[]) =>
-      runs.map(({ ms, sourceBuilds, fromWheelCache, layersFromCache }) => ({
+      runs.map(({ ms, sourceBuilds, fromWheelCache, layersFromCache, dependencies }) => ({
         seconds: seconds(ms),
         sourceBuilds,
         fromWheelCache,
         layersFromCache,
+        dependenciesReused: dependencies?.reused ?? null,
+        dependenciesResolved: dependencies?.resolved ?? null,
       }));
     return {
       description:
