@@ -407,13 +407,18 @@ test('images are listed by repository with their tags, and removed by id unless 
     assert.is(listed.length, 2, 'the child is in another repository');
     assert.ok((b?.sizeBytes ?? 0) > 100 * 1024 ** 2 && b?.labels['pvhub.spec'] === 'docker-engine');
     assert.is(await engine.removeImage(a?.id ?? ''), false, 'a container uses it');
+    assert.ok(await engine.imageExists('pvhub-spec-images:a-too'), 'its tags are given back');
+    assert.ok(await engine.imageExists(tags[0] as string));
     assert.is(await engine.removeImage(b?.id ?? ''), false, 'an image is built on it');
     assert.ok(await engine.imageExists(tags[1] as string));
+    await user.remove({ force: true });
+    assert.ok(await engine.removeImage(a?.id ?? ''), 'two tags, no user');
+    assert.not.ok(await engine.imageExists('pvhub-spec-images:a-too'));
     await engine.removeImages(labels);
     assert.is(await engine.removeImage(b?.id ?? ''), false, 'gone with its child, as its labels say');
     assert.not.ok(await engine.imageExists('pvhub-spec-images-child:c'));
   } finally {
-    await user.remove({ force: true });
+    await user.remove({ force: true }).catch(() => undefined);
     await engine.removeImages(labels);
   }
 });

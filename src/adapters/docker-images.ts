@@ -92,14 +92,27 @@ export class DockerImages extends DockerNetworking {
     });
   }
 
+  /**
+   * The engine refuses an id with several tags unless forced, and forced it would untag an image it then keeps (one
+   * built on): all tags but one go, the image goes unforced, and when it stays its tags are given back.
+   */
   async removeImage(id: string): Promise<boolean> {
+    let tags: string[];
     try {
-      // Not forced: an image a container uses, or that another image is built on, stays.
+      tags = (await this.docker.getImage(id).inspect()).RepoTags ?? [];
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+    const untagged = tags.slice(1);
+    for (const tag of untagged) await this.docker.getImage(tag).remove();
+    try {
       await this.docker.getImage(id).remove();
       return true;
     } catch (error) {
-      if (statusOf(error) === 404 || statusOf(error) === 409) return false;
-      throw error;
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+      for (const tag of untagged) await this.tagImage(id, tag);
+      return false;
     }
   }
 
