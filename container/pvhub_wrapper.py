@@ -2,7 +2,7 @@
 
     /opt/pvhub/python/bin/python -I -S /opt/pvhub/pvhub_wrapper.py --module submission_wrapper --function NAME
         --data /data/FILE.csv --out /results --kwargs '[["latitude", 39.7], ["data_sampling_frequency", null]]'
-        --time-limit SECONDS [--code-dir DIR] [--python PYTHON]
+        --time-limit SECONDS [--code-dir DIR] [--python PYTHON] [--go-on-stdin --wait-limit SECONDS]
 
 Two processes. This command is the supervisor, the container's PID 1: it runs on an interpreter that the
 submission's requirements cannot change, with no site hooks (-I -S), and never runs the submission's code. It starts
@@ -15,6 +15,13 @@ The child says what happened over a pipe, in frames "<kind> <length>\\n<payload>
 names, as JSON), then, after the supervisor's go, `result` (the output CSV); or `missing` (no such function) or
 `error` (a message) at any point. Frames choose no Hub code: the supervisor does, and whatever the child claims,
 its failure is the submission's. Runs on Python 3.9+ on Linux; the call needs pandas 1.x or 2.x.
+
+With --go-on-stdin the container is started ahead of its turn, before its data file is in place: the call warms up
+(the interpreter, the submission's imports, pandas) to its `ready`, and then the supervisor waits for a line `go` on
+its own stdin, which the worker writes once the file is there. Only then is the data file checked and read. The
+wait is not the submission's time: the time limit covers its warm-up and its call, and the deadline moves by the
+wait. A go that does not come within --wait-limit seconds, or a stdin that closes first (the worker is gone), ends
+the run as the worker's fault (wr_500).
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ HEADER_MAX_BYTES = 64
 SMALL_FRAME_MAX_BYTES = 64 * 1024
 READ_BYTES = 1024 * 1024
 MESSAGE_MAX_CHARS = 2000
+GO_LINE = b"go"
+GO_LINE_MAX_BYTES = 16
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -225,7 +234,11 @@ def parse_args(argv):
     parser.add_argument("--time-limit", required=True, type=float, help="seconds from this start until every process of the call is ended")
     parser.add_argument("--code-dir", default="/app/submission")
     parser.add_argument("--python", default="python", help="the submission's interpreter: the image's own")
+    parser.add_argument("--go-on-stdin", action="store_true", help="warm up, then wait for a line 'go' on stdin before the data is read")
+    parser.add_argument("--wait-limit", type=float, default=0.0, help="with --go-on-stdin: seconds the warm call may wait for its go")
     args = parser.parse_args(argv)
+    if args.go_on_stdin and not args.wait_limit > 0:
+        parser.error("--go-on-stdin needs a positive --wait-limit")
     # Resolved now: the call runs with the submission's folder as its working directory.
     args.data, args.out, args.code_dir = (os.path.abspath(p) for p in (args.data, args.out, args.code_dir))
     return args
@@ -252,6 +265,32 @@ def check_data(path):
                 raise Verdict("wr_10", "the data file %s is empty" % os.path.basename(path))
     except OSError as error:
         raise Verdict("wr_10", "the data file cannot be read: %s" % described(error))
+
+
+def read_go(wait_limit):
+    """The worker's go: one line on stdin, within the wait limit. Nothing else is ever read from stdin."""
+    deadline = time.monotonic() + wait_limit
+    line = b""
+    while b"\n" not in line:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([0], [], [], remaining)[0]:
+            raise Verdict("wr_500", "the worker did not start the file within %g s of its warm-up" % wait_limit)
+        chunk = os.read(0, GO_LINE_MAX_BYTES)
+        if not chunk:
+            raise Verdict("wr_500", "the worker left before starting the file")
+        line += chunk
+        if len(line) > GO_LINE_MAX_BYTES:
+            break
+    if line.partition(b"\n")[0] != GO_LINE:
+        raise Verdict("wr_500", "the worker's go is malformed")
+
+
+def await_turn(args, frames):
+    """Warm: the call is ready; the data file arrives with the go. The deadline moves by the wait."""
+    waited_from = time.monotonic()
+    read_go(args.wait_limit)
+    frames.deadline += time.monotonic() - waited_from
+    check_data(args.data)
 
 
 def children_of(parent):
@@ -361,6 +400,8 @@ def converse(args, frames, go_fd, result_file):
             raise ValueError("not a list of names")
     except ValueError as error:
         raise Broken("the parameter names are malformed: %s" % error)
+    if args.go_on_stdin:
+        await_turn(args, frames)
     started = time.monotonic()
     try:
         os.write(go_fd, GO)
@@ -419,7 +460,8 @@ def main(argv):
                 parse_kwargs(args.kwargs)
             except (TypeError, ValueError) as error:
                 raise Verdict("wr_500", "the worker passed malformed --kwargs (%s)" % described(error))
-            check_data(args.data)
+            if not args.go_on_stdin:
+                check_data(args.data)
             protect_self()
             report = supervise(args, deadline, result_file)
         except Verdict as verdict:

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, loadConfig, parseByteSize } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { ConfigError, parseByteSize } from '../src/config-reader.js';
 
 test('embedded defaults: local stack endpoints, contract names, 8 GiB containers', () => {
   const config = loadConfig({}, 2);

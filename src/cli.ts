@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { ConfigError } from './config-reader.js';
 import { outputFolderProblem } from './adapters/directory-publisher.js';
 import { asWorkerError } from './domain/errors.js';
 import { healthProblem } from './domain/health.js';

@@ -16,7 +16,7 @@ import { abortReason } from './streams/abort-reason.js';
 import { nextMessage } from './streams/next-message.js';
 import { servicePorts } from './wiring.js';
 import { cutBy } from './operators/cut-by.js';
-import { REPORT_TIME_LIMIT_MS } from './operators/finish-job.js';
+import { REPORT_TIME_LIMIT_MS } from './operators/job-report.js';
 import { holdOwnerMark, type OwnerMark } from './adapters/owner-mark.js';
 import { unownedLifetimeMs } from './domain/ownership.js';
 import { cleanUpAfterDeadOwners } from './sinks/dead-owners.js';

@@ -108,4 +108,70 @@ test('a row at the limit is read, one past it is refused', async () => {
   }
 });
 
+/** Every row of a file through the reader. */
+async function readerRows(file: string): Promise<string[][]> {
+  const rows = openCsvRows(file, (error) => error);
+  const all: string[][] = [];
+  try {
+    for (let row = await rows.next(); row !== undefined; row = await rows.next()) all.push(row);
+  } finally {
+    rows.close();
+  }
+  return all;
+}
+
+/** A text of `length` characters from `alphabet`, drawn by `next`. */
+function randomText(alphabet: readonly string[], length: number, next: () => number): string {
+  let text = '';
+  for (let index = 0; index < length; index += 1) text += alphabet[Math.floor(next() * alphabet.length)];
+  return text;
+}
+
+test('a plain file (ASCII, no quote) gives the rows fast-csv gives, blank lines, whitespace and every line break included', async () => {
+  const alphabet = ['a', '1', '.', '-', 'e', ',', ',', ' ', '\t', '\v', '\f', '\0', '\n', '\n', '\r', '\r\n'];
+  const next = random(29);
+  const file = path.join(scratch, 'plain.csv');
+  for (let attempt = 0; attempt < 1500; attempt += 1) {
+    const text = randomText(alphabet, 1 + Math.floor(next() * 30), next);
+    await writeFile(file, text);
+    assert.equal(await readerRows(file), await fastCsvRows(text), JSON.stringify(text));
+  }
+});
+
+test('a plain file read in many chunks gives the rows fast-csv gives, a \r\n cut between two reads included', async () => {
+  const next = random(31);
+  const file = path.join(scratch, 'plain-long.csv');
+  for (const lineBreak of ['\n', '\r\n', '\r']) {
+    let text = ',0\n';
+    while (text.length < 3 * 256 * 1024)
+      text += `2015-01-01 00:${Math.floor(next() * 60)}:00, ${next() * 100}${next() < 0.01 ? ',' : ''}${lineBreak}`;
+    // Lines that end exactly where each read of 256 KiB ends, and a \r\n across that end.
+    const cut = 256 * 1024;
+    text = `${text.slice(0, cut - 1)}\r\n${text.slice(cut + 1, 2 * cut - 2)}\n\n${text.slice(2 * cut)}`;
+    await writeFile(file, text);
+    assert.equal(await readerRows(file), await fastCsvRows(text), `line break ${JSON.stringify(lineBreak)}`);
+  }
+});
+
+test('a file with a quote or a byte past ASCII is read by the parser itself: quoted values, a byte-order mark', async () => {
+  const file = path.join(scratch, 'quoted-values.csv');
+  const text = '\ufeff,0\n"2015-01-01, 00:00",0.5\n"x""y",é\n';
+  await writeFile(file, text);
+  assert.equal(await readerRows(file), await fastCsvRows(text));
+  assert.equal(await readerRows(file), [
+    ['', '0'],
+    ['2015-01-01, 00:00', '0.5'],
+    ['x"y', 'é'],
+  ]);
+});
+
+test('a file that cannot be read rejects with the error as described', async () => {
+  const rows = openCsvRows(path.join(scratch, 'absent.csv'), (error) => new Error(`described: ${error.message}`));
+  await rows.next().then(
+    () => assert.unreachable('read a missing file'),
+    (error: Error) => assert.match(error.message, /^described: ENOENT/),
+  );
+  rows.close();
+});
+
 test.run();

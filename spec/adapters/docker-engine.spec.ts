@@ -291,6 +291,38 @@ test('the time limit kills the container, which is gone when the run settles', a
   assert.is(await containersOf('timeout'), 0);
 });
 
+test('a run started ahead of its turn waits for its go on stdin, and its clock and time limit start there', async () => {
+  let ended = 0;
+  const go = new Promise<void>((resolve) => setTimeout(resolve, 2_500));
+  const outcome = await engine.runContainer(
+    spec('turn', 'import sys\nprint("warm")\nprint(repr(sys.stdin.readline()))', {
+      timeoutMs: 2_000,
+      turn: { go, waitLimitMs: 60_000, ended: () => (ended += 1) },
+    }),
+    new AbortController().signal,
+  );
+  assert.equal({ exitCode: outcome.exitCode, timedOut: outcome.timedOut }, { exitCode: 0, timedOut: false });
+  assert.is(outcome.output, "warm\n'go\\n'\n");
+  assert.ok(outcome.durationMs < 2_000, `${outcome.durationMs} ms from the go`);
+  assert.is(ended, 1, 'its end was told once, before the run settled');
+  assert.is(await containersOf('turn'), 0);
+});
+
+test('a run aborted before its turn is removed, and its go never reaches it', async () => {
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(), 1_500);
+  const failure = await rejection(
+    engine.runContainer(
+      spec('turn-aborted', 'import sys\nsys.stdin.readline()', {
+        turn: { go: new Promise<void>(() => undefined), waitLimitMs: 60_000, ended: () => undefined },
+      }),
+      abort.signal,
+    ),
+  );
+  assert.is(failure.name, 'AbortError');
+  assert.is(await containersOf('turn-aborted'), 0);
+});
+
 test('the memory limit ends a container that exceeds it, and says so', async () => {
   const outcome = await engine.runContainer(
     spec('memory', 'block = b"x" * (400 * 1024 * 1024)', { memoryBytes: 128 * MIB }),

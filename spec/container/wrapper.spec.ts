@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -52,6 +52,11 @@ interface WrapOptions {
   /** Another --data path than the data file written for the run. */
   readonly data?: string;
   readonly timeLimit?: number;
+  /**
+   * Started ahead of its turn (--go-on-stdin): the data file is put in its folder, and `line` (default `go`) written
+   * to stdin, `afterMs` after the start; an empty line closes stdin instead.
+   */
+  readonly turn?: { readonly afterMs: number; readonly line?: string; readonly waitLimit?: number };
 }
 
 /**
@@ -73,7 +78,18 @@ async function wrap(
     code.replaceAll('{results}', results),
   );
   await writeFile(path.join(dir, 'data.csv'), options.csv ?? CSV);
-  const result = await run(HOST_PYTHON, [
+  const { turn } = options;
+  const dataDir = path.join(dir, 'data');
+  await mkdir(dataDir);
+  const give = (stdin: NodeJS.WritableStream) => {
+    if (turn === undefined) return stdin.end();
+    setTimeout(() => {
+      rename(path.join(dir, 'data.csv'), path.join(dataDir, 'data.csv'))
+        .then(() => stdin.end(turn.line ?? 'go\n'))
+        .catch((error: unknown) => stdin.emit('error', error));
+    }, turn.afterMs);
+  };
+  const args = [
     '-I',
     '-S',
     WRAPPER,
@@ -82,7 +98,7 @@ async function wrap(
     '--function',
     options.fn ?? 'f',
     '--data',
-    options.data ?? path.join(dir, 'data.csv'),
+    options.data ?? path.join(turn === undefined ? dir : dataDir, 'data.csv'),
     '--out',
     results,
     '--kwargs',
@@ -93,7 +109,9 @@ async function wrap(
     String(options.timeLimit ?? 60),
     '--python',
     HOST_PYTHON,
-  ]);
+  ];
+  if (turn !== undefined) args.push('--go-on-stdin', '--wait-limit', String(turn.waitLimit ?? 30));
+  const result = await run(HOST_PYTHON, args, {}, give);
   const report = JSON.parse(await readFile(path.join(results, 'status.json'), 'utf8'));
   const output = await readFile(path.join(results, 'output.csv'), 'utf8').catch(() => undefined);
   return { status: result.status, stderr: result.stderr, report, output, results };
@@ -321,6 +339,44 @@ test("malformed kwargs are wr_500 and an unreadable data file wr_10, decided bef
   const data = await wrap(code, [], { data: path.join(scratch, 'no-such-data.csv') });
   assert.is(data.report.code, 'wr_10');
   for (const result of [kwargs, data]) assert.not.match(result.stderr, 'SUBMISSION-IMPORTED');
+});
+
+const WARMING = [
+  'import os, sys, time',
+  'SEEN = sorted(os.listdir(os.path.dirname(sys.argv[sys.argv.index("--data") + 1])))',
+  'time.sleep(1)',
+  'def f(ts):',
+  '    data = os.path.dirname(sys.argv[sys.argv.index("--data") + 1])',
+  '    return (" ".join(SEEN) or "-", " ".join(sorted(os.listdir(data))), len(ts))',
+].join('\n');
+
+test('ahead of its turn, the call warms up without its data; the wait is neither its runtime nor its time', async () => {
+  // 1 s of warm-up and 3 s of waiting against a limit of 2.5 s: only the warm-up and the call count.
+  const result = await wrap(WARMING, [], { timeLimit: 2.5, turn: { afterMs: 3_000 } });
+  assert.is(result.status, 0, result.stderr);
+  assert.is(result.output, ',0,1,2\n0,-,data.csv,3\n', 'nothing at the warm-up, its file alone at the call');
+  const runtime = result.report.execution_time ?? NaN;
+  assert.ok(runtime >= 0 && runtime < 1, `the runtime ${runtime} s is the call's alone`);
+});
+
+test('the warm-up counts against the time limit', async () => {
+  const code = 'import time\ntime.sleep(2)\ndef f(ts):\n    time.sleep(1)\n    return 1\n';
+  const result = await wrap(code, [], { timeLimit: 2.5, turn: { afterMs: 100 } });
+  assert.equal(result.report, { ok: false, code: 'sb_1', message: 'exceeded the time limit of 2.5 s' });
+});
+
+test("a go that never comes, a stdin closed before it, or another line is the worker's fault: wr_500", async () => {
+  const late = await wrap(WARMING, [], { turn: { afterMs: 6_000, waitLimit: 2 } });
+  assert.equal(late.report, {
+    ok: false,
+    code: 'wr_500',
+    message: 'the worker did not start the file within 2 s of its warm-up',
+  });
+  const gone = await wrap(WARMING, [], { turn: { afterMs: 0, line: '' } });
+  assert.equal(gone.report, { ok: false, code: 'wr_500', message: 'the worker left before starting the file' });
+  const other = await wrap(WARMING, [], { turn: { afterMs: 0, line: 'start\n' } });
+  assert.equal(other.report, { ok: false, code: 'wr_500', message: "the worker's go is malformed" });
+  for (const result of [late, gone, other]) assert.is(result.output, undefined);
 });
 
 const SUPERVISOR_PROBE = `

@@ -11,12 +11,12 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** Runs a command to its end, collecting its output. */
+/** Runs a command to its end, collecting its output; `input` is its stdin, or writes it (and ends it) itself. */
 export function run(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
-  input?: string,
+  input?: string | ((stdin: NodeJS.WritableStream) => void),
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -26,7 +26,8 @@ export function run(
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    if (typeof input === 'function') input(child.stdin);
+    else child.stdin.end(input ?? '');
   });
 }
 

@@ -69,12 +69,14 @@ export async function fakeJobWorld(
     submission?: string;
     ledgers?: MemoryLedger;
     freeMemory?: () => number;
+    /** A report image, whose containers the simulated engine plays. */
+    reportImage?: boolean;
   } = {},
 ): Promise<FakeJobWorld> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-fake-job-'));
   const hub = new RecordingHub();
   const engine = new SimulatedEngine(options.behaviour ?? (() => ({ kind: 'correct' })), options.delayMs);
-  const images = new SimulatedImages(options.buildFailure, options.cachedImage);
+  const images = new SimulatedImages(options.buildFailure, options.cachedImage, options.reportImage);
   const publisher = new MemoryPublisher();
   const store: ObjectStore = new LocalTaskStore(EXAMPLE_TASK, options.submission ?? CORRECT_SUBMISSION);
   const jobLog = createJobLogger('debug', FAKE_JOB, path.join(workDir, 'logs'));

@@ -6,7 +6,7 @@ import type { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
 import type { FileTask } from '../../src/domain/file-run.js';
 import { sandboxLimits } from '../../src/domain/sandbox.js';
-import { wrapperCommand } from '../../src/operators/run-file.js';
+import { turnWaitLimitMs, wrapperCommand } from '../../src/operators/run-file.js';
 import type { ContainerOutcome } from '../../src/ports/container-engine.js';
 import { HOST_PYTHON } from './cli.js';
 
@@ -52,8 +52,8 @@ export interface ContainerRun {
 }
 
 /**
- * Runs the wrapper in the image on one data file as src/operators/run-file.ts does (command, mounts, sandbox limits
- * of a worker configured with a 512 MiB container and `timeLimitSeconds` per file), except that the engine stops
+ * Runs the wrapper in the image on one data file as src/operators/run-file.ts does (command, mounts, its go on stdin,
+ * sandbox limits of a worker configured with a 512 MiB container and `timeLimitSeconds` per file), except that the engine stops
  * the container only after `engineTimeoutMs`: a worker that may never stop it.
  */
 export async function runWrapper(
@@ -81,7 +81,7 @@ export async function runWrapper(
   const outcome = await engine.runContainer(
     {
       image: tag,
-      command: wrapperCommand(run.functionName, run.task, limits.fileTimeLimitMs / 1000),
+      command: wrapperCommand(run.functionName, run.task, limits),
       mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }],
       results: {
         containerPath: '/results',
@@ -92,6 +92,8 @@ export async function runWrapper(
       ...sandboxLimits(limits),
       timeoutMs: timing.engineTimeoutMs,
       labels: run.labels,
+      // Its turn at once: the data file is in place.
+      turn: { go: Promise.resolve(), waitLimitMs: turnWaitLimitMs(limits), ended: () => undefined },
     },
     new AbortController().signal,
   );

@@ -1,5 +1,6 @@
-"""A submission that forges its own verdict, for spec/hostile: one attempt per data file, chosen at import by the name
-of the file in /data, so it can patch the wrapper before the call. Every other file is answered honestly.
+"""A submission that forges its own verdict, for spec/hostile: one attempt per data file, chosen by the name of the
+file in /data at the call (while it warms up, ahead of its turn, /data is empty). It patches the wrapper's state at
+import, before any call. Every other file is answered honestly.
 
 Each attempt worked on the wrapper that ran inside the submission's own process: a runtime of 0, a success the
 submission wrote itself, and a worker's error code (wr_2) for the submission's own failure.
@@ -12,8 +13,7 @@ import time
 
 import pandas as pd
 
-DATA_FILE = os.listdir("/data")[0]
-FAKE = "wr_2: download of data_files/files/%s failed: AccessDenied (worker credentials revoked)" % DATA_FILE
+FAKE = "wr_2: download of data_files/files/%s failed: AccessDenied (worker credentials revoked)"
 
 
 def honest(series):
@@ -47,10 +47,11 @@ def write_status(series):
 
 def fake_worker_message(series):
     """Fails while saying, in the worker's words, that the worker did."""
-    print("pvhub: %s" % FAKE)
-    print("pvhub: %s" % FAKE, file=sys.stderr)
+    fake = FAKE % os.listdir("/data")[0]
+    print("pvhub: %s" % fake)
+    print("pvhub: %s" % fake, file=sys.stderr)
     with open("/results/status.json", "w") as status:
-        json.dump({"ok": False, "code": "wr_2", "message": FAKE}, status)
+        json.dump({"ok": False, "code": "wr_2", "message": fake}, status)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1)
@@ -62,9 +63,8 @@ BEHAVIOURS = {
     "1002_ac_power_ts03.csv": fake_worker_message,
 }
 
-if DATA_FILE == "1001_ac_power_ts01.csv":
-    patch_wrapper_state()
+patch_wrapper_state()
 
 
 def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling_frequency=None):
-    return BEHAVIOURS.get(DATA_FILE, honest)(time_series)
+    return BEHAVIOURS.get(os.listdir("/data")[0], honest)(time_series)

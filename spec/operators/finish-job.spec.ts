@@ -18,8 +18,8 @@ import type { ContainerEngine, ContainerOutcome, ContainerRunSpec } from '../../
 import type { ResultNames, ResultsPublisher } from '../../src/ports/results-publisher.js';
 import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { finishJob, type FinishPorts } from '../../src/operators/finish-job.js';
-import type { JobScope } from '../../src/operators/job-scope.js';
 import { FILE_TRIES } from '../../src/operators/retry-infrastructure-faults.js';
+import { JobReport } from '../../src/operators/job-report.js';
 import { HOST_PYTHON } from '../helpers/cli.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
@@ -125,41 +125,74 @@ const CELLS_FAILED: Run = async (spec) => {
 
 type Run = (spec: ContainerRunSpec, signal: AbortSignal) => Promise<ContainerOutcome>;
 
-/** An engine with every image, whose report container runs as `run`; it keeps the run specs it was given. */
+/**
+ * An engine with every image, whose report container waits for its rows, as the real one does, and then runs as
+ * `run`; it keeps the run specs it was given and the rows each was given.
+ */
 function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
   const runs: ContainerRunSpec[] = [];
+  const rows: string[][] = [];
   const engine: ContainerEngine = {
     imageExists: async () => true,
     buildImage: async () => assert.unreachable('every image exists') as never,
     pullImage: async () => assert.unreachable('every image exists') as never,
     runContainer: async (spec, signal) => {
       runs.push(spec);
+      rows.push(await rowsOf(spec, signal));
       return run(spec, signal);
     },
     removeContainers: async () => 0,
     ...withoutEgress,
     ...withoutImageCache,
   };
-  return { engine, runs };
+  return { engine, runs, rows };
 }
 
 const JOB_LABELS = { 'pvhub.managed': 'true', 'pvhub.submission': '9' };
 const LIMITS = loadConfig({}).limits;
 
-const scope = (): JobScope => ({ dir: scratch, log: pino({ level: 'silent' }), labels: JOB_LABELS });
-
 /** The report image as the worker makes it, over the given engine. */
 const imagesOn = (engine: ContainerEngine) =>
   new DockerImageBuilder({ engine, limits: LIMITS, hostPython: HOST_PYTHON, baseImageRepository: 'python' });
 
-const finishWith = (ws: BuiltWorkspace, tally: Tally, ports: FinishPorts) =>
-  finishJob(ws, tally, scope(), ports, LIMITS);
+/** The ports of a finish, and the engine its report renders on. */
+interface FinishDeps extends FinishPorts {
+  readonly engine: ContainerEngine;
+}
+
+/** The job's report as the job makes it, started only by the finish (no files ran before). */
+const reportOn = (engine: ContainerEngine) =>
+  new JobReport({
+    engine,
+    images: imagesOn(engine),
+    limits: LIMITS,
+    labels: JOB_LABELS,
+    freeMemory: () => 0,
+    jobTimeLimitMs: 60_000,
+  });
+
+const finishWith = (ws: BuiltWorkspace, tally: Tally, { engine, ...ports }: FinishDeps) =>
+  finishJob(ws, tally, ports, reportOn(engine));
+
+/** The rows a report container was given: they arrive after it started, in the folder mounted at /input. */
+async function rowsOf(spec: ContainerRunSpec, signal: AbortSignal): Promise<string[]> {
+  const input = spec.mounts.find((mount) => mount.containerPath === '/input')?.hostPath ?? '';
+  for (;;) {
+    signal.throwIfAborted();
+    const text = await readFile(path.join(input, 'args.json'), 'utf8').catch(() => undefined);
+    if (text !== undefined) return JSON.parse(text) as string[];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The private report the finish published. */
+const publishedReport = () => readFile(path.join(scratch, 'report', 'private_results.html'), 'utf8');
 
 /** Records every call in order; `failing` names the call that rejects; the report container runs as `run`. */
-function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run) {
+function recorder(failing?: 'publish' | 'result' | 'publish report' | 'status finished', run?: Run) {
   const hub = new RecordingHub();
   const { calls, fileErrors } = hub;
-  if (failing !== undefined && failing !== 'publish') hub.failing.set(failing, new Error(`${failing} refused`));
+  if (failing === 'result' || failing === 'status finished') hub.failing.set(failing, new Error(`${failing} refused`));
   let published: string[] = [];
   let names: ResultNames | undefined;
   const fail = (call: string) => {
@@ -172,14 +205,18 @@ function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run)
       published = (await readdir(resultsDir)).sort();
       names = resultNames;
     },
+    async publishReport(_job, reportPath) {
+      calls.push('publish report');
+      fail('publish report');
+      assert.is(reportPath, path.join(scratch, 'report', 'private_results.html'));
+    },
     async publishLogs() {},
   };
-  const { engine, runs } = fakeEngine(run);
-  const deps: FinishPorts = {
+  const { engine, runs, rows } = fakeEngine(run);
+  const deps: FinishDeps = {
     hub,
     publisher,
     engine,
-    images: imagesOn(engine),
     ledger: LedgerSession.fresh(new MemoryLedger(), workspace().job),
   };
   return {
@@ -187,6 +224,7 @@ function recorder(failing?: 'publish' | 'result' | 'status finished', run?: Run)
     deps,
     fileErrors,
     runs,
+    rows,
     published: () => published,
     names: () => names,
     stored: () => hub.results.at(-1),
@@ -202,11 +240,10 @@ test('writes the results folder, then publishes, stores the result and only then
   assert.is(events.length, 1);
   const event = events[0];
   if (event?.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
-  assert.equal(record.calls, ['publish', 'result', 'status finished']);
+  assert.equal(record.calls, ['publish', 'result', 'publish report', 'status finished']);
   assert.equal(record.published(), [
     'execution_time.csv',
     'files',
-    'private_results.html',
     'report.html',
     'submission_full_results.csv',
     'submission_function_info.json',
@@ -245,7 +282,7 @@ test('writes the results folder, then publishes, stores the result and only then
   assert.is(event.reportFromTemplate, false);
   assert.equal(record.fileErrors, [], 'a task without a template is no error');
   assert.equal(record.runs, [], 'and runs no report container');
-  const report = await readFile(path.join(results, 'private_results.html'), 'utf8');
+  const report = await publishedReport();
   assert.match(report, '<svg');
   assert.match(report, 'op_8: the output has 2 values, the reference 3');
 });
@@ -277,7 +314,8 @@ test('each failing step has its code and stops the steps after it', async () => 
   const cases = [
     ['publish', 'wr_1', ['publish']],
     ['result', 'wr_4', ['publish', 'result']],
-    ['status finished', 'wr_5', ['publish', 'result', 'status finished']],
+    ['publish report', 'wr_1', ['publish', 'result', 'publish report']],
+    ['status finished', 'wr_5', ['publish', 'result', 'publish report', 'status finished']],
   ] as const;
   for (const [step, code, calls] of cases) {
     const record = recorder(step);
@@ -305,37 +343,29 @@ test("a template that fails is the task's fault: logged, never sent to the Hub; 
   assert.is(event.reportWarning, note);
   assert.is(event.reportFromTemplate, false);
   assert.equal(record.fileErrors, [], "no non-breaking error: it would count in the participant's error rate");
-  assert.equal(record.calls, ['publish', 'result', 'status finished']);
-  assert.match(
-    await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
-    'the built-in report was written',
-  );
+  assert.equal(record.calls, ['publish', 'result', 'publish report', 'status finished']);
+  assert.match(await publishedReport(), 'the built-in report was written');
   const [run] = record.runs;
   assert.is(record.runs.length, 1);
   assert.match(run?.image ?? '', /^pvhub-report:[0-9a-f]{32}$/);
   assert.equal(run?.labels, { ...JOB_LABELS, 'pvhub.report': 'marimo' }, 'the job labels: a cancelled job removes it');
   assert.equal(
     run?.mounts.map((mount) => [mount.containerPath, mount.readOnly]),
-    [['/template', true]],
+    [
+      ['/template', true],
+      ['/input', true],
+    ],
+    'the template, and the rows once they exist, read-only',
   );
   assert.equal(
     [run?.results?.containerPath, run?.results?.collect],
     ['/report', ['report.html']],
     'the report comes out of a results volume',
   );
-  assert.equal(run?.command.slice(0, 9), [
-    'python',
-    '-m',
-    'marimo',
-    'export',
-    'html',
-    '/template/template.py',
-    '-o',
-    '/report/report.html',
-    '--no-include-code',
-  ]);
+  assert.equal(run?.command.slice(0, 2), ['python', '-c']);
+  assert.match(run?.command[2] ?? '', '"export",\n        "html",\n        "/template/template.py"');
   assert.ok(
-    run?.command.includes(
+    record.rows[0]?.includes(
       '--results_df={"file_name": "a.csv", "runtime": 1.0, "mean_absolute_error_time_series": 10.0, "issue": "none", "run_time": 1.0}',
     ),
   );
@@ -350,7 +380,6 @@ test("a report container removed from outside runs again; a fault that stays fai
     finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
       ...once.deps,
       engine: flaky.engine,
-      images: imagesOn(flaky.engine),
     }),
   );
   assert.is(event.type, 'finished');
@@ -365,7 +394,6 @@ test("a report container removed from outside runs again; a fault that stays fai
     finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
       ...always.deps,
       engine: gone.engine,
-      images: imagesOn(gone.engine),
     }),
   ).then(
     () => assert.unreachable('finished'),
@@ -374,7 +402,8 @@ test("a report container removed from outside runs again; a fault that stays fai
   assert.instance(error, InfrastructureFault);
   assert.is(gone.runs.length, FILE_TRIES);
   assert.equal(always.fileErrors, [], 'no op_500 of the template');
-  assert.equal(always.calls, [], 'nothing published, no status');
+  // The results and their PUT went ahead while the report rendered (both are sent again by the next attempt).
+  assert.not.ok(always.calls.includes('status finished'), 'never finished');
 });
 
 test('a report marimo exported with some cells failed is kept, as the Hub shows it; the Hub is told nothing', async () => {
@@ -383,12 +412,9 @@ test('a report marimo exported with some cells failed is kept, as the Hub shows 
   if (event.type !== 'finished') return assert.unreachable(`not finished: ${JSON.stringify(event)}`);
   assert.is(event.reportFromTemplate, true);
   assert.match(event.reportWarning ?? '', "some cells of the task's report template failed");
-  assert.is(
-    await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
-    '<html>marimo: ValueError in a cell</html>',
-  );
+  assert.is(await publishedReport(), '<html>marimo: ValueError in a cell</html>');
   assert.equal(record.fileErrors, []);
-  assert.equal(record.calls, ['publish', 'result', 'status finished']);
+  assert.equal(record.calls, ['publish', 'result', 'publish report', 'status finished']);
 });
 
 test("a task listing the runtime as run_time (the Hub's az-tilt) gets it in its full results, and its template under both names", async () => {
@@ -403,15 +429,42 @@ test("a task listing the runtime as run_time (the Hub's az-tilt) gets it in its 
     await readFile(path.join(scratch, 'results', 'submission_full_results.csv'), 'utf8'),
     ',file_name,run_time,mean_absolute_error_time_series\n0,a.csv,1.5,10.0\n',
   );
-  assert.ok(
-    record.runs[0]?.command.includes(
-      '--results_df={"file_name": "a.csv", "run_time": 1.5, "mean_absolute_error_time_series": 10.0, "runtime": 1.5}',
-    ),
-    record.runs[0]?.command.join(' '),
-  );
+  assert.equal(record.rows[0], [
+    '--results_df={"file_name": "a.csv", "run_time": 1.5, "mean_absolute_error_time_series": 10.0, "runtime": 1.5}',
+  ]);
 });
 
-test('unsubscribing stops the report container, and nothing is published', async () => {
+test('the result PUT does not wait for the report; its upload and the status finished do', async () => {
+  let render = () => undefined as void;
+  const rendered = new Promise<void>((resolve) => (render = resolve));
+  let reportDone = false;
+  const record = recorder(undefined, async (spec) => {
+    await rendered;
+    await writeFile(path.join(spec.results?.hostDir ?? '', 'report.html'), '<html>the template</html>');
+    reportDone = true;
+    return { ...MARIMO_FAILURE, exitCode: 0, output: '' };
+  });
+  const resultStored = new Promise<void>((resolve) => {
+    const hub = record.deps.hub;
+    const updateResult = hub.updateResult.bind(hub);
+    hub.updateResult = async (id, results) => {
+      await updateResult(id, results);
+      resolve();
+    };
+  });
+  const finished = lastValueFrom(finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), record.deps));
+  await resultStored;
+  assert.not.ok(reportDone, 'the report is still rendering');
+  assert.equal(record.calls, ['publish', 'result']);
+  render();
+  const event = await finished;
+  assert.is(event.type, 'finished');
+  assert.equal(record.calls, ['publish', 'result', 'publish report', 'status finished']);
+  assert.is(await publishedReport(), '<html>the template</html>', "the template's report is the one published");
+  assert.is(record.rows[0]?.length, 1);
+});
+
+test('unsubscribing during the report stops its container; neither the report nor a status follows', async () => {
   const record = recorder();
   let started = () => undefined as void;
   const running = new Promise<void>((resolve) => (started = resolve));
@@ -429,13 +482,12 @@ test('unsubscribing stops the report container, and nothing is published', async
   const subscription = finishWith(await withTemplate(), tallyOf(scored(A, 1, 10)), {
     ...record.deps,
     engine,
-    images: imagesOn(engine),
   }).subscribe({ error: () => undefined });
   await running;
   subscription.unsubscribe();
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.ok(aborted, 'the run was aborted');
-  assert.equal(record.calls, [], 'no publish, no result, no status');
+  assert.equal(record.calls, ['publish', 'result'], 'no report upload, no status');
 });
 
 test('unsubscribing while the results upload: neither the result nor a status follows it', async () => {
@@ -449,6 +501,7 @@ test('unsubscribing while the results upload: neither the result nor a status fo
       uploading();
       return new Promise<void>((resolve) => (finishUpload = resolve));
     },
+    publishReport: async () => assert.unreachable('the report is not published after a cancel'),
     publishLogs: async () => undefined,
   };
   const subscription = finishWith(workspace(), tallyOf(scored(A, 1, 10)), { ...record.deps, publisher }).subscribe({

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { concat, defer, type Observable, of, Subject, throwError } from 'rxjs';
+import { concat, defer, type Observable, of, Subject, tap, throwError } from 'rxjs';
 import { marbleScheduler } from '../helpers/marbles.js';
-import { runWithinMemory } from '../../src/operators/run-within-memory.js';
+import { runWithinMemory, type Turn } from '../../src/operators/run-within-memory.js';
 
 const GIB = 1024 ** 3;
 
@@ -117,6 +117,91 @@ test('completes at once on an empty source', () => {
     );
     expectObservable(result).toBe('|');
   });
+});
+
+/** Runs whose turns a spec drives: each records its subscription, its go, and ends when told. */
+function controlledRuns() {
+  const subscribed: string[] = [];
+  const went: string[] = [];
+  const turns = new Map<string, Turn>();
+  const ends = new Map<string, Subject<string>>();
+  const unsubscribed: string[] = [];
+  const project = (item: string, _index: number, turn: Turn): Observable<string> =>
+    defer(() => {
+      subscribed.push(item);
+      turns.set(item, turn);
+      void turn.go.then(() => went.push(item));
+      const end = new Subject<string>();
+      ends.set(item, end);
+      return end.pipe(tap({ unsubscribe: () => unsubscribed.push(item) }));
+    });
+  const end = (item: string) => {
+    ends.get(item)?.next(item);
+    ends.get(item)?.complete();
+  };
+  return { project, subscribed, went, turns, end, unsubscribed };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('runs start ahead of their turn within the budget, and get it oldest first as the running ones are done', async () => {
+  const runs = controlledRuns();
+  const results: string[] = [];
+  of('a', 'b', 'c', 'd', 'e')
+    .pipe(runWithinMemory(runs.project, { costOf: () => 1, freeMemory: () => 10, maxConcurrent: 2, ahead: 2 }))
+    .subscribe((value) => results.push(value));
+  await settle();
+  assert.equal(runs.subscribed, ['a', 'b', 'c', 'd'], 'two running, two ahead');
+  assert.equal(runs.went, ['a', 'b']);
+  runs.turns.get('b')?.done();
+  await settle();
+  assert.equal(runs.went, ['a', 'b', 'c'], 'b done: the oldest ahead gets its turn before b completes');
+  assert.equal(runs.subscribed, ['a', 'b', 'c', 'd', 'e'], 'and another starts ahead');
+  runs.end('a');
+  await settle();
+  assert.equal(runs.went, ['a', 'b', 'c', 'd']);
+  for (const item of ['b', 'c', 'd']) runs.end(item);
+  await settle();
+  assert.equal(runs.went, ['a', 'b', 'c', 'd', 'e']);
+  runs.end('e');
+  assert.equal(results, ['a', 'b', 'c', 'd', 'e']);
+});
+
+test('a run started ahead holds its reservation: none starts ahead beyond the budget, even as the one run', async () => {
+  const runs = controlledRuns();
+  of('a', 'b', 'c')
+    .pipe(runWithinMemory(runs.project, { costOf: () => 4, freeMemory: () => 8, maxConcurrent: 1, ahead: 2 }))
+    .subscribe();
+  await settle();
+  assert.equal(runs.subscribed, ['a', 'b'], 'one running, one ahead: the budget holds two');
+  runs.turns.get('a')?.done();
+  await settle();
+  assert.equal(runs.went, ['a', 'b']);
+  assert.equal(runs.subscribed, ['a', 'b'], 'a done but not completed still holds its reservation: c waits');
+  runs.end('a');
+  await settle();
+  assert.equal(runs.subscribed, ['a', 'b', 'c']);
+
+  const small = controlledRuns();
+  of('a', 'b')
+    .pipe(runWithinMemory(small.project, { costOf: () => 8, freeMemory: () => 1, maxConcurrent: 2, ahead: 2 }))
+    .subscribe();
+  await settle();
+  assert.equal(small.subscribed, ['a'], 'the one run goes over the budget; nothing goes ahead of it');
+});
+
+test('unsubscribing stops the runs started ahead too, and they never get their turn', async () => {
+  const runs = controlledRuns();
+  const subscription = of('a', 'b', 'c')
+    .pipe(runWithinMemory(runs.project, { costOf: () => 1, freeMemory: () => 10, maxConcurrent: 1, ahead: 2 }))
+    .subscribe();
+  await settle();
+  assert.equal(runs.subscribed, ['a', 'b', 'c']);
+  subscription.unsubscribe();
+  runs.turns.get('a')?.done();
+  await settle();
+  assert.equal(runs.unsubscribed, ['a', 'b', 'c']);
+  assert.equal(runs.went, ['a']);
 });
 
 test.run();

@@ -15,6 +15,7 @@ import {
   jobTimeBudget,
   settleMessage,
 } from '../../src/operators/settle-message.js';
+import { receiptsSpent } from '../../src/domain/ledger.js';
 import type { QueueMessage } from '../../src/ports/job-queue.js';
 import { RecordingQueue } from '../../src/adapters/simulated/queue.js';
 import { FAKE_LIMITS, FAKE_WORKER, type FakeJobWorld, fakeJobWorld } from '../helpers/fake-ports.js';
@@ -94,12 +95,19 @@ test('the job budget is the configured limit, less for a message whose 12-hour c
   assert.ok(jobTimeBudget(message(2, now - 12 * HOUR), 11 * HOUR, now) <= 0);
 });
 
-test('receipt: a message taken more than maxReceives times, or with no time left, is refused with its reason', () => {
-  assert.is(receiptRefusal(message(3), 3, HOUR), undefined);
-  const crashed = receiptRefusal(message(4), 3, HOUR);
+test('receipt: a message whose receipts spent more than maxReceives tries, or with no time left, is refused with its reason', () => {
+  assert.is(receiptRefusal(message(3), 3, 3, HOUR), undefined);
+  const crashed = receiptRefusal(message(4), 4, 3, HOUR);
   assert.is(crashed?.code, 'wr_500');
-  assert.match(crashed?.message ?? '', 'taken 4 times');
-  assert.is(receiptRefusal(message(1), 3, 0)?.code, 'op_500');
+  assert.match(crashed?.message ?? '', 'taken 4 times and');
+  assert.match(receiptRefusal(message(6), 4, 3, HOUR)?.message ?? '', 'taken 6 times (2 handed back on a stop)');
+  assert.is(receiptRefusal(message(1), 1, 3, 0)?.code, 'op_500');
+});
+
+test('receipts spent: an attempt handed back on a stop is not a try, up to maxReceives of them', () => {
+  assert.is(receiptsSpent(3, 0, 3), 3);
+  assert.is(receiptsSpent(3, 1, 3), 2);
+  assert.is(receiptsSpent(9, 7, 3), 6, 'a worker stopped over and over by its host still ends the job');
 });
 
 /** Ports whose Hub and queue record what they are asked; the Hub is up or unreachable. */
@@ -200,12 +208,34 @@ test('a job that finishes is deleted; one stopped by the signal mid-run is relea
   assert.equal(stopped.seen.queue, ['release']);
   assert.equal(stopped.seen.statuses, ['running'], 'the Hub is not told: the next worker runs it');
   assert.is(hanging.engine.running.size, 0);
+  assert.is(stopped.world.ledgers.stops.size, 1, 'the attempt is marked stopped: it spent none of the tries');
+});
+
+test('a message received more than maxReceives times runs when the receipts beyond were attempts stopped by a signal', async () => {
+  const { ports, options, seen, world } = await portsRecording(true);
+  world.ledgers.stops.add('a-deploy').add('a-scale-in');
+  const outcome = await lastValueFrom(settleMessage({ ...message(4), body: RUNNABLE }, ports, options));
+  assert.equal(outcome, { action: 'deleted', submissionId: 7, result: 'finished' });
+  assert.equal(seen.statuses, ['running', 'finished']);
+});
+
+test('a job that fails on our infrastructure is released while its tries remain, stops not counted among them', async () => {
+  const { ports, options, seen, world } = await portsRecording(true);
+  world.ledgers.stops.add('a-deploy');
+  // As the HTTP adapter reports a metadata GET that got no answer through its retries.
+  const noAnswer = 'GET file_metadata/filemetadata/5/ failed: no answer within 3 s';
+  world.hub.failing.set('file metadata', new WorkerError('wr_7', noAnswer, { retryable: true }));
+  const outcome = await lastValueFrom(settleMessage({ ...message(3), body: RUNNABLE }, ports, options));
+  assert.equal(outcome, { action: 'released', submissionId: 7, code: 'wr_7' });
+  assert.equal(seen.queue, ['release']);
+  assert.not.ok(seen.statuses.includes('failed'), 'the Hub is not told it failed: another try may pass');
 });
 
 test('a message whose job gave the Hub its final status already (its delete was lost) is only deleted: nothing runs, nothing is told', async () => {
   const { ports, options, seen, world } = await portsRecording(true);
-  world.ledgers.applied = ['status-finished'];
-  const outcome = await lastValueFrom(settleMessage({ ...message(2), body: RUNNABLE }, ports, options));
+  world.ledgers.facts.push({ call: 'status-finished', tryId: 'an-earlier-attempt', kind: 'sent' });
+  // Received past maxReceives too: what the Hub shows already is not reported failed.
+  const outcome = await lastValueFrom(settleMessage({ ...message(4), body: RUNNABLE }, ports, options));
   assert.equal(outcome, { action: 'deleted', submissionId: 7, result: 'finished' });
   assert.equal(seen.queue, ['delete']);
   assert.equal(world.hub.calls, []);

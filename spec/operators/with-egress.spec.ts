@@ -40,7 +40,14 @@ async function world(
     publishedLogs.set(publisher, await readFile(made.jobLog.file, 'utf8'));
     await publisher.publishLogs(job, dir);
   };
-  const ports = { ...made.ports, publisher: { publishResults: publisher.publishResults.bind(publisher), publishLogs } };
+  const ports = {
+    ...made.ports,
+    publisher: {
+      publishResults: publisher.publishResults.bind(publisher),
+      publishReport: publisher.publishReport.bind(publisher),
+      publishLogs,
+    },
+  };
   if (allowlist === undefined) return { ...made, ports };
   const task = path.join(made.workDir, 'task');
   await cp(EXAMPLE_TASK, task, { recursive: true });

@@ -187,4 +187,18 @@ test('a progress or file error whose answer was lost counts as applied: the next
   assert.equal([hub.progress.length, hub.fileErrors.length], [2, 1]);
 });
 
+test('an attempt that dies while its progress call is under way (applied, not yet answered): the next does not send it again', async () => {
+  const hub = new RecordingHub();
+  const ledgers = new MemoryLedger();
+  const progress = hub.progressIncrement.bind(hub);
+  // Applied, and then the process is gone before the answer: the call never returns.
+  hub.progressIncrement = (id, seconds) => progress(id, seconds).then(() => new Promise<never>(() => undefined));
+  const ledger = await ledgerWith([scored('a.csv', 1000)], ledgers);
+  void lastValueFrom(from([scored('a.csv', 1000)]).pipe(reportFileProgress(hub, ledger, 7, silent, 0)));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  hub.progressIncrement = progress;
+  await reported(hub, [scored('a.csv', 1000), scored('b.csv', 1000)], ledgers);
+  assert.equal(hub.progress, [1, 1], "a.csv's progress once, b.csv's once");
+});
+
 test.run();

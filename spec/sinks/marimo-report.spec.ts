@@ -17,6 +17,7 @@ import type { BuiltWorkspace } from '../../src/domain/workspace.js';
 import type { ContainerEngine } from '../../src/ports/container-engine.js';
 import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import { finishJob } from '../../src/operators/finish-job.js';
+import { JobReport } from '../../src/operators/job-report.js';
 import {
   argumentProblem,
   type MarimoOptions,
@@ -379,21 +380,20 @@ async function finishWith(templateText: string) {
   };
   const hub = new RecordingHub();
   const publisher = new MemoryPublisher();
-  const scope = { dir: scratch, log, labels: LABELS };
+  const report = new JobReport({ engine, images, limits, labels: LABELS, freeMemory: () => 0, jobTimeLimitMs: 60_000 });
   const event = await lastValueFrom(
     finishJob(
       ws,
       addScore(emptyTally(1), SCORE),
-      scope,
-      { hub, publisher, engine, images, ledger: LedgerSession.fresh(new MemoryLedger(), ws.job) },
-      limits,
+      { hub, publisher, ledger: LedgerSession.fresh(new MemoryLedger(), ws.job) },
+      report,
     ),
   );
   if (event.type !== 'finished') return assert.unreachable('not finished') as never;
   return {
     event,
     fileErrors: hub.fileErrors,
-    report: await readFile(path.join(scratch, 'results', 'private_results.html'), 'utf8'),
+    report: await readFile(path.join(scratch, 'report', 'private_results.html'), 'utf8'),
   };
 }
 

@@ -1,28 +1,14 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Job } from '../../src/domain/job.js';
-import type { ObjectStore } from '../../src/ports/object-store.js';
 import { StorePublisher } from '../../src/sinks/store-publisher.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
 const JOB: Job = { analysisId: 1, submissionId: 12, userId: 'u-1', submissionFilename: 's.zip', pythonVersion: '3.11' };
 const RESULTS_PREFIX = 'submission_files/submission_user_u-1/submission_12/results/';
-
-/** A bucket in memory: what was uploaded under which key, with its content type and text. */
-class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, { contentType: string; text: string }>();
-  async list(prefix: string): Promise<string[]> {
-    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
-  }
-  async download(): Promise<void> {
-    throw new Error('nothing is downloaded here');
-  }
-  async upload(key: string, sourcePath: string, contentType: string): Promise<void> {
-    this.objects.set(key, { contentType, text: await readFile(sourcePath, 'utf8') });
-  }
-}
 
 let scratch = '';
 test.before.each(async () => {
@@ -32,28 +18,33 @@ test.after.each(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-/** A results folder as the job's finish writes it: both reports beside the tables, the outputs under files/. */
-async function resultsFolder(): Promise<string> {
+/** A results folder as the job's finish writes it (the built-in report beside the tables), and the private report. */
+async function resultsFolder(): Promise<{ dir: string; report: string }> {
   const dir = path.join(scratch, 'results');
   await mkdir(path.join(dir, 'files'), { recursive: true });
   const files: Record<string, string> = {
-    'private_results.html': '<html>the task template</html>',
     'report.html': '<html>built in</html>',
     'ts-public-metrics.json': '{}',
     'submission_full_results.csv': ',file_name\n',
     'files/a.csv': 'x\n',
   };
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
-  return dir;
+  const report = path.join(scratch, 'report', 'private_results.html');
+  await mkdir(path.dirname(report));
+  await writeFile(report, '<html>the task template</html>');
+  return { dir, report };
 }
 
 test('the Hub gets one report under results/, the private one: the front end opens the first .html it finds', async () => {
   const store = new MemoryStore();
-  await new StorePublisher(store).publishResults(JOB, await resultsFolder());
-  const keys = (await store.list(RESULTS_PREFIX)).map((key) => key.slice(RESULTS_PREFIX.length));
-  assert.equal(keys, ['files/a.csv', 'private_results.html', 'submission_full_results.csv', 'ts-public-metrics.json']);
+  const publisher = new StorePublisher(store);
+  const { dir, report } = await resultsFolder();
+  await publisher.publishResults(JOB, dir);
+  const keys = async () => (await store.list(RESULTS_PREFIX)).map((key) => key.slice(RESULTS_PREFIX.length));
+  assert.equal(await keys(), ['files/a.csv', 'submission_full_results.csv', 'ts-public-metrics.json']);
+  await publisher.publishReport(JOB, report);
   assert.equal(
-    keys.filter((key) => key.endsWith('.html')),
+    (await keys()).filter((key) => key.endsWith('.html')),
     ['private_results.html'],
   );
   assert.equal(store.objects.get(`${RESULTS_PREFIX}private_results.html`), {

@@ -54,10 +54,13 @@ export class DirectoryPublisher implements ResultsPublisher {
     const rename_ = async (from: string, to: string) =>
       rename(path.join(this.staging, from), path.join(this.staging, to)).catch(() => undefined);
     await rename_(names.publicResultsTable, 'results.json');
-    const needsNetwork = await serveMarimoPageBeside(
-      path.join(this.staging, RESULT_FILES.report),
-      this.options.hostPython,
-    );
+  }
+
+  async publishReport(_job: unknown, reportPath: string): Promise<void> {
+    const report = path.join(this.staging, RESULT_FILES.report);
+    await mkdir(this.staging, { recursive: true });
+    await cp(reportPath, report);
+    const needsNetwork = await serveMarimoPageBeside(report, this.options.hostPython);
     if (needsNetwork !== undefined)
       this.options.log.warn(`${RESULT_FILES.report} needs network to show: ${needsNetwork}`);
   }

@@ -17,10 +17,12 @@ import type {
   ContainerRunSpec,
   ContainerSweep,
   ImageBuildSpec,
+  RunTurn,
 } from '../ports/container-engine.js';
 import { forceRemove, labelFilter } from './docker-common.js';
 import { commitContainer, DockerImages } from './docker-images.js';
 import { runNetworkEnv } from './docker-networking.js';
+import { unlessAborted } from '../streams/unless-aborted.js';
 import {
   collectResults,
   holdResultsVolume,
@@ -42,6 +44,8 @@ const RESULTS_POLL_MS = 200;
 const OUTPUT_DRAIN_MS = 2_000;
 const BUILD_TAIL_LINES = 8;
 const DEFAULT_TMP_BYTES = 256 * 1024 ** 2;
+/** What a turn's go writes to the command's stdin (container/pvhub_wrapper.py reads it). */
+const GO_LINE = 'go\n';
 
 /** The parts of a build's or a pull's progress event we read (Docker's JSON message). */
 interface ProgressEvent {
@@ -215,6 +219,8 @@ function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): 
     Env: runNetworkEnv(spec.network),
     AttachStdout: true,
     AttachStderr: true,
+    // A turn's go is the only thing ever written to stdin; it closes when the worker's attach ends (the worker gone).
+    ...(spec.turn === undefined ? {} : { AttachStdin: true, OpenStdin: true, StdinOnce: true }),
     HostConfig: {
       NetworkMode: spec.network?.name ?? 'none',
       CapDrop: ['ALL'],
@@ -254,17 +260,29 @@ interface ResultsWatch {
   readonly capBytes: number;
 }
 
+/** A turn and the way to hand its go to the command. */
+interface Turn {
+  readonly turn: RunTurn;
+  readonly send: () => void;
+}
+
 /**
  * Starts the container and waits for its end, killing it at the time limit, when the signal fires, or when its
- * writable mounts hold more than the results cap.
+ * writable mounts hold more than the results cap. With a turn, the command warms up until the go, and the clock
+ * starts there.
  */
 async function runToEnd(
   container: Dockerode.Container,
   timeoutMs: number,
   signal: AbortSignal,
   watch?: ResultsWatch,
+  turn?: Turn,
 ): Promise<Ending> {
   await container.start();
+  if (turn !== undefined) {
+    await unlessAborted(turn.turn.go, signal, () => abortError(signal));
+    turn.send();
+  }
   const started = Date.now();
   let stoppedBy: Ending['stoppedBy'];
   const stop = (reason: StopReason) => {
@@ -291,7 +309,9 @@ async function runToEnd(
   if (signal.aborted) onAbort();
   try {
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    return { statusCode: StatusCode, stoppedBy, durationMs: Date.now() - started };
+    const durationMs = Date.now() - started;
+    turn?.turn.ended();
+    return { statusCode: StatusCode, stoppedBy, durationMs };
   } finally {
     clearTimeout(timer);
     if (poller !== undefined) clearInterval(poller);
@@ -347,6 +367,8 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    // Its rejection is the run's, thrown where the go is awaited; a run that fails before that must not leave it unhandled.
+    spec.turn?.go.catch(() => undefined);
     signal.throwIfAborted();
     const { results } = spec;
     if (results === undefined) return this.runAndRemove(spec, signal, []);
@@ -407,7 +429,13 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
     signal.throwIfAborted();
     const output = new CappedOutput(spec.outputCapBytes);
     // Attached before the start, so not one byte of output is missed.
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const { turn } = spec;
+    const stream = await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      ...(turn === undefined ? {} : { stdin: true, hijack: true }),
+    });
     const drained = new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
@@ -424,7 +452,8 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
       const dirs = spec.mounts.filter((mount) => !mount.readOnly).map((mount) => mount.hostPath);
       const watch =
         spec.resultsCapBytes === undefined || dirs.length === 0 ? undefined : { dirs, capBytes: spec.resultsCapBytes };
-      const ending = await runToEnd(container, spec.timeoutMs, signal, watch);
+      const send = () => void (stream as NodeJS.ReadWriteStream).write(GO_LINE);
+      const ending = await runToEnd(container, spec.timeoutMs, signal, watch, turn && { turn, send });
       if (ending.stoppedBy === 'abort') throw abortError(signal);
       await waitAtMost(drained, OUTPUT_DRAIN_MS);
       const { State } = await container.inspect();

@@ -114,8 +114,9 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
     });
   }
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    // A container started ahead of its turn may wait that long for its go before its time limit starts.
     return this.classified(this.engine.runContainer(spec, signal), {
-      withinMs: spec.timeoutMs + this.answerMs,
+      withinMs: (spec.turn?.waitLimitMs ?? 0) + spec.timeoutMs + this.answerMs,
       signal,
     });
   }

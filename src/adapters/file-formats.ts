@@ -1,5 +1,5 @@
 import type { FileFormats } from '../ports/file-formats.js';
-import { openCsvRows } from './csv-rows.js';
+import { openCsvRows, scanCsvRows } from './csv-rows.js';
 import { readTestLinks } from './metadata-csv.js';
 import { extractSubmission } from './submission-archive.js';
 
@@ -8,4 +8,5 @@ export const hubFileFormats: FileFormats = {
   extractSubmission: (source, destination) => extractSubmission(source, destination),
   readTestLinks,
   openCsv: openCsvRows,
+  scanCsv: scanCsvRows,
 };

@@ -1,10 +1,9 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
-import type { HubSettings } from '../config.js';
 import { type ErrorCode, WorkerError } from '../domain/errors.js';
 import type { FileMetadata, SystemMetadata } from '../domain/metadata.js';
 import type { ResultsObject } from '../domain/results.js';
 import { DEFAULT_RETRY, isNetworkError, isUndeliveredError, retrying, type RetryPolicy } from '../domain/retry.js';
+import type { HubCredentials } from './hub-credentials.js';
 import {
   type BreakingError,
   type HubApi,
@@ -12,11 +11,6 @@ import {
   type NonBreakingError,
   type SubmissionStatus,
 } from '../ports/hub-api.js';
-
-export interface HubCredentials {
-  readonly username: string;
-  readonly password: string;
-}
 
 /** A request the Hub answered with an error status: the status and the start of its body, for the log and the user. */
 export class HubApiError extends WorkerError {
@@ -31,32 +25,6 @@ export class HubApiError extends WorkerError {
       retryable: status >= 500 || status === 429,
     });
   }
-}
-
-/** The credentials secret (contract §2): JSON {"username","password"}. Read only when the environment has none. */
-export async function readSecretCredentials(
-  secretId: string,
-  region: string,
-  client = new SecretsManagerClient({ region }),
-): Promise<HubCredentials> {
-  const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secret.SecretString ?? '');
-  } catch {
-    throw new Error(`secret ${secretId} is not JSON`);
-  }
-  const { username, password } = (parsed ?? {}) as Record<string, unknown>;
-  if (typeof username !== 'string' || typeof password !== 'string')
-    throw new Error(`secret ${secretId} lacks "username" and "password"`);
-  return { username, password };
-}
-
-/** Where the API credentials come from: the environment when it has both, else the Secrets Manager secret. */
-export function credentialsFrom(hub: HubSettings): () => Promise<HubCredentials> {
-  const { username, password } = hub;
-  if (username !== undefined && password !== undefined) return async () => ({ username, password });
-  return () => readSecretCredentials(hub.credentialsSecret, hub.credentialsSecretRegion);
 }
 
 export interface HttpHubApiOptions {

@@ -1,5 +1,5 @@
 import type { Job } from '../domain/job.js';
-import type { JobCall, LedgerFile, LedgerRecord } from '../domain/ledger.js';
+import { type CallFact, type LedgerRecord, type LedgerScore, ledgerRecordOf } from '../domain/ledger.js';
 import type { JobLedger } from '../ports/job-ledger.js';
 
 /**
@@ -7,18 +7,23 @@ import type { JobLedger } from '../ports/job-ledger.js';
  * the workspace for the output folder. Also the specs' ledger.
  */
 export class MemoryLedger implements JobLedger {
-  readonly files = new Map<string, LedgerFile>();
-  applied: readonly JobCall[] = [];
+  readonly scores = new Map<string, LedgerScore>();
+  readonly facts: CallFact[] = [];
+  readonly stops = new Set<string>();
 
   async load(): Promise<LedgerRecord> {
-    return { files: new Map(this.files), applied: new Set(this.applied) };
+    return ledgerRecordOf(this.scores, this.facts, this.stops.size);
   }
 
-  async saveFile(_job: Job, fileName: string, entry: LedgerFile): Promise<void> {
-    this.files.set(fileName, entry);
+  async saveScore(_job: Job, fileName: string, score: LedgerScore): Promise<void> {
+    this.scores.set(fileName, score);
   }
 
-  async saveJobCalls(_job: Job, applied: readonly JobCall[]): Promise<void> {
-    this.applied = [...applied];
+  async saveCallFact(_job: Job, fact: CallFact): Promise<void> {
+    this.facts.push(fact);
+  }
+
+  async saveStop(_job: Job, attemptId: string): Promise<void> {
+    this.stops.add(attemptId);
   }
 }

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
+import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import tar from 'tar-stream';
 import type { CollectedEntry, ContainerRunSpec, ResultsVolume } from '../ports/container-engine.js';
 import { forceRemove, removeVolume, statusOf } from './docker-common.js';
@@ -12,7 +13,7 @@ export const RESULTS_MAX_ENTRIES = 10_000;
 /** Not the run's uid: the submission can neither signal the holder nor reach the volume through it. */
 const HOLDER_USER = '65534:65534';
 /**
- * The holder ends by itself this long after the run's time limit, should the worker be gone; a worker still there
+ * The holder ends by itself this long after the run's time limit (and its wait for a turn), should the worker be gone; a worker still there
  * has collected by then (the output drains within seconds of the run's end) and removed it.
  */
 const HOLDER_GRACE_SECONDS = 30;
@@ -76,7 +77,7 @@ export async function holdResultsVolume(
       Image: spec.image,
       // Absolute: a wheel may put a `sleep` of its own earlier on the image's PATH.
       Entrypoint: ['/bin/sleep'],
-      Cmd: [String(Math.ceil(spec.timeoutMs / 1000) + HOLDER_GRACE_SECONDS)],
+      Cmd: [String(Math.ceil((spec.timeoutMs + (spec.turn?.waitLimitMs ?? 0)) / 1000) + HOLDER_GRACE_SECONDS)],
       User: HOLDER_USER,
       Labels: { ...spec.labels, 'pvhub.role': 'results-holder' },
       Env: [],
@@ -87,7 +88,8 @@ export async function holdResultsVolume(
         ReadonlyRootfs: true,
         Memory: HOLDER_MEMORY_BYTES,
         MemorySwap: HOLDER_MEMORY_BYTES,
-        PidsLimit: 8,
+        // Threads count: an exec's runtime start-up (Go) alone takes several, and failed under 8 on a busy host.
+        PidsLimit: 64,
         LogConfig: { Type: 'none', Config: {} },
         Mounts: [
           { Type: 'volume', Source: name, Target: results.containerPath, ReadOnly: true, VolumeOptions: NO_COPY },
@@ -142,8 +144,12 @@ export async function volumeFull(held: HeldVolume, results: ResultsVolume): Prom
   });
   const { ExitCode } = await exec.inspect();
   const counts = /^(\d+) (\d+)\s*$/.exec(text);
+  // The holder runs our own stat on our own tmpfs: when that fails, the engine did (an exec it could not start).
   if (ExitCode !== 0 || counts === null)
-    throw new Error(`the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`);
+    throw new InfrastructureFault(
+      'engine-unavailable',
+      `the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`,
+    );
   return counts[1] === '0' || counts[2] === '0';
 }
 

@@ -18,7 +18,7 @@ export interface WrapperReport {
 }
 
 /**
- * `wallTimeMs` of a run, ok or failed, is its container's start to its end as the engine measured it: the file's
+ * `wallTimeMs` of a run, ok or failed, is its turn's go to its container's end as the engine measured it: the file's
  * wall time, sent to the Hub with its progress (the Hub's ETA is their mean × the files left) and used for the CLI's.
  */
 export type FileRun =

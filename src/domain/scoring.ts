@@ -1,6 +1,9 @@
+import { cellNumber, type CsvCells, textCells } from './csv-cells.js';
 import { type FileFailure, WorkerError } from './errors.js';
 import type { FileScoreRow } from './file-run.js';
 import type { ComparisonType, TaskConfig } from './task-config.js';
+
+export { cellNumber } from './csv-cells.js';
 
 /**
  * The per-file metrics of contract §7 and the comparison each applies to. absolute_error and error on a time series
@@ -38,54 +41,13 @@ export class PreciseSum {
   }
 }
 
-// pandas' default missing-value markers (read_csv na_values).
-const MISSING = new Set([
-  '',
-  '#N/A',
-  '#N/A N/A',
-  '#NA',
-  '-1.#IND',
-  '-1.#QNAN',
-  '-NaN',
-  '-nan',
-  '1.#IND',
-  '1.#QNAN',
-  '<NA>',
-  'N/A',
-  'NA',
-  'NULL',
-  'NaN',
-  'None',
-  'n/a',
-  'nan',
-  'null',
-]);
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const INFINITE = /^([+-]?)inf(?:inity)?$/i;
-
-/**
- * A CSV cell as pandas reads a float column: a number (±Infinity included), NaN for a missing value, undefined
- * for text. JavaScript's Number() alone would read "" as 0 and "0x10" as 16.
- */
-export function cellNumber(text: string | undefined): number | undefined {
-  const cell = (text ?? '').trim();
-  if (MISSING.has(cell)) return NaN;
-  if (DECIMAL.test(cell)) return Number(cell);
-  const infinite = INFINITE.exec(cell);
-  if (infinite) return infinite[1] === '-' ? -Infinity : Infinity;
-  if (cell === 'True' || cell === 'TRUE' || cell === 'true') return 1;
-  if (cell === 'False' || cell === 'FALSE' || cell === 'false') return 0;
-  return undefined;
-}
-
 function quoted(text: string | undefined): string {
   const cell = (text ?? '').trim();
   return cell === '' ? 'empty' : JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell);
 }
 
-/** What is wrong with an output value, or undefined when it is a finite number. */
-function badValue(text: string | undefined): string | undefined {
-  const value = cellNumber(text);
+/** What is wrong with an output value (its number as cellNumber reads `text`), or undefined when it is finite. */
+function badValue(value: number | undefined, text: string | undefined): string | undefined {
   if (value === undefined) return `${quoted(text)}, not a number`;
   if (Number.isNaN(value)) return `missing (${quoted(text)})`;
   if (!Number.isFinite(value)) return 'infinite';
@@ -164,6 +126,11 @@ export class TimeSeriesComparison {
    * should be read to their ends.
    */
   add(output: readonly string[] | undefined, reference: readonly string[] | undefined): boolean {
+    return this.addCells(output && textCells(output), reference && textCells(reference));
+  }
+
+  /** `add` for rows as a reader hands them out, read only as far as the comparison needs. */
+  addCells(output: CsvCells | undefined, reference: CsvCells | undefined): boolean {
     if (this.failure) return false;
     if (reference) {
       this.referenceValues += 1;
@@ -193,23 +160,23 @@ export class TimeSeriesComparison {
       }
     }
     if (!output || !reference) return true;
-    const expected = cellNumber(reference[1]);
+    const expected = reference.number(1);
     if (expected === undefined || expected === Infinity || expected === -Infinity) {
       throw new WorkerError(
         'wr_9',
-        `the reference for ${this.fileName}, line ${this.referenceValues + 1}: ${quoted(reference[1])} is not a number`,
+        `the reference for ${this.fileName}, line ${this.referenceValues + 1}: ${quoted(reference.text(1))} is not a number`,
       );
     }
     if (Number.isNaN(expected)) return true;
-    const problem = badValue(output[1]);
-    if (problem !== undefined) {
+    const value = output.number(1);
+    if (value === undefined || !Number.isFinite(value)) {
       this.failure = {
         code: 'op_8',
-        message: `output line ${this.outputValues + 1} (${quoted(output[0])}) is ${problem}; the reference has ${expected}`,
+        message: `output line ${this.outputValues + 1} (${quoted(output.text(0))}) is ${badValue(value, output.text(1))}; the reference has ${expected}`,
       };
       return false;
     }
-    this.absoluteErrors.add(Math.abs(Number(cellNumber(output[1])) - expected));
+    this.absoluteErrors.add(Math.abs(value - expected));
     this.compared += 1;
     return true;
   }
@@ -299,10 +266,11 @@ export function scoreScalar(
         },
       };
     }
-    const problem = badValue(cell);
+    const value = cellNumber(cell);
+    const problem = badValue(value, cell);
     if (problem !== undefined)
       return { ok: false, failure: { code: 'op_9', message: `the output value for "${reference}" is ${problem}` } };
-    outputs[reference] = Number(cellNumber(cell));
+    outputs[reference] = Number(value);
     const answer = referenceNumber(answerOf(reference));
     if (answer === undefined)
       return {

@@ -30,6 +30,8 @@ export const workspacePaths = (dir: string) => ({
   archive: path.join(dir, 'archive'),
   results: path.join(dir, 'results'),
   resultFiles: path.join(dir, 'results', 'files'),
+  /** The private report, rendered while results/ is published, and published after it. */
+  report: path.join(dir, 'report'),
   runs: path.join(dir, 'runs'),
   build: path.join(dir, 'build'),
   logs: path.join(dir, 'logs'),

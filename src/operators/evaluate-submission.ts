@@ -1,4 +1,4 @@
-import { map, type Observable } from 'rxjs';
+import { finalize, map, type Observable, tap } from 'rxjs';
 import { asWorkerError, type WorkerError } from '../domain/errors.js';
 import { type EgressSettings } from '../domain/egress-policy.js';
 import type { Job } from '../domain/job.js';
@@ -12,6 +12,7 @@ import { cutBy } from './cut-by.js';
 import { failAfter } from './fail-after.js';
 import { failJob } from './fail-job.js';
 import { finishJob, type FinishPorts } from './finish-job.js';
+import { JobReport } from './job-report.js';
 import { type JobScopeOptions, withJobScope } from './job-scope.js';
 import { runFiles, type RunFilesPorts } from './run-files.js';
 import { stageJob, type StagePorts } from './stage-job.js';
@@ -49,19 +50,24 @@ const overTime = (ms: number) => () =>
  */
 export function evaluateSubmission(job: Job, ports: JobPorts, options: JobOptions): Observable<JobEvent> {
   const { limits } = options;
-  return withJobScope(job, ports, options, (scope) =>
-    stageJob(job, scope, ports).pipe(
+  return withJobScope(job, ports, options, (scope) => {
+    // Its container starts once a slot is free for it, while the files run; the files see its memory as taken.
+    const report = new JobReport({ ...ports, limits, labels: scope.labels, jobTimeLimitMs: options.timeLimitMs });
+    const filePorts = { ...ports, freeMemory: report.freeMemory };
+    return stageJob(job, scope, ports).pipe(
       afterEvent('staged', ({ workspace }) =>
         withEgress(workspace.config.networkAllowlist, scope, ports, options.egress ?? NO_EGRESS, (egress) =>
           buildImage(workspace, scope, ports.images).pipe(
-            afterEvent('image', (built) => runFiles(built.workspace, scope, ports, limits, egress)),
+            afterEvent('image', (built) => runFiles(built.workspace, scope, filePorts, limits, egress)),
           ),
         ),
       ),
-      afterEvent('scored', ({ workspace, tally }) => finishJob(workspace, tally, scope, ports, limits)),
+      tap(report.watch),
+      afterEvent('scored', ({ workspace, tally }) => finishJob(workspace, tally, ports, report)),
       failAfter(options.timeLimitMs, overTime(options.timeLimitMs)),
       failJob(ports.hub, ports.ledger, job.submissionId, scope.log, options.retryLater),
       cutBy(abortReason(options.signal).pipe(map((reason): JobEvent => ({ type: 'cancelled', reason })))),
-    ),
-  );
+      finalize(() => report.close()),
+    );
+  });
 }

@@ -1,44 +1,30 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
-import type { ResourceLimits } from '../domain/limits.js';
 import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
 import { faultBehind } from '../domain/infrastructure-fault.js';
 import type { JobEvent } from '../domain/job-event.js';
-import { retrying, type RetryPolicy } from '../domain/retry.js';
 import type { Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
 import type { HubApi } from '../ports/hub-api.js';
-import type { ImageBuilder } from '../ports/image-builder.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
 import type { LedgerSession } from '../sinks/ledger-session.js';
-import { renderMarimoReport } from '../sinks/marimo-report.js';
 import { reportHtml } from '../sinks/report-html.js';
 import { fromAbortable } from '../streams/from-abortable.js';
-import type { JobScope } from './job-scope.js';
-import { FILE_TRIES } from './retry-infrastructure-faults.js';
+import type { JobReport } from './job-report.js';
 
 export interface FinishPorts {
   readonly hub: HubApi;
   readonly publisher: ResultsPublisher;
-  /** The engine the task's template renders in (a container of the report image), within the job's limits. */
-  readonly engine: ContainerEngine;
-  readonly images: ImageBuilder;
   /** The job's ledger: the final status is recorded there, so a rerun after it only settles the message. */
   readonly ledger: LedgerSession;
 }
 
-/** What the finish needs besides its ports: the job's limits, and its labels (the report container carries them). */
+/** What the finish needs besides its ports: the job's report (its container perhaps started already). */
 interface FinishContext extends FinishPorts {
-  readonly limits: ResourceLimits;
-  readonly labels: Readonly<Record<string, string>>;
+  readonly report: JobReport;
 }
-
-/** A template gets this long to render the report before the built-in one is used instead. */
-export const REPORT_TIME_LIMIT_MS = 5 * 60_000;
-const REPORT_TRIES: RetryPolicy = { attempts: FILE_TRIES, baseDelayMs: 500, maxDelayMs: 2_000 };
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -68,23 +54,7 @@ async function writeReport(
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const options = {
-        engine: deps.engine,
-        limits: deps.limits,
-        labels: deps.labels,
-        images: deps.images,
-        workDir: built.dir,
-        timeLimitMs: REPORT_TIME_LIMIT_MS,
-        log: built.log,
-        signal,
-      };
-      const template = built.templatePath;
-      // A fault of ours (the container removed, the engine gone) is no failure of the template: tried again, then ours.
-      const { cellsFailed } = await retrying(
-        () => renderMarimoReport(template, aggregation.fullResults, outPath, options),
-        (error) => faultBehind(error) !== undefined,
-        REPORT_TRIES,
-      );
+      const { cellsFailed } = await deps.report.render(built, aggregation.fullResults, outPath, signal);
       return {
         fromTemplate: true,
         note: cellsFailed
@@ -151,14 +121,11 @@ async function finish(
     reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
   await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
-  const report = await writeReport(
-    built,
-    aggregation,
-    builtIn,
-    path.join(paths.results, RESULT_FILES.report),
-    deps,
-    signal,
-  );
+  // The private report renders while the other results go out; it is written beside results/, published on its own.
+  await mkdir(paths.report, { recursive: true });
+  const reportPath = path.join(paths.report, RESULT_FILES.report);
+  const rendering = writeReport(built, aggregation, builtIn, reportPath, deps, signal);
+  rendering.catch(() => undefined);
   log.info(
     {
       files: privateResults.number_of_files,
@@ -168,8 +135,9 @@ async function finish(
     'results written',
   );
 
-  // Results stored first, final status last: the Hub never lists a finished submission without its results. A job
-  // cancelled or out of time meanwhile stops between the steps: it must not set finished after failed was set.
+  // Results stored first, final status last: the Hub never lists a finished submission without its results (the
+  // report among them). Only the report's upload waits for its render. A job cancelled or out of time meanwhile
+  // stops between the steps: it must not set finished after failed was set.
   signal.throwIfAborted();
   await withCode('wr_1', () =>
     deps.publisher.publishResults(job, paths.results, {
@@ -179,6 +147,9 @@ async function finish(
   );
   signal.throwIfAborted();
   await withCode('wr_4', () => deps.hub.updateResult(job.submissionId, publicResults));
+  const report = await rendering;
+  signal.throwIfAborted();
+  await withCode('wr_1', () => deps.publisher.publishReport(job, reportPath));
   signal.throwIfAborted();
   await withCode('wr_5', () =>
     deps.ledger.jobCallOnce('status-finished', () => deps.hub.setStatus(job.submissionId, 'finished')),
@@ -196,16 +167,16 @@ async function finish(
 
 /**
  * The job's last step, once its files are scored: the results folder of contract §6–7 (public and private tables,
- * full results, execution times, function info, report), then the fixed order publish → result PUT → status
- * finished. Emits `finished`; errors with a WorkerError when nothing could be scored or a step fails. Unsubscribing
- * stops the report's container, and the steps after it.
+ * full results, execution times, function info, report), then the fixed order publish → result PUT → report upload
+ * → status finished, the report rendering meanwhile (in the container `report` may have started during the files;
+ * else one starts now). Emits `finished`; errors with a WorkerError when nothing could be scored or a step
+ * fails. Unsubscribing stops the report's container, and the steps after it.
  */
 export function finishJob(
   workspace: BuiltWorkspace,
   tally: Tally,
-  scope: JobScope,
   ports: FinishPorts,
-  limits: ResourceLimits,
+  report: JobReport,
 ): Observable<JobEvent> {
-  return fromAbortable((signal) => finish(workspace, tally, { ...ports, limits, labels: scope.labels }, signal));
+  return fromAbortable((signal) => finish(workspace, tally, { ...ports, report }, signal));
 }

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { fromAbortable } from '../streams/from-abortable.js';
@@ -14,6 +14,7 @@ import { sandboxLimits } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import { fetchObject } from '../streams/fetch-object.js';
+import type { Turn } from './run-within-memory.js';
 import type { JobEgress } from './with-egress.js';
 
 export interface RunFilePorts {
@@ -53,14 +54,24 @@ const notCollected = (entry: CollectedEntry | undefined) =>
     ? undefined
     : `the output is a ${entry}, not a regular file, and was not kept`;
 
+/**
+ * How long a container started ahead of its turn waits for it, at most: the runs ahead of it end within their time
+ * limit, and are handed on as they end. Past it the wrapper gives up (wr_500), and its results' holder with it.
+ */
+export const turnWaitLimitMs = (limits: ResourceLimits) => 2 * limits.fileTimeLimitMs + 60_000;
+
+/** A run that goes at once, with no turn to wait for. */
+const NOW: Turn = { go: Promise.resolve(), done: () => undefined };
+
 /** The supervisor's interpreter: the base image's, copied before the submission's dependencies are installed. */
 export const WRAPPER_PYTHON = '/opt/pvhub/python/bin/python';
 
 /**
  * The wrapper's command line for one file (container/pvhub_wrapper.py). It runs isolated from site hooks (-I -S),
- * and enforces the time limit itself, so the container ends on time even when the worker is gone.
+ * and enforces the time limit itself, so the container ends on time even when the worker is gone. It warms up, then
+ * waits for the go on its stdin (the data file is in place by then).
  */
-export function wrapperCommand(functionName: string, task: FileTask, timeLimitSeconds: number): string[] {
+export function wrapperCommand(functionName: string, task: FileTask, limits: ResourceLimits): string[] {
   return [
     WRAPPER_PYTHON,
     '-I',
@@ -77,7 +88,10 @@ export function wrapperCommand(functionName: string, task: FileTask, timeLimitSe
     '--kwargs',
     JSON.stringify(task.kwargs),
     '--time-limit',
-    String(timeLimitSeconds),
+    String(limits.fileTimeLimitMs / 1000),
+    '--go-on-stdin',
+    '--wait-limit',
+    String(turnWaitLimitMs(limits) / 1000),
   ];
 }
 
@@ -86,25 +100,29 @@ async function runFileOnce(
   task: FileTask,
   deps: RunFilePorts,
   signal: AbortSignal,
+  turn: Turn,
 ): Promise<FileRun> {
   const runDir = path.join(workspacePaths(ws.dir).runs, String(task.index));
+  // Mounted at /data, empty until the run's turn: the submission warms up without its data.
   const dataDir = path.join(runDir, 'data');
+  const incomingDir = path.join(runDir, 'incoming');
   // What the run wrote that the worker reads, copied out of the engine as plain bytes.
   const resultsDir = path.join(runDir, 'results');
   await rm(runDir, { recursive: true, force: true });
-  await mkdir(dataDir, { recursive: true });
-  await mkdir(resultsDir, { recursive: true });
+  for (const dir of [dataDir, incomingDir, resultsDir]) await mkdir(dir, { recursive: true });
   // The container runs as an unprivileged uid that owns nothing on the host, whatever the worker's umask.
   await chmod(dataDir, 0o755);
-  const dataFile = path.join(dataDir, task.metadata.file_name);
-  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), dataFile, 'wr_10', signal);
-  await chmod(dataFile, 0o644);
+  const incomingFile = path.join(incomingDir, task.metadata.file_name);
+  await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), incomingFile, 'wr_10', signal);
+  await chmod(incomingFile, 0o644);
+  // One rename on one file system: the file appears in the container whole, just before the go.
+  const placed = turn.go.then(() => rename(incomingFile, path.join(dataDir, task.metadata.file_name)));
   const log = ws.log.child({ file: task.metadata.file_name });
   log.debug('container starting');
   const outcome = await deps.engine.runContainer(
     {
       image: ws.image,
-      command: wrapperCommand(ws.config.functionName, task, deps.limits.fileTimeLimitMs / 1000),
+      command: wrapperCommand(ws.config.functionName, task, deps.limits),
       mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }, ...(deps.egress?.mounts ?? [])],
       results: {
         containerPath: '/results',
@@ -116,10 +134,12 @@ async function runFileOnce(
       ...sandboxLimits(deps.limits),
       timeoutMs: deps.limits.fileTimeLimitMs,
       labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
+      turn: { go: placed, waitLimitMs: turnWaitLimitMs(deps.limits), ended: turn.done },
     },
     signal,
   );
   await rm(dataDir, { recursive: true, force: true });
+  await rm(incomingDir, { recursive: true, force: true });
   const { containerMemoryBytes, memoryReserveBytes } = deps.limits;
   if (hostRanOutOfMemory(outcome, deps.freeMemory() + memoryReserveBytes, containerMemoryBytes)) {
     throw new InfrastructureFault(
@@ -171,7 +191,11 @@ async function runFileOnce(
  * error the Observable; so do faults of ours (an InfrastructureFault: the container vanished, the engine did not
  * answer, the host ran out of memory), which another try may not meet; everything the submission does wrong is a
  * `failed` FileRun.
+ *
+ * Given a turn, the container is made and warms up at once (the interpreter, the submission's imports, pandas) with an
+ * empty /data; at the turn's go the data file is placed there and the wrapper told to start, and the run's time
+ * counts from there. Its turn is done as soon as its container has ended.
  */
-export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts): Observable<FileRun> {
-  return fromAbortable((signal) => runFileOnce(ws, task, deps, signal));
+export function runFile(ws: BuiltWorkspace, task: FileTask, deps: RunFilePorts, turn = NOW): Observable<FileRun> {
+  return fromAbortable((signal) => runFileOnce(ws, task, deps, signal, turn));
 }

@@ -16,7 +16,7 @@ import { abortOnEarlyFailures } from './abort-on-early-failures.js';
 import type { JobScope } from './job-scope.js';
 import { retryInfrastructureFaults } from './retry-infrastructure-faults.js';
 import { runFile } from './run-file.js';
-import { runWithinMemory } from './run-within-memory.js';
+import { runWithinMemory, type Turn } from './run-within-memory.js';
 import { scoreFile } from './score-file.js';
 import { tallyFiles } from './tally-files.js';
 import type { JobEgress } from './with-egress.js';
@@ -76,13 +76,26 @@ function runAll(
   };
   let running = 0;
   let peak = 0;
-  const runAndScore = (task: FileTask) =>
+  const runAndScore = (task: FileTask, _index: number, turn: Turn) =>
     defer(() => {
-      running += 1;
-      peak = Math.max(peak, running);
-      // Before the run's end reaches runWithinMemory, which starts the next file in that moment.
-      const ended = () => (running -= 1);
-      return runFile(workspace, task, runPorts).pipe(
+      // Counted from its turn (not while it warms up) to its container's end.
+      let state: 'waiting' | 'running' | 'ended' = 'waiting';
+      void turn.go.then(() => {
+        if (state !== 'waiting') return;
+        state = 'running';
+        running += 1;
+        peak = Math.max(peak, running);
+      });
+      // Before the container's end reaches runWithinMemory, which gives the next file its turn in that moment.
+      const ended = () => {
+        if (state === 'running') running -= 1;
+        state = 'ended';
+      };
+      const done = () => {
+        ended();
+        turn.done();
+      };
+      return runFile(workspace, task, runPorts, { go: turn.go, done }).pipe(
         retryInfrastructureFaults(scope.log.child({ file: task.metadata.file_name })),
         concatMap((run) => scoreFile(workspace, run, ports)),
         concatMap((score) =>
@@ -110,6 +123,8 @@ function runAll(
       costOf: () => limits.containerMemoryBytes,
       freeMemory: ports.freeMemory,
       maxConcurrent: limits.maxParallel,
+      // One container warming up per slot, within the memory budget: it holds a reservation of its own.
+      ahead: limits.maxParallel,
     }),
   );
   return concat(from(earlier), ran$).pipe(

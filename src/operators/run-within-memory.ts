@@ -7,76 +7,133 @@ export interface MemoryBudgetOptions<T> {
   readonly freeMemory: () => number;
   /** Never more runs than this at once, whatever the memory allows. */
   readonly maxConcurrent: number;
+  /** Runs that may be started ahead of their turn, when their reservation fits; default none. */
+  readonly ahead?: number;
+}
+
+/**
+ * A run's turn. `go` resolves when it may run: until then it was started ahead (it prepares, holding its reservation,
+ * not a slot). `done()` hands its slot to the next run before it completes (its container ended; what is left is
+ * collecting and scoring); its reservation is held until it completes.
+ */
+export interface Turn {
+  readonly go: Promise<void>;
+  readonly done: () => void;
+}
+
+interface Slot {
+  readonly cost: number;
+  state: 'ahead' | 'running' | 'done';
+  give: () => void;
+  subscription?: Subscription;
 }
 
 /**
  * Like mergeMap, but the number of inner runs is set by memory instead of a fixed count. The capacity is what was
- * free at subscription; an item starts when its reservation fits within the capacity left by the running ones and
- * within what is free now (other processes may have taken memory since). One run always goes, even when the
- * budget is smaller than a reservation, so a worker on a small machine is slow rather than stuck.
- * Re-checked whenever an item arrives or a run ends.
+ * free at subscription; an item starts when its reservation fits within the capacity left by the others and within
+ * what is free now (other processes may have taken memory since). One run always goes, even when the budget is
+ * smaller than a reservation, so a worker on a small machine is slow rather than stuck.
+ *
+ * Up to `ahead` more items are started ahead of their turn, only within the budget, never as that one run: each gets
+ * its turn, oldest first, when a running one is done. Re-checked whenever an item arrives, a run is done or ends.
  *
  * ```
- * source:    -a-b-c-|            (each costs 4, capacity 8)
+ * source:    -a-b-c-|            (each costs 4, capacity 8, no ahead)
  * project:   x => --x|
  * result:    ---a-b-c|          a and b together, c once a is done
  * ```
  */
 export function runWithinMemory<T, R>(
-  project: (item: T, index: number) => Observable<R>,
+  project: (item: T, index: number, turn: Turn) => Observable<R>,
   options: MemoryBudgetOptions<T>,
 ): OperatorFunction<T, R> {
   return (source) =>
     new Observable<R>((subscriber) => {
       const capacity = options.freeMemory();
-      const waiting: T[] = [];
-      const running = new Set<Subscription>();
+      const ahead = options.ahead ?? 0;
+      // A queue read from `head`: shift() copies the whole array once it is large (a job's thousands of files).
+      let waiting: Array<T | undefined> = [];
+      let head = 0;
+      const queued = () => waiting.length - head;
+      const nextWaiting = () => waiting[head] as T;
+      const takeWaiting = (): T => {
+        const item = nextWaiting();
+        waiting[head] = undefined;
+        head += 1;
+        if (head === waiting.length) {
+          waiting = [];
+          head = 0;
+        }
+        return item;
+      };
+      const inFlight = new Set<Slot>();
       let reserved = 0;
       let index = 0;
       let sourceDone = false;
 
-      const fits = (cost: number) =>
-        running.size === 0 ||
-        (running.size < options.maxConcurrent && reserved + cost <= capacity && cost <= options.freeMemory());
+      const count = (state: Slot['state']) => [...inFlight].filter((slot) => slot.state === state).length;
+      const withinBudget = (cost: number) => reserved + cost <= capacity && cost <= options.freeMemory();
 
       const finishIfDone = () => {
-        if (sourceDone && waiting.length === 0 && running.size === 0) subscriber.complete();
+        if (sourceDone && queued() === 0 && inFlight.size === 0) subscriber.complete();
       };
 
-      const startWaiting = () => {
-        while (waiting.length > 0 && !subscriber.closed) {
-          const item = waiting[0] as T;
-          const cost = options.costOf(item);
-          if (!fits(cost)) return;
-          waiting.shift();
-          reserved += cost;
-          // The inner may settle synchronously, inside subscribe(), before its Subscription exists.
-          const slot: { subscription?: Subscription; done: boolean } = { done: false };
-          const release = () => {
-            slot.done = true;
-            reserved -= cost;
-            if (slot.subscription) running.delete(slot.subscription);
-          };
-          slot.subscription = project(item, index++).subscribe({
-            next: (value) => subscriber.next(value),
-            error: (error: unknown) => {
-              release();
-              subscriber.error(error);
-            },
-            complete: () => {
-              release();
-              startWaiting();
-              finishIfDone();
-            },
-          });
-          if (!slot.done) running.add(slot.subscription);
+      const start = (state: 'ahead' | 'running') => {
+        const item = takeWaiting();
+        const cost = options.costOf(item);
+        reserved += cost;
+        let give!: () => void;
+        const go = new Promise<void>((resolve) => (give = resolve));
+        const slot: Slot = { cost, state, give };
+        if (state === 'running') give();
+        inFlight.add(slot);
+        const done = () => {
+          if (slot.state === 'done') return;
+          slot.state = 'done';
+          schedule();
+        };
+        const release = () => {
+          reserved -= cost;
+          slot.state = 'done';
+          inFlight.delete(slot);
+        };
+        slot.subscription = project(item, index++, { go, done }).subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => {
+            release();
+            subscriber.error(error);
+          },
+          complete: () => {
+            release();
+            schedule();
+            finishIfDone();
+          },
+        });
+      };
+
+      const schedule = () => {
+        while (!subscriber.closed && count('running') < options.maxConcurrent) {
+          const next = [...inFlight].find((slot) => slot.state === 'ahead');
+          if (next !== undefined) {
+            next.state = 'running';
+            next.give();
+          } else if (queued() > 0 && (inFlight.size === 0 || withinBudget(options.costOf(nextWaiting())))) {
+            start('running');
+          } else break;
         }
+        while (
+          !subscriber.closed &&
+          count('ahead') < ahead &&
+          queued() > 0 &&
+          withinBudget(options.costOf(nextWaiting()))
+        )
+          start('ahead');
       };
 
       const upstream = source.subscribe({
         next: (item) => {
           waiting.push(item);
-          startWaiting();
+          schedule();
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
@@ -87,9 +144,10 @@ export function runWithinMemory<T, R>(
 
       return () => {
         upstream.unsubscribe();
-        for (const inner of running) inner.unsubscribe();
-        running.clear();
-        waiting.length = 0;
+        for (const slot of inFlight) slot.subscription?.unsubscribe();
+        inFlight.clear();
+        waiting = [];
+        head = 0;
       };
     });
 }

@@ -1,6 +1,7 @@
 import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, type Observable } from 'rxjs';
+import { cellTexts } from '../domain/csv-cells.js';
 import { WorkerError } from '../domain/errors.js';
 import { plainText } from '../domain/plain-text.js';
 import type { FileRun, FileScore } from '../domain/file-run.js';
@@ -31,17 +32,10 @@ const SCORING_DEADLINE_MS = 60_000;
 /** The submission's output could not be read as CSV: its fault, a failure of that file. */
 class UnreadableOutput extends Error {}
 
-const outputReader = (files: FileFormats, file: string) =>
-  files.openCsv(file, (error) => new UnreadableOutput(`the output is not a readable CSV: ${error.message}`));
+const unreadableOutput = (error: Error) => new UnreadableOutput(`the output is not a readable CSV: ${error.message}`);
 
-const referenceReader = (files: FileFormats, file: string, fileName: string) =>
-  files.openCsv(
-    file,
-    (error) =>
-      new WorkerError('wr_9', `the reference for ${fileName} is not a readable CSV: ${error.message}`, {
-        cause: error,
-      }),
-  );
+const unreadableReference = (fileName: string) => (error: Error) =>
+  new WorkerError('wr_9', `the reference for ${fileName} is not a readable CSV: ${error.message}`, { cause: error });
 
 async function head(reader: CsvRows): Promise<CsvHead> {
   try {
@@ -76,21 +70,34 @@ async function compareSeries(
     };
   }
   const deadline = Date.now() + deadlineMs;
-  const output = outputReader(files, run.outputPath);
-  const reference = referenceReader(files, referencePath, fileName);
+  const output = files.scanCsv(run.outputPath, unreadableOutput);
+  const reference = files.scanCsv(referencePath, unreadableReference(fileName));
   try {
     const [outputHeader, referenceHeader] = await Promise.all([output.next(), reference.next()]);
-    const comparison = new TimeSeriesComparison(fileName, outputHeader, referenceHeader);
-    let outputRow = await output.next();
-    let referenceRow = await reference.next();
-    while ((outputRow !== undefined || referenceRow !== undefined) && comparison.add(outputRow, referenceRow)) {
+    const comparison = new TimeSeriesComparison(
+      fileName,
+      outputHeader && cellTexts(outputHeader),
+      referenceHeader && cellTexts(referenceHeader),
+    );
+    // A row is awaited only when its reader has to read on: the rows of a chunk already read are taken at once.
+    let outputRow = output.next();
+    if (outputRow instanceof Promise) outputRow = await outputRow;
+    let referenceRow = reference.next();
+    if (referenceRow instanceof Promise) referenceRow = await referenceRow;
+    while ((outputRow !== undefined || referenceRow !== undefined) && comparison.addCells(outputRow, referenceRow)) {
       if (Date.now() > deadline)
         return {
           ok: false,
           failure: { code: 'op_8', message: `scoring the output took longer than ${deadlineMs / 1000} s` },
         };
-      if (outputRow !== undefined) outputRow = await output.next();
-      if (referenceRow !== undefined) referenceRow = await reference.next();
+      if (outputRow !== undefined) {
+        outputRow = output.next();
+        if (outputRow instanceof Promise) outputRow = await outputRow;
+      }
+      if (referenceRow !== undefined) {
+        referenceRow = reference.next();
+        if (referenceRow instanceof Promise) referenceRow = await referenceRow;
+      }
     }
     return comparison.result(ws.config, run.executionTime);
   } finally {
@@ -107,8 +114,8 @@ async function compareScalars(
 ): Promise<Scored> {
   const { metadata } = run.task;
   const [output, referenceFile] = await Promise.all([
-    head(outputReader(files, run.outputPath)),
-    head(referenceReader(files, referencePath, metadata.file_name)),
+    head(files.openCsv(run.outputPath, unreadableOutput)),
+    head(files.openCsv(referencePath, unreadableReference(metadata.file_name))),
   ]);
   const system = ws.systems.get(Number(metadata.system_id));
   return scoreScalar(ws.config, metadata.file_name, run.executionTime, output, (reference) =>

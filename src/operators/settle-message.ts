@@ -3,6 +3,7 @@ import { catchError, concatMap, defer, from, last, type Observable, of, tap } fr
 import type { Logger } from 'pino';
 import { asWorkerError, type ErrorCode, WorkerError } from '../domain/errors.js';
 import { type Job, parseJobMessage, submissionIdOf } from '../domain/job.js';
+import { receiptsSpent } from '../domain/ledger.js';
 import { isOutcome, type JobEvent, type JobOutcome } from '../domain/job-event.js';
 import type { EgressSettings } from '../domain/egress-policy.js';
 import type { ResourceLimits } from '../domain/limits.js';
@@ -30,7 +31,7 @@ export interface MessageOptions {
   readonly limits: ResourceLimits;
   readonly jobTimeLimitMs: number;
   readonly egress?: EgressSettings;
-  /** A message received this many times is settled (failed and deleted) instead of retried again. */
+  /** A message that spent this many tries (domain/ledger.ts `receiptsSpent`) is settled (failed and deleted) instead. */
   readonly maxReceives: number;
   readonly workDir: string;
   /** This worker (see domain/ownership.ts): its jobs' containers, workspaces and logs carry it. */
@@ -65,15 +66,22 @@ export function jobTimeBudget(message: QueueMessage, jobTimeLimitMs: number, now
 }
 
 /**
- * Why a message must be settled at once instead of run, if it must. A message handed out more often than
- * maxReceives was taken by workers that stopped without settling it (killed, out of memory, host lost): running it
- * again would likely end the same way, and it would hold the queue's single message group meanwhile. Pure.
+ * Why a message must be settled at once instead of run, if it must. A message whose receipts spent more than
+ * maxReceives tries (domain/ledger.ts `receiptsSpent`) was taken by workers that stopped without settling it
+ * (killed, out of memory, host lost): running it again would likely end the same way, and it would hold the queue's
+ * single message group meanwhile. Pure.
  */
-export function receiptRefusal(message: QueueMessage, maxReceives: number, budgetMs: number): WorkerError | undefined {
-  if (message.receiveCount > maxReceives) {
+export function receiptRefusal(
+  message: QueueMessage,
+  spent: number,
+  maxReceives: number,
+  budgetMs: number,
+): WorkerError | undefined {
+  if (spent > maxReceives) {
+    const handedBack = message.receiveCount - spent;
     return new WorkerError(
       'wr_500',
-      `the submission was taken ${message.receiveCount} times and no worker finished it (each stopped mid-job: killed, out of memory, or its host lost)`,
+      `the submission was taken ${message.receiveCount} times${handedBack > 0 ? ` (${handedBack} handed back on a stop)` : ''} and no worker finished it (each stopped mid-job: killed, out of memory, or its host lost)`,
     );
   }
   if (budgetMs <= 0)
@@ -88,7 +96,7 @@ export function receiptRefusal(message: QueueMessage, maxReceives: number, budge
 export function outcomeOf(
   job: Pick<Job, 'submissionId'>,
   final: JobOutcome,
-  receiveCount: number,
+  spent: number,
   maxReceives: number,
 ): MessageOutcome {
   if (final.type === 'finished') return { action: 'deleted', submissionId: job.submissionId, result: 'finished' };
@@ -96,7 +104,7 @@ export function outcomeOf(
     return { action: 'released', submissionId: job.submissionId, stoppedBy: final.reason };
   // The Hub not told (unreachable) is worth another worker's try while tries remain: deleting would leave it
   // reading "running" for good.
-  if (final.retry || (!final.told && receiveCount < maxReceives)) {
+  if (final.retry || (!final.told && spent < maxReceives)) {
     return { action: 'released', submissionId: job.submissionId, code: final.error.code };
   }
   return { action: 'deleted', submissionId: job.submissionId, result: 'failed' };
@@ -105,8 +113,8 @@ export function outcomeOf(
 /**
  * One queue message, start to end. The message stays invisible while the job runs and is deleted only once the job
  * settled: finished with results stored, or failed with the Hub told why. A job that failed on the worker's own
- * infrastructure goes back to the queue untold, for a fresh worker, until it has been received maxReceives times;
- * only the last try reports it failed. A job stopped by the signal goes back too. An invalid body is reported (when a
+ * infrastructure goes back to the queue untold, for a fresh worker, until it has spent maxReceives tries; only the
+ * last try reports it failed. A job stopped by the signal goes back too, marked in the ledger as no try spent. An invalid body is reported (when a
  * submission id can be read) and deleted, so it cannot loop; so is a message received too often, or too late to run.
  */
 export function settleMessage(
@@ -149,17 +157,8 @@ export function settleMessage(
     } catch (error) {
       return from(settleUnrun(error, 'invalid'));
     }
-    const budgetMs = jobTimeBudget(message, options.jobTimeLimitMs, Date.now());
-    const refusal = receiptRefusal(message, options.maxReceives, budgetMs);
-    if (refusal !== undefined) return from(settleUnrun(refusal, 'failed'));
     options.log.info(
-      {
-        messageId: message.id,
-        submissionId: job.submissionId,
-        receiveCount: message.receiveCount,
-        pythonVersion: job.pythonVersion,
-        budgetMs,
-      },
+      { messageId: message.id, submissionId: job.submissionId, receiveCount: message.receiveCount },
       'job received',
     );
     return from(LedgerSession.open(ports.ledgers, job, options.log)).pipe(
@@ -175,12 +174,20 @@ export function settleMessage(
         // died right after): running again would undo it.
         if (final !== undefined)
           return from(settle({ action: 'deleted', submissionId: job.submissionId, result: final }));
-        return runJob(job, ledger, budgetMs);
+        const spent = receiptsSpent(message.receiveCount, ledger.stopsBefore, options.maxReceives);
+        const budgetMs = jobTimeBudget(message, options.jobTimeLimitMs, Date.now());
+        const refusal = receiptRefusal(message, spent, options.maxReceives, budgetMs);
+        if (refusal !== undefined) return from(settleUnrun(refusal, 'failed'));
+        options.log.info(
+          { submissionId: job.submissionId, spent, pythonVersion: job.pythonVersion, budgetMs },
+          'job starts',
+        );
+        return runJob(job, ledger, spent, budgetMs);
       }),
     );
   });
 
-  function runJob(job: Job, ledger: LedgerSession, budgetMs: number): Observable<MessageOutcome> {
+  function runJob(job: Job, ledger: LedgerSession, spent: number, budgetMs: number): Observable<MessageOutcome> {
     const startedAt = Date.now();
     const logsDir = path.join(options.workDir, ownedLogFolder(job.submissionId, options.workerId, startedAt));
     const jobLog = createJobLogger(options.logLevel, job, logsDir, options.jobConsole);
@@ -191,7 +198,7 @@ export function settleMessage(
       jobLog,
       keepLogUnlessFinished: false,
       timeLimitMs: budgetMs,
-      retryLater: (error: WorkerError) => error.retryable && message.receiveCount < options.maxReceives,
+      retryLater: (error: WorkerError) => error.retryable && spent < options.maxReceives,
     };
     return evaluateSubmission(job, { ...ports, ledger }, jobOptions).pipe(
       tap(onEvent),
@@ -200,7 +207,22 @@ export function settleMessage(
       alongside(ports.heartbeat(message), (error) =>
         options.log.warn({ err: error, messageId: message.id }, 'visibility heartbeat failed'),
       ),
-      concatMap((final) => settle(outcomeOf(job, final, message.receiveCount, options.maxReceives))),
+      concatMap(async (final) => {
+        if (final.type === 'cancelled') await markStopped(ledger, job);
+        return settle(outcomeOf(job, final, spent, options.maxReceives));
+      }),
     );
+  }
+
+  /** A stopped attempt failed nothing: marked so, it leaves the job its tries. Unmarked, it merely counts as one. */
+  async function markStopped(ledger: LedgerSession, job: Job): Promise<void> {
+    await ledger
+      .recordStop()
+      .catch((error: unknown) =>
+        options.log.warn(
+          { err: error, submissionId: job.submissionId },
+          'could not mark the attempt as stopped; it counts as one of the tries',
+        ),
+      );
   }
 }

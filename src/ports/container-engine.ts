@@ -39,6 +39,19 @@ export interface ResultsVolume {
 /** What a collected name was in the results volume; only a `file` was copied out. */
 export type CollectedEntry = 'file' | 'missing' | 'folder' | 'symbolic link' | 'hard link' | 'FIFO' | 'device';
 
+/**
+ * A run started ahead of its turn. Its container starts at once, and its command warms up until it reads a line from
+ * stdin (the wrapper's --go-on-stdin). `go` resolving writes that line, `go`; only from then on run the time limit and
+ * the outcome's durationMs. `ended` is called as soon as the command has ended, before the results are collected and
+ * the container removed, so that the next run may take its place.
+ */
+export interface RunTurn {
+  readonly go: Promise<void>;
+  /** The longest the command waits for its go; the holder of its results volume outlives that and the time limit. */
+  readonly waitLimitMs: number;
+  readonly ended: () => void;
+}
+
 export interface ContainerRunSpec {
   readonly image: string;
   readonly command: readonly string[];
@@ -61,6 +74,8 @@ export interface ContainerRunSpec {
   readonly tmp?: { readonly sizeBytes: number; readonly exec: boolean };
   /** Joins the job's internal network instead of none; its only way out is the proxy (operators/with-egress.ts). */
   readonly network?: RunNetwork;
+  /** Started ahead of its turn; without one, the command starts its run at once and stdin is closed. */
+  readonly turn?: RunTurn;
 }
 
 /**

@@ -8,6 +8,11 @@ import type { Job } from '../domain/job.js';
 export interface ResultsPublisher {
   publishResults(job: Job, resultsDir: string, names: ResultNames): Promise<void>;
   /**
+   * The private report (the task's marimo report, or the built-in one in its place), published as results/
+   * private_results.html once it is rendered, after the rest of the results folder (which holds no report).
+   */
+  publishReport(job: Job, reportPath: string): Promise<void>;
+  /**
    * Called whatever the outcome, so a failed job's log reaches the maintainers too. `attempt` names the log of an
    * earlier attempt, uploaded by the worker that cleans up after the one that died running it.
    */

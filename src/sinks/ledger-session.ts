@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WorkerError } from '../domain/errors.js';
 import type { FileScore } from '../domain/file-run.js';
 import type { Job } from '../domain/job.js';
 import {
+  type CallFact,
   EMPTY_LEDGER,
   type FileCall,
   finalStatusOf,
@@ -25,15 +27,17 @@ export class LedgerWriteError extends WorkerError {
 
 /**
  * One attempt's view of its job's ledger: what earlier attempts scored and told the Hub, and each new score and
- * applied call written through as it happens. A Hub call goes through `…Once`: skipped when an attempt already had it
- * applied, else sent and then recorded, so no call is sent twice across attempts (a crash between a call and its
- * record is the one window left). A call that adds (all but the status) whose answer was lost is recorded as applied
- * too, and its error passed on. A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
+ * call written through as it happens. A Hub call goes through `…Once`: skipped when an attempt already had it
+ * applied. A try of a call that adds (all but the status) is recorded before it is sent, and withdrawn only when the
+ * Hub surely did not apply it (it answered with a refusal, or the request never left): so neither a lost answer nor
+ * a crash right after the call makes any attempt send it twice. A status is sent, then recorded: sent again, it sets
+ * what it set. A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
  */
 export class LedgerSession {
   private readonly files: Map<string, LedgerFile>;
   private readonly applied: Set<JobCall>;
-  private jobWrites: Promise<void> = Promise.resolve();
+  /** Earlier attempts handed back on a stop. */
+  readonly stopsBefore: number;
 
   private constructor(
     private readonly ledger: JobLedger,
@@ -42,15 +46,16 @@ export class LedgerSession {
   ) {
     this.files = new Map(record.files);
     this.applied = new Set(record.applied);
+    this.stopsBefore = record.stops;
   }
 
   static async open(ledger: JobLedger, job: Job, log: Logger): Promise<LedgerSession> {
     const record = await ledger.load(job).catch((error: unknown) => {
       throw new WorkerError('wr_2', `the job's ledger cannot be read: ${(error as Error).message}`, { cause: error });
     });
-    if (record.files.size > 0 || record.applied.size > 0)
+    if (record.files.size > 0 || record.applied.size > 0 || record.stops > 0)
       log.info(
-        { filesScored: record.files.size, applied: [...record.applied] },
+        { filesScored: record.files.size, applied: [...record.applied], stops: record.stops },
         'resuming from the ledger of an earlier attempt',
       );
     return new LedgerSession(ledger, job, record);
@@ -63,7 +68,7 @@ export class LedgerSession {
 
   /** The final status an earlier attempt gave the Hub, if any. */
   get finalStatus(): 'finished' | 'failed' | undefined {
-    return finalStatusOf({ files: this.files, applied: this.applied });
+    return finalStatusOf({ applied: this.applied });
   }
 
   /** Whether the Hub has any file's progress or error: a rerun without this ledger would send them twice. */
@@ -76,10 +81,15 @@ export class LedgerSession {
     return this.files.get(fileName)?.score;
   }
 
+  /** Marks this attempt as handed back on a stop, so that it does not count against the job's tries. */
+  async recordStop(): Promise<void> {
+    await this.write(() => this.ledger.saveStop(this.job, randomUUID()));
+  }
+
   /** Keeps a new score (and the file's output, when it has one), before any Hub call about it. */
   async recordScore(fileName: string, score: FileScore, outputPath?: string): Promise<void> {
     const entry: LedgerFile = { score: ledgerScoreOf(score), applied: this.files.get(fileName)?.applied ?? [] };
-    await this.write(() => this.ledger.saveFile(this.job, fileName, entry, outputPath));
+    await this.write(() => this.ledger.saveScore(this.job, fileName, entry.score, outputPath));
     this.files.set(fileName, entry);
   }
 
@@ -87,11 +97,9 @@ export class LedgerSession {
     const entry = this.files.get(fileName);
     if (entry === undefined) throw new WorkerError('wr_500', `no score of ${fileName} was kept before its ${call}`);
     if (entry.applied.includes(call)) return;
-    await sentOrLost(call, send, async () => {
-      const updated: LedgerFile = { ...entry, applied: [...entry.applied, call] };
-      this.files.set(fileName, updated);
-      await this.write(() => this.ledger.saveFile(this.job, fileName, updated));
-    });
+    await this.callThrough({ file: fileName, call, tryId: randomUUID(), kind: 'sent' }, send, (applied) =>
+      this.files.set(fileName, applied ? { ...entry, applied: [...entry.applied, call] } : entry),
+    );
   }
 
   /** Whether an attempt had the Hub apply this call (or sent it, and its answer was lost). */
@@ -103,15 +111,48 @@ export class LedgerSession {
     if (!this.applied.has(call)) await this.jobCall(call, send);
   }
 
-  /** Sends the call even when it was recorded: for a call the Hub proved it never got. */
+  /**
+   * Sends the call even when it was recorded: for a call the Hub proved it never got. Should this try be refused
+   * too, the call stays as recorded before it.
+   */
   async jobCall(call: JobCall, send: () => Promise<void>): Promise<void> {
-    await sentOrLost(call, send, async () => {
-      this.applied.add(call);
-      const applied = [...this.applied];
-      // In order: a later write never lands before an earlier one and loses its call.
-      this.jobWrites = this.jobWrites.then(() => this.write(() => this.ledger.saveJobCalls(this.job, applied)));
-      await this.jobWrites;
+    const before = this.applied.has(call);
+    await this.callThrough({ call, tryId: randomUUID(), kind: 'sent' }, send, (applied) => {
+      if (applied || before) this.applied.add(call);
+      else this.applied.delete(call);
     });
+  }
+
+  /**
+   * A status: sent, then recorded. A call that adds: recorded, then sent, the try withdrawn when the Hub surely did
+   * not apply it; one whose answer was lost stays recorded. `mark` keeps this attempt's view in step.
+   */
+  private async callThrough(
+    sent: CallFact,
+    send: () => Promise<void>,
+    mark: (applied: boolean) => void,
+  ): Promise<void> {
+    if (REPEATABLE_CALLS.has(sent.call)) {
+      await send();
+      await this.save(sent);
+      mark(true);
+      return;
+    }
+    await this.save(sent);
+    mark(true);
+    try {
+      await send();
+    } catch (error) {
+      if (!answerWasLost(error)) {
+        await this.save({ ...sent, kind: 'withdrawn' });
+        mark(false);
+      }
+      throw error;
+    }
+  }
+
+  private save(fact: CallFact): Promise<void> {
+    return this.write(() => this.ledger.saveCallFact(this.job, fact));
   }
 
   private async write(save: () => Promise<void>): Promise<void> {
@@ -121,19 +162,4 @@ export class LedgerSession {
       throw new LedgerWriteError(error);
     }
   }
-}
-
-/** Sends, then records; a call that adds and whose answer was lost is recorded before its error goes on. */
-async function sentOrLost(
-  call: FileCall | JobCall,
-  send: () => Promise<void>,
-  record: () => Promise<void>,
-): Promise<void> {
-  try {
-    await send();
-  } catch (error) {
-    if (!REPEATABLE_CALLS.has(call) && answerWasLost(error)) await record();
-    throw error;
-  }
-  await record();
 }

@@ -35,11 +35,10 @@ async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
 
 /**
  * Whether a file of the results folder goes to the Hub. The Hub's front end opens the first `.html` under results/,
- * so the private report (the task's marimo report, or the built-in one in its place) must be the only one there: the
- * built-in report.html written beside it is for local runs.
+ * so the private report, published on its own (publishReport), must be the only one there: the built-in report.html
+ * of the results folder is for local runs.
  */
-const isHubResult = (relative: string) =>
-  path.extname(relative).toLowerCase() !== '.html' || relative === RESULT_FILES.report;
+const isHubResult = (relative: string) => path.extname(relative).toLowerCase() !== '.html';
 
 /** Publishes into an ObjectStore (S3) under the contract's keys: results/… and logs/… of the submission. */
 export class StorePublisher implements ResultsPublisher {
@@ -63,6 +62,15 @@ export class StorePublisher implements ResultsPublisher {
 
   async publishResults(job: Job, resultsDir: string): Promise<void> {
     await this.uploadAll(resultsDir, (relative) => s3Keys.result(job, relative), isHubResult);
+  }
+
+  async publishReport(job: Job, reportPath: string): Promise<void> {
+    const key = s3Keys.result(job, RESULT_FILES.report);
+    try {
+      await this.store.upload(key, reportPath, contentTypeOf(reportPath));
+    } catch (error) {
+      throw new WorkerError('wr_1', `upload of ${key} failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InfrastructureFault } from '../../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../../domain/ownership.js';
@@ -13,6 +13,7 @@ import type {
   InternalNetwork,
   ServiceSpec,
 } from '../../ports/container-engine.js';
+import { unlessAborted } from '../../streams/unless-aborted.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** The proxy image a simulated job's egress starts (the simulated engine has every image). */
@@ -43,6 +44,8 @@ export type FileBehaviour =
  */
 export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   readonly started: string[] = [];
+  /** The files whose run began: their container's turn came (a container started ahead may never get one). */
+  readonly ran: string[] = [];
   readonly running = new Map<string, ManagedContainer>();
   removals = 0;
   /** Networks that exist, by name, with their labels; and services (the proxies), by id. */
@@ -61,6 +64,14 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     private readonly delayMs = 0,
     private readonly referenceDir = path.join(EXAMPLE_TASK, 'validation_data'),
   ) {}
+
+  /**
+   * When the report containers end: each one, once its rows are given, waits for this (a spec holds the report
+   * back with a promise it resolves itself), then writes a report of its rows. Default: at once.
+   */
+  reportRender: () => Promise<void> = async () => undefined;
+  /** Each report's rows, as its container read them. */
+  readonly reportRows: string[][] = [];
 
   /** Called as each container starts and ends (the playground's timeline). */
   onRun: (what: 'start' | 'end', fileName: string) => void = () => undefined;
@@ -148,6 +159,7 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    if (spec.labels['pvhub.report'] !== undefined) return this.runReport(spec, signal);
     const dataMount = spec.mounts.find((mount) => mount.containerPath === '/data');
     const results = spec.results;
     if (!dataMount || results?.containerPath !== '/results')
@@ -163,10 +175,16 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
     const removed = new AbortController();
     this.removal.set(name, removed);
-    this.onRun('start', fileName);
+    let began = false;
     try {
+      // Started ahead of its turn, it waits for its go; the run (and the timeline's start) begins there.
+      if (spec.turn) await unlessAborted(spec.turn.go, signal, () => new Error('aborted'));
+      began = true;
+      this.ran.push(fileName);
+      this.onRun('start', fileName);
       if (behaviour.kind === 'vanishes') await this.removeContainer(name);
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal, removed.signal);
+      spec.turn?.ended();
       if (behaviour.kind === 'hangs')
         return {
           exitCode: null,
@@ -217,7 +235,38 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     } finally {
       this.running.delete(name);
       this.removal.delete(name);
-      this.onRun('end', fileName);
+      if (began) this.onRun('end', fileName);
+    }
+  }
+
+  /** A report container: it waits for its rows, then for `reportRender`, and writes report.html from them. */
+  private async runReport(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    const input = spec.mounts.find((mount) => mount.containerPath === '/input');
+    const results = spec.results;
+    if (!input || results === undefined) throw new Error('a report mounts /input and writes to a results volume');
+    const name = `report-${this.started.length}`;
+    this.started.push('report');
+    this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
+    const removed = new AbortController();
+    this.removal.set(name, removed);
+    this.onRun('start', 'report');
+    try {
+      let rows: string | undefined;
+      while (
+        (rows = await readFile(path.join(input.hostPath, 'args.json'), 'utf8').catch(() => undefined)) === undefined
+      )
+        await this.wait(5, signal, removed.signal);
+      this.reportRows.push(JSON.parse(rows) as string[]);
+      await new Promise<void>((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        this.reportRender().then(resolve, reject);
+      });
+      await writeFile(path.join(results.hostDir, 'report.html'), `<html>${rows}</html>`);
+      return { exitCode: 0, timedOut: false, oomKilled: false, output: '', outputTruncated: false, durationMs: 1 };
+    } finally {
+      this.running.delete(name);
+      this.removal.delete(name);
+      this.onRun('end', 'report');
     }
   }
 
@@ -225,21 +274,23 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
    * Resolves after `ms`; an abort rejects at once, as the real engine's run does, and so does the container's
    * removal, with the fault the real engine's run has then.
    */
-  private wait(ms: number, signal: AbortSignal, removed: AbortSignal): Promise<void> {
+  private wait(ms: number, signal: AbortSignal, removed?: AbortSignal): Promise<void> {
     const vanished = () =>
       new InfrastructureFault('container-vanished', 'the container was removed from outside while it ran');
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new Error('aborted'));
-      if (removed.aborted) return reject(vanished());
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => {
+      if (removed?.aborted) return reject(vanished());
+      const settle = (end: () => void) => {
         clearTimeout(timer);
-        reject(new Error('aborted'));
-      });
-      removed.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(vanished());
-      });
+        signal.removeEventListener('abort', onAbort);
+        removed?.removeEventListener('abort', onRemoved);
+        end();
+      };
+      const onAbort = () => settle(() => reject(new Error('aborted')));
+      const onRemoved = () => settle(() => reject(vanished()));
+      const timer = setTimeout(() => settle(resolve), ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+      removed?.addEventListener('abort', onRemoved, { once: true });
     });
   }
 }

@@ -12,6 +12,8 @@ export class SimulatedImages implements ImageBuilder {
   constructor(
     private readonly failure?: WorkerError,
     private readonly cached = false,
+    /** Whether there is a report image (the simulated engine then plays the report's container). */
+    private readonly withReport = false,
   ) {}
 
   async submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage> {
@@ -29,6 +31,7 @@ export class SimulatedImages implements ImageBuilder {
     };
   }
   async reportImage(): Promise<string> {
+    if (this.withReport) return 'pvhub-report:simulated';
     throw new Error('the simulated images have no report image');
   }
   async pruneSubmissionImages(): Promise<string[]> {

@@ -4,9 +4,10 @@ import type { Job } from '../../domain/job.js';
 import { JOB_LOG_FILE } from '../../logging.js';
 import type { ResultNames, ResultsPublisher } from '../../ports/results-publisher.js';
 
-/** Results and logs published into memory: which files, under which names, and the job log's text. */
+/** Results and logs published into memory: which files, under which names, the report's path, the job log's text. */
 export class MemoryPublisher implements ResultsPublisher {
   readonly published: string[] = [];
+  readonly reports: string[] = [];
   readonly logs: string[] = [];
   readonly logTexts: string[] = [];
   /** Logs of earlier attempts: the submission, the folder and the attempt's name. */
@@ -14,6 +15,9 @@ export class MemoryPublisher implements ResultsPublisher {
     [];
   async publishResults(_job: Job, resultsDir: string, names: ResultNames): Promise<void> {
     this.published.push(path.join(resultsDir, names.publicResultsTable));
+  }
+  async publishReport(_job: Job, reportPath: string): Promise<void> {
+    this.reports.push(reportPath);
   }
   async publishLogs(job: Job, logsDir: string, attempt?: string): Promise<void> {
     if (attempt !== undefined) {
