@@ -2,8 +2,8 @@
  * Flat memory at scale: `npm run bench:memory` (or `npx tsx bench/memory.ts`), under a minute. One job of a generated
  * task of 1,000 and of 10,000 data files runs through the worker's own loop (serveJobs: the message settled, the job
  * staged, its files run within memory, scored, reported to the Hub and tallied, the results written and published)
- * over the simulated adapters, whose containers are instant: what is left is the worker's own cost per file. Each
- * run is a fresh Node process whose RSS is sampled while the job runs.
+ * over fakes that keep no per-file record (bench/memory-ports.ts), whose containers are instant: what is left is the
+ * worker's own cost per file. Each run is a fresh Node process whose RSS is sampled while the job runs.
  * Writes the top-level key `memory` of bench/results.json and leaves every other key as it was.
  *
  * Environment: BENCH_MEMORY_REPEATS (default 2) runs of each size, alternating.
@@ -15,18 +15,19 @@ import { fileURLToPath } from 'node:url';
 import { lastValueFrom, NEVER } from 'rxjs';
 import { pino } from 'pino';
 import { hubFileFormats } from '../src/adapters/file-formats.js';
-import { LocalTaskStore } from '../src/adapters/local-task-store.js';
-import { MemoryLedger } from '../src/adapters/memory-ledger.js';
-import { SIMULATED_PROXY_IMAGE, SimulatedEngine } from '../src/adapters/simulated/engine.js';
-import { EXAMPLE_TASK, RecordingHub } from '../src/adapters/simulated/hub.js';
+import { SIMULATED_PROXY_IMAGE } from '../src/adapters/simulated/engine.js';
+import { EXAMPLE_TASK } from '../src/adapters/simulated/hub.js';
 import { SimulatedImages } from '../src/adapters/simulated/images.js';
-import { MemoryPublisher } from '../src/adapters/simulated/publisher.js';
 import { RecordingQueue } from '../src/adapters/simulated/queue.js';
+import { StoreLedger } from '../src/adapters/store-ledger.js';
+import type { FileMetadata, SystemMetadata } from '../src/domain/metadata.js';
 import { loadConfig } from '../src/config.js';
 import type { MessagePorts } from '../src/operators/settle-message.js';
+import { StorePublisher } from '../src/sinks/store-publisher.js';
 import { serveJobs } from '../src/worker.js';
 import { type BenchSection, median, positiveInt, ROOT, round } from './common.js';
 import { printFigures, writeSection } from './figures.js';
+import { CallCounts, CountingHub, InstantEngine, TaskBucket } from './memory-ports.js';
 import { progress, run } from './process.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -41,26 +42,47 @@ const RSS_TARGET_MB = 150;
 const GROWTH_TARGET_PERCENT = 10;
 const SUBMISSION = path.join(ROOT, 'examples/submissions/time-shift-correct');
 
-/** A task of `files` data files in the Hub's task format, each a short series whose reference is the same series. */
+const fileName = (index: number) => `1001_ac_power_${String(index).padStart(5, '0')}.csv`;
+
+/** The Hub's metadata of file `fileId` of a generated task (ids from 1). */
+const metadataOf = (fileId: number): FileMetadata => ({
+  file_id: fileId,
+  system_id: 1001,
+  file_name: fileName(fileId - 1),
+  timezone: 'Etc/GMT+7',
+  data_sampling_frequency: 15,
+  issue: 'time shift',
+  subissue: 'clean',
+  file_hash: '0',
+  include_on_leaderboard: true,
+});
+
+const SYSTEM: SystemMetadata = {
+  system_id: 1001,
+  name: 'Boulder CO rooftop',
+  azimuth: 183,
+  tilt: 37,
+  elevation: 1655,
+  latitude: 40.015,
+  longitude: -105.27,
+  tracking: false,
+  climate_type: 'BSk',
+  dc_capacity: 5.2,
+};
+
+/**
+ * A task of `files` data files in the Hub's task format, each a short series whose reference is the same series;
+ * their metadata is the Hub's (metadataOf).
+ */
 async function writeTask(dir: string, files: number): Promise<void> {
   await mkdir(path.join(dir, 'data'), { recursive: true });
   await mkdir(path.join(dir, 'validation_data'), { recursive: true });
-  // The example task's config; no template.py, so the built-in report is written (the simulated images have no report image).
+  // The example task's config; no template.py, so the built-in report is written (no report container).
   await writeFile(path.join(dir, 'config.json'), await readFile(path.join(EXAMPLE_TASK, 'config.json'), 'utf8'));
-  await writeFile(
-    path.join(dir, 'system_metadata.csv'),
-    'system_id,name,azimuth,tilt,elevation,latitude,longitude,tracking,climate_type,dc_capacity\n' +
-      '1001,Boulder CO rooftop,183.0,37.0,1655,40.015,-105.27,False,BSk,5.2\n',
-  );
-  const names = Array.from({ length: files }, (_, index) => `1001_ac_power_${String(index).padStart(5, '0')}.csv`);
+  const names = Array.from({ length: files }, (_, index) => fileName(index));
   await writeFile(
     path.join(dir, 'file_test_link.csv'),
     `test_id,file_id\n${names.map((_, index) => `${index},${index + 1}\n`).join('')}`,
-  );
-  await writeFile(
-    path.join(dir, 'file_metadata.csv'),
-    'file_id,system_id,file_name,timezone,data_sampling_frequency,issue,subissue,file_hash,include_on_leaderboard\n' +
-      names.map((name, index) => `${index + 1},1001,${name},Etc/GMT+7,15,time shift,clean,0,True\n`).join(''),
   );
   const series = ',0\n2015-01-01 00:00:00,1.5\n2015-01-01 00:15:00,2.5\n2015-01-01 00:30:00,0.0\n';
   for (let start = 0; start < names.length; start += 200) {
@@ -85,6 +107,8 @@ interface ChildReport {
   readonly maxRssMB: number;
   readonly heapUsedAfterMB: number;
   readonly outcome: string;
+  /** What the fakes were asked: every file must have had its container and its progress call. */
+  readonly counts: CallCounts;
 }
 
 /** The child's side: one job of the task through serveJobs, as the worker service runs it, RSS sampled meanwhile. */
@@ -106,17 +130,19 @@ async function memoryChild(taskDir: string, submission: string, files: number): 
     },
   ]);
   const limits = { ...loadConfig({}).limits, containerMemoryBytes: GIB, maxParallel: 2 };
+  const counts = new CallCounts();
+  const bucket = new TaskBucket(taskDir, submission, counts);
   const ports: MessagePorts = {
-    store: new LocalTaskStore(taskDir, submission),
-    hub: new RecordingHub(taskDir),
-    engine: new SimulatedEngine(() => ({ kind: 'correct', seconds: 0.01 }), 0, path.join(taskDir, 'validation_data')),
+    store: bucket,
+    hub: new CountingHub(metadataOf, [SYSTEM], counts),
+    engine: new InstantEngine(path.join(taskDir, 'validation_data'), counts),
     images: new SimulatedImages(undefined, true),
     egressProxyImage: async () => SIMULATED_PROXY_IMAGE,
-    publisher: new MemoryPublisher(),
+    publisher: new StorePublisher(bucket),
     files: hubFileFormats,
     freeMemory: () => 2 * GIB,
     queue,
-    ledgers: new MemoryLedger(),
+    ledgers: new StoreLedger(bucket),
     heartbeat: () => NEVER,
   };
   const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true }));
@@ -154,6 +180,7 @@ async function memoryChild(taskDir: string, submission: string, files: number): 
       maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
       heapUsedAfterMB: process.memoryUsage().heapUsed / MB,
       outcome: JSON.stringify(outcome),
+      counts,
     };
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
@@ -193,6 +220,11 @@ async function runChild(child: string, taskDir: string, files: number): Promise<
   const outcome = JSON.parse(report.outcome) as { action?: string; result?: string };
   if (outcome.action !== 'deleted' || outcome.result !== 'finished')
     throw new Error(`the ${files}-file job did not finish: ${report.outcome}`);
+  const { containers, progress: reported, fileErrors } = report.counts;
+  if (containers !== files || reported !== files || fileErrors !== 0)
+    throw new Error(
+      `the ${files}-file job ran ${containers} containers, reported ${reported} files, ${fileErrors} errors`,
+    );
   return report;
 }
 
@@ -236,7 +268,8 @@ export async function measureMemory(): Promise<BenchSection> {
     return {
       description:
         'One job of a generated task of 1,000 and of 10,000 data files through serveJobs (src/worker.ts, the loop the ' +
-        'worker service runs) over the simulated adapters (src/adapters/simulated: instant containers), each run in a ' +
+        'worker service runs) over fakes that keep no per-file record (bench/memory-ports.ts: instant containers, a Hub ' +
+        "and a bucket that keep nothing; the worker's own StoreLedger and StorePublisher), each run in a " +
         `fresh Node process running the compiled JavaScript, as the worker service does; RSS sampled every ${SAMPLE_MS} ms from the job's start to its message settled. ` +
         'MB = 10^6 bytes.',
       command: COMMAND,
