@@ -26,6 +26,7 @@ import { builtWheelCache } from '../src/adapters/images/built-wheel-cache.js';
 import { DockerImageBuilder } from '../src/adapters/images/docker-image-builder.js';
 import { runHostProcess } from '../src/adapters/images/host-process.js';
 import { loadConfig } from '../src/config.js';
+import type { DependenciesReport } from '../src/ports/image-builder.js';
 import {
   type BenchSection,
   alternating,
@@ -57,6 +58,10 @@ interface BuildRun {
   readonly layersFromCache: number;
   /** Images this build made (its layers and stages), to remove so the next cold build finds none of them. */
   readonly madeImages: readonly string[];
+  /** The dependencies image this build made, if it made one: removed after the images built on it. */
+  readonly madeDependencies: string | undefined;
+  /** The dependencies image it was built on: made by this build (not reused), and whether the set was resolved. */
+  readonly dependencies: DependenciesReport | undefined;
 }
 
 async function writeSubmission(dir: string, marker: string): Promise<string> {
@@ -101,6 +106,8 @@ async function build(builder: DockerImageBuilder, scratch: string, marker: strin
     fromWheelCache: messages.filter((message) => message.includes('is taken from the wheel cache')).length,
     layersFromCache: steps.filter((step) => step.includes('Using cache')).length,
     madeImages,
+    madeDependencies: image.dependencies?.reused === false ? image.dependencies.image : undefined,
+    dependencies: image.dependencies,
   };
 }
 
@@ -108,6 +115,17 @@ async function removeImages(references: readonly string[]): Promise<void> {
   for (const reference of [...references].reverse())
     // Never forced: an image another build shares (a child of its own) or a container uses stays.
     await exec('docker', ['image', 'rm', reference]).catch(() => undefined);
+}
+
+/**
+ * What the runs made, the images built on a dependencies image before it. The dependencies image carries two tags
+ * (its set's and its requirement text's), which a plain `docker image rm` of its id refuses: the engine's own
+ * removal takes them tag by tag.
+ */
+async function removeRuns(engine: DockerEngine, runs: readonly BuildRun[]): Promise<void> {
+  for (const run of runs) await removeImages([run.tag, ...run.madeImages]);
+  for (const run of runs)
+    if (run.madeDependencies !== undefined) await engine.removeImage(run.madeDependencies).catch(() => false);
 }
 
 /** The host's CA bundle, for an index behind a TLS-inspecting proxy; the container's own otherwise. */
@@ -247,17 +265,18 @@ export async function measureBuilds(): Promise<BenchSection> {
       );
       cold.push(first);
       warm.push(second);
-      await removeImages([second.tag, ...second.madeImages]);
-      await removeImages([first.tag, ...first.madeImages]);
+      await removeRuns(engine, [second, first]);
     }
     const ratio = median(cold.map((run) => run.ms)) / median(pip);
     const cachedSeconds = seconds(median(warm.map((run) => run.ms)));
     const summary = (runs: readonly BuildRun[]) =>
-      runs.map(({ ms, sourceBuilds, fromWheelCache, layersFromCache }) => ({
+      runs.map(({ ms, sourceBuilds, fromWheelCache, layersFromCache, dependencies }) => ({
         seconds: seconds(ms),
         sourceBuilds,
         fromWheelCache,
         layersFromCache,
+        dependenciesReused: dependencies?.reused ?? null,
+        dependenciesResolved: dependencies?.resolved ?? null,
       }));
     return {
       description:
@@ -292,7 +311,7 @@ export async function measureBuilds(): Promise<BenchSection> {
       },
     };
   } finally {
-    await removeImages([...cold, ...warm].flatMap((run) => [run.tag, ...run.madeImages]));
+    await removeRuns(engine, [...warm, ...cold]);
     await engine.removeContainers(LABELS);
     await rm(scratch, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import type {
   ContainerOutcome,
   ContainerRunSpec,
   ContainerSweep,
+  EngineImage,
   InternalNetwork,
 } from '../src/ports/container-engine.js';
 import type { HubApi } from '../src/ports/hub-api.js';
@@ -64,10 +65,20 @@ export class InstantEngine implements ContainerEngine, ContainerSweep {
   async imageExists(): Promise<boolean> {
     return true;
   }
+  async imageId(): Promise<string | undefined> {
+    return undefined;
+  }
+  async tagImage(): Promise<void> {}
   async pullImage(): Promise<void> {}
   async buildImage(): Promise<void> {}
-  async pruneImages(): Promise<string[]> {
+  async runAndCommit(): Promise<never> {
+    throw unused('commits');
+  }
+  async listImages(): Promise<EngineImage[]> {
     return [];
+  }
+  async removeImage(): Promise<boolean> {
+    return false;
   }
   async removeContainers(): Promise<number> {
     return 0;

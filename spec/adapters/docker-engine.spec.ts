@@ -410,32 +410,105 @@ test('a build past its time limit is op_2 and leaves no build container running'
   assert.is(left, 0);
 });
 
-test('pruning keeps the newest images within the budget and any image a container uses; removes the oldest', async () => {
-  const tags = ['a', 'b', 'c'].map((name) => `pvhub-spec-prune:${name}`);
+test('images are listed by repository with their tags, and removed by id unless a container or another image uses them', async () => {
+  const labels = { ...LABELS, 'pvhub.case': 'images' };
+  const tags = ['a', 'b'].map((name) => `pvhub-spec-images:${name}`);
   for (const tag of tags) {
-    // A second apart: the engine dates images to the second.
-    const context = await contextWith(
-      `prune-${tag.slice(-1)}`,
-      `FROM python:3.11-slim\nRUN echo ${tag} > /tag && sleep 1.1\n`,
-    );
+    const context = await contextWith(`images-${tag.slice(-1)}`, `FROM python:3.11-slim\nRUN echo ${tag} > /tag\n`);
     await engine.buildImage(
-      { tag, contextDir: context, labels: LABELS, timeoutMs: 60_000, maxSizeBytes: GIB },
+      { tag, contextDir: context, labels, timeoutMs: 60_000, maxSizeBytes: GIB },
       () => undefined,
     );
   }
+  await engine.tagImage(tags[0] as string, 'pvhub-spec-images:a-too');
+  const child = await contextWith('images-child', `FROM ${tags[1]}\nRUN echo child > /child\n`);
+  await engine.buildImage(
+    { tag: 'pvhub-spec-images-child:c', contextDir: child, labels, timeoutMs: 60_000, maxSizeBytes: GIB },
+    () => undefined,
+  );
   const user = await docker.createContainer({
-    Image: tags[1],
+    Image: tags[0],
     Cmd: ['true'],
-    Labels: { ...LABELS, 'pvhub.case': 'prune' },
+    Labels: labels,
   });
-  const size = (await docker.getImage(tags[2] as string).inspect()).Size;
   try {
-    assert.equal(await engine.pruneImages('pvhub-spec-prune', size * 1.5), [tags[0]]);
-    assert.not.ok(await engine.imageExists(tags[0] as string), 'the oldest went');
-    assert.ok(await engine.imageExists(tags[1] as string), 'in use, kept');
-    assert.ok(await engine.imageExists(tags[2] as string), 'the newest, within the budget, kept');
-  } finally {
+    const listed = await engine.listImages(['pvhub-spec-images']);
+    const a = listed.find((image) => image.tags.includes(tags[0] as string));
+    const b = listed.find((image) => image.tags.includes(tags[1] as string));
+    assert.equal([...(a?.tags ?? [])].sort(), ['pvhub-spec-images:a', 'pvhub-spec-images:a-too']);
+    assert.is(listed.length, 2, 'the child is in another repository');
+    assert.ok((b?.sizeBytes ?? 0) > 100 * 1024 ** 2 && b?.labels['pvhub.spec'] === 'docker-engine');
+    assert.is(await engine.removeImage(a?.id ?? ''), false, 'a container uses it');
+    assert.ok(await engine.imageExists('pvhub-spec-images:a-too'), 'its tags are given back');
+    assert.ok(await engine.imageExists(tags[0] as string));
+    assert.is(await engine.removeImage(b?.id ?? ''), false, 'an image is built on it');
+    assert.ok(await engine.imageExists(tags[1] as string));
     await user.remove({ force: true });
+    assert.ok(await engine.removeImage(a?.id ?? ''), 'two tags, no user');
+    assert.not.ok(await engine.imageExists('pvhub-spec-images:a-too'));
+    await engine.removeImages(labels);
+    assert.is(await engine.removeImage(b?.id ?? ''), false, 'gone with its child, as its labels say');
+    assert.not.ok(await engine.imageExists('pvhub-spec-images-child:c'));
+  } finally {
+    await user.remove({ force: true }).catch(() => undefined);
+    await engine.removeImages(labels);
+  }
+});
+
+test('a run that exits 0 is committed: what it wrote, started as its image starts, with its labels; a failed one is not', async () => {
+  const labels = { ...LABELS, 'pvhub.case': 'commit' };
+  const base = 'python:3.11-slim';
+  const spec = {
+    image: base,
+    mounts: [],
+    memoryBytes: 256 * 1024 ** 2,
+    nanoCpus: 1e9,
+    pidsLimit: 64,
+    outputCapBytes: 65_536,
+    timeoutMs: 60_000,
+    user: '0:0',
+    labels,
+  };
+  const tag = 'pvhub-spec-commit:ok';
+  const failed = await engine.runAndCommit(
+    { ...spec, command: ['sh', '-c', 'echo half > /half && exit 3'] },
+    { tag: 'pvhub-spec-commit:failed', maxSizeBytes: GIB },
+    new AbortController().signal,
+  );
+  assert.is(failed.exitCode, 3);
+  assert.is(failed.image, undefined);
+  assert.not.ok(await engine.imageExists('pvhub-spec-commit:failed'));
+  const done = await engine.runAndCommit(
+    { ...spec, command: ['sh', '-c', 'echo made > /made'] },
+    { tag, maxSizeBytes: GIB },
+    new AbortController().signal,
+  );
+  try {
+    assert.is(done.exitCode, 0, done.output);
+    assert.is(done.image, await engine.imageId(tag));
+    const committed = await docker.getImage(tag).inspect();
+    const original = await docker.getImage(base).inspect();
+    assert.equal(committed.Config.Cmd, original.Config.Cmd, 'not the command that made it');
+    assert.equal(committed.Config.Env, original.Config.Env);
+    assert.is(committed.Config.Labels['pvhub.spec'], 'docker-engine');
+    const read = await engine.runContainer(
+      { ...spec, image: tag, command: ['cat', '/made'], user: '10001:10001' },
+      new AbortController().signal,
+    );
+    assert.is(read.output.trim(), 'made');
+    const left = await docker.listContainers({ all: true, filters: { label: ['pvhub.case=commit'] } });
+    assert.is(left.length, 0, 'the runs are removed');
+    const small = await rejection(
+      engine.runAndCommit(
+        { ...spec, command: ['true'] },
+        { tag: 'pvhub-spec-commit:small', maxSizeBytes: 1024 },
+        new AbortController().signal,
+      ),
+    );
+    assert.match(small.message, /over the limit of 1024 bytes/);
+    assert.not.ok(await engine.imageExists('pvhub-spec-commit:small'));
+  } finally {
+    await engine.removeImages(labels);
   }
 });
 

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { prepareBuildContext } from '../../src/adapters/images/build-context.js';
+import { pino } from 'pino';
+import { DockerImageBuilder } from '../../src/adapters/images/docker-image-builder.js';
 import type { DockerEngine } from '../../src/adapters/docker-engine.js';
 import { loadConfig } from '../../src/config.js';
 import type { FileTask } from '../../src/domain/file-run.js';
@@ -9,11 +10,9 @@ import { turnWaitLimitMs, wrapperCommand } from '../../src/operators/run-file.js
 import type { ContainerOutcome } from '../../src/ports/container-engine.js';
 import { HOST_PYTHON } from './cli.js';
 
-const GIB = 1024 ** 3;
-
 /**
- * Builds the image of a submission made of `files` (path → content) from container/Dockerfile on the local
- * python:3.11-slim, as the worker does; returns its tag. The caller removes the images by `labels`.
+ * Builds the image of a submission made of `files` (path → content) on python 3.11 as the worker does (its
+ * dependencies image made or reused); returns its tag. The caller removes the submission images by `labels`.
  */
 export async function buildSubmissionImage(
   engine: DockerEngine,
@@ -26,19 +25,23 @@ export async function buildSubmissionImage(
     await mkdir(path.dirname(path.join(submission, name)), { recursive: true });
     await writeFile(path.join(submission, name), content);
   }
-  const { contextDir, tag } = await prepareBuildContext({
+  const buildDir = path.join(workDir, 'build');
+  await mkdir(buildDir, { recursive: true });
+  const builder = new DockerImageBuilder({
+    engine,
+    limits: loadConfig({ PVHUB_CONTAINER_MEMORY: '1g' }).limits,
+    hostPython: HOST_PYTHON,
+    baseImageRepository: 'python',
+  });
+  const image = await builder.submissionImage({
     submissionDir: submission,
     pythonVersion: '3.11',
-    baseImage: 'python:3.11-slim',
-    workDir,
-    onLog: () => undefined,
-    buildFromSource: (build) => Promise.reject(new Error(`unexpected source build of ${build.requirement}`)),
-    maxWheelhouseBytes: GIB,
-    hostPython: HOST_PYTHON,
+    workDir: buildDir,
+    labels,
+    log: pino({ level: 'silent' }),
     signal: new AbortController().signal,
   });
-  await engine.buildImage({ tag, contextDir, labels, timeoutMs: 300_000, maxSizeBytes: GIB }, () => undefined);
-  return tag;
+  return image.tag;
 }
 
 export interface ContainerRun {

@@ -16,3 +16,15 @@ export const withoutEgress: Pick<
   serviceOutput: unused,
   engineAddresses: unused,
 };
+
+/** For an engine that a spec gives every image it needs: it tags, commits, lists or removes none. */
+export const withoutImageCache: Pick<
+  ContainerEngine,
+  'imageId' | 'tagImage' | 'runAndCommit' | 'listImages' | 'removeImage'
+> = {
+  imageId: unused,
+  tagImage: unused,
+  runAndCommit: unused,
+  listImages: unused,
+  removeImage: unused,
+};

@@ -24,7 +24,7 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
-import { withoutEgress } from '../helpers/without-egress.js';
+import { withoutEgress, withoutImageCache } from '../helpers/without-egress.js';
 
 const RAW_CONFIG = {
   function_name: 'detect_time_shifts',
@@ -142,8 +142,8 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
       return run(spec, signal);
     },
     removeContainers: async () => 0,
-    pruneImages: async () => assert.unreachable('no pruning here') as never,
     ...withoutEgress,
+    ...withoutImageCache,
   };
   return { engine, runs, rows };
 }

@@ -29,7 +29,7 @@ import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
-import { withoutEgress } from '../helpers/without-egress.js';
+import { withoutEgress, withoutImageCache } from '../helpers/without-egress.js';
 
 /**
  * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it
@@ -201,8 +201,8 @@ test('a report image that cannot be built is a clear reason', async () => {
     pullImage: async () => assert.unreachable('the base image exists') as never,
     runContainer: async () => assert.unreachable('no image, no container') as never,
     removeContainers: async () => 0,
-    pruneImages: async () => assert.unreachable('no pruning here') as never,
     ...withoutEgress,
+    ...withoutImageCache,
   };
   const out = path.join(scratch, 'x.html');
   const message = await rejection(

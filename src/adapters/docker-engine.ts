@@ -10,6 +10,8 @@ import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../domain/ownership.js';
 import { plainText } from '../domain/plain-text.js';
 import type {
+  CommitSpec,
+  CommittedOutcome,
   ContainerEngine,
   ContainerOutcome,
   ContainerRunSpec,
@@ -17,9 +19,10 @@ import type {
   ImageBuildSpec,
   RunTurn,
 } from '../ports/container-engine.js';
-import { forceRemove, labelFilter, statusOf } from './docker-common.js';
+import { forceRemove, labelFilter } from './docker-common.js';
+import { commitContainer, DockerImages } from './docker-images.js';
+import { runNetworkEnv } from './docker-networking.js';
 import { unlessAborted } from '../streams/unless-aborted.js';
-import { DockerNetworking, runNetworkEnv } from './docker-networking.js';
 import {
   collectResults,
   holdResultsVolume,
@@ -326,38 +329,14 @@ async function waitAtMost(settled: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-/** The ContainerEngine over a Docker engine (dockerode); the networks and services of egress are DockerNetworking's. */
-export class DockerEngine extends DockerNetworking implements ContainerEngine, ContainerSweep {
+/**
+ * The ContainerEngine over a Docker engine (dockerode); the networks and services of egress are DockerNetworking's,
+ * the images DockerImages'.
+ */
+export class DockerEngine extends DockerImages implements ContainerEngine, ContainerSweep {
   /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
   constructor(options?: Dockerode.DockerOptions) {
     super(new Dockerode(options));
-  }
-
-  async imageExists(tag: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(tag).inspect();
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
-  }
-
-  async pullImage(reference: string): Promise<void> {
-    const stream = (await this.docker.pull(reference)) as NodeJS.ReadableStream;
-    // followProgress alone resolves on a failed pull too: the error arrives as an event.
-    await new Promise<void>((resolve, reject) => {
-      let failure: string | undefined;
-      this.docker.modem.followProgress(
-        stream,
-        (error: Error | null) =>
-          error ? reject(error) : failure !== undefined ? reject(new Error(failure)) : resolve(),
-        (event: ProgressEvent) => {
-          if (event.error !== undefined || event.errorDetail !== undefined)
-            failure = event.errorDetail?.message ?? event.error;
-        },
-      );
-    });
   }
 
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
@@ -384,23 +363,7 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine, C
     } finally {
       clearTimeout(timer);
     }
-    let size: number;
-    try {
-      size = (await this.docker.getImage(spec.tag).inspect()).Size;
-    } catch (error) {
-      if (statusOf(error) === 404) throw new WorkerError('op_2', `image build ended without an image ${spec.tag}`);
-      throw error;
-    }
-    if (size > spec.maxSizeBytes) {
-      await this.docker
-        .getImage(spec.tag)
-        .remove({ force: true })
-        .catch(() => undefined);
-      throw new WorkerError(
-        'op_2',
-        `the image is ${size} bytes, over the limit of ${spec.maxSizeBytes} bytes: the requirements are too big`,
-      );
-    }
+    await this.refuseOversized(spec.tag, spec.maxSizeBytes);
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
@@ -423,15 +386,28 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine, C
     }
   }
 
+  async runAndCommit(spec: ContainerRunSpec, commit: CommitSpec, signal: AbortSignal): Promise<CommittedOutcome> {
+    signal.throwIfAborted();
+    const outcome = await this.runAndRemove(spec, signal, [], commit);
+    if (outcome.image !== undefined) await this.refuseOversized(commit.tag, commit.maxSizeBytes);
+    return outcome;
+  }
+
+  /** With `commit`, the root is writable and what a run that exits 0 wrote is committed before the removal. */
   private async runAndRemove(
     spec: ContainerRunSpec,
     signal: AbortSignal,
     volumes: Dockerode.MountConfig,
-  ): Promise<ContainerOutcome> {
-    const container = await this.docker.createContainer(createOptions(spec, volumes));
-    let outcome: ContainerOutcome;
+    commit?: CommitSpec,
+  ): Promise<CommittedOutcome> {
+    const options = createOptions(spec, volumes);
+    if (commit !== undefined) options.HostConfig = { ...options.HostConfig, ReadonlyRootfs: false };
+    const container = await this.docker.createContainer(options);
+    let outcome: CommittedOutcome;
     try {
       outcome = await this.supervise(container, spec, signal);
+      if (commit !== undefined && outcome.exitCode === 0 && !outcome.oomKilled)
+        outcome = { ...outcome, image: await commitContainer(this.docker, container, spec.image, commit.tag) };
     } catch (error) {
       await forceRemove(container);
       throw error;
@@ -512,39 +488,5 @@ export class DockerEngine extends DockerNetworking implements ContainerEngine, C
 
   async removeContainer(id: string): Promise<void> {
     await forceRemove(this.docker.getContainer(id));
-  }
-
-  async pruneImages(repository: string, keepBytes: number): Promise<string[]> {
-    const images = (await this.docker.listImages()).filter((info) =>
-      (info.RepoTags ?? []).some((tag) => tag.startsWith(`${repository}:`)),
-    );
-    images.sort((a, b) => b.Created - a.Created);
-    const removed: string[] = [];
-    let kept = 0;
-    for (const info of images) {
-      kept += info.Size;
-      if (kept <= keepBytes) continue;
-      try {
-        // Not forced: an image a running container uses stays.
-        await this.docker.getImage(info.Id).remove();
-        removed.push(...(info.RepoTags ?? []));
-      } catch (error) {
-        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
-      }
-    }
-    return removed;
-  }
-
-  /** Force-removes every image that carries all these labels (the worker's builds label theirs); returns how many. */
-  async removeImages(labels: Readonly<Record<string, string>>): Promise<number> {
-    const found = await this.docker.listImages({ filters: { label: labelFilter(labels) } });
-    for (const info of found) {
-      try {
-        await this.docker.getImage(info.Id).remove({ force: true });
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-    }
-    return found.length;
   }
 }

@@ -3,7 +3,10 @@ import { type FaultKind, InfrastructureFault } from '../domain/infrastructure-fa
 import type { ManagedContainer } from '../domain/ownership.js';
 import { isNetworkError } from '../domain/retry.js';
 import type {
+  CommitSpec,
+  CommittedOutcome,
   ContainerEngine,
+  EngineImage,
   ContainerOutcome,
   ContainerRunSpec,
   ContainerSweep,
@@ -120,9 +123,25 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
   removeContainers(labels: Readonly<Record<string, string>>): Promise<number> {
     return this.classified(this.engine.removeContainers(labels));
   }
-  /** Removing old images may take long: only its failures are told apart. */
-  pruneImages(repository: string, keepBytes: number): Promise<string[]> {
-    return this.engine.pruneImages(repository, keepBytes).catch((error: unknown) => {
+  imageId(reference: string): Promise<string | undefined> {
+    return this.classified(this.engine.imageId(reference));
+  }
+  tagImage(image: string, reference: string): Promise<void> {
+    return this.classified(this.engine.tagImage(image, reference));
+  }
+  /** The commit after the run may take long on a big install: its whole time is the run's limit and a margin. */
+  runAndCommit(spec: ContainerRunSpec, commit: CommitSpec, signal: AbortSignal): Promise<CommittedOutcome> {
+    return this.classified(this.engine.runAndCommit(spec, commit, signal), {
+      withinMs: spec.timeoutMs + 2 * this.answerMs,
+      signal,
+    });
+  }
+  listImages(repositories: readonly string[]): Promise<EngineImage[]> {
+    return this.classified(this.engine.listImages(repositories));
+  }
+  /** Removing an image's layers may take long: only its failures are told apart. */
+  removeImage(id: string): Promise<boolean> {
+    return this.engine.removeImage(id).catch((error: unknown) => {
       throw asEngineFault(error);
     });
   }

@@ -10,7 +10,7 @@ export interface ResourceLimits {
   readonly maxParallel: number;
   readonly fileTimeLimitMs: number;
   readonly buildTimeLimitMs: number;
-  /** Largest submission image (and wheelhouse) a build may make; over it the build is refused (op_2). */
+  /** Largest submission or dependencies image (and wheelhouse) a build may make; over it the build is refused (op_2). */
   readonly imageSizeLimitBytes: number;
   readonly outputCapBytes: number;
   /** Bytes a container may write to its results folder (all files together) before it is stopped (sb_500). */

@@ -1,7 +1,7 @@
 import type { ContainerRunSpec } from '../ports/container-engine.js';
 import type { ResourceLimits } from './limits.js';
 
-/** The uid of the `runner` user that container/Dockerfile creates. */
+/** The uid of the `runner` user that container/runtime/Dockerfile creates. */
 export const RUNNER_USER = '10001:10001';
 
 /**

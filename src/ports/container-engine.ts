@@ -129,8 +129,35 @@ export interface ContainerOutcome {
   readonly durationMs: number;
 }
 
+/** What a run becomes when it is committed (ContainerEngine.runAndCommit). */
+export interface CommitSpec {
+  readonly tag: string;
+  /** An image bigger than this is removed, and the run fails (op_2). */
+  readonly maxSizeBytes: number;
+}
+
+export interface CommittedOutcome extends ContainerOutcome {
+  /** The committed image's id: set when the run exited 0 and was committed. */
+  readonly image?: string;
+}
+
+/** An image of the engine, as a cache of images sees it. */
+export interface EngineImage {
+  readonly id: string;
+  /** Its tags in the repositories asked for. */
+  readonly tags: readonly string[];
+  readonly createdAt: number;
+  /** With the layers of the images it is built on. */
+  readonly sizeBytes: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 export interface ContainerEngine {
   imageExists(tag: string): Promise<boolean>;
+  /** The image's id (`sha256:…`), or undefined when the engine has no such image. */
+  imageId(reference: string): Promise<string | undefined>;
+  /** Gives an image one more tag (`repository:tag`), moved from any image that had it. */
+  tagImage(image: string, reference: string): Promise<void>;
   /** Pulls `repository:tag` from its registry; rejects with the engine's reason when it cannot (no registry, no image). */
   pullImage(reference: string): Promise<void>;
   /** Builds with no network, within time and size limits; rejects with the build's own error text when a step fails. */
@@ -140,10 +167,18 @@ export interface ContainerEngine {
   /** Force-removes containers carrying all these labels, and then their results volumes; returns how many containers. */
   removeContainers(labels: Readonly<Record<string, string>>): Promise<number>;
   /**
-   * Removes the oldest images whose tag starts with `repository:` until the rest take at most `keepBytes`; an image
-   * a container still uses is kept. Returns the tags removed.
+   * Runs like runContainer but with a writable root, as `spec.user`: when the run exits 0, what it wrote becomes an
+   * image on `spec.image`, tagged `commit.tag`, that starts its containers as `spec.image` does and carries the run's
+   * labels. Its container is always removed before this settles.
    */
-  pruneImages(repository: string, keepBytes: number): Promise<string[]>;
+  runAndCommit(spec: ContainerRunSpec, commit: CommitSpec, signal: AbortSignal): Promise<CommittedOutcome>;
+  /** The images tagged in any of these repositories. */
+  listImages(repositories: readonly string[]): Promise<EngineImage[]>;
+  /**
+   * Removes an image by id, with all its tags; never forced: false when a container uses it, an image is built on it,
+   * or it is gone already.
+   */
+  removeImage(id: string): Promise<boolean>;
   /** An internal network with these labels: no route out, and no address of the engine's host on it. */
   createInternalNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<InternalNetwork>;
   /** Joins a container to a network; resolves its address there. */

@@ -25,6 +25,18 @@ export interface SubmissionImage {
   readonly cached: boolean;
   /** What the participant should know about the build (a zip without requirements.txt), one line each. */
   readonly warnings: readonly string[];
+  /** When built: the image of its requirement set it was built on, and how that image was found. */
+  readonly dependencies?: DependenciesReport;
+}
+
+/** The image of a requirement set, shared by every submission with that set. */
+export interface DependenciesReport {
+  /** Its id. */
+  readonly image: string;
+  /** Made for an earlier submission; false when this build made it. */
+  readonly reused: boolean;
+  /** Whether the requirements were resolved: false when the same requirement text had been, to this image. */
+  readonly resolved: boolean;
 }
 
 /**
@@ -37,6 +49,9 @@ export interface ImageBuilder {
   submissionImage(request: SubmissionImageRequest): Promise<SubmissionImage>;
   /** The report image's tag, built on first use and reused after that. */
   reportImage(log: Logger, signal: AbortSignal): Promise<string>;
-  /** Holds the cache of submission images to `keepBytes`, oldest first, keeping images in use; the tags removed. */
+  /**
+   * Holds the cache of submission images, and the images of requirement sets they are built on, to `keepBytes`,
+   * oldest first, keeping images in use; the tags removed.
+   */
   pruneSubmissionImages(keepBytes: number): Promise<string[]>;
 }

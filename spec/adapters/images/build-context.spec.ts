@@ -3,14 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  type BuildContextOptions,
-  dockerfileFor,
-  prepareBuildContext,
-  submissionImageTag,
-} from '../../../src/adapters/images/build-context.js';
-import { HOST_PYTHON } from '../../helpers/cli.js';
-import { GIB, noSourceBuild, SUBMISSION_CODE, workerError, writeSubmission } from '../../helpers/images.js';
+import { prepareBuildContext, submissionImageTag } from '../../../src/adapters/images/build-context.js';
+import { dockerfileFor } from '../../../src/adapters/images/recipes.js';
+import { SUBMISSION_CODE, workerError, writeSubmission } from '../../helpers/images.js';
 
 let scratch = '';
 let builds = 0;
@@ -20,20 +15,13 @@ const BASE = { pythonVersion: '3.11', baseImage: 'python:3.11-slim' };
 const submission = (name: string, requirements: string | undefined, code?: string) =>
   writeSubmission(path.join(scratch, name), requirements, code);
 
-function prepare(submissionDir: string, extra: Partial<Pick<BuildContextOptions, 'maxWheelhouseBytes'>> = {}) {
+/** A dependencies image id: the context only names it, no engine is asked. */
+const DEPENDENCIES = `sha256:${'d'.repeat(64)}`;
+
+function prepare(submissionDir: string) {
   const workDir = path.join(scratch, `build-${builds++}`);
   return mkdir(workDir, { recursive: true }).then(() =>
-    prepareBuildContext({
-      submissionDir,
-      workDir,
-      onLog: () => undefined,
-      buildFromSource: noSourceBuild,
-      maxWheelhouseBytes: GIB,
-      hostPython: HOST_PYTHON,
-      signal: new AbortController().signal,
-      ...BASE,
-      ...extra,
-    }),
+    prepareBuildContext({ submissionDir, workDir, dependenciesImage: DEPENDENCIES, ...BASE }),
   );
 }
 
@@ -85,54 +73,20 @@ test("names that are not a python version or an image name are the worker's prob
   assert.is((await workerError(() => dockerfileFor('FROM python:3.11-slim\n', 'python:3.11-slim'))).code, 'wr_500');
 });
 
-test('the context holds the recipe, the wrapper, the code as uploaded and wheels for the target python', async () => {
+test('the context holds the recipe on the dependencies image, the wrapper and the code as uploaded, nothing to install', async () => {
   const dir = await submission('context', 'pandas==2.2.3\n');
   const { contextDir, tag } = await prepare(dir);
   assert.is(tag, await submissionImageTag({ submissionDir: dir, ...BASE }));
-  assert.equal((await readdir(contextDir)).sort(), ['Dockerfile', 'pvhub_wrapper.py', 'submission', 'wheelhouse']);
+  assert.equal((await readdir(contextDir)).sort(), ['Dockerfile', 'pvhub_wrapper.py', 'submission']);
   assert.equal((await readdir(path.join(contextDir, 'submission'), { recursive: true })).sort(), [
     'helpers',
     'helpers/scale.py',
     'requirements.txt',
     'submission_wrapper.py',
   ]);
-  assert.match(await readFile(path.join(contextDir, 'Dockerfile'), 'utf8'), /^ARG BASE_IMAGE=python:3\.11-slim$/m);
-  const wheels = await readdir(path.join(contextDir, 'wheelhouse'));
-  assert.ok(
-    wheels.every((wheel) => wheel.endsWith('.whl')),
-    wheels.join(' '),
-  );
-  // The submission's pin wins over the wrapper's unpinned pandas.
-  assert.ok(
-    wheels.some((wheel) => /^pandas-2\.2\.3-cp311-cp311-manylinux.*_x86_64\.whl$/.test(wheel)),
-    wheels.join(' '),
-  );
-  assert.ok(
-    wheels.some((wheel) => /^numpy-[\d.]+-cp311-cp311-manylinux.*_x86_64\.whl$/.test(wheel)),
-    wheels.join(' '),
-  );
-});
-
-test('without requirements.txt the wheelhouse still has what the wrapper needs', async () => {
-  const { contextDir } = await prepare(await submission('no-requirements', undefined));
-  const wheels = await readdir(path.join(contextDir, 'wheelhouse'));
-  assert.ok(
-    wheels.some((wheel) => wheel.startsWith('pandas-')) && wheels.some((wheel) => wheel.startsWith('numpy-')),
-    wheels.join(' '),
-  );
-});
-
-test('wheels whose unpacked size is over the image size limit are op_2 before any image is built', async () => {
-  const error = await workerError(async () =>
-    prepare(await submission('too-big', 'pandas\n'), { maxWheelhouseBytes: 1024 * 1024 }),
-  );
-  assert.is(error.code, 'op_2');
-  assert.match(error.message, /bytes of wheels once unpacked, over the image size limit of 1048576 bytes/);
-  // pandas and its dependencies come to some 30 MB of wheels, some 100 MB unpacked: the unpacked size is what counts.
-  const unpacked = await workerError(async () =>
-    prepare(await submission('too-big-unpacked', 'pandas==2.2.3\n'), { maxWheelhouseBytes: 60 * 1024 * 1024 }),
-  );
-  assert.match(unpacked.message, /once unpacked, over the image size limit of 62914560 bytes/);
+  const recipe = await readFile(path.join(contextDir, 'Dockerfile'), 'utf8');
+  assert.match(recipe, new RegExp(`^ARG DEPENDENCIES_IMAGE=${DEPENDENCIES}$`, 'm'));
+  assert.not.match(recipe, /^(RUN|ADD) /m);
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { builtWheelCache } from '../../../src/adapters/images/built-wheel-cache.
 import { DockerImageBuilder } from '../../../src/adapters/images/docker-image-builder.js';
 import { loadConfig } from '../../../src/config.js';
 import { sandboxLimits } from '../../../src/domain/sandbox.js';
-import type { SubmissionImageRequest } from '../../../src/ports/image-builder.js';
+import type { SubmissionImage, SubmissionImageRequest } from '../../../src/ports/image-builder.js';
 import { HOST_PYTHON, run } from '../../helpers/cli.js';
 import { writeSubmission } from '../../helpers/images.js';
 
@@ -96,6 +96,35 @@ test('a submission without requirements.txt gets its image with a warning in the
   }
 });
 
+test('a second submission with the same requirement set is built on the same dependencies image: the same text is not resolved again, another text with the same pins is', async () => {
+  const made: string[] = [];
+  const code = (n: number) => `def f(ts):\n    return ts  # ${n} ${process.pid}-${Date.now()}\n`;
+  const build = async (name: string, requirements: string, n: number) => {
+    const dir = await writeSubmission(path.join(scratch, name), requirements, code(n));
+    const image = await builder.submissionImage(await request(dir));
+    made.push(image.tag);
+    return image;
+  };
+  let first: SubmissionImage | undefined;
+  try {
+    first = await build('set-first', 'pandas==2.2.3\n', 1);
+    const second = await build('set-second', 'pandas==2.2.3\n', 2);
+    // Another text, of this run alone, that pins the same set.
+    const third = await build('set-third', `pandas==2.2.3\nnumpy!=0.0.${process.pid}${Date.now()}\n`, 3);
+    assert.is(first.cached, false);
+    assert.match(first.dependencies?.image ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(second.dependencies, { image: first.dependencies?.image, reused: true, resolved: false });
+    assert.equal(third.dependencies, { image: first.dependencies?.image, reused: true, resolved: true });
+    assert.is(new Set(made).size, 3, 'each submission has its own image');
+    const labels = await imageLabels(second.tag);
+    assert.is(labels['pvhub.dependencies-image'], first.dependencies?.image);
+  } finally {
+    for (const tag of made) await run('docker', ['image', 'rm', '--force', tag]);
+    // Only an image this spec made: another run's may be in use.
+    if (first?.dependencies?.reused === false) await engine.removeImage(first.dependencies.image);
+  }
+});
+
 /** Debug lines of the builder, as the job log has them. */
 function recordingLog(lines: string[]) {
   return pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line).msg as string) });
@@ -114,19 +143,24 @@ test('ruptures 1.1.8 (no wheel for python 3.13 on the index) is built from sourc
     }),
   });
   const tags: string[] = [];
+  const made: string[] = [];
   const logs: string[][] = [[], []];
   try {
     for (const [index, lines] of logs.entries()) {
+      // A requirement text of this submission alone (the pins are the same): a text seen before would go straight
+      // to its dependencies image, resolving nothing, so building nothing.
       const dir = await writeSubmission(
         path.join(scratch, `ruptures-${index}`),
-        'ruptures==1.1.8\n',
+        `ruptures==1.1.8\nnumpy!=0.0.${index}${process.pid}${Date.now()}\n`,
         `import ruptures\ndef f(ts):\n    return ts  # ${index} ${process.pid}-${Date.now()}\n`,
       );
       const image = await cached.submissionImage(
         await request(dir, { pythonVersion: '3.13', log: recordingLog(lines) }),
       );
       assert.is(image.cached, false);
+      assert.is(image.dependencies?.resolved, true);
       tags.push(image.tag);
+      if (image.dependencies?.reused === false) made.push(image.dependencies.image);
     }
     const [first, second] = logs.map((lines) => lines.join('\n'));
     assert.match(first ?? '', 'no wheel of ruptures==1.1.8 for python 3.13: building it from source in a sandbox');
@@ -150,6 +184,7 @@ test('ruptures 1.1.8 (no wheel for python 3.13 on the index) is built from sourc
     assert.match(imported.output, '1.1.8');
   } finally {
     for (const tag of tags) await run('docker', ['image', 'rm', '--force', tag]);
+    for (const image of made) await engine.removeImage(image);
   }
 });
 

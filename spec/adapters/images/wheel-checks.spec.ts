@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { builtWheel, directReferences } from '../../../src/adapters/images/wheel-checks.js';
+import { builtWheel, checkUnpackedSize, directReferences } from '../../../src/adapters/images/wheel-checks.js';
 import { python } from '../../helpers/cli.js';
 import { workerError } from '../../helpers/images.js';
 
@@ -74,6 +74,23 @@ test('a source build must write one wheel of the project asked for, and nothing 
     (await workerError(() => builtWheel(path.dirname(urls), 'x', 'x==1.0'))).message,
     'its built wheel depends on URLs',
   );
+});
+
+test('wheels are measured by what they unpack to, against the image size limit, before anything is installed (op_2)', async () => {
+  // 2 MB of zeros: a few KiB on disk.
+  await wheel('wheelhouse/x-1.0-py3-none-any.whl', [['x-1.0.dist-info/RECORD', '']], 2_000_000);
+  const wheelhouse = path.join(scratch, 'wheelhouse');
+  await checkUnpackedSize(wheelhouse, 3_000_000);
+  const over = await workerError(() => checkUnpackedSize(wheelhouse, 1_000_000));
+  assert.is(over.code, 'op_2');
+  assert.match(
+    over.message,
+    /^the requirements come to \d+ bytes of wheels once unpacked, over the image size limit of 1000000 bytes$/,
+  );
+  await writeFile(path.join(wheelhouse, 'y-1.0-py3-none-any.whl'), 'not a zip');
+  const unreadable = await workerError(() => checkUnpackedSize(wheelhouse, 3_000_000));
+  assert.is(unreadable.code, 'op_2');
+  assert.match(unreadable.message, 'y-1.0-py3-none-any.whl is not a readable wheel');
 });
 
 test.run();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../../src/adapters/docker-engine.js';
-import { resolveWheels, type ResolveOptions } from '../../../src/adapters/images/wheel-resolution.js';
+import { downloadSet, type ResolveOptions, resolveSet } from '../../../src/adapters/images/wheel-resolution.js';
 import { HOST_PYTHON } from '../../helpers/cli.js';
 import { noSourceBuild, sandboxWith, workerError } from '../../helpers/images.js';
 import { withFindLinks, writeSdist } from '../../helpers/sdist.js';
@@ -17,19 +17,16 @@ async function resolve(requirements: readonly string[], extra: Partial<ResolveOp
   const workDir = path.join(scratch, `resolution-${resolutions++}`);
   const wheelhouse = path.join(workDir, 'wheelhouse');
   await mkdir(wheelhouse, { recursive: true });
-  await resolveWheels(
-    {
-      pythonVersion: '3.11',
-      workDir,
-      onLog: () => undefined,
-      hostPython: HOST_PYTHON,
-      buildFromSource: noSourceBuild,
-      signal: new AbortController().signal,
-      ...extra,
-    },
-    requirements,
-    wheelhouse,
-  );
+  const options: ResolveOptions = {
+    pythonVersion: '3.11',
+    workDir,
+    onLog: () => undefined,
+    hostPython: HOST_PYTHON,
+    buildFromSource: noSourceBuild,
+    signal: new AbortController().signal,
+    ...extra,
+  };
+  await downloadSet(options, await resolveSet(options, requirements), wheelhouse);
   return readdir(wheelhouse);
 }
 

@@ -1,12 +1,13 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import unzipper from 'unzipper';
 import { WorkerError } from '../../domain/errors.js';
 import { parseRequirements } from '../../domain/requirements.js';
-import { resolveWheels, type ResolveOptions } from './wheel-resolution.js';
+import { installCommand } from './dependencies-image.js';
+import { dockerfileFor, hashField } from './recipes.js';
+import { RUNTIME_RECIPE } from './runtime-image.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DOCKERFILE = path.join(ROOT, 'container/Dockerfile');
@@ -14,13 +15,14 @@ const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
 /** Where submission images are tagged: `pvhub-submission:<content hash>`. */
 export const SUBMISSION_IMAGE_REPOSITORY = 'pvhub-submission';
 
-export interface BuildContextOptions extends ResolveOptions {
+export interface BuildContextOptions {
   readonly submissionDir: string;
+  readonly pythonVersion: string;
   readonly baseImage: string;
-  /** Scratch folder of this build; the context is made inside it, the resolver's files beside it. */
+  /** The id of the dependencies image of the submission's requirement set, which the image is built on. */
+  readonly dependenciesImage: string;
+  /** Scratch folder of this build; the context is made inside it. */
   readonly workDir: string;
-  /** Wheels bigger than this together are refused before any build (op_2): the image would only be bigger. */
-  readonly maxWheelhouseBytes: number;
 }
 
 export interface BuildContext {
@@ -28,7 +30,8 @@ export interface BuildContext {
   readonly tag: string;
 }
 
-async function readRequirements(submissionDir: string): Promise<string[]> {
+/** The submission's requirements.txt, as the worker parses it (one requirement a line); none without the file. */
+export async function readRequirements(submissionDir: string): Promise<string[]> {
   try {
     return parseRequirements(await readFile(path.join(submissionDir, 'requirements.txt'), 'utf8'));
   } catch (error) {
@@ -60,12 +63,6 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return found.sort();
 }
 
-/** Length-prefixed, so no two different inputs hash alike by shifting bytes from one field to the next. */
-export function hashField(hash: Hash, label: string, bytes: string | Buffer): void {
-  hash.update(`${label}\0${Buffer.byteLength(bytes)}\0`);
-  hash.update(bytes);
-}
-
 interface TagInputs {
   readonly submissionDir: string;
   readonly pythonVersion: string;
@@ -78,6 +75,8 @@ async function tagOf(inputs: TagInputs): Promise<string> {
   const hash = createHash('sha256');
   hashField(hash, 'python', inputs.pythonVersion);
   hashField(hash, 'base', inputs.baseImage);
+  hashField(hash, 'runtime', await readFile(RUNTIME_RECIPE));
+  hashField(hash, 'install', JSON.stringify(installCommand([])));
   hashField(hash, 'dockerfile', await readFile(DOCKERFILE));
   hashField(hash, 'wrapper', await readFile(WRAPPER));
   hashField(hash, 'requirements', [...inputs.requirements].sort().join('\n'));
@@ -109,13 +108,6 @@ export async function submissionImageTag(
   return tagOf({ ...options, requirements, files: await listFiles(options.submissionDir) });
 }
 
-/** The recipe with the base image as its ARG default, so the context alone reproduces the image. */
-export function dockerfileFor(template: string, baseImage: string): string {
-  const line = /^ARG BASE_IMAGE=.*$/m;
-  if (!line.test(template)) throw new WorkerError('wr_500', 'the image recipe has no "ARG BASE_IMAGE=" line');
-  return template.replace(line, `ARG BASE_IMAGE=${baseImage}`);
-}
-
 async function copySubmission(from: string, to: string, files: readonly string[]): Promise<void> {
   for (const file of files) {
     await mkdir(path.dirname(path.join(to, file)), { recursive: true });
@@ -124,29 +116,9 @@ async function copySubmission(from: string, to: string, files: readonly string[]
 }
 
 /**
- * What the wheels unpack to, from their zip directories: what the build writes to the engine's disk before the image
- * exists to be measured. pip writes no more than an entry's declared size, so the declared sizes bind. Stops counting
- * once past `limit`.
- */
-async function unpackedBytes(wheelhouse: string, limit: number): Promise<number> {
-  let bytes = 0;
-  for (const wheel of await readdir(wheelhouse)) {
-    if (bytes > limit) break;
-    try {
-      const directory = await unzipper.Open.file(path.join(wheelhouse, wheel));
-      for (const entry of directory.files) bytes += entry.uncompressedSize;
-    } catch (error) {
-      throw new WorkerError('op_2', `${wheel} is not a readable wheel: ${(error as Error).message}`, { cause: error });
-    }
-  }
-  return bytes;
-}
-
-/**
- * Makes the build context of a submission's image in <workDir>/context: Dockerfile, pvhub_wrapper.py, submission/
- * (the code as uploaded) and wheelhouse/ (the submission's requirements plus the wrapper's, resolved to wheels for
- * the target python by the host's pip, so the build itself needs no network). The tag is content-addressed
- * (see submissionImageTag). Throws op_2 for requirements that are refused or cannot be satisfied.
+ * Makes the build context of a submission's image in <workDir>/context: Dockerfile (on the dependencies image),
+ * pvhub_wrapper.py and submission/ (the code as uploaded); nothing to install. The tag is content-addressed (see
+ * submissionImageTag).
  */
 export async function prepareBuildContext(options: BuildContextOptions): Promise<BuildContext> {
   checkNames(options.pythonVersion, options.baseImage);
@@ -155,22 +127,12 @@ export async function prepareBuildContext(options: BuildContextOptions): Promise
   const tag = await tagOf({ ...options, requirements, files });
   const contextDir = path.join(options.workDir, 'context');
   await rm(contextDir, { recursive: true, force: true });
-  await mkdir(path.join(contextDir, 'wheelhouse'), { recursive: true });
+  await mkdir(path.join(contextDir, 'submission'), { recursive: true });
   await writeFile(
     path.join(contextDir, 'Dockerfile'),
-    dockerfileFor(await readFile(DOCKERFILE, 'utf8'), options.baseImage),
+    dockerfileFor(await readFile(DOCKERFILE, 'utf8'), options.dependenciesImage, 'DEPENDENCIES_IMAGE'),
   );
   await copyFile(WRAPPER, path.join(contextDir, 'pvhub_wrapper.py'));
-  await mkdir(path.join(contextDir, 'submission'));
   await copySubmission(options.submissionDir, path.join(contextDir, 'submission'), files);
-  const wheelhouse = path.join(contextDir, 'wheelhouse');
-  await resolveWheels(options, requirements, wheelhouse);
-  const bytes = await unpackedBytes(wheelhouse, options.maxWheelhouseBytes);
-  if (bytes > options.maxWheelhouseBytes) {
-    throw new WorkerError(
-      'op_2',
-      `the requirements come to ${bytes} bytes of wheels once unpacked, over the image size limit of ${options.maxWheelhouseBytes} bytes`,
-    );
-  }
   return { contextDir, tag };
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { parseRequirements } from '../../domain/requirements.js';
 import type { ContainerEngine } from '../../ports/container-engine.js';
 import { baseImage } from './base-images.js';
-import { dockerfileFor, hashField } from './build-context.js';
+import { dockerfileFor, hashField } from './recipes.js';
 import { downloadWheelhouse } from './wheel-download.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -73,3 +73,26 @@ export async function builtWheel(outDir: string, project: string, requirement: s
   }
   return path.join(outDir, wheel);
 }
+
+/**
+ * Refuses wheels that unpack to more than the image size limit (op_2), from their zip directories: what the install
+ * writes to the engine's disk before the image exists to be measured. pip writes no more than an entry's declared
+ * size, so the declared sizes bind.
+ */
+export async function checkUnpackedSize(wheelhouse: string, limit: number): Promise<void> {
+  let bytes = 0;
+  for (const wheel of await readdir(wheelhouse)) {
+    if (bytes > limit) break;
+    try {
+      const directory = await unzipper.Open.file(path.join(wheelhouse, wheel));
+      for (const entry of directory.files) bytes += entry.uncompressedSize;
+    } catch (error) {
+      throw new WorkerError('op_2', `${wheel} is not a readable wheel: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  if (bytes > limit)
+    throw new WorkerError(
+      'op_2',
+      `the requirements come to ${bytes} bytes of wheels once unpacked, over the image size limit of ${limit} bytes`,
+    );
+}

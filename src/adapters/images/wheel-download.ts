@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { basePythons } from '../python-versions.js';
@@ -191,6 +191,56 @@ function resolutionError(result: HostProcessResult, pythonVersion: string): Work
   return new WorkerError('op_2', `the requirements cannot be resolved: ${detail}`);
 }
 
+/** A resolution that closed: its pins, one `name==version` each as uv wrote them, and the file that holds them. */
+export interface ResolvedPins {
+  readonly pins: readonly string[];
+  readonly file: string;
+}
+
+/**
+ * Pins `requirements` and all they depend on for the target python; `findLinks` are folders of wheels built here.
+ * Resolves the pins, or why there are none.
+ */
+export async function resolveRequirements(
+  options: WheelOptions,
+  requirements: readonly string[],
+  findLinks: readonly string[],
+): Promise<ResolvedPins | WheelShortfall> {
+  // Beside the build's folders, never inside a wheelhouse. A new folder each time: uv takes the pins of an existing
+  // output file as preferences, which would carry one resolution into the next.
+  const dir = await mkdtemp(path.join(options.workDir, 'requirements-'));
+  const requirementsFile = path.join(dir, 'requirements.in');
+  const pinsFile = path.join(dir, 'pins.txt');
+  await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
+  const target = targetPlatform(options.pythonVersion);
+  const resolved = await resolvePins(options, target, requirementsFile, pinsFile, findLinksWith(findLinks));
+  if (resolved.status !== 0) {
+    const withoutWheel = resolved.status === UV_NO_SOLUTION ? requirementWithoutWheel(resolved.output) : undefined;
+    return { error: resolutionError(resolved, options.pythonVersion), withoutWheel };
+  }
+  const pins = (await readFile(pinsFile, 'utf8'))
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  return { pins, file: pinsFile };
+}
+
+/** pip fetches the wheels of a resolution into dest; rejects wr_500 when it cannot (the index, not the submission). */
+export async function downloadResolved(
+  options: WheelOptions,
+  resolved: ResolvedPins,
+  dest: string,
+  findLinks: readonly string[],
+): Promise<void> {
+  const target = targetPlatform(options.pythonVersion);
+  const downloaded = await downloadPins(options, target, resolved.file, dest, findLinksWith(findLinks));
+  if (downloaded.status !== 0)
+    throw new WorkerError(
+      'wr_500',
+      `the resolved wheels cannot be downloaded: ${resolverErrorSummary(downloaded.output)}`,
+    );
+}
+
 /**
  * The wheels of `requirements` and all they depend on, for the target python, into dest; `findLinks` are folders of
  * wheels built here. Resolves undefined when every wheel is there, else why not.
@@ -201,28 +251,10 @@ export async function fetchWheels(
   dest: string,
   findLinks: readonly string[],
 ): Promise<WheelShortfall | undefined> {
-  const target = targetPlatform(options.pythonVersion);
-  // Beside the build's folders, never inside dest: the wheelhouse is part of the image's build context. A new folder
-  // each time: uv takes the pins of an existing output file as preferences, which would carry one resolution into the next.
-  const dir = await mkdtemp(path.join(options.workDir, 'requirements-'));
-  const requirementsFile = path.join(dir, 'requirements.in');
-  const pinsFile = path.join(dir, 'pins.txt');
-  await writeFile(requirementsFile, requirements.map((line) => `${line}\n`).join(''));
-  const links = findLinksWith(findLinks);
-  const resolved = await resolvePins(options, target, requirementsFile, pinsFile, links);
-  if (resolved.status !== 0) {
-    const withoutWheel = resolved.status === UV_NO_SOLUTION ? requirementWithoutWheel(resolved.output) : undefined;
-    return { error: resolutionError(resolved, options.pythonVersion), withoutWheel };
-  }
-  const downloaded = await downloadPins(options, target, pinsFile, dest, links);
-  if (downloaded.status === 0) return undefined;
-  return {
-    error: new WorkerError(
-      'wr_500',
-      `the resolved wheels cannot be downloaded: ${resolverErrorSummary(downloaded.output)}`,
-    ),
-    withoutWheel: undefined,
-  };
+  const resolved = await resolveRequirements(options, requirements, findLinks);
+  if ('error' in resolved) return resolved;
+  await downloadResolved(options, resolved, dest, findLinks);
+  return undefined;
 }
 
 /**

@@ -7,14 +7,21 @@ import { parseRequirements } from '../../domain/requirements.js';
 import { runHostProcess } from './host-process.js';
 import { type BuiltWheelCache, type BuiltWheelKey, sha256File } from './built-wheel-cache.js';
 import type { SourceBuilder } from './source-build.js';
-import { fetchWheels, targetPlatform, type WheelOptions } from './wheel-download.js';
+import {
+  downloadResolved,
+  fetchWheels,
+  type ResolvedPins,
+  resolveRequirements,
+  targetPlatform,
+  type WheelOptions,
+} from './wheel-download.js';
 import { builtWheel } from './wheel-checks.js';
 
 const FETCH_SDIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/fetch_sdist.py');
 /** fetch_sdist.py's exit status when the index does not answer: the worker's problem, not the submission's. */
 const FETCH_UNREACHABLE = 4;
 /** What pvhub_wrapper.py imports. Unpinned, so a version the submission pins is the one installed. */
-const WRAPPER_REQUIREMENTS = ['pandas', 'numpy'];
+export const WRAPPER_REQUIREMENTS = ['pandas', 'numpy'];
 /** Requirements of one submission that may be built from source; past that the set is not closing. */
 const MAX_SOURCE_BUILDS = 10;
 
@@ -100,27 +107,34 @@ async function wheelFromSource(
   await options.wheelCache?.keep(key, wheel);
 }
 
+/** The closed resolution of a submission's requirements: the pins, and the folder of wheels built here it needs. */
+export interface ResolvedSet {
+  readonly resolved: ResolvedPins;
+  readonly builtDir: string;
+}
+
 /**
- * Resolves the requirements and the wrapper's to wheels in the wheelhouse. A requirement with no wheel for the
- * target python is built from source in the sandbox, then resolution starts again with that wheel offered, so its
- * own dependencies (read from the built wheel's metadata) are fetched in turn, until the set is closed.
+ * Pins the requirements and the wrapper's for the target python. A requirement with no wheel for it is built from
+ * source in the sandbox, then resolution starts again with that wheel offered, so its own dependencies (read from
+ * the built wheel's metadata) are pinned in turn, until the set is closed.
  */
-export async function resolveWheels(
-  options: ResolveOptions,
-  requirements: readonly string[],
-  wheelhouse: string,
-): Promise<void> {
+export async function resolveSet(options: ResolveOptions, requirements: readonly string[]): Promise<ResolvedSet> {
   const builtDir = path.join(options.workDir, 'built-wheels');
   await mkdir(builtDir, { recursive: true });
   const builtFromSource = new Set<string>();
   for (;;) {
-    const shortfall = await fetchWheels(options, [...requirements, ...WRAPPER_REQUIREMENTS], wheelhouse, [builtDir]);
-    if (shortfall === undefined) return;
-    const missing = shortfall.withoutWheel;
+    const resolved = await resolveRequirements(options, [...requirements, ...WRAPPER_REQUIREMENTS], [builtDir]);
+    if (!('error' in resolved)) return { resolved, builtDir };
+    const missing = resolved.withoutWheel;
     // A second miss of the same requirement means its built wheel does not satisfy it: building again will not help.
     if (missing === undefined || builtFromSource.has(missing) || builtFromSource.size >= MAX_SOURCE_BUILDS)
-      throw shortfall.error;
+      throw resolved.error;
     builtFromSource.add(missing);
     await wheelFromSource(options, missing, builtDir, builtFromSource.size);
   }
+}
+
+/** The wheels of a resolved set into the wheelhouse: from the index, and those built here. */
+export function downloadSet(options: ResolveOptions, set: ResolvedSet, wheelhouse: string): Promise<void> {
+  return downloadResolved(options, set.resolved, wheelhouse, [set.builtDir]);
 }

@@ -8,6 +8,7 @@ import type {
   ContainerOutcome,
   ContainerRunSpec,
   ContainerSweep,
+  EngineImage,
   ImageBuildSpec,
   InternalNetwork,
   ServiceSpec,
@@ -78,9 +79,21 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   async imageExists(): Promise<boolean> {
     return true;
   }
+  async imageId(reference: string): Promise<string> {
+    return `sha256:simulated-${reference}`;
+  }
+  async tagImage(): Promise<void> {}
   async buildImage(_spec: ImageBuildSpec): Promise<void> {}
-  async pruneImages(): Promise<string[]> {
+  /** The simulated images are made by SimulatedImages, not by runs. */
+  async runAndCommit(): Promise<never> {
+    throw new Error('the simulated engine commits no runs');
+  }
+  /** No image it was given can be pruned: there are none to list. */
+  async listImages(): Promise<EngineImage[]> {
     return [];
+  }
+  async removeImage(): Promise<boolean> {
+    return false;
   }
   /** No registry: every image is there already. */
   async pullImage(): Promise<void> {}

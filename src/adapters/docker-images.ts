@@ -1,0 +1,156 @@
+import type Dockerode from 'dockerode';
+import { WorkerError } from '../domain/errors.js';
+import type { EngineImage } from '../ports/container-engine.js';
+import { labelFilter, statusOf } from './docker-common.js';
+import { DockerNetworking } from './docker-networking.js';
+
+/** The parts of a pull's progress event we read (Docker's JSON message). */
+interface ProgressEvent {
+  readonly error?: string;
+  readonly errorDetail?: { readonly message?: string };
+}
+
+/** `repository:tag` split at the tag's colon (a registry's port has one too). */
+function splitReference(reference: string): { repo: string; tag: string } {
+  const colon = reference.lastIndexOf(':');
+  if (colon <= reference.lastIndexOf('/')) return { repo: reference, tag: 'latest' };
+  return { repo: reference.slice(0, colon), tag: reference.slice(colon + 1) };
+}
+
+/**
+ * Commits what a stopped container wrote as an image tagged `tag`, which starts its containers as `runImage` does
+ * (command, entry point, environment, working folder, user), not with the command that made it. The engine gives it
+ * the container's labels. Resolves the image's id.
+ */
+export async function commitContainer(
+  docker: Dockerode,
+  container: Dockerode.Container,
+  runImage: string,
+  tag: string,
+): Promise<string> {
+  const { Config } = await docker.getImage(runImage).inspect();
+  const { repo, tag: name } = splitReference(tag);
+  const committed = (await container.commit({
+    _query: { container: container.id, repo, tag: name, pause: false },
+    _body: {
+      Cmd: Config.Cmd,
+      Entrypoint: Config.Entrypoint,
+      Env: Config.Env,
+      WorkingDir: Config.WorkingDir,
+      // Empty (root), the engine would take the container's user instead, which is root too.
+      User: Config.User,
+    },
+  })) as { Id: string };
+  return committed.Id;
+}
+
+/**
+ * The images of a Docker engine: what is there, pulled, tagged, listed and removed. Its own class so the engine
+ * adapter stays about runs and builds; DockerEngine extends it.
+ */
+export class DockerImages extends DockerNetworking {
+  async imageExists(tag: string): Promise<boolean> {
+    return (await this.imageId(tag)) !== undefined;
+  }
+
+  async imageId(reference: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(reference).inspect()).Id;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async tagImage(image: string, reference: string): Promise<void> {
+    await this.docker.getImage(image).tag(splitReference(reference));
+  }
+
+  async pullImage(reference: string): Promise<void> {
+    const stream = (await this.docker.pull(reference)) as NodeJS.ReadableStream;
+    // followProgress alone resolves on a failed pull too: the error arrives as an event.
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) =>
+          error ? reject(error) : failure !== undefined ? reject(new Error(failure)) : resolve(),
+        (event: ProgressEvent) => {
+          if (event.error !== undefined || event.errorDetail !== undefined)
+            failure = event.errorDetail?.message ?? event.error;
+        },
+      );
+    });
+  }
+
+  async listImages(repositories: readonly string[]): Promise<EngineImage[]> {
+    const found = await this.docker.listImages();
+    return found.flatMap((info) => {
+      const tags = (info.RepoTags ?? []).filter((tag) => repositories.includes(splitReference(tag).repo));
+      if (tags.length === 0) return [];
+      return [{ id: info.Id, tags, createdAt: info.Created * 1000, sizeBytes: info.Size, labels: info.Labels ?? {} }];
+    });
+  }
+
+  /**
+   * The engine refuses an id with several tags unless forced, and forced it would untag an image it then keeps (one
+   * built on): all tags but one go, the image goes unforced, and when it stays its tags are given back.
+   */
+  async removeImage(id: string): Promise<boolean> {
+    let tags: string[];
+    try {
+      tags = (await this.docker.getImage(id).inspect()).RepoTags ?? [];
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+    const untagged = tags.slice(1);
+    for (const tag of untagged) await this.docker.getImage(tag).remove();
+    try {
+      await this.docker.getImage(id).remove();
+      return true;
+    } catch (error) {
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+      for (const tag of untagged) await this.tagImage(id, tag);
+      return false;
+    }
+  }
+
+  /**
+   * Force-removes every image that carries all these labels (the worker's builds label theirs), newest first so an
+   * image goes before the one it is built on; an image others are built on stays. Returns how many went.
+   */
+  async removeImages(labels: Readonly<Record<string, string>>): Promise<number> {
+    const found = await this.docker.listImages({ filters: { label: labelFilter(labels) } });
+    let removed = 0;
+    for (const info of found.sort((a, b) => b.Created - a.Created)) {
+      try {
+        await this.docker.getImage(info.Id).remove({ force: true });
+        removed += 1;
+      } catch (error) {
+        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+      }
+    }
+    return removed;
+  }
+
+  /** The image's size against the limit: an image over it is removed, and the build or commit fails (op_2). */
+  protected async refuseOversized(tag: string, maxSizeBytes: number): Promise<void> {
+    let size: number;
+    try {
+      size = (await this.docker.getImage(tag).inspect()).Size;
+    } catch (error) {
+      if (statusOf(error) === 404) throw new WorkerError('op_2', `the image build ended without an image ${tag}`);
+      throw error;
+    }
+    if (size <= maxSizeBytes) return;
+    await this.docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => undefined);
+    throw new WorkerError(
+      'op_2',
+      `the image is ${size} bytes, over the limit of ${maxSizeBytes} bytes: the requirements are too big`,
+    );
+  }
+}
