@@ -9,7 +9,6 @@ import {
   type FileCall,
   finalStatusOf,
   type JobCall,
-  type LedgerFile,
   type LedgerRecord,
   type LedgerScore,
   ledgerScoreOf,
@@ -17,6 +16,12 @@ import {
 } from '../domain/ledger.js';
 import { answerWasLost } from '../domain/retry.js';
 import type { JobLedger } from '../ports/job-ledger.js';
+
+const FILE_CALL_BIT: Readonly<Record<FileCall, number>> = { 'file-error': 1, progress: 2 };
+
+function callBits(calls: readonly FileCall[]): number {
+  return calls.reduce((bits, call) => bits | FILE_CALL_BIT[call], 0);
+}
 
 /** A ledger record that could not be written: ours, and the job cannot go on without it. */
 export class LedgerWriteError extends WorkerError {
@@ -34,7 +39,13 @@ export class LedgerWriteError extends WorkerError {
  * what it set. A record that cannot be written is a wr_1 of ours: the job goes back to the queue.
  */
 export class LedgerSession {
-  private readonly files: Map<string, LedgerFile>;
+  /** The scores earlier attempts kept, for the files this attempt need not run again. */
+  private readonly earlierScores: Map<string, LedgerScore>;
+  /**
+   * Every file whose score is kept, with the calls the Hub has of it as bits (FILE_CALL_BIT): a number per file and
+   * no copy of its score, so a job of 10,000 files holds no more than it must.
+   */
+  private readonly fileCalls: Map<string, number>;
   private readonly applied: Set<JobCall>;
   /** Earlier attempts handed back on a stop. */
   readonly stopsBefore: number;
@@ -44,7 +55,8 @@ export class LedgerSession {
     private readonly job: Job,
     record: LedgerRecord,
   ) {
-    this.files = new Map(record.files);
+    this.earlierScores = new Map([...record.files].map(([name, entry]) => [name, entry.score]));
+    this.fileCalls = new Map([...record.files].map(([name, entry]) => [name, callBits(entry.applied)]));
     this.applied = new Set(record.applied);
     this.stopsBefore = record.stops;
   }
@@ -73,12 +85,12 @@ export class LedgerSession {
 
   /** Whether the Hub has any file's progress or error: a rerun without this ledger would send them twice. */
   get fileReported(): boolean {
-    return [...this.files.values()].some((entry) => entry.applied.length > 0);
+    return [...this.fileCalls.values()].some((bits) => bits !== 0);
   }
 
   /** The score an earlier attempt kept for this file. */
   scoredBefore(fileName: string): LedgerScore | undefined {
-    return this.files.get(fileName)?.score;
+    return this.earlierScores.get(fileName);
   }
 
   /** Marks this attempt as handed back on a stop, so that it does not count against the job's tries. */
@@ -88,18 +100,19 @@ export class LedgerSession {
 
   /** Keeps a new score (and the file's output, when it has one), before any Hub call about it. */
   async recordScore(fileName: string, score: FileScore, outputPath?: string): Promise<void> {
-    const entry: LedgerFile = { score: ledgerScoreOf(score), applied: this.files.get(fileName)?.applied ?? [] };
-    await this.write(() => this.ledger.saveScore(this.job, fileName, entry.score, outputPath));
-    this.files.set(fileName, entry);
+    await this.write(() => this.ledger.saveScore(this.job, fileName, ledgerScoreOf(score), outputPath));
+    this.fileCalls.set(fileName, this.fileCalls.get(fileName) ?? 0);
   }
 
   async fileCallOnce(fileName: string, call: FileCall, send: () => Promise<void>): Promise<void> {
-    const entry = this.files.get(fileName);
-    if (entry === undefined) throw new WorkerError('wr_500', `no score of ${fileName} was kept before its ${call}`);
-    if (entry.applied.includes(call)) return;
-    await this.callThrough({ file: fileName, call, tryId: randomUUID(), kind: 'sent' }, send, (applied) =>
-      this.files.set(fileName, applied ? { ...entry, applied: [...entry.applied, call] } : entry),
-    );
+    const before = this.fileCalls.get(fileName);
+    if (before === undefined) throw new WorkerError('wr_500', `no score of ${fileName} was kept before its ${call}`);
+    const bit = FILE_CALL_BIT[call];
+    if ((before & bit) !== 0) return;
+    await this.callThrough({ file: fileName, call, tryId: randomUUID(), kind: 'sent' }, send, (applied) => {
+      const now = this.fileCalls.get(fileName) ?? 0;
+      this.fileCalls.set(fileName, applied ? now | bit : now & ~bit);
+    });
   }
 
   /** Whether an attempt had the Hub apply this call (or sent it, and its answer was lost). */
