@@ -54,8 +54,13 @@ export class DockerImages extends DockerNetworking {
   }
 
   async imageId(reference: string): Promise<string | undefined> {
+    return (await this.inspectImage(reference))?.Id;
+  }
+
+  /** The image's details, or undefined when the engine has no such image. */
+  private async inspectImage(reference: string): Promise<Dockerode.ImageInspectInfo | undefined> {
     try {
-      return (await this.docker.getImage(reference).inspect()).Id;
+      return await this.docker.getImage(reference).inspect();
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -97,14 +102,9 @@ export class DockerImages extends DockerNetworking {
    * built on): all tags but one go, the image goes unforced, and when it stays its tags are given back.
    */
   async removeImage(id: string): Promise<boolean> {
-    let tags: string[];
-    try {
-      tags = (await this.docker.getImage(id).inspect()).RepoTags ?? [];
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
-    const untagged = tags.slice(1);
+    const found = await this.inspectImage(id);
+    if (found === undefined) return false;
+    const untagged = (found.RepoTags ?? []).slice(1);
     for (const tag of untagged) await this.docker.getImage(tag).remove();
     try {
       await this.docker.getImage(id).remove();
@@ -136,13 +136,9 @@ export class DockerImages extends DockerNetworking {
 
   /** The image's size against the limit: an image over it is removed, and the build or commit fails (op_2). */
   protected async refuseOversized(tag: string, maxSizeBytes: number): Promise<void> {
-    let size: number;
-    try {
-      size = (await this.docker.getImage(tag).inspect()).Size;
-    } catch (error) {
-      if (statusOf(error) === 404) throw new WorkerError('op_2', `the image build ended without an image ${tag}`);
-      throw error;
-    }
+    const found = await this.inspectImage(tag);
+    if (found === undefined) throw new WorkerError('op_2', `the image build ended without an image ${tag}`);
+    const size = found.Size;
     if (size <= maxSizeBytes) return;
     await this.docker
       .getImage(tag)

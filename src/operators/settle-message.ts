@@ -114,8 +114,9 @@ export function outcomeOf(
  * One queue message, start to end. The message stays invisible while the job runs and is deleted only once the job
  * settled: finished with results stored, or failed with the Hub told why. A job that failed on the worker's own
  * infrastructure goes back to the queue untold, for a fresh worker, until it has spent maxReceives tries; only the
- * last try reports it failed. A job stopped by the signal goes back too, marked in the ledger as no try spent. An invalid body is reported (when a
- * submission id can be read) and deleted, so it cannot loop; so is a message received too often, or too late to run.
+ * last try reports it failed. A job stopped by the signal goes back too, marked in the ledger as no try spent. An
+ * invalid body is reported (when a submission id can be read) and deleted, so it cannot loop; so is a message that
+ * spent too many tries, or came too late to run.
  */
 export function settleMessage(
   message: QueueMessage,
