@@ -218,7 +218,8 @@ async function plainRun(world: World, tag: string, task: FileTask, dir: string, 
 
 async function timePlainLoop(world: World, index: number, tag: string): Promise<RunTiming> {
   const { ws, scope } = await stagedWorkspace(world, index, tag);
-  const queue = [...ws.files];
+  const queue: FileTask[] = [];
+  for await (const task of ws.files.each()) queue.push(task);
   const doneAt: number[] = [];
   world.engine.spans = [];
   const startedAt = performance.now();

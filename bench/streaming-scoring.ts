@@ -2,6 +2,7 @@
  * Section 2 of bench/run.ts, streamed scoring: scoreFile on a time series of 10k and of 1M rows, each in its own
  * process (this file run with `--score-child`, which bench/scoring.ts uses too).
  */
+import { inMemoryFileList } from '../src/domain/file-list.js';
 import { createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -82,8 +83,7 @@ async function scoreChild(outputFile: string, referenceFile: string, rows: numbe
       dir,
       log: pino({ level: 'silent' }),
       config,
-      files: [],
-      fileMetadata: [],
+      files: inMemoryFileList([]),
       systems: new Map(),
       templatePath: undefined,
       submissionDir: path.join(dir, 'submission'),

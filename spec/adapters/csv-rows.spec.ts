@@ -153,6 +153,27 @@ test('a plain file read in many chunks gives the rows fast-csv gives, a \r\n cut
   }
 });
 
+test('a plain file that grows after its first read, by a row longer than it was, is read whole', async () => {
+  const file = path.join(scratch, 'growing.csv');
+  await writeFile(file, 'a,b\n1,2\n');
+  const rows = openCsvRows(file, (error) => error);
+  const all: string[][] = [];
+  try {
+    all.push((await rows.next()) ?? []);
+    const long = '4'.repeat(5000);
+    await writeFile(file, `3,${long}\n5,6\n`, { flag: 'a' });
+    for (let row = await rows.next(); row !== undefined; row = await rows.next()) all.push(row);
+    assert.equal(all, [
+      ['a', 'b'],
+      ['1', '2'],
+      ['3', long],
+      ['5', '6'],
+    ]);
+  } finally {
+    rows.close();
+  }
+});
+
 test('a file with a quote or a byte past ASCII is read by the parser itself: quoted values, a byte-order mark', async () => {
   const file = path.join(scratch, 'quoted-values.csv');
   const text = '\ufeff,0\n"2015-01-01, 00:00",0.5\n"x""y",é\n';

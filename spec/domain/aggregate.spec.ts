@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { aggregate, executionTimeCsv, fullResultsCsv, OPERATIONS, pythonFloat } from '../../src/domain/aggregate.js';
+import { executionTimeCsv, OPERATIONS, pythonFloat } from '../../src/domain/aggregate.js';
+import { aggregate, fullResultsCsv } from '../helpers/aggregate.js';
 import type { FileScore, FileTask } from '../../src/domain/file-run.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
-import { addScore, emptyTally, type Tally } from '../../src/domain/tally.js';
+import { addScore, emptyTally, ScoredColumns, type Tally } from '../../src/domain/tally.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { python } from '../helpers/cli.js';
 import { seededRandom as random } from '../helpers/seeded-random.js';
@@ -89,6 +90,14 @@ function scored(
     },
     row: { file_name: meta.file_name, data_requirements: requirements, values },
   };
+}
+
+/** Rows of a runtime only, with these execution times. */
+function scoredRows(times: ReadonlyArray<readonly [string, number]>): ScoredColumns {
+  const columns = new ScoredColumns();
+  for (const [name, seconds] of times)
+    columns.add({ file_name: name, data_requirements: ['time_series'], values: { runtime: seconds } }, seconds);
+  return columns;
 }
 
 const SERIES_REQUIREMENTS = ['time_series', 'latitude', 'longitude', 'data_sampling_frequency'];
@@ -200,10 +209,14 @@ test('rows are joined on file_name in the task order; scored files missing from 
 
 test('execution_time.csv and Python float formatting', () => {
   assert.is(
-    executionTimeCsv([
-      ['a.csv', 1],
-      ['b,c.csv', 0.00001234],
-    ]),
+    [
+      ...executionTimeCsv(
+        scoredRows([
+          ['a.csv', 1],
+          ['b,c.csv', 0.00001234],
+        ]),
+      ),
+    ].join(''),
     'file_name,execution_time\na.csv,1.0\n"b,c.csv",1.234e-05\n',
   );
   assert.is(pythonFloat(0.1), '0.1');

@@ -33,15 +33,12 @@ test('counts successes and failures, keeps rows in arrival order', () => {
   });
   addScore(tally, scored('c.csv', 0.5));
   assert.is(tally.done, 3);
-  assert.equal(
-    tally.rows.map((row) => row.file_name),
-    ['a.csv', 'c.csv'],
-  );
+  assert.equal([tally.rows.fileName(0), tally.rows.fileName(1)], ['a.csv', 'c.csv']);
+  assert.is(tally.rows.length, 2);
   assert.equal(tally.failed, [{ fileName: 'b.csv', failure: { code: 'sb_1', message: 'slow' } }]);
-  assert.equal(tally.executionTimes, [
-    ['a.csv', 1.5],
-    ['c.csv', 0.5],
-  ]);
+  assert.equal([tally.rows.executionTime(0), tally.rows.executionTime(1)], [1.5, 0.5]);
+  assert.equal(tally.rows.keys, ['runtime']);
+  assert.is(tally.rows.value(1, 'runtime'), 0.5);
   assert.equal(tally.functionParameters, ['time_series']);
   assert.equal(progressOf(tally), { total: 3, done: 3, failed: 1, wallTimeMs: 8000 });
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { inMemoryFileList } from '../../src/domain/file-list.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,8 +92,7 @@ function workspace(templatePath?: string): BuiltWorkspace {
     dir: scratch,
     log: pino({ level: 'silent' }),
     config: CONFIG,
-    files: FILES.map(task),
-    fileMetadata: FILES,
+    files: inMemoryFileList(FILES.map(task)),
     systems: new Map(),
     templatePath,
     submissionDir: path.join(scratch, 'submission'),

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { inMemoryFileList } from '../../src/domain/file-list.js';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,8 +70,7 @@ function workspace(config: TaskConfig, systems: SystemMetadata[] = []): BuiltWor
     dir: scratch,
     log: pino({ level: 'silent' }),
     config,
-    files: [],
-    fileMetadata: [],
+    files: inMemoryFileList([]),
     systems: new Map(systems.map((system) => [system.system_id, system])),
     templatePath: undefined,
     submissionDir: path.join(scratch, 'submission'),

@@ -1,7 +1,9 @@
 import { pino } from 'pino';
+import { inMemoryFileList } from '../../src/domain/file-list.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { FileScore, FileTask } from '../../src/domain/file-run.js';
+import type { FileScore, FileScoreRow, FileTask } from '../../src/domain/file-run.js';
+import { ScoredColumns } from '../../src/domain/tally.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import type { BuiltWorkspace } from '../../src/domain/workspace.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
@@ -46,8 +48,7 @@ const WORKSPACE: BuiltWorkspace = {
     public_results_table: 'p.json',
     private_results_columns: ['file_name'],
   }),
-  files: [task('a.csv'), task('b.csv')],
-  fileMetadata: [],
+  files: inMemoryFileList([task('a.csv'), task('b.csv')]),
   systems: new Map(),
   templatePath: undefined,
   submissionDir: '/nonexistent',
@@ -55,6 +56,11 @@ const WORKSPACE: BuiltWorkspace = {
 };
 
 const rowOf = (name: string) => ({ file_name: name, data_requirements: ['time_series'], values: { runtime: 1 } });
+function columnsOf(row: FileScoreRow, executionTime: number): ScoredColumns {
+  const columns = new ScoredColumns();
+  columns.add(row, executionTime);
+  return columns;
+}
 const fileEvent = (
   score: FileScore,
   done: number,
@@ -81,9 +87,8 @@ test('a file event per score with the progress so far, then scored with the whol
         tally: {
           total: 2,
           done: 2,
-          rows: [rowOf('a.csv')],
+          rows: columnsOf(rowOf('a.csv'), 1),
           failed: [{ fileName: 'b.csv', failure: { code: 'sb_1', message: 'slow' } }],
-          executionTimes: [['a.csv', 1]],
           functionParameters: ['time_series'],
           wallTimeMs: 6000,
         },

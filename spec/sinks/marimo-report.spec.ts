@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { inMemoryFileList } from '../../src/domain/file-list.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -371,8 +372,7 @@ async function finishWith(templateText: string) {
     dir: scratch,
     log,
     config,
-    files: [TASK],
-    fileMetadata: [META],
+    files: inMemoryFileList([TASK]),
     systems: new Map(),
     templatePath: await template(templateText),
     submissionDir: scratch,

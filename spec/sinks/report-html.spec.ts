@@ -5,6 +5,7 @@ import type { ResultsObject } from '../../src/domain/results.js';
 import { parseTaskConfig } from '../../src/domain/task-config.js';
 import { escapeHtml } from '../../src/domain/html.js';
 import { histogramSvg, reportHtml } from '../../src/sinks/report-html.js';
+import { ScoredColumns } from '../../src/domain/tally.js';
 
 const CONFIG = parseTaskConfig({
   function_name: 'detect_time_shifts',
@@ -36,17 +37,27 @@ const row = (name: string, mae: number): FileScoreRow => ({
   values: { runtime: 1.25, mean_absolute_error_time_series: mae },
 });
 
+function columnsOf(rows: readonly FileScoreRow[]): ScoredColumns {
+  const columns = new ScoredColumns();
+  for (const each of rows) columns.add(each, 1.25);
+  return columns;
+}
+
 const HOSTILE = '<script>alert("x")</script>.csv';
 
 function report(): string {
-  return reportHtml({
-    config: CONFIG,
-    publicResults: results(0, null),
-    privateResults: results(3, 12.5),
-    rows: [row('a.csv', 10), row('b.csv', 15), row(HOSTILE, 12.5)],
-    failed: [{ fileName: 'c & d.csv', failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' } }],
-    note: 'the task has no template.py; the built-in report was written',
-  });
+  return [
+    ...reportHtml({
+      config: CONFIG,
+      publicResults: results(0, null),
+      privateResults: results(3, 12.5),
+      rows: columnsOf([row('a.csv', 10), row('b.csv', 15), row(HOSTILE, 12.5)]),
+      failed: [
+        { fileName: 'c & d.csv', failure: { code: 'op_8', message: 'the output has 2 values, the reference 3' } },
+      ],
+      note: 'the task has no template.py; the built-in report was written',
+    }),
+  ].join('');
 }
 
 test('a self-contained page: summary, labelled metrics, every file with the failed ones and their codes', () => {

@@ -3,7 +3,10 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { cellNumber, type CsvCells, plainDecimal } from '../domain/csv-cells.js';
 import type { CsvScan } from '../ports/file-formats.js';
 
-/** Bytes read at a time: the reader holds this much of a file, and one unfinished row. */
+/**
+ * Bytes read at a time: the reader holds this much of a file, and one unfinished row; a smaller file, only itself (a
+ * megabyte's buffer per tiny file made the worker's external memory, and with it its scavenges, grow with its pace).
+ */
 const CHUNK_BYTES = 1024 * 1024;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -19,9 +22,10 @@ const CR = 0x0d;
 export async function isPlainCsv(file: string): Promise<boolean> {
   const handle = await open(file);
   try {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    const { size } = await handle.stat();
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size + 1));
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) return true;
       const chunk = buffer.subarray(0, bytesRead);
       if (!isAscii(chunk) || chunk.includes(QUOTE)) return false;
@@ -44,8 +48,11 @@ const isBlank = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0
  */
 export class PlainCsvScan implements CsvScan, CsvCells {
   private handle: Promise<FileHandle> | undefined;
-  /** One chunk, after what is left of the previous one: the start of its unfinished line, at most a row. */
-  private readonly buffer: Buffer;
+  /**
+   * One chunk, after what is left of the previous one: the start of its unfinished line, at most a row. Sized at the
+   * first read: the whole of a smaller file.
+   */
+  private buffer = Buffer.alloc(0);
   private filled = 0;
   /** Where the next line starts in `buffer`. */
   private position = 0;
@@ -63,9 +70,7 @@ export class PlainCsvScan implements CsvScan, CsvCells {
     private readonly file: string,
     private readonly maxRowChars: number,
     private readonly describeError: (error: Error) => Error,
-  ) {
-    this.buffer = Buffer.allocUnsafe(CHUNK_BYTES + maxRowChars + 1);
-  }
+  ) {}
 
   next(): CsvCells | undefined | Promise<CsvCells | undefined> {
     try {
@@ -144,9 +149,16 @@ export class PlainCsvScan implements CsvScan, CsvCells {
     if (this.closed) throw new Error('the reader is closed');
     this.handle ??= open(this.file);
     const handle = await this.handle;
-    const { buffer } = this;
+    const full = CHUNK_BYTES + this.maxRowChars + 1;
     const rest = this.filled - this.position;
-    buffer.copyWithin(0, this.position, this.filled);
+    // A file that has grown since its size was read may fill the buffer with one row: it then takes the full size.
+    if (this.buffer.length === 0 || (rest === this.buffer.length && this.buffer.length < full)) {
+      const size = this.buffer.length === 0 ? Math.min(full, (await handle.stat()).size + 1) : full;
+      const larger = Buffer.allocUnsafe(size);
+      this.buffer.copy(larger, 0, this.position, this.filled);
+      this.buffer = larger;
+    } else this.buffer.copyWithin(0, this.position, this.filled);
+    const { buffer } = this;
     const { bytesRead } = await handle.read(buffer, rest, buffer.length - rest, null);
     this.position = 0;
     this.filled = rest + bytesRead;

@@ -1,7 +1,7 @@
 import type { FileMetadata } from './metadata.js';
 import type { ResultsObject } from './results.js';
 import { dataRequirements, PreciseSum } from './scoring.js';
-import type { Tally } from './tally.js';
+import type { ScoredRows, Tally } from './tally.js';
 import type { TaskConfig } from './task-config.js';
 
 /** A value of the joined per-file table, as pandas would hold it; null is NaN. */
@@ -51,24 +51,27 @@ export const OPERATIONS: Readonly<Record<string, (values: readonly number[]) => 
   count: (values) => values.length,
 };
 
-/** One scored file joined with its file metadata on file_name (inner join, as the original). */
-interface JoinedRow {
-  readonly leaderboard: boolean;
-  readonly runtime: number | undefined;
-  readonly columns: ReadonlyMap<string, Cell>;
+/** One scored file joined with its file metadata on file_name (inner join, as the original): its row of the tally. */
+export interface JoinedFile {
+  readonly metadata: FileMetadata;
+  readonly row: number;
 }
 
-/** submission_full_results.csv before formatting; `floatColumns` are those pandas would hold as float64. */
-export interface ResultsTable {
+/** submission_full_results.csv's columns; `floatColumns` are those pandas would hold as float64. */
+export interface ResultsColumns {
   readonly columns: readonly string[];
-  readonly rows: ReadonlyArray<readonly Cell[]>;
   readonly floatColumns: ReadonlySet<string>;
 }
 
-export interface Aggregation {
+/** submission_full_results.csv before formatting. */
+export interface ResultsTable extends ResultsColumns {
+  readonly rows: ReadonlyArray<readonly Cell[]>;
+}
+
+/** The results objects and the full results' columns: what must be known of every file before a line is written. */
+export interface Aggregation extends ResultsColumns {
   readonly publicResults: ResultsObject;
   readonly privateResults: ResultsObject;
-  readonly fullResults: ResultsTable;
 }
 
 function metadataCell(value: unknown): Cell {
@@ -78,61 +81,18 @@ function metadataCell(value: unknown): Cell {
   return JSON.stringify(value);
 }
 
-/** In the task's file order, so the results do not depend on which container finished first. */
-function join(tally: Tally, fileMetadata: readonly FileMetadata[]): JoinedRow[] {
-  const rowsByName = new Map(tally.rows.map((row) => [row.file_name, row]));
-  const runtimes = new Map(tally.executionTimes);
-  const joined: JoinedRow[] = [];
-  for (const metadata of fileMetadata) {
-    const row = rowsByName.get(metadata.file_name);
-    if (row === undefined) continue;
-    rowsByName.delete(metadata.file_name);
-    const columns = new Map<string, Cell>(Object.entries(metadata).map(([key, value]) => [key, metadataCell(value)]));
-    columns.set('data_requirements', row.data_requirements);
-    for (const [key, value] of Object.entries(row.values)) columns.set(key, value);
-    joined.push({
-      leaderboard: metadata.include_on_leaderboard === true,
-      runtime: runtimes.get(row.file_name),
-      columns,
-    });
-  }
-  return joined;
-}
-
-const nullIfNaN = (value: number): number | null => (Number.isFinite(value) ? value : null);
-
-function numbers(values: ReadonlyArray<Cell | undefined>): number[] {
-  return values.filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
-}
-
 /**
- * The results object of contract §7 over some of the rows. number_of_files counts the rows aggregated: the scored
- * leaderboard files for the public object, every scored file for the private one, as the Hub's leaderboard counts
- * them. mean_runtime and median_runtime come from the execution times whether or not the task lists runtime as a
- * metric: the leaderboard shows them for every task. NaN becomes null: the API's strict JSON refuses it.
+ * Joins files to the tally's rows as they come in the task's order, so the results do not depend on which container
+ * finished first: a file name's first file takes its row (the last scored under that name), later ones none.
  */
-function resultsObject(
-  config: TaskConfig,
-  rows: readonly JoinedRow[],
-  functionParameters: readonly string[],
-): ResultsObject {
-  const runtimes = numbers(rows.map((row) => row.runtime));
-  const metrics: Record<string, number | null> = {};
-  for (const key of config.scoreKeys) {
-    const values = numbers(rows.map((row) => row.columns.get(key)));
-    for (const operation of config.metricsOperations[key] ?? []) {
-      const compute = OPERATIONS[operation];
-      if (compute) metrics[`${operation}_${key}`] = nullIfNaN(compute(values));
-    }
-  }
-  return {
-    module: 'submission',
-    number_of_files: rows.length,
-    mean_runtime: nullIfNaN(mean(runtimes)),
-    median_runtime: nullIfNaN(median(runtimes)),
-    function_parameters: [...functionParameters],
-    data_requirements: dataRequirements(config),
-    metrics,
+export function joinByName(rows: ScoredRows): (metadata: FileMetadata) => JoinedFile | undefined {
+  const rowsByName = new Map<string, number>();
+  for (let row = 0; row < rows.length; row += 1) rowsByName.set(rows.fileName(row), row);
+  return (metadata) => {
+    const row = rowsByName.get(metadata.file_name);
+    if (row === undefined) return undefined;
+    rowsByName.delete(metadata.file_name);
+    return { metadata, row };
   };
 }
 
@@ -143,50 +103,137 @@ function resultsObject(
  */
 const COLUMN_ALIASES: Readonly<Record<string, string>> = { run_time: 'runtime' };
 
-const cellOf = (row: JoinedRow, column: string): Cell | undefined =>
-  row.columns.get(column) ?? row.columns.get(COLUMN_ALIASES[column] ?? column);
+/** A column of the joined table: the row's value, else data_requirements, else the metadata's; undefined: none. */
+function joinedCell(rows: ScoredRows, file: JoinedFile, column: string): Cell | undefined {
+  const value = rows.value(file.row, column);
+  if (value !== undefined) return value;
+  if (column === 'data_requirements') return rows.dataRequirements(file.row);
+  return column in file.metadata ? metadataCell(file.metadata[column]) : undefined;
+}
+
+const cellOf = (rows: ScoredRows, file: JoinedFile, column: string): Cell | undefined =>
+  joinedCell(rows, file, column) ?? joinedCell(rows, file, COLUMN_ALIASES[column] ?? column);
+
+const nullIfNaN = (value: number): number | null => (Number.isFinite(value) ? value : null);
+const isNumber = (value: Cell | undefined): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/** What a full-results column holds so far: whether it is there at all, and what pandas would make of it. */
+interface ColumnKinds {
+  present: boolean;
+  numbers: boolean;
+  others: boolean;
+  nulls: boolean;
+  fractions: boolean;
+}
+
+/** The values one results object is computed from. */
+class ResultsValues {
+  files = 0;
+  readonly runtimes: number[] = [];
+  readonly metrics = new Map<string, number[]>();
+
+  add(runtime: number, valueOf: (key: string) => Cell | undefined, keys: readonly string[]): void {
+    this.files += 1;
+    if (Number.isFinite(runtime)) this.runtimes.push(runtime);
+    for (const key of keys) {
+      const value = valueOf(key);
+      if (!isNumber(value)) continue;
+      let values = this.metrics.get(key);
+      if (values === undefined) this.metrics.set(key, (values = []));
+      values.push(value);
+    }
+  }
+
+  /**
+   * The results object of contract §7. number_of_files counts the rows aggregated: the scored leaderboard files for
+   * the public object, every scored file for the private one, as the Hub's leaderboard counts them. mean_runtime and
+   * median_runtime come from the execution times whether or not the task lists runtime as a metric: the leaderboard
+   * shows them for every task. NaN becomes null: the API's strict JSON refuses it.
+   */
+  results(config: TaskConfig, functionParameters: readonly string[]): ResultsObject {
+    const metrics: Record<string, number | null> = {};
+    for (const key of config.scoreKeys) {
+      const values = this.metrics.get(key) ?? [];
+      for (const operation of config.metricsOperations[key] ?? []) {
+        const compute = OPERATIONS[operation];
+        if (compute) metrics[`${operation}_${key}`] = nullIfNaN(compute(values));
+      }
+    }
+    return {
+      module: 'submission',
+      number_of_files: this.files,
+      mean_runtime: nullIfNaN(mean(this.runtimes)),
+      median_runtime: nullIfNaN(median(this.runtimes)),
+      function_parameters: [...functionParameters],
+      data_requirements: dataRequirements(config),
+      metrics,
+    };
+  }
+}
 
 /**
- * The private full results: the joined rows limited to private_results_columns in their order, names that are not
- * columns (nor aliases of one) dropped, as the Hub's templates expect. A pandas column mixing numbers with NaN, or holding
- * metrics, is float64.
+ * Folds the joined files, in the task's order, into everything the results are made of but the full results' lines
+ * (`fullResultsCells` makes those on a second pass): a number per metric per file, no row kept.
  */
-function fullResults(config: TaskConfig, rows: readonly JoinedRow[]): ResultsTable {
-  const columns = [...new Set(config.privateResultsColumns)].filter((column) =>
-    rows.some((row) => cellOf(row, column) !== undefined),
-  );
-  const cells = rows.map((row) => columns.map((column) => cellOf(row, column) ?? null));
-  const floatColumns = new Set(
-    columns.filter((column, index) => {
-      const scored = COLUMN_ALIASES[column] ?? column;
-      if (scored === 'runtime' || config.scoreKeys.includes(scored)) return true;
-      const values = cells.map((row) => row[index] ?? null);
-      const numeric = values.filter((value): value is number => typeof value === 'number');
-      const numericOrNaN = values.every((value) => value === null || typeof value === 'number');
-      return (
-        numeric.length > 0 &&
-        numericOrNaN &&
-        (values.includes(null) || numeric.some((value) => !Number.isInteger(value)))
-      );
-    }),
-  );
-  return { columns, rows: cells, floatColumns };
+export class ResultsFold {
+  private readonly leaderboard = new ResultsValues();
+  private readonly all = new ResultsValues();
+  /** private_results_columns in their order, once each. */
+  private readonly kinds = new Map<string, ColumnKinds>();
+
+  constructor(
+    private readonly config: TaskConfig,
+    private readonly tally: Tally,
+  ) {
+    for (const column of config.privateResultsColumns)
+      this.kinds.set(column, { present: false, numbers: false, others: false, nulls: false, fractions: false });
+  }
+
+  add(file: JoinedFile): void {
+    const { rows } = this.tally;
+    const valueOf = (key: string) => joinedCell(rows, file, key);
+    const runtime = rows.executionTime(file.row);
+    this.all.add(runtime, valueOf, this.config.scoreKeys);
+    if (file.metadata.include_on_leaderboard === true) this.leaderboard.add(runtime, valueOf, this.config.scoreKeys);
+    for (const [column, kinds] of this.kinds) {
+      const cell = cellOf(rows, file, column);
+      if (cell !== undefined) kinds.present = true;
+      if (typeof cell === 'number') {
+        kinds.numbers = true;
+        if (!Number.isInteger(cell)) kinds.fractions = true;
+      } else if (cell === null || cell === undefined) kinds.nulls = true;
+      else kinds.others = true;
+    }
+  }
+
+  /**
+   * The results objects and the full results' columns: private_results_columns in their order, names that are not
+   * columns (nor aliases of one) dropped, as the Hub's templates expect. A pandas column mixing numbers with NaN, or
+   * holding metrics, is float64.
+   */
+  aggregation(): Aggregation {
+    const functionParameters = this.tally.functionParameters ?? [];
+    const columns = [...this.kinds].filter(([, kinds]) => kinds.present).map(([column]) => column);
+    const floatColumns = new Set(
+      columns.filter((column) => {
+        const scored = COLUMN_ALIASES[column] ?? column;
+        if (scored === 'runtime' || this.config.scoreKeys.includes(scored)) return true;
+        const kinds = this.kinds.get(column) as ColumnKinds;
+        return kinds.numbers && !kinds.others && (kinds.nulls || kinds.fractions);
+      }),
+    );
+    return {
+      publicResults: this.leaderboard.results(this.config, functionParameters),
+      privateResults: this.all.results(this.config, functionParameters),
+      columns,
+      floatColumns,
+    };
+  }
 }
 
-/** Everything the results files are made of, from the finished tally and the task's file metadata. Pure. */
-export function aggregate(config: TaskConfig, tally: Tally, fileMetadata: readonly FileMetadata[]): Aggregation {
-  const joined = join(tally, fileMetadata);
-  const functionParameters = tally.functionParameters ?? [];
-  return {
-    publicResults: resultsObject(
-      config,
-      joined.filter((row) => row.leaderboard),
-      functionParameters,
-    ),
-    privateResults: resultsObject(config, joined, functionParameters),
-    fullResults: fullResults(config, joined),
-  };
-}
+/** A joined file's line of the full results, in the aggregation's columns. */
+export const fullResultsCells = (columns: ResultsColumns, rows: ScoredRows, file: JoinedFile): Cell[] =>
+  columns.columns.map((column) => cellOf(rows, file, column) ?? null);
 
 /** A float as Python's repr writes it (pandas to_csv does the same): 1.0, 0.0001, 1e-05, 1e+16. */
 export function pythonFloat(value: number): string {
@@ -218,25 +265,20 @@ function csvCell(value: Cell, float: boolean): string {
   return csvField(`[${value.map(pythonString).join(', ')}]`);
 }
 
-/** submission_full_results.csv as pandas' to_csv writes it: an unnamed index column first, NaN as empty. */
-export function fullResultsCsv(table: ResultsTable): string {
-  const lines = [['', ...table.columns.map(csvField)].join(',')];
-  table.rows.forEach((row, index) => {
-    lines.push(
-      [
-        String(index),
-        ...row.map((value, column) => csvCell(value, table.floatColumns.has(table.columns[column] ?? ''))),
-      ].join(','),
-    );
-  });
-  return `${lines.join('\n')}\n`;
-}
+/** submission_full_results.csv's header line as pandas' to_csv writes it: an unnamed index column first. */
+export const fullResultsHeader = (columns: ResultsColumns): string =>
+  `${['', ...columns.columns.map(csvField)].join(',')}\n`;
 
-/** execution_time.csv as the original wrapper wrote it: file_name,execution_time, one line per file that ran. */
-export function executionTimeCsv(executionTimes: ReadonlyArray<readonly [string, number]>): string {
-  return [
-    'file_name,execution_time',
-    ...executionTimes.map(([fileName, seconds]) => `${csvField(fileName)},${pythonFloat(seconds)}`),
-    '',
-  ].join('\n');
+/** One line of submission_full_results.csv as pandas' to_csv writes it: its index first, NaN as empty. */
+export const fullResultsLine = (columns: ResultsColumns, index: number, cells: readonly Cell[]): string =>
+  `${[
+    String(index),
+    ...cells.map((value, column) => csvCell(value, columns.floatColumns.has(columns.columns[column] ?? ''))),
+  ].join(',')}\n`;
+
+/** execution_time.csv as the original wrapper wrote it: file_name,execution_time, one line per file that ran, a part each. */
+export function* executionTimeCsv(rows: ScoredRows): Generator<string> {
+  yield 'file_name,execution_time\n';
+  for (let row = 0; row < rows.length; row += 1)
+    yield `${csvField(rows.fileName(row))},${pythonFloat(rows.executionTime(row))}\n`;
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { FileTask } from './file-run.js';
+import type { FileList } from './file-list.js';
 import type { Job } from './job.js';
-import type { FileMetadata, SystemMetadata } from './metadata.js';
+import type { SystemMetadata } from './metadata.js';
 import type { TaskConfig } from './task-config.js';
 
 /** Everything staged for one job on the worker's disk. Answers (references) never enter `submissionDir`. */
@@ -11,8 +11,8 @@ export interface Workspace {
   readonly dir: string;
   readonly log: Logger;
   readonly config: TaskConfig;
-  readonly files: readonly FileTask[];
-  readonly fileMetadata: readonly FileMetadata[];
+  /** The data files with their metadata and kwargs, in the task's order. */
+  readonly files: FileList;
   readonly systems: ReadonlyMap<number, SystemMetadata>;
   /** The task's marimo template, when it ships one. */
   readonly templatePath: string | undefined;
@@ -33,6 +33,8 @@ export const workspacePaths = (dir: string) => ({
   /** The private report, rendered while results/ is published, and published after it. */
   report: path.join(dir, 'report'),
   runs: path.join(dir, 'runs'),
+  /** What staging keeps for the job beside the task's own files: the file list. */
+  staged: path.join(dir, 'staged'),
   build: path.join(dir, 'build'),
   logs: path.join(dir, 'logs'),
 });

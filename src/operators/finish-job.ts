@@ -1,11 +1,26 @@
+import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
-import { aggregate, type Aggregation, executionTimeCsv, fullResultsCsv } from '../domain/aggregate.js';
+import {
+  type Aggregation,
+  type Cell,
+  executionTimeCsv,
+  fullResultsCells,
+  fullResultsHeader,
+  fullResultsLine,
+  type JoinedFile,
+  joinByName,
+  ResultsFold,
+  type ResultsTable,
+} from '../domain/aggregate.js';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
 import { faultBehind } from '../domain/infrastructure-fault.js';
 import type { JobEvent } from '../domain/job-event.js';
-import type { Tally } from '../domain/tally.js';
+import type { FileList } from '../domain/file-list.js';
+import type { ScoredRows, Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { HubApi } from '../ports/hub-api.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
@@ -28,6 +43,10 @@ interface FinishContext extends FinishPorts {
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+/** A file written part by part as they are made: a results file of 10,000 lines is never one string. */
+const writeParts = (file: string, parts: Iterable<string> | AsyncIterable<string>) =>
+  pipeline(Readable.from(parts), createWriteStream(file));
+
 /** Which report private_results.html is, and what a person should know about it (one line). */
 interface WrittenReport {
   readonly fromTemplate: boolean;
@@ -43,18 +62,18 @@ interface WrittenReport {
  */
 async function writeReport(
   built: BuiltWorkspace,
-  aggregation: Aggregation,
-  builtIn: (note?: string) => string,
+  table: ResultsTable | undefined,
+  builtIn: (note?: string) => Iterable<string>,
   outPath: string,
   deps: FinishContext,
   signal: AbortSignal,
 ): Promise<WrittenReport> {
   let note: string;
-  if (built.templatePath === undefined) {
+  if (built.templatePath === undefined || table === undefined) {
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
-      const { cellsFailed } = await deps.report.render(built, aggregation.fullResults, outPath, signal);
+      const { cellsFailed } = await deps.report.render(built, table, outPath, signal);
       return {
         fromTemplate: true,
         note: cellsFailed
@@ -69,8 +88,45 @@ async function writeReport(
     }
   }
   built.log.warn(note);
-  await writeFile(outPath, builtIn(note));
+  await writeParts(outPath, builtIn(note));
   return { fromTemplate: false, note };
+}
+
+/** The scored files joined with their metadata, in the task's order, read from the file list one at a time. */
+async function* joinedFiles(files: FileList, rows: ScoredRows): AsyncGenerator<JoinedFile> {
+  const join = joinByName(rows);
+  for await (const task of files.each()) {
+    const file = join(task.metadata);
+    if (file !== undefined) yield file;
+  }
+}
+
+/**
+ * The results' objects and columns from a first reading of the file list, then submission_full_results.csv written
+ * line by line from a second: a job of 10,000 files never holds its table. The table is kept only for a task's
+ * template, whose report container takes its rows at once.
+ */
+async function writeFullResults(
+  built: BuiltWorkspace,
+  tally: Tally,
+  csvPath: string,
+): Promise<{ aggregation: Aggregation; table: ResultsTable | undefined }> {
+  const fold = new ResultsFold(built.config, tally);
+  for await (const file of joinedFiles(built.files, tally.rows)) fold.add(file);
+  const aggregation = fold.aggregation();
+  const kept: Cell[][] | undefined = built.templatePath === undefined ? undefined : [];
+  async function* lines() {
+    yield fullResultsHeader(aggregation);
+    let index = 0;
+    for await (const file of joinedFiles(built.files, tally.rows)) {
+      const cells = fullResultsCells(aggregation, tally.rows, file);
+      kept?.push(cells);
+      yield fullResultsLine(aggregation, index, cells);
+      index += 1;
+    }
+  }
+  await writeParts(csvPath, lines());
+  return { aggregation, table: kept && { ...aggregation, rows: kept } };
 }
 
 /** A failed step of the finish, with the code of its kind when it has none of its own. */
@@ -100,14 +156,17 @@ async function finish(
   }
   const paths = workspacePaths(built.dir);
   await mkdir(paths.resultFiles, { recursive: true });
-  const aggregation = aggregate(config, tally, built.fileMetadata);
+  const { aggregation, table } = await writeFullResults(
+    built,
+    tally,
+    path.join(paths.results, RESULT_FILES.fullResults),
+  );
   const { publicResults, privateResults } = aggregation;
-  const firstFile = tally.rows[0]?.file_name ?? '';
+  const firstFile = tally.rows.fileName(0);
   await Promise.all([
     writeFile(path.join(paths.results, config.publicResultsTable), json(publicResults)),
     writeFile(path.join(paths.results, config.privateResultsTable), json(privateResults)),
-    writeFile(path.join(paths.results, RESULT_FILES.fullResults), fullResultsCsv(aggregation.fullResults)),
-    writeFile(path.join(paths.results, RESULT_FILES.executionTimes), executionTimeCsv(tally.executionTimes)),
+    writeParts(path.join(paths.results, RESULT_FILES.executionTimes), executionTimeCsv(tally.rows)),
     writeFile(
       path.join(paths.results, RESULT_FILES.functionInfo),
       json({
@@ -120,11 +179,11 @@ async function finish(
   const builtIn = (note?: string) =>
     reportHtml({ config, publicResults, privateResults, rows: tally.rows, failed: tally.failed, note });
   // The built-in report is written in any case: it is self-contained, where a marimo export loads its page from a CDN.
-  await writeFile(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
+  await writeParts(path.join(paths.results, RESULT_FILES.builtInReport), builtIn());
   // The private report renders while the other results go out; it is written beside results/, published on its own.
   await mkdir(paths.report, { recursive: true });
   const reportPath = path.join(paths.report, RESULT_FILES.report);
-  const rendering = writeReport(built, aggregation, builtIn, reportPath, deps, signal);
+  const rendering = writeReport(built, table, builtIn, reportPath, deps, signal);
   rendering.catch(() => undefined);
   log.info(
     {

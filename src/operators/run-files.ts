@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { concat, concatMap, defer, from, map, type Observable, tap } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, from, map, type Observable, of, tap } from 'rxjs';
 import type { FileScore, FileTask } from '../domain/file-run.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
@@ -65,7 +65,7 @@ function runAll(
   egress: JobEgress | undefined,
 ): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
-  scope.log.info({ parallel, files: workspace.files.length }, 'running files');
+  scope.log.info({ parallel, files: workspace.files.count }, 'running files');
   const runPorts = {
     engine: ports.engine,
     store: ports.store,
@@ -76,7 +76,7 @@ function runAll(
   };
   let running = 0;
   let peak = 0;
-  const runAndScore = (task: FileTask, _index: number, turn: Turn) =>
+  const runAndScore = (task: FileTask, turn: Turn) =>
     defer(() => {
       // Counted from its turn (not while it warms up) to its container's end.
       let state: 'waiting' | 'running' | 'ended' = 'waiting';
@@ -108,28 +108,38 @@ function runAll(
     const file = path.join(workspacePaths(workspace.dir).resultFiles, task.metadata.file_name);
     return existsSync(file) ? file : undefined;
   };
-  const earlier = workspace.files.flatMap((task) => {
-    const kept = ports.ledger.scoredBefore(task.metadata.file_name);
-    return kept === undefined ? [] : [restoredScore(kept, task)];
-  });
-  const toRun = workspace.files.filter((task) => ports.ledger.scoredBefore(task.metadata.file_name) === undefined);
-  if (earlier.length > 0)
-    scope.log.info(
-      { resumed: earlier.length, toRun: toRun.length },
-      'files scored by an earlier attempt are not run again',
-    );
-  const ran$ = from(toRun).pipe(
-    runWithinMemory(runAndScore, {
-      costOf: () => limits.containerMemoryBytes,
-      freeMemory: ports.freeMemory,
-      maxConcurrent: limits.maxParallel,
-      // One container warming up per slot, within the memory budget: it holds a reservation of its own.
-      ahead: limits.maxParallel,
+  // The files an earlier attempt scored come first, from its ledger; the others are queued by their place only, and
+  // read from the file list when their container is made.
+  const toRun: number[] = [];
+  const earlier$ = from(workspace.files.each()).pipe(
+    concatMap((task) => {
+      const kept = ports.ledger.scoredBefore(task.metadata.file_name);
+      if (kept !== undefined) return of(restoredScore(kept, task));
+      toRun.push(task.index);
+      return EMPTY;
     }),
   );
-  return concat(from(earlier), ran$).pipe(
+  const ran$ = defer(() => {
+    const resumed = workspace.files.count - toRun.length;
+    if (resumed > 0)
+      scope.log.info({ resumed, toRun: toRun.length }, 'files scored by an earlier attempt are not run again');
+    return from(toRun).pipe(
+      runWithinMemory(
+        (index: number, _order: number, turn: Turn) =>
+          from(workspace.files.at(index)).pipe(concatMap((task) => runAndScore(task, turn))),
+        {
+          costOf: () => limits.containerMemoryBytes,
+          freeMemory: ports.freeMemory,
+          maxConcurrent: limits.maxParallel,
+          // One container warming up per slot, within the memory budget: it holds a reservation of its own.
+          ahead: limits.maxParallel,
+        },
+      ),
+    );
+  });
+  return concat(earlier$, ran$).pipe(
     abortOnEarlyFailures(
-      Math.min(limits.earlyAbortFiles, workspace.files.length),
+      Math.min(limits.earlyAbortFiles, workspace.files.count),
       (score) => score.kind === 'failed',
       (failures) => failures.map(failureLine).join('; '),
     ),

@@ -4,8 +4,9 @@ import type { Observable } from 'rxjs';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
 import type { FileTask } from '../domain/file-run.js';
 import type { Job } from '../domain/job.js';
-import { kwargsFor, type SystemMetadata } from '../domain/metadata.js';
+import { type FileMetadata, kwargsFor, type SystemMetadata } from '../domain/metadata.js';
 import { s3Keys } from '../domain/s3-keys.js';
+import { openFileListSpool } from '../adapters/file-list-spool.js';
 import { parseTaskConfigText } from '../domain/task-config.js';
 import type { JobEvent } from '../domain/job-event.js';
 import { type Workspace, workspacePaths } from '../domain/workspace.js';
@@ -21,6 +22,13 @@ export interface StagePorts {
   readonly hub: HubApi;
   readonly files: FileFormats;
 }
+
+/** File metadata asked of the Hub at once (its lanes run within a batch), then written to the workspace. */
+const METADATA_BATCH = 256;
+const FILE_LIST = 'files.jsonl';
+
+/** A name the file can have in the run's folder: one path segment, not hidden. */
+const usableFileName = (name: string) => /^[^/\\]+$/.test(name) && !name.startsWith('.');
 
 async function readRequired(dir: string, name: string): Promise<string> {
   try {
@@ -53,8 +61,16 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
   const fileIds = [...new Set(links.map((link) => link.fileId))];
   log.info({ files: fileIds.length, function: config.functionName, comparison: config.comparisonType }, 'task staged');
 
-  const fileMetadata = await ports.hub.fileMetadataMany(fileIds);
-  if (fileMetadata.length === 0) throw new WorkerError('wr_8', 'no file metadata for the task');
+  // Fetched and written to the workspace a batch at a time: the metadata of a large task is never all in memory.
+  const spool = await openFileListSpool(path.join(paths.staged, FILE_LIST));
+  let unusable: FileMetadata | undefined;
+  for (let start = 0; start < fileIds.length; start += METADATA_BATCH) {
+    signal.throwIfAborted();
+    const batch = await ports.hub.fileMetadataMany(fileIds.slice(start, start + METADATA_BATCH));
+    unusable ??= batch.find((metadata) => !usableFileName(metadata.file_name));
+    await spool.add(batch);
+  }
+  if (spool.count === 0) throw new WorkerError('wr_8', 'no file metadata for the task');
   // The Hub's calls in the original's order (contract §3), but for the blank error report: the front end shows a
   // submission's first report, so it is made at the first file error (sinks/hub-progress.ts), not here.
   const offered = await ports.hub.pythonVersions();
@@ -67,20 +83,17 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
   const systemRows = await ports.hub.systemMetadata();
   if (systemRows.length === 0) throw new WorkerError('op_4', 'the Hub returned no system metadata');
   const systems = new Map<number, SystemMetadata>(systemRows.map((system) => [Number(system.system_id), system]));
-
-  const files: FileTask[] = fileMetadata.map((metadata, index) => {
-    if (!/^[^/\\]+$/.test(metadata.file_name) || metadata.file_name.startsWith('.')) {
-      throw new WorkerError(
-        'wr_7',
-        `file ${metadata.file_id} has an unusable file_name ${JSON.stringify(metadata.file_name)}`,
-      );
-    }
-    return {
-      index,
-      metadata,
-      kwargs: kwargsFor(config.allowableKwargs, metadata, systems.get(Number(metadata.system_id))),
-    };
-  });
+  if (unusable !== undefined) {
+    throw new WorkerError(
+      'wr_7',
+      `file ${unusable.file_id} has an unusable file_name ${JSON.stringify(unusable.file_name)}`,
+    );
+  }
+  const files = await spool.close((metadata, index): FileTask => ({
+    index,
+    metadata,
+    kwargs: kwargsFor(config.allowableKwargs, metadata, systems.get(Number(metadata.system_id))),
+  }));
 
   const archive = path.join(paths.archive, job.submissionFilename);
   await fetchObject(ports.store, s3Keys.submissionArchive(job), archive, 'wr_2', signal);
@@ -94,7 +107,6 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
     log,
     config,
     files,
-    fileMetadata,
     systems,
     templatePath: template,
     submissionDir: paths.submission,
@@ -125,7 +137,7 @@ export function stageJob(job: Job, scope: JobScope, ports: StagePorts): Observab
     const bytes = (await bytesUnder(paths.task)) + (await bytesUnder(paths.archive));
     return {
       type: 'staged',
-      files: workspace.files.length,
+      files: workspace.files.count,
       functionName: workspace.config.functionName,
       workspace,
       bytes,

@@ -21,7 +21,7 @@ export function tallyFiles(
 ): OperatorFunction<FileScore, JobEvent> {
   return (scores: Observable<FileScore>) =>
     defer(() => {
-      const tally = emptyTally(workspace.files.length);
+      const tally = emptyTally(workspace.files.count);
       return scores.pipe(
         map((score): JobEvent => ({ type: 'file', score, progress: progressOf(addScore(tally, score)), parallel })),
         concatWith(defer(() => of<JobEvent>({ type: 'scored', tally, workspace, peakParallel: peakParallel() }))),

@@ -1,7 +1,6 @@
-import type { FileScoreRow } from '../domain/file-run.js';
 import { escapeHtml } from '../domain/html.js';
 import type { ResultsObject } from '../domain/results.js';
-import type { FailedFile } from '../domain/tally.js';
+import type { FailedFile, ScoredRows } from '../domain/tally.js';
 import type { TaskConfig } from '../domain/task-config.js';
 
 /** What the built-in report shows: the job's results and every file, scored or failed. */
@@ -9,7 +8,7 @@ export interface ReportInput {
   readonly config: TaskConfig;
   readonly publicResults: ResultsObject;
   readonly privateResults: ResultsObject;
-  readonly rows: readonly FileScoreRow[];
+  readonly rows: ScoredRows;
   readonly failed: readonly FailedFile[];
   /** Why the task's own template was not used, shown at the top; undefined when there is nothing to say. */
   readonly note?: string;
@@ -22,11 +21,20 @@ function formatNumber(value: number | null | undefined): string {
   return String(Number(value.toPrecision(6)));
 }
 
-function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, className = ''): string {
+/** A table's parts: its head, then each row as it is made, then its end. */
+function* tableParts(header: readonly string[], rows: Iterable<readonly string[]>, className = ''): Generator<string> {
   const head = header.map((cell) => `<th>${escapeHtml(cell)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.join('')}</tr>`).join('\n');
-  return `<table class="${className}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  yield `<table class="${className}"><thead><tr>${head}</tr></thead><tbody>\n`;
+  let first = true;
+  for (const row of rows) {
+    yield `${first ? '' : '\n'}<tr>${row.join('')}</tr>`;
+    first = false;
+  }
+  yield '\n</tbody></table>';
 }
+
+const table = (header: readonly string[], rows: Iterable<readonly string[]>, className = '') =>
+  [...tableParts(header, rows, className)].join('');
 
 const td = (text: string, className = '') => `<td${className ? ` class="${className}"` : ''}>${escapeHtml(text)}</td>`;
 
@@ -92,24 +100,24 @@ td.failed{color:#a40000}.note{background:#fff6d6;border:1px solid #e0c060;paddin
 /**
  * The built-in report: one self-contained HTML page (no scripts, no external resources) with the summary, the
  * public and private metrics under the task's display labels, a histogram of the main metric and every file, the
- * failed ones with their codes. Every piece of text is escaped. Pure.
+ * failed ones with their codes. Every piece of text is escaped. Pure. In parts, a file's row each, so that a job
+ * of 10,000 files writes its page without holding it.
  */
-export function reportHtml(input: ReportInput): string {
+export function* reportHtml(input: ReportInput): Generator<string> {
   const { config, publicResults, privateResults, rows, failed } = input;
   const mainKey = config.scoreKeys.find((key) => key !== 'runtime') ?? 'runtime';
   const total = rows.length + failed.length;
-  const fileRows = [
-    ...rows.map((row) => [
-      td(row.file_name),
-      ...config.scoreKeys.map((key) => td(formatNumber(row.values[key]), 'num')),
-      td('scored'),
-    ]),
-    ...failed.map(({ fileName, failure }) => [
-      td(fileName),
-      ...config.scoreKeys.map(() => td('')),
-      td(`${failure.code}: ${failure.message}`, 'failed'),
-    ]),
-  ];
+  function* fileRows(): Generator<string[]> {
+    for (let row = 0; row < rows.length; row += 1)
+      yield [
+        td(rows.fileName(row)),
+        ...config.scoreKeys.map((key) => td(formatNumber(rows.value(row, key)), 'num')),
+        td('scored'),
+      ];
+    for (const { fileName, failure } of failed)
+      yield [td(fileName), ...config.scoreKeys.map(() => td('')), td(`${failure.code}: ${failure.message}`, 'failed')];
+  }
+  const mainValues = Array.from({ length: rows.length }, (_, row) => rows.value(row, mainKey) ?? NaN);
   const summary: Array<[string, string]> = [
     ['Function', config.functionName],
     ['Comparison', config.comparisonType],
@@ -120,7 +128,7 @@ export function reportHtml(input: ReportInput): string {
     ['Function parameters', publicResults.function_parameters.join(', ') || 'n/a'],
     ['Data requirements', publicResults.data_requirements.join(', ')],
   ];
-  return `<!DOCTYPE html>
+  yield `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -137,13 +145,9 @@ ${metricsTable(publicResults, config.displayMetrics)}
 <h2>All files</h2>
 ${metricsTable(privateResults, config.displayMetrics)}
 <h2>${escapeHtml(`Distribution of ${config.displayMetrics[mainKey] ?? mainKey}`)}</h2>
-${histogramSvg(
-  mainKey,
-  rows.map((row) => row.values[mainKey] ?? NaN),
-)}
+${histogramSvg(mainKey, mainValues)}
 <h2>Files</h2>
-${table(['File', ...config.scoreKeys, 'Status'], fileRows, 'files')}
-</body>
-</html>
 `;
+  yield* tableParts(['File', ...config.scoreKeys, 'Status'], fileRows(), 'files');
+  yield '\n</body>\n</html>\n';
 }
