@@ -8,6 +8,7 @@
  *
  * Environment: BENCH_MEMORY_REPEATS (default 2) runs of each size, alternating.
  */
+import { paceHeapForService } from '../src/heap-pacing.js';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +114,8 @@ interface ChildReport {
 
 /** The child's side: one job of the task through serveJobs, as the worker service runs it, RSS sampled meanwhile. */
 async function memoryChild(taskDir: string, submission: string, files: number): Promise<void> {
+  // As the worker service does at its start (runWorkerCommand), before the job whose memory is measured.
+  paceHeapForService();
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-bench-memory-work-'));
   const queue = new RecordingQueue([
     {

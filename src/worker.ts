@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { paceHeapForService } from './heap-pacing.js';
 import { concatMap, defer, lastValueFrom, map, type Observable, repeat, takeWhile, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
@@ -119,6 +120,7 @@ async function startUp(
  * second signal exits at once.
  */
 export async function runWorkerCommand(config: WorkerConfig, { maxJobs }: WorkerArgs): Promise<void> {
+  paceHeapForService();
   const log = createRootLogger(config.logLevel);
   const stop = new AbortController();
   const ports = servicePorts(config, log, abortAfterGrace(stop.signal, config.stopGraceMs));
