@@ -375,12 +375,8 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
     const held = await holdResultsVolume(this.docker, results, spec);
     try {
       const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
-      const full = await volumeFull(held, results);
-      return {
-        ...outcome,
-        resultsExceeded: outcome.resultsExceeded === true || full,
-        collected: await collectResults(held, results),
-      };
+      const collected = await collectResults(held, results);
+      return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || (await volumeFull(held)), collected };
     } finally {
       await releaseResultsVolume(this.docker, held);
     }

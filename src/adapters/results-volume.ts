@@ -12,12 +12,19 @@ import { forceRemove, removeVolume, statusOf } from './docker-common.js';
 export const RESULTS_MAX_ENTRIES = 10_000;
 /** Not the run's uid: the submission can neither signal the holder nor reach the volume through it. */
 const HOLDER_USER = '65534:65534';
-/**
- * The holder ends by itself this long after the run's time limit (and its wait for a turn), should the worker be gone; a worker still there
- * has collected by then (the output drains within seconds of the run's end) and removed it.
- */
-const HOLDER_GRACE_SECONDS = 30;
 const HOLDER_MEMORY_BYTES = 32 * 1024 ** 2;
+/**
+ * The holder waits for a line on its stdin, then says how many blocks and inodes of the volume are free, and ends.
+ * Its stdin closes when the worker's attach ends, so a holder whose worker is gone ends at once. Its own process
+ * measures: an exec would start the engine's runtime once more, for as much CPU as the holder's start. Absolute
+ * paths: a wheel may put programs of its own earlier on the image's PATH.
+ */
+const holderCommand = (containerPath: string) => [
+  '/bin/sh',
+  '-c',
+  'read -r line && exec /usr/bin/stat --file-system --format "%f %d" "$0"',
+  containerPath,
+];
 
 const ENTRY_KINDS: Readonly<Record<string, CollectedEntry>> = {
   file: 'file',
@@ -44,6 +51,27 @@ const NO_COPY = { NoCopy: true } as Dockerode.MountSettings['VolumeOptions'];
 export interface HeldVolume {
   readonly name: string;
   readonly holder: Dockerode.Container;
+  /** The holder's stdin and output, attached before its start. */
+  readonly stream: NodeJS.ReadWriteStream;
+  /** What the holder wrote, once its output has ended. */
+  readonly output: Promise<string>;
+}
+
+/** The holder's output as text, until its stream ends (the holder has ended, or the attach was dropped). */
+function outputOf(holder: Dockerode.Container, stream: NodeJS.ReadWriteStream): Promise<string> {
+  let text = '';
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      text += chunk.toString('utf8');
+      done();
+    },
+  });
+  holder.modem.demuxStream(stream, sink, sink);
+  return new Promise((resolve) => {
+    stream.on('end', () => resolve(text));
+    stream.on('close', () => resolve(text));
+    stream.on('error', () => resolve(text));
+  });
 }
 
 /** The tmpfs: limited by the kernel in bytes and inodes, nothing on it executable or special, owned by the run's uid. */
@@ -75,12 +103,19 @@ export async function holdResultsVolume(
   try {
     holder = await docker.createContainer({
       Image: spec.image,
-      // Absolute: a wheel may put a `sleep` of its own earlier on the image's PATH.
-      Entrypoint: ['/bin/sleep'],
-      Cmd: [String(Math.ceil((spec.timeoutMs + (spec.turn?.waitLimitMs ?? 0)) / 1000) + HOLDER_GRACE_SECONDS)],
+      Entrypoint: holderCommand(results.containerPath),
+      Cmd: [],
       User: HOLDER_USER,
       Labels: { ...spec.labels, 'pvhub.role': 'results-holder' },
       Env: [],
+      // Not even a sandbox of the engine's: its network namespace stays empty, and the engine's network hook (a
+      // re-run of its own binary, as much CPU as the rest of the start) is not run.
+      NetworkDisabled: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      OpenStdin: true,
+      StdinOnce: true,
       HostConfig: {
         NetworkMode: 'none',
         CapDrop: ['ALL'],
@@ -88,7 +123,7 @@ export async function holdResultsVolume(
         ReadonlyRootfs: true,
         Memory: HOLDER_MEMORY_BYTES,
         MemorySwap: HOLDER_MEMORY_BYTES,
-        // Threads count: an exec's runtime start-up (Go) alone takes several, and failed under 8 on a busy host.
+        // Threads count: the runtime's own start-up (Go) runs in the container's group, with several.
         PidsLimit: 64,
         LogConfig: { Type: 'none', Config: {} },
         Mounts: [
@@ -96,8 +131,19 @@ export async function holdResultsVolume(
         ],
       },
     });
-    await holder.start();
-    return { name, holder };
+    const stream = (await holder.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as NodeJS.ReadWriteStream;
+    const output = outputOf(holder, stream);
+    await holder.start().catch((error: unknown) => {
+      destroy(stream);
+      throw error;
+    });
+    return { name, holder, stream, output };
   } catch (error) {
     if (holder !== undefined) await forceRemove(holder);
     await removeVolume(docker, name);
@@ -114,93 +160,86 @@ export const volumeMount = (held: HeldVolume, results: ResultsVolume): Dockerode
   VolumeOptions: NO_COPY,
 });
 
+const destroy = (stream: NodeJS.ReadWriteStream) =>
+  (stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+
 /** Removes the holder, then the volume (and with it everything the run wrote). */
 export async function releaseResultsVolume(docker: Dockerode, held: HeldVolume): Promise<void> {
+  destroy(held.stream);
   await forceRemove(held.holder);
   await removeVolume(docker, held.name);
 }
 
-/** Whether the run used up the volume's bytes or inodes: it then wanted more than the cap allows. */
-export async function volumeFull(held: HeldVolume, results: ResultsVolume): Promise<boolean> {
-  const exec = await held.holder.exec({
-    Cmd: ['/usr/bin/stat', '--file-system', '--format', '%f %d', results.containerPath],
-    User: HOLDER_USER,
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  let text = '';
-  const sink = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  held.holder.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', reject);
-  });
-  const { ExitCode } = await exec.inspect();
+/**
+ * Whether the run used up the volume's bytes or inodes: it then wanted more than the cap allows. Asked once the
+ * results are collected: the holder ends with its answer, and the volume is unmounted with it.
+ */
+export async function volumeFull(held: HeldVolume): Promise<boolean> {
+  held.stream.write('measure\n');
+  const text = await held.output;
   const counts = /^(\d+) (\d+)\s*$/.exec(text);
-  // The holder runs our own stat on our own tmpfs: when that fails, the engine did (an exec it could not start).
-  if (ExitCode !== 0 || counts === null)
-    throw new InfrastructureFault(
-      'engine-unavailable',
-      `the results volume could not be measured (exit ${ExitCode}): ${text.trim()}`,
-    );
+  // The holder runs our own stat on our own tmpfs: when that fails, the engine did (it ended the holder early).
+  if (counts === null)
+    throw new InfrastructureFault('engine-unavailable', `the results volume could not be measured: ${text.trim()}`);
   return counts[1] === '0' || counts[2] === '0';
 }
 
-/**
- * One name of the volume: a regular file's bytes go into a new file of the worker's; of anything else only its kind
- * is read. The engine's archive of a folder holds all that is under it: the stream is dropped after its first entry.
- */
-async function collectOne(held: HeldVolume, results: ResultsVolume, name: string): Promise<CollectedEntry> {
-  if (name !== path.basename(name) || name === '..')
-    throw new Error(`a collected name is one at the volume's top level, not ${name}`);
-  let archive: NodeJS.ReadableStream;
+/** A regular file's bytes, into a new file of the worker's. */
+async function copyOut(entry: AsyncIterable<unknown>, file: string): Promise<void> {
+  const sink = await open(file, 'wx', 0o644);
   try {
-    archive = await held.holder.getArchive({ path: path.posix.join(results.containerPath, name) });
-  } catch (error) {
-    if (statusOf(error) === 404) return 'missing';
-    throw error;
+    // tar-stream's entries are streamx streams, which Node's pipeline does not wait for.
+    for await (const chunk of entry) await sink.write(chunk as Buffer);
+    // Whatever the worker's umask: readable by every later reader, executable by none.
+    await sink.chmod(0o644);
+  } finally {
+    await sink.close();
   }
+}
+
+/** An archive entry's path below the archived folder (which the engine names first): '' for the folder itself. */
+const nameInVolume = (entry: string) => entry.replace(/\/$/, '').split('/').slice(1).join('/');
+
+/**
+ * Copies the named regular files out of the volume; says what each name was (of anything but a regular file only
+ * its kind is read). One archive of the whole volume, not one per name: the engine runs its own binary once more for
+ * each archive, for about as much CPU as a container's start. It is read until every name was met; the rest of what
+ * the run left is skipped unread, and is at most the cap.
+ */
+export async function collectResults(
+  held: HeldVolume,
+  results: ResultsVolume,
+): Promise<Record<string, CollectedEntry>> {
+  for (const name of results.collect)
+    if (name !== path.basename(name) || name === '..' || name === '.')
+      throw new Error(`a collected name is one at the volume's top level, not ${name}`);
+  const collected: Record<string, CollectedEntry> = Object.fromEntries(
+    results.collect.map((name) => [name, 'missing']),
+  );
+  const wanted = new Set(results.collect);
+  const archive = await held.holder.getArchive({ path: results.containerPath });
   const extract = tar.extract();
   (archive as NodeJS.ReadableStream & { pipe: <T extends NodeJS.WritableStream>(to: T) => T }).pipe(
     extract as unknown as NodeJS.WritableStream,
   );
   try {
     for await (const entry of extract) {
-      const kind = ENTRY_KINDS[entry.header.type ?? 'file'] ?? 'device';
-      if (kind !== 'file') return kind;
-      const file = await open(path.join(results.hostDir, name), 'wx', 0o644);
-      try {
-        // tar-stream's entries are streamx streams, which Node's pipeline does not wait for.
-        for await (const chunk of entry) await file.write(chunk as Buffer);
-        // Whatever the worker's umask: readable by every later reader, executable by none.
-        await file.chmod(0o644);
-      } finally {
-        await file.close();
+      const name = nameInVolume(entry.header.name);
+      if (!wanted.delete(name)) {
+        entry.resume();
+        continue;
       }
-      return 'file';
+      const kind = ENTRY_KINDS[entry.header.type ?? 'file'] ?? 'device';
+      if (kind === 'file') await copyOut(entry, path.join(results.hostDir, name));
+      else entry.resume();
+      collected[name] = kind;
+      if (wanted.size === 0) break;
     }
-    return 'missing';
+    return collected;
   } finally {
     extract.destroy();
     (archive as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
   }
-}
-
-/** Copies the named regular files out of the volume; says what each name was. */
-export async function collectResults(
-  held: HeldVolume,
-  results: ResultsVolume,
-): Promise<Record<string, CollectedEntry>> {
-  const collected: Record<string, CollectedEntry> = {};
-  for (const name of results.collect) collected[name] = await collectOne(held, results, name);
-  return collected;
 }
 
 /** Removes the results volumes carrying all these labels once their containers are gone; one still in use stays. */
