@@ -123,13 +123,23 @@ export class DockerImages extends DockerNetworking {
   async removeImages(labels: Readonly<Record<string, string>>): Promise<number> {
     const found = await this.docker.listImages({ filters: { label: labelFilter(labels) } });
     let removed = 0;
-    for (const info of found.sort((a, b) => b.Created - a.Created)) {
-      try {
-        await this.docker.getImage(info.Id).remove({ force: true });
-        removed += 1;
-      } catch (error) {
-        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    // Newest first, so an image goes after those built on it; but the engine's times are in seconds, and a parent
+    // made in the same second as its child is refused (409) until the child is gone: another pass, while one removes.
+    let pending = found.sort((a, b) => b.Created - a.Created);
+    for (let progress = true; progress && pending.length > 0;) {
+      progress = false;
+      const refused: typeof pending = [];
+      for (const info of pending) {
+        try {
+          await this.docker.getImage(info.Id).remove({ force: true });
+          removed += 1;
+          progress = true;
+        } catch (error) {
+          if (statusOf(error) === 409) refused.push(info);
+          else if (statusOf(error) !== 404) throw error;
+        }
       }
+      pending = refused;
     }
     return removed;
   }
