@@ -130,7 +130,7 @@ const CONTRACT_KEYS = [
   'metrics',
 ];
 
-test('hand-worked: public over leaderboard files, private over all scored files; the object key by key', () => {
+test('hand-worked: public over leaderboard files, private over all scored files; the object key by key', async () => {
   const a = metadata('a.csv', true, { data_sampling_frequency: 15, issue: 'none' });
   const b = metadata('b.csv', false);
   const c = metadata('c.csv', true);
@@ -143,7 +143,7 @@ test('hand-worked: public over leaderboard files, private over all scored files;
     ],
     [d],
   );
-  const { publicResults, privateResults } = aggregate(SERIES, tally, [a, b, c, d]);
+  const { publicResults, privateResults } = await aggregate(SERIES, tally, [a, b, c, d]);
   assert.equal(Object.keys(publicResults), CONTRACT_KEYS);
   assert.is(publicResults.module, 'submission');
   assert.is(publicResults.number_of_files, 2);
@@ -172,9 +172,9 @@ test('hand-worked: public over leaderboard files, private over all scored files;
   });
 });
 
-test('no leaderboard file: zero files and null metrics, never NaN in the JSON (defect 13)', () => {
+test('no leaderboard file: zero files and null metrics, never NaN in the JSON (defect 13)', async () => {
   const b = metadata('b.csv', false);
-  const { publicResults, privateResults } = aggregate(SERIES, seriesTally([[b, 3, 100]]), [b]);
+  const { publicResults, privateResults } = await aggregate(SERIES, seriesTally([[b, 3, 100]]), [b]);
   assert.is(publicResults.number_of_files, 0);
   assert.is(publicResults.mean_runtime, null);
   assert.is(publicResults.median_runtime, null);
@@ -187,11 +187,11 @@ test('no leaderboard file: zero files and null metrics, never NaN in the JSON (d
   assert.is(privateResults.number_of_files, 1);
 });
 
-test('rows are joined on file_name in the task order; scored files missing from the metadata are left out', () => {
+test('rows are joined on file_name in the task order; scored files missing from the metadata are left out', async () => {
   const a = metadata('a.csv', true);
   const b = metadata('b.csv', true);
   const stray = metadata('stray.csv', true);
-  const { fullResults, privateResults } = aggregate(
+  const { fullResults, privateResults } = await aggregate(
     SERIES,
     seriesTally([
       [b, 1, 1],
@@ -319,7 +319,7 @@ test('random tallies: every operation, both scopes and the full-results CSV agre
       floats: string[];
     };
     for (const [index, dataset] of datasets.entries()) {
-      const ours = aggregate(SCALAR, dataset.tally, dataset.metadata);
+      const ours = await aggregate(SCALAR, dataset.tally, dataset.metadata);
       for (const scope of ['public', 'private'] as const) {
         const results = scope === 'public' ? ours.publicResults : ours.privateResults;
         const pandas = expected.answers[index]?.[scope];
@@ -341,9 +341,9 @@ test('random tallies: every operation, both scopes and the full-results CSV agre
   }
 });
 
-test('the full results keep private_results_columns in their order and drop unknown names', () => {
+test('the full results keep private_results_columns in their order and drop unknown names', async () => {
   const dataset = randomDataset(random(7), 3);
-  const { fullResults } = aggregate(SCALAR, dataset.tally, dataset.metadata);
+  const { fullResults } = await aggregate(SCALAR, dataset.tally, dataset.metadata);
   assert.equal(fullResults.columns, [
     'system_id',
     'file_name',
@@ -358,11 +358,11 @@ test('the full results keep private_results_columns in their order and drop unkn
   assert.ok(fullResultsCsv(fullResults).startsWith(',system_id,file_name,runtime,'));
 });
 
-test("run_time, the Hub's az-tilt name for the runtime, is the runtime column under that name, a float", () => {
+test("run_time, the Hub's az-tilt name for the runtime, is the runtime column under that name, a float", async () => {
   const config = parseTaskConfig({ ...SCALAR_RAW, private_results_columns: ['file_name', 'run_time', 'number_days'] });
   const meta = metadata('a.csv', true, { number_days: 365 });
   const tally = addScore(emptyTally(1), scored(meta, 2, { runtime: 2, absolute_error_azimuth: 1 }, ['time_series']));
-  const { fullResults } = aggregate(config, tally, [meta]);
+  const { fullResults } = await aggregate(config, tally, [meta]);
   assert.equal(fullResults.columns, ['file_name', 'run_time', 'number_days']);
   assert.is(fullResultsCsv(fullResults), ',file_name,run_time,number_days\n0,a.csv,2.0,365\n');
 });

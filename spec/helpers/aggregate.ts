@@ -1,36 +1,24 @@
 import {
+  aggregate as aggregateFiles,
   type Aggregation,
-  fullResultsCells,
   fullResultsHeader,
   fullResultsLine,
-  type JoinedFile,
-  joinByName,
-  ResultsFold,
   type ResultsTable,
 } from '../../src/domain/aggregate.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
 import type { Tally } from '../../src/domain/tally.js';
 import type { TaskConfig } from '../../src/domain/task-config.js';
 
-// The finish (operators/finish-job.ts) streams these steps over the file list; specs take them over a list at once.
-
-/** Everything the results files are made of, from the finished tally and the task's file metadata. */
-export function aggregate(
+/** The aggregation of a list of file metadata given at once, with its full results' table collected. */
+export async function aggregate(
   config: TaskConfig,
   tally: Tally,
-  fileMetadata: Iterable<FileMetadata>,
-): Aggregation & { readonly fullResults: ResultsTable } {
-  const join = joinByName(tally.rows);
-  const joined: JoinedFile[] = [];
-  for (const metadata of fileMetadata) {
-    const file = join(metadata);
-    if (file !== undefined) joined.push(file);
-  }
-  const fold = new ResultsFold(config, tally);
-  for (const file of joined) fold.add(file);
-  const aggregation = fold.aggregation();
-  const rows = joined.map((file) => fullResultsCells(aggregation, tally.rows, file));
-  return { ...aggregation, fullResults: { ...aggregation, rows } };
+  fileMetadata: readonly FileMetadata[],
+): Promise<Aggregation & { readonly fullResults: ResultsTable }> {
+  const { aggregation, rows } = await aggregateFiles(config, tally, () => fileMetadata);
+  const table: ResultsTable['rows'][number][] = [];
+  for await (const cells of rows()) table.push(cells);
+  return { ...aggregation, fullResults: { ...aggregation, rows: table } };
 }
 
 /** submission_full_results.csv of a whole table. */

@@ -52,7 +52,7 @@ export const OPERATIONS: Readonly<Record<string, (values: readonly number[]) => 
 };
 
 /** One scored file joined with its file metadata on file_name (inner join, as the original): its row of the tally. */
-export interface JoinedFile {
+interface JoinedFile {
   readonly metadata: FileMetadata;
   readonly row: number;
 }
@@ -81,19 +81,22 @@ function metadataCell(value: unknown): Cell {
   return JSON.stringify(value);
 }
 
+/** The task's file metadata, in its order, read once more at each call. */
+export type MetadataReading = () => Iterable<FileMetadata> | AsyncIterable<FileMetadata>;
+
 /**
- * Joins files to the tally's rows as they come in the task's order, so the results do not depend on which container
- * finished first: a file name's first file takes its row (the last scored under that name), later ones none.
+ * The files joined to the tally's rows as they come in the task's order, so the results do not depend on which
+ * container finished first: a file name's first file takes its row (the last scored under that name), later ones none.
  */
-export function joinByName(rows: ScoredRows): (metadata: FileMetadata) => JoinedFile | undefined {
+async function* joinedFiles(rows: ScoredRows, metadata: MetadataReading): AsyncGenerator<JoinedFile> {
   const rowsByName = new Map<string, number>();
   for (let row = 0; row < rows.length; row += 1) rowsByName.set(rows.fileName(row), row);
-  return (metadata) => {
-    const row = rowsByName.get(metadata.file_name);
-    if (row === undefined) return undefined;
-    rowsByName.delete(metadata.file_name);
-    return { metadata, row };
-  };
+  for await (const file of metadata()) {
+    const row = rowsByName.get(file.file_name);
+    if (row === undefined) continue;
+    rowsByName.delete(file.file_name);
+    yield { metadata: file, row };
+  }
 }
 
 /**
@@ -173,9 +176,9 @@ class ResultsValues {
 
 /**
  * Folds the joined files, in the task's order, into everything the results are made of but the full results' lines
- * (`fullResultsCells` makes those on a second pass): a number per metric per file, no row kept.
+ * (made on a second reading): a number per metric per file, no row kept.
  */
-export class ResultsFold {
+class ResultsFold {
   private readonly leaderboard = new ResultsValues();
   private readonly all = new ResultsValues();
   /** private_results_columns in their order, once each. */
@@ -231,9 +234,26 @@ export class ResultsFold {
   }
 }
 
-/** A joined file's line of the full results, in the aggregation's columns. */
-export const fullResultsCells = (columns: ResultsColumns, rows: ScoredRows, file: JoinedFile): Cell[] =>
-  columns.columns.map((column) => cellOf(rows, file, column) ?? null);
+/**
+ * Everything the results files are made of, from the finished tally and the task's file metadata read twice: the
+ * first reading folds the results objects and the full results' columns (a column's float-ness needs every file
+ * before a line is written), `rows` reads again for each joined file's line of the full results, as it goes. A job
+ * of 10,000 files never holds its table.
+ */
+export async function aggregate(
+  config: TaskConfig,
+  tally: Tally,
+  metadata: MetadataReading,
+): Promise<{ readonly aggregation: Aggregation; readonly rows: () => AsyncGenerator<Cell[]> }> {
+  const fold = new ResultsFold(config, tally);
+  for await (const file of joinedFiles(tally.rows, metadata)) fold.add(file);
+  const aggregation = fold.aggregation();
+  async function* rows(): AsyncGenerator<Cell[]> {
+    for await (const file of joinedFiles(tally.rows, metadata))
+      yield aggregation.columns.map((column) => cellOf(tally.rows, file, column) ?? null);
+  }
+  return { aggregation, rows };
+}
 
 /** A float as Python's repr writes it (pandas to_csv does the same): 1.0, 0.0001, 1e-05, 1e+16. */
 export function pythonFloat(value: number): string {

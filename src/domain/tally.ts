@@ -12,8 +12,6 @@ export interface FailedFile {
  */
 export interface ScoredRows {
   readonly length: number;
-  /** The rows' value keys (`<metric>_<reference>`, runtime), in the order first met. */
-  readonly keys: readonly string[];
   fileName(row: number): string;
   dataRequirements(row: number): readonly string[];
   /** undefined: that row has no such value; null: not a number. */
@@ -33,10 +31,6 @@ export class ScoredColumns implements ScoredRows {
 
   get length(): number {
     return this.names.length;
-  }
-
-  get keys(): readonly string[] {
-    return [...this.columns.keys()];
   }
 
   add(row: FileScoreRow, executionTime: number): void {

@@ -5,22 +5,19 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import {
+  aggregate,
   type Aggregation,
   type Cell,
   executionTimeCsv,
-  fullResultsCells,
   fullResultsHeader,
   fullResultsLine,
-  type JoinedFile,
-  joinByName,
-  ResultsFold,
   type ResultsTable,
 } from '../domain/aggregate.js';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
 import { faultBehind } from '../domain/infrastructure-fault.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { FileList } from '../domain/file-list.js';
-import type { ScoredRows, Tally } from '../domain/tally.js';
+import type { Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { HubApi } from '../ports/hub-api.js';
 import { RESULT_FILES, type ResultsPublisher } from '../ports/results-publisher.js';
@@ -62,6 +59,7 @@ interface WrittenReport {
  */
 async function writeReport(
   built: BuiltWorkspace,
+  /** The full results for the task's template; undefined: the task has none. */
   table: ResultsTable | undefined,
   builtIn: (note?: string) => Iterable<string>,
   outPath: string,
@@ -69,7 +67,7 @@ async function writeReport(
   signal: AbortSignal,
 ): Promise<WrittenReport> {
   let note: string;
-  if (built.templatePath === undefined || table === undefined) {
+  if (table === undefined) {
     note = 'the task has no template.py; the built-in report was written';
   } else {
     try {
@@ -92,34 +90,26 @@ async function writeReport(
   return { fromTemplate: false, note };
 }
 
-/** The scored files joined with their metadata, in the task's order, read from the file list one at a time. */
-async function* joinedFiles(files: FileList, rows: ScoredRows): AsyncGenerator<JoinedFile> {
-  const join = joinByName(rows);
-  for await (const task of files.each()) {
-    const file = join(task.metadata);
-    if (file !== undefined) yield file;
-  }
+/** The files' metadata in the task's order, read from the file list one at a time. */
+async function* metadataOf(files: FileList) {
+  for await (const task of files.each()) yield task.metadata;
 }
 
 /**
- * The results' objects and columns from a first reading of the file list, then submission_full_results.csv written
- * line by line from a second: a job of 10,000 files never holds its table. The table is kept only for a task's
- * template, whose report container takes its rows at once.
+ * submission_full_results.csv written line by line as the aggregation's second reading of the file list makes them.
+ * The table is kept only for a task's template, whose report container takes its rows at once.
  */
 async function writeFullResults(
   built: BuiltWorkspace,
   tally: Tally,
   csvPath: string,
 ): Promise<{ aggregation: Aggregation; table: ResultsTable | undefined }> {
-  const fold = new ResultsFold(built.config, tally);
-  for await (const file of joinedFiles(built.files, tally.rows)) fold.add(file);
-  const aggregation = fold.aggregation();
+  const { aggregation, rows } = await aggregate(built.config, tally, () => metadataOf(built.files));
   const kept: Cell[][] | undefined = built.templatePath === undefined ? undefined : [];
   async function* lines() {
     yield fullResultsHeader(aggregation);
     let index = 0;
-    for await (const file of joinedFiles(built.files, tally.rows)) {
-      const cells = fullResultsCells(aggregation, tally.rows, file);
+    for await (const cells of rows()) {
       kept?.push(cells);
       yield fullResultsLine(aggregation, index, cells);
       index += 1;
