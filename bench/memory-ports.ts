@@ -10,6 +10,7 @@ import type {
   ContainerSweep,
   EngineImage,
   InternalNetwork,
+  ResultsHolders,
 } from '../src/ports/container-engine.js';
 import type { HubApi } from '../src/ports/hub-api.js';
 import { ObjectNotFoundError, type ObjectStore } from '../src/ports/object-store.js';
@@ -41,6 +42,10 @@ export class InstantEngine implements ContainerEngine, ContainerSweep {
     private readonly referenceDir: string,
     private readonly counts: CallCounts,
   ) {}
+
+  openResultsHolders(): ResultsHolders {
+    return { id: 'instant', close: async () => undefined };
+  }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     const fileName = spec.labels['pvhub.file'];

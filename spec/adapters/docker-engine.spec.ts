@@ -5,7 +5,10 @@ import Dockerode from 'dockerode';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { asEngineFault } from '../../src/adapters/engine-faults.js';
+import { VOLUMES_PER_HOLDER } from '../../src/adapters/results-holder.js';
 import { WorkerError } from '../../src/domain/errors.js';
+import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
 import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
 
 const LABELS = { 'pvhub.spec': 'docker-engine' };
@@ -237,6 +240,89 @@ except OSError as error:
   assert.not.ok(small.outcome.resultsExceeded);
   assert.is(await readFile(path.join(small.hostDir, 'output.csv'), 'utf8'), '1,2\n');
   for (const name of ['deep', 'entries', 'small']) assert.is(await volumesOf(name), 0);
+});
+
+/** A run of the group `holders` whose results go to a fresh host folder. */
+async function groupRun(name: string, python: string, holders: string, index: number) {
+  const hostDir = path.join(scratch, `collected-${name}-${index}`);
+  await mkdir(hostDir);
+  const outcome = await engine.runContainer(
+    spec(name, python, {
+      results: { containerPath: '/results', capBytes: 8 * MIB, collect: ['output.csv'], hostDir, holders },
+    }),
+    new AbortController().signal,
+  );
+  return { outcome, hostDir };
+}
+
+const holdersOf = async (name: string) =>
+  (await docker.listContainers({ all: true, filters: { label: [`pvhub.case=${name}`, 'pvhub.role=results-holder'] } }))
+    .length;
+
+test('runs of a group share a holder per VOLUMES_PER_HOLDER runs, each with a fresh volume of its own; none is left after close', async () => {
+  const name = 'group';
+  const group = engine.openResultsHolders({ ...LABELS, 'pvhub.case': name });
+  // Each run looks for what earlier runs of its holder wrote, and for the holder's other volumes.
+  const probe = (index: number) =>
+    `import json, os\nprint(json.dumps([os.listdir("/results"), os.path.exists("/held")]))\nopen("/results/output.csv", "w").write("${index}")`;
+  const runs = VOLUMES_PER_HOLDER + 2;
+  let holdersSeen = 0;
+  for (let first = 0; first < runs; first += 2) {
+    const pair = await Promise.all([first, first + 1].map((index) => groupRun(name, probe(index), group.id, index)));
+    holdersSeen = Math.max(holdersSeen, await holdersOf(name));
+    for (const [offset, { outcome, hostDir }] of pair.entries()) {
+      assert.is(outcome.exitCode, 0, outcome.output);
+      assert.equal(JSON.parse(outcome.output), [[], false], 'an empty volume, and none of the others');
+      assert.not.ok(outcome.resultsExceeded);
+      assert.is(await readFile(path.join(hostDir, 'output.csv'), 'utf8'), String(first + offset));
+    }
+  }
+  assert.is(holdersSeen, 1, 'a spent holder is removed once its last volume is given back');
+  assert.is(await volumesOf(name), VOLUMES_PER_HOLDER, "the second holder's volumes, until the group closes");
+  await group.close();
+  assert.is(await holdersOf(name), 0);
+  assert.is(await volumesOf(name), 0);
+  assert.is(await containersOf(name), 0);
+});
+
+test("a run of a group that fills its volume is resultsExceeded; the holder's next run is not, and its volume is fresh", async () => {
+  const name = 'group-full';
+  const group = engine.openResultsHolders({ ...LABELS, 'pvhub.case': name });
+  const fill =
+    'try:\n    open("/results/big", "wb").write(b"x" * (16 << 20))\nexcept OSError as error: print(error.strerror)';
+  const full = await groupRun(name, fill, group.id, 0);
+  assert.match(full.outcome.output, 'No space left on device');
+  assert.ok(full.outcome.resultsExceeded);
+  const next = await groupRun(name, 'import os\nprint(os.listdir("/results"))', group.id, 1);
+  assert.is(next.outcome.output.trim(), '[]');
+  assert.not.ok(next.outcome.resultsExceeded);
+  await group.close();
+  assert.is(await containersOf(name), 0);
+  assert.is(await volumesOf(name), 0);
+});
+
+test('a holder removed from under its group fails the run it held as an engine fault; the next run gets a new holder', async () => {
+  const name = 'group-gone';
+  const group = engine.openResultsHolders({ ...LABELS, 'pvhub.case': name });
+  const write = 'open("/results/output.csv", "w").write("1")';
+  assert.is((await groupRun(name, write, group.id, 0)).outcome.exitCode, 0);
+  const slow = groupRun(name, `import time\ntime.sleep(3)\n${write}`, group.id, 1);
+  // Once the run is under way, its holder goes.
+  for (;;) {
+    const running = await docker.listContainers({ filters: { label: [`pvhub.case=${name}`] } });
+    const holder = running.find((info) => info.Labels['pvhub.role'] === 'results-holder');
+    if (holder !== undefined && running.length === 2) {
+      await docker.getContainer(holder.Id).remove({ force: true });
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.instance(asEngineFault(await rejection(slow)), InfrastructureFault);
+  const after = await groupRun(name, write, group.id, 2);
+  assert.is(after.outcome.collected?.['output.csv'], 'file');
+  await group.close();
+  assert.is(await containersOf(name), 0);
+  assert.is(await volumesOf(name), 0);
 });
 
 test('a results volume left behind is removed with the containers of its labels', async () => {

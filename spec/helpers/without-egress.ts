@@ -17,6 +17,13 @@ export const withoutEgress: Pick<
   engineAddresses: unused,
 };
 
+/** For an engine on which no job's files run, so no group of results holders is opened. */
+export const withoutSharedHolders: Pick<ContainerEngine, 'openResultsHolders'> = {
+  openResultsHolders: () => {
+    throw new Error('this spec runs no files: no group of results holders is opened');
+  },
+};
+
 /** For an engine that a spec gives every image it needs: it tags, commits, lists or removes none. */
 export const withoutImageCache: Pick<
   ContainerEngine,

@@ -41,6 +41,7 @@ const types = (events: readonly JobEvent[]) => events.map((event) => event.type)
 /** Nothing of the job stays: no container running, no workspace, no log folder. */
 async function assertReleased(w: FakeJobWorld): Promise<void> {
   assert.is(w.engine.running.size, 0, 'no container left running');
+  assert.equal([...w.engine.openHolders], [], 'the group of results holders is closed');
   assert.equal(
     (await readdir(w.workDir)).filter((name) => name.startsWith('submission-')),
     [],
@@ -64,6 +65,11 @@ test('happy path: staged, image, one file event per file, scored, finished; the 
   assert.equal(w.hub.calls.slice(-2), ['result', 'status finished']);
   assert.is(w.hub.progress.length, 13);
   assert.is(w.engine.started.length, 13);
+  assert.equal(
+    new Set(w.engine.runHolders),
+    new Set(['holders-1']),
+    "every file's results held by the job's one group",
+  );
   assert.is(w.images.requests[0]?.pythonVersion, '3.11');
   await assertReleased(w);
 });

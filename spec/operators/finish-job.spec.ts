@@ -25,7 +25,7 @@ import { HOST_PYTHON } from '../helpers/cli.js';
 import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
-import { withoutEgress, withoutImageCache } from '../helpers/without-egress.js';
+import { withoutEgress, withoutImageCache, withoutSharedHolders } from '../helpers/without-egress.js';
 
 const RAW_CONFIG = {
   function_name: 'detect_time_shifts',
@@ -143,6 +143,7 @@ function fakeEngine(run: Run = async () => MARIMO_FAILURE) {
     },
     removeContainers: async () => 0,
     ...withoutEgress,
+    ...withoutSharedHolders,
     ...withoutImageCache,
   };
   return { engine, runs, rows };

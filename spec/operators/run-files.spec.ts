@@ -54,6 +54,7 @@ async function probeSubmission(name: string, call: string): Promise<string> {
   const probe = [
     'import os, time',
     'SEEN_AT_WARM_UP = sorted(os.listdir("/data"))',
+    'RESULTS_AT_WARM_UP = sorted(os.listdir("/results"))',
     `time.sleep(${WARM_UP_SECONDS})`,
     correct.replace('def detect_time_shifts(', 'def correct_detect_time_shifts('),
     'def detect_time_shifts(time_series, latitude=None, longitude=None, data_sampling_frequency=None):',
@@ -86,10 +87,10 @@ test.after(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-test('a container started ahead warms up with an empty /data, then sees its own file alone; neither its wall time nor its runtime holds the warm-up', async () => {
+test('a container started ahead warms up with an empty /data and /results, then sees its own file alone; neither its wall time nor its runtime holds the warm-up', async () => {
   const submission = await probeSubmission(
     'sees',
-    '    print("PROBE warm-up %s, call %s" % (SEEN_AT_WARM_UP, sorted(os.listdir("/data"))))',
+    '    print("PROBE warm-up %s, call %s, results %s" % (SEEN_AT_WARM_UP, sorted(os.listdir("/data")), RESULTS_AT_WARM_UP))',
   );
   const w = await worldFor(submission);
   const job = jobFor(0);
@@ -110,8 +111,8 @@ test('a container started ahead warms up with an empty /data, then sees its own 
     const startedAheadAtOnce = task.index >= limits.maxParallel && task.index < 2 * limits.maxParallel;
     const atWarmUp = startedAheadAtOnce ? ['[]'] : ['[]', `['${name}']`];
     assert.ok(
-      atWarmUp.some((seen) => log.includes(`PROBE warm-up ${seen}, call ['${name}']`)),
-      `${name} saw another file than its own, or its own too early`,
+      atWarmUp.some((seen) => log.includes(`PROBE warm-up ${seen}, call ['${name}'], results []`)),
+      `${name} saw another file than its own, or its own too early, or results not its own`,
     );
     assert.ok(executionTime < WARM_UP_SECONDS / 2, `${name}: a runtime of ${executionTime} s`);
     // The first two went at once, and warmed up on their own clock; the next two warmed up while those ran.

@@ -30,7 +30,7 @@ import { MemoryLedger } from '../../src/adapters/memory-ledger.js';
 import { RecordingHub } from '../../src/adapters/simulated/hub.js';
 import { LedgerSession } from '../../src/sinks/ledger-session.js';
 import { MemoryPublisher } from '../../src/adapters/simulated/publisher.js';
-import { withoutEgress, withoutImageCache } from '../helpers/without-egress.js';
+import { withoutEgress, withoutImageCache, withoutSharedHolders } from '../helpers/without-egress.js';
 
 /**
  * A template in the Hub's style: rows from `--results_df` arguments rebuilt with json.loads. It also prints what it
@@ -203,6 +203,7 @@ test('a report image that cannot be built is a clear reason', async () => {
     runContainer: async () => assert.unreachable('no image, no container') as never,
     removeContainers: async () => 0,
     ...withoutEgress,
+    ...withoutSharedHolders,
     ...withoutImageCache,
   };
   const out = path.join(scratch, 'x.html');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,21 +18,15 @@ import type {
   ContainerRunSpec,
   ContainerSweep,
   ImageBuildSpec,
+  ResultsHolders,
   RunTurn,
 } from '../ports/container-engine.js';
 import { forceRemove, labelFilter } from './docker-common.js';
 import { commitContainer, DockerImages } from './docker-images.js';
 import { runNetworkEnv } from './docker-networking.js';
 import { unlessAborted } from '../streams/unless-aborted.js';
-import {
-  collectResults,
-  holdResultsVolume,
-  releaseResultsVolume,
-  removeResultsVolumes,
-  RESULTS_MAX_ENTRIES,
-  volumeFull,
-  volumeMount,
-} from './results-volume.js';
+import { collectResults, removeResultsVolumes, RESULTS_MAX_ENTRIES, volumeMount } from './results-volume.js';
+import { type HolderSource, holderPerRun, SharedHolders } from './results-holder.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
@@ -334,9 +329,26 @@ async function waitAtMost(settled: Promise<void>, ms: number): Promise<void> {
  * the images DockerImages'.
  */
 export class DockerEngine extends DockerImages implements ContainerEngine, ContainerSweep {
+  private readonly ownHolders: HolderSource;
+  private readonly holderGroups = new Map<string, SharedHolders>();
+
   /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
   constructor(options?: Dockerode.DockerOptions) {
     super(new Dockerode(options));
+    this.ownHolders = holderPerRun(this.docker);
+  }
+
+  openResultsHolders(labels: Readonly<Record<string, string>>): ResultsHolders {
+    const id = randomUUID();
+    const group = new SharedHolders(this.docker, labels);
+    this.holderGroups.set(id, group);
+    return {
+      id,
+      close: async () => {
+        this.holderGroups.delete(id);
+        await group.close();
+      },
+    };
   }
 
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
@@ -372,13 +384,16 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
     signal.throwIfAborted();
     const { results } = spec;
     if (results === undefined) return this.runAndRemove(spec, signal, []);
-    const held = await holdResultsVolume(this.docker, results, spec);
+    const holders = results.holders === undefined ? this.ownHolders : this.holderGroups.get(results.holders);
+    if (holders === undefined) throw new Error(`no open group of results holders ${results.holders}`);
+    const held = await holders.take(spec, results);
     try {
       const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
       const collected = await collectResults(held, results);
-      return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || (await volumeFull(held)), collected };
+      const full = await held.holder.full(held);
+      return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || full, collected };
     } finally {
-      await releaseResultsVolume(this.docker, held);
+      await holders.give(held);
     }
   }
 

@@ -12,6 +12,7 @@ import type {
   ContainerSweep,
   ImageBuildSpec,
   InternalNetwork,
+  ResultsHolders,
   ServiceSpec,
 } from '../ports/container-engine.js';
 
@@ -112,6 +113,10 @@ export class FaultClassifyingEngine implements ContainerEngine, ContainerSweep {
       withinMs: spec.timeoutMs + this.answerMs,
       ...(spec.signal ? { signal: spec.signal } : {}),
     });
+  }
+  openResultsHolders(labels: Readonly<Record<string, string>>): ResultsHolders {
+    const holders = this.engine.openResultsHolders(labels);
+    return { id: holders.id, close: () => this.classified(holders.close()) };
   }
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     // A container started ahead of its turn may wait that long for its go before its time limit starts.

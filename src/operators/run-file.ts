@@ -27,6 +27,8 @@ export interface RunFilePorts {
   readonly egress?: JobEgress | undefined;
   /** Bytes free for containers right now (the reserve kept aside): what tells a host out of memory. */
   readonly freeMemory: () => number;
+  /** The job's group of results holders (ContainerEngine.openResultsHolders); undefined: the run's own. */
+  readonly holders?: string | undefined;
 }
 
 export const WRAPPER_PATH = '/opt/pvhub/pvhub_wrapper.py';
@@ -129,6 +131,7 @@ async function runFileOnce(
         capBytes: deps.limits.resultsCapBytes,
         collect: [OUTPUT_FILE, STATUS_FILE],
         hostDir: resultsDir,
+        holders: deps.holders,
       },
       network: deps.egress?.network,
       ...sandboxLimits(deps.limits),

@@ -6,7 +6,7 @@ import type { JobEvent } from '../domain/job-event.js';
 import type { ResourceLimits } from '../domain/limits.js';
 import { restoredScore } from '../domain/ledger.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ContainerEngine, ResultsHolders } from '../ports/container-engine.js';
 import type { FileFormats } from '../ports/file-formats.js';
 import type { HubApi } from '../ports/hub-api.js';
 import type { ObjectStore } from '../ports/object-store.js';
@@ -15,10 +15,11 @@ import type { LedgerSession } from '../sinks/ledger-session.js';
 import { abortOnEarlyFailures } from './abort-on-early-failures.js';
 import type { JobScope } from './job-scope.js';
 import { retryInfrastructureFaults } from './retry-infrastructure-faults.js';
-import { runFile } from './run-file.js';
+import { type RunFilePorts, runFile } from './run-file.js';
 import { runWithinMemory, type Turn } from './run-within-memory.js';
 import { scoreFile } from './score-file.js';
 import { tallyFiles } from './tally-files.js';
+import { usingResource } from './using-resource.js';
 import type { JobEgress } from './with-egress.js';
 
 export interface RunFilesPorts {
@@ -66,7 +67,7 @@ function runAll(
 ): Observable<JobEvent> {
   const parallel = parallelism(ports.freeMemory, limits);
   scope.log.info({ parallel, files: workspace.files.count }, 'running files');
-  const runPorts = {
+  const runPorts: RunFilePorts = {
     engine: ports.engine,
     store: ports.store,
     limits,
@@ -76,7 +77,7 @@ function runAll(
   };
   let running = 0;
   let peak = 0;
-  const runAndScore = (task: FileTask, turn: Turn) =>
+  const runAndScore = (task: FileTask, turn: Turn, holders: ResultsHolders) =>
     defer(() => {
       // Counted from its turn (not while it warms up) to its container's end.
       let state: 'waiting' | 'running' | 'ended' = 'waiting';
@@ -95,7 +96,7 @@ function runAll(
         ended();
         turn.done();
       };
-      return runFile(workspace, task, runPorts, { go: turn.go, done }).pipe(
+      return runFile(workspace, task, { ...runPorts, holders: holders.id }, { go: turn.go, done }).pipe(
         retryInfrastructureFaults(scope.log.child({ file: task.metadata.file_name })),
         concatMap((run) => scoreFile(workspace, run, ports)),
         concatMap((score) =>
@@ -119,14 +120,14 @@ function runAll(
       return EMPTY;
     }),
   );
-  const ran$ = defer(() => {
+  const runRemaining = (holders: ResultsHolders) => {
     const resumed = workspace.files.count - toRun.length;
     if (resumed > 0)
       scope.log.info({ resumed, toRun: toRun.length }, 'files scored by an earlier attempt are not run again');
     return from(toRun).pipe(
       runWithinMemory(
         (index: number, _order: number, turn: Turn) =>
-          from(workspace.files.at(index)).pipe(concatMap((task) => runAndScore(task, turn))),
+          from(workspace.files.at(index)).pipe(concatMap((task) => runAndScore(task, turn, holders))),
         {
           costOf: () => limits.containerMemoryBytes,
           freeMemory: ports.freeMemory,
@@ -136,7 +137,19 @@ function runAll(
         },
       ),
     );
-  });
+  };
+  // The files' runs share what holds their results in the engine; what is left of it goes when the last one ends.
+  const ran$ = usingResource(
+    defer(() => of(ports.engine.openResultsHolders(scope.labels))),
+    runRemaining,
+    (holders) =>
+      from(
+        holders.close().catch((error: unknown) => {
+          // What is left carries the job's labels, and goes with its other containers.
+          scope.log.warn({ err: error }, 'could not remove the results holders');
+        }),
+      ),
+  );
   return concat(earlier$, ran$).pipe(
     abortOnEarlyFailures(
       Math.min(limits.earlyAbortFiles, workspace.files.count),

@@ -34,6 +34,19 @@ export interface ResultsVolume {
   /** Names at the volume's top level. */
   readonly collect: readonly string[];
   readonly hostDir: string;
+  /** The group of holders (ContainerEngine.openResultsHolders) that keeps the volume; without one, its own. */
+  readonly holders?: string;
+}
+
+/**
+ * Runs that share what keeps their results volumes in the engine (a job's files), so that its cost is not paid per
+ * run. Each run still gets a fresh volume of its own, mounted in its container only.
+ */
+export interface ResultsHolders {
+  /** What a run's ResultsVolume.holders names. */
+  readonly id: string;
+  /** Removes what no run of the group uses; what one still uses goes when that run is collected. */
+  close(): Promise<void>;
 }
 
 /** What a collected name was in the results volume; only a `file` was copied out. */
@@ -162,6 +175,8 @@ export interface ContainerEngine {
   pullImage(reference: string): Promise<void>;
   /** Builds with no network, within time and size limits; rejects with the build's own error text when a step fails. */
   buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void>;
+  /** A group for runs' results volumes, whose containers and volumes carry these labels. */
+  openResultsHolders(labels: Readonly<Record<string, string>>): ResultsHolders;
   /** Runs to completion or time limit; the container is always removed before this settles, also on abort. */
   runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome>;
   /** Force-removes containers carrying all these labels, and then their results volumes; returns how many containers. */

@@ -11,6 +11,7 @@ import type {
   EngineImage,
   ImageBuildSpec,
   InternalNetwork,
+  ResultsHolders,
   ServiceSpec,
 } from '../../ports/container-engine.js';
 import { unlessAborted } from '../../streams/unless-aborted.js';
@@ -54,6 +55,11 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   /** Every network ever made; each run's network, in the order they started (undefined: no network). */
   readonly madeNetworks: string[] = [];
   readonly runNetworks: Array<string | undefined> = [];
+  /** Groups of results holders opened and not closed yet; a run that names another is refused. */
+  readonly openHolders = new Set<string>();
+  holderGroupsOpened = 0;
+  /** Each file run's group of results holders, in the order they started (undefined: a holder of its own). */
+  readonly runHolders: Array<string | undefined> = [];
 
   /** Removing a running container (by label or id) ends its run as on Docker: its container is gone. */
   private readonly removal = new Map<string, AbortController>();
@@ -158,15 +164,25 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
     return [];
   }
 
+  openResultsHolders(): ResultsHolders {
+    this.holderGroupsOpened += 1;
+    const id = `holders-${this.holderGroupsOpened}`;
+    this.openHolders.add(id);
+    return { id, close: async () => void this.openHolders.delete(id) };
+  }
+
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
     if (spec.labels['pvhub.report'] !== undefined) return this.runReport(spec, signal);
     const dataMount = spec.mounts.find((mount) => mount.containerPath === '/data');
     const results = spec.results;
     if (!dataMount || results?.containerPath !== '/results')
       throw new Error('a run mounts /data and writes to a results volume at /results');
+    if (results.holders !== undefined && !this.openHolders.has(results.holders))
+      throw new Error(`the results holders ${results.holders} are not open`);
     const fileName = spec.labels['pvhub.file'] ?? '?';
     const name = `run-${this.started.length}-${fileName}`;
     this.started.push(fileName);
+    this.runHolders.push(results.holders);
     const behaviour = this.behaviour(fileName, this.started.filter((started) => started === fileName).length);
     if (behaviour.kind === 'engine-down')
       throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
