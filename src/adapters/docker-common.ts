@@ -34,3 +34,10 @@ export async function removeVolume(docker: Dockerode, name: string): Promise<voi
     if (statusOf(error) !== 404) throw error;
   }
 }
+
+/** What a run or a build stopped by its signal rejects with: the signal's reason when it is an error. */
+export function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
+}

@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, type Dirent } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
 import Dockerode from 'dockerode';
-import tar from 'tar-stream';
-import { WorkerError } from '../domain/errors.js';
 import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../domain/ownership.js';
-import { plainText } from '../domain/plain-text.js';
 import type {
   CommitSpec,
   CommittedOutcome,
@@ -21,7 +17,9 @@ import type {
   ResultsHolders,
   RunTurn,
 } from '../ports/container-engine.js';
-import { forceRemove, labelFilter } from './docker-common.js';
+import { CappedOutput } from './capped-output.js';
+import { buildFromContext } from './docker-build.js';
+import { abortError, forceRemove, labelFilter } from './docker-common.js';
 import { commitContainer, DockerImages } from './docker-images.js';
 import { runNetworkEnv } from './docker-networking.js';
 import { unlessAborted } from '../streams/unless-aborted.js';
@@ -31,147 +29,13 @@ import { type HolderSource, holderPerRun, SharedHolders } from './results-holder
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
 const FILE_SIZE_LIMIT = GIB;
-/** Fixed, so the same context gives the same layers whatever the files' times on this disk. */
-const CONTEXT_MTIME = new Date('2000-01-01T00:00:00Z');
 /** How often the writable mounts are measured against the results cap. */
 const RESULTS_POLL_MS = 200;
 /** How long output may still arrive after the container has exited. */
 const OUTPUT_DRAIN_MS = 2_000;
-const BUILD_TAIL_LINES = 8;
 const DEFAULT_TMP_BYTES = 256 * 1024 ** 2;
 /** What a turn's go writes to the command's stdin (container/pvhub_wrapper.py reads it). */
 const GO_LINE = 'go\n';
-
-/** The parts of a build's or a pull's progress event we read (Docker's JSON message). */
-interface ProgressEvent {
-  readonly stream?: string;
-  readonly error?: string;
-  readonly errorDetail?: { readonly message?: string };
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error
-    ? signal.reason
-    : Object.assign(new Error('the run was cancelled'), { name: 'AbortError' });
-}
-
-async function* walk(root: string, relative = ''): AsyncGenerator<{ name: string; file: string; directory: boolean }> {
-  for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
-    const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
-    if (entry.isDirectory()) {
-      yield { name, file: path.join(root, name), directory: true };
-      yield* walk(root, name);
-    } else if (entry.isFile()) {
-      yield { name, file: path.join(root, name), directory: false };
-    } else {
-      throw new WorkerError('wr_500', `build context entry ${name} is neither a file nor a folder`);
-    }
-  }
-}
-
-/**
- * The context folder as a tar stream, owned by root with plain modes: what the host's umask or uid made of the files
- * must not decide whether the runner user can read its code.
- */
-function packContext(dir: string): Readable {
-  const pack = tar.pack();
-  const fill = async () => {
-    for await (const entry of walk(dir)) {
-      const common = { name: entry.name, uid: 0, gid: 0, mtime: CONTEXT_MTIME };
-      if (entry.directory) {
-        pack.entry({ ...common, type: 'directory', mode: 0o755 });
-        continue;
-      }
-      const { size, mode } = await stat(entry.file);
-      await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ ...common, type: 'file', size, mode: mode & 0o111 ? 0o755 : 0o644 }, (error) =>
-          error ? reject(error) : resolve(),
-        );
-        pipeline(createReadStream(entry.file), sink).catch(reject);
-      });
-    }
-    pack.finalize();
-  };
-  fill().catch((error: Error) => pack.destroy(error));
-  // tar-stream's streams are streamx ones; the engine's client wants a Node stream.
-  return Readable.from(pack, { objectMode: false });
-}
-
-/** Follows a build's progress; followProgress alone resolves even when a step failed, so error events are kept. */
-function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, onLog: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const tail: string[] = [];
-    let failure: string | undefined;
-    const onEvent = (event: ProgressEvent) => {
-      for (const line of (event.stream ?? '').split('\n')) {
-        if (line.trim() === '') continue;
-        onLog(line);
-        tail.push(line.trim());
-        if (tail.length > BUILD_TAIL_LINES) tail.shift();
-      }
-      if (event.error !== undefined || event.errorDetail !== undefined)
-        failure = event.errorDetail?.message ?? event.error;
-    };
-    const onEnd = (error: Error | null) => {
-      if (error) reject(error);
-      else if (failure !== undefined)
-        reject(
-          new WorkerError('op_2', `image build failed: ${plainText([...tail, failure].join(' | ')).slice(-1500)}`),
-        );
-      else resolve();
-    };
-    docker.modem.followProgress(stream, onEnd, onEvent);
-  });
-}
-
-/**
- * Keeps the first and the last half of a container's output within the cap: the start says what the submission was
- * doing, the end how it died. What lies between is counted and replaced by a marker.
- */
-class CappedOutput {
-  private readonly head: Buffer[] = [];
-  private headBytes = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  private dropped = 0;
-  private readonly headLimit: number;
-  private readonly tailLimit: number;
-
-  constructor(cap: number) {
-    this.headLimit = Math.ceil(cap / 2);
-    this.tailLimit = cap - this.headLimit;
-  }
-
-  write(chunk: Buffer): void {
-    const room = this.headLimit - this.headBytes;
-    if (room > 0) {
-      this.head.push(chunk.subarray(0, room));
-      this.headBytes += Math.min(room, chunk.length);
-      chunk = chunk.subarray(room);
-    }
-    if (chunk.length === 0) return;
-    this.tail.push(chunk);
-    this.tailBytes += chunk.length;
-    // Trimmed in batches, so a flood of small writes costs linear time.
-    if (this.tailBytes > 2 * this.tailLimit + 65_536) this.trim();
-  }
-
-  private trim(): void {
-    const all = Buffer.concat(this.tail);
-    const kept = Buffer.from(all.subarray(Math.max(0, all.length - this.tailLimit)));
-    this.dropped += all.length - kept.length;
-    this.tail = [kept];
-    this.tailBytes = kept.length;
-  }
-
-  /** The kept output, with a marker where bytes were dropped. */
-  finish(): { text: string; truncated: boolean } {
-    this.trim();
-    const marker = this.dropped > 0 ? `\n[... ${this.dropped} bytes of output dropped ...]\n` : '';
-    const text = Buffer.concat(this.head).toString('utf8') + marker + Buffer.concat(this.tail).toString('utf8');
-    return { text, truncated: this.dropped > 0 };
-  }
-}
 
 /**
  * Bytes and entries under the writable mounts, stopping early once over the limits. The single-file limit
@@ -352,29 +216,7 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
   }
 
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), spec.timeoutMs);
-    const stop = spec.signal === undefined ? abort.signal : AbortSignal.any([abort.signal, spec.signal]);
-    try {
-      spec.signal?.throwIfAborted();
-      const stream = await this.docker.buildImage(packContext(spec.contextDir), {
-        t: spec.tag,
-        labels: { ...spec.labels },
-        networkmode: 'none',
-        rm: true,
-        forcerm: true,
-        abortSignal: stop,
-      });
-      await followBuild(this.docker, stream, onLog);
-    } catch (error) {
-      // Dropping the request makes the engine cancel the build.
-      if (spec.signal?.aborted === true) throw abortError(spec.signal);
-      if (abort.signal.aborted)
-        throw new WorkerError('op_2', `image build exceeded ${spec.timeoutMs / 1000} s`, { cause: error });
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    await buildFromContext(this.docker, spec, onLog);
     await this.refuseOversized(spec.tag, spec.maxSizeBytes);
   }
 

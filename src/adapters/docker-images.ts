@@ -1,14 +1,9 @@
 import type Dockerode from 'dockerode';
 import { WorkerError } from '../domain/errors.js';
 import type { EngineImage } from '../ports/container-engine.js';
+import type { ProgressEvent } from './docker-build.js';
 import { labelFilter, statusOf } from './docker-common.js';
 import { DockerNetworking } from './docker-networking.js';
-
-/** The parts of a pull's progress event we read (Docker's JSON message). */
-interface ProgressEvent {
-  readonly error?: string;
-  readonly errorDetail?: { readonly message?: string };
-}
 
 /** `repository:tag` split at the tag's colon (a registry's port has one too). */
 function splitReference(reference: string): { repo: string; tag: string } {
