@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BenchSection, machine, resultSections, round, writeResults } from './common.js';
 import { benchContainers } from './container-start.js';
-import { measureContainers } from './containers.js';
+import { CONTAINERS_KEY, measureContainers } from './containers.js';
 import { benchEvaluate } from './evaluate-parallelism.js';
 import { printFigures, writeSection } from './figures.js';
 import { measureMemory } from './memory.js';
@@ -33,7 +33,7 @@ const BENCHMARKS: ReadonlyArray<readonly [key: string, measure: () => Promise<Be
   ['memory', measureMemory],
   ['scoring', measureScoring],
   ['report', measureReport],
-  ['containers', measureContainers],
+  [CONTAINERS_KEY, measureContainers],
 ];
 
 /** The sections under `results`: parallelism, streamed scoring, container start. */
