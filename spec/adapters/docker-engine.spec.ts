@@ -9,6 +9,7 @@ import { asEngineFault } from '../../src/adapters/engine-faults.js';
 import { VOLUMES_PER_HOLDER } from '../../src/adapters/results-holder.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
+import { LOOPBACK_HOSTS } from '../../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
 
 const LABELS = { 'pvhub.spec': 'docker-engine' };
@@ -346,6 +347,29 @@ except OSError as error:
   const outcome = await engine.runContainer(spec('network', probe), new AbortController().signal);
   assert.match(outcome.output, "['lo']");
   assert.match(outcome.output, 'refused: [Errno 101] Network is unreachable');
+});
+
+test("a run given a hosts file has no network sandbox of the engine's: no resolver, its own hosts file, a loopback that works, no way out", async () => {
+  const hostsFile = path.join(scratch, 'hosts');
+  await writeFile(hostsFile, LOOPBACK_HOSTS);
+  await chmod(hostsFile, 0o644);
+  const probe = `
+import json, os, socket
+server = socket.socket()
+server.bind(("localhost", 0))
+server.listen()
+socket.create_connection(server.getsockname(), timeout=3).close()
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    out = "connected"
+except OSError as error:
+    out = error.strerror
+resolver = open("/etc/resolv.conf").read() if os.path.exists("/etc/resolv.conf") else ""
+print(json.dumps([sorted(os.listdir("/sys/class/net")), open("/etc/hosts").read(), "nameserver" in resolver, out]))
+`;
+  const outcome = await engine.runContainer(spec('hosts', probe, { hostsFile }), new AbortController().signal);
+  assert.is(outcome.exitCode, 0, outcome.output);
+  assert.equal(JSON.parse(outcome.output), [['lo'], LOOPBACK_HOSTS, false, 'Network is unreachable']);
 });
 
 test('output beyond the cap is dropped from the middle and counted', async () => {

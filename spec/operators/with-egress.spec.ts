@@ -8,6 +8,7 @@ import { EXAMPLE_TASK } from '../../src/adapters/simulated/hub.js';
 import type { EgressSettings } from '../../src/domain/egress-policy.js';
 import type { Job } from '../../src/domain/job.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { LOOPBACK_HOSTS } from '../../src/domain/workspace.js';
 import { evaluateSubmission, type JobOptions } from '../../src/operators/evaluate-submission.js';
 import {
   CORRECT_SUBMISSION,
@@ -92,6 +93,10 @@ test('a task without an allowlist runs exactly as before: no network made, no ru
     w.engine.runNetworks.every((network) => network === undefined),
     'every run has no network',
   );
+  assert.ok(
+    w.engine.runHosts.every((hosts) => hosts === LOOPBACK_HOSTS),
+    "every run resolves the loopback's names alone",
+  );
   assert.not.ok(jobLog(w).some((line) => line['msg'] === 'egress ready'));
 });
 
@@ -103,6 +108,7 @@ test('a task with an allowlist: one network and one proxy for the job, every run
   const [network] = w.engine.madeNetworks;
   assert.match(network ?? '', /^pvhub-job-7-[0-9a-f]{8}$/);
   assert.equal(new Set(w.engine.runNetworks), new Set([network]));
+  assert.equal(new Set(w.engine.runHosts), new Set([undefined]), "on a network, the engine's own hosts file");
   const ready = jobLog(w).find((line) => line['msg'] === 'egress ready');
   assert.ok(ready, 'the set-up is logged');
   assert.equal(ready['allowed'], ['developer.nrel.gov:443']);

@@ -67,6 +67,8 @@ async function writtenBytes(dirs: readonly string[], limitBytes: number): Promis
   return { bytes, entries };
 }
 
+const networkDisabled = (spec: ContainerRunSpec) => spec.network === undefined && spec.hostsFile !== undefined;
+
 function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): Dockerode.ContainerCreateOptions {
   const fileSizeLimit = Math.min(FILE_SIZE_LIMIT, spec.resultsCapBytes ?? FILE_SIZE_LIMIT);
   return {
@@ -80,6 +82,8 @@ function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): 
     AttachStderr: true,
     // A turn's go is the only thing ever written to stdin; it closes when the worker's attach ends (the worker gone).
     ...(spec.turn === undefined ? {} : { AttachStdin: true, OpenStdin: true, StdinOnce: true }),
+    // The engine's network hook is a run of its own binary, about as much CPU as the rest of the container's start.
+    NetworkDisabled: networkDisabled(spec),
     HostConfig: {
       NetworkMode: spec.network?.name ?? 'none',
       CapDrop: ['ALL'],
@@ -100,7 +104,10 @@ function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): 
       // disk (json-file keeps everything), so a flood of output would fill the disk while the file runs.
       LogConfig: { Type: 'none', Config: {} },
       // Bind mounts take no nosuid or nodev (BindOptions has propagation only): what a run writes goes to a volume.
-      Binds: spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
+      Binds: [
+        ...spec.mounts.map((mount) => `${mount.hostPath}:${mount.containerPath}:${mount.readOnly ? 'ro' : 'rw'}`),
+        ...(networkDisabled(spec) ? [`${spec.hostsFile}:/etc/hosts:ro`] : []),
+      ],
       Mounts: [...volumes],
       AutoRemove: false,
       // The command is PID 1 whatever the engine's default: the wrapper's supervisor relies on that to be out of the

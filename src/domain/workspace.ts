@@ -23,6 +23,12 @@ export interface BuiltWorkspace extends Workspace {
   readonly image: string;
 }
 
+/** What the engine writes as the hosts file of a run with no network: the loopback's names only. */
+export const LOOPBACK_HOSTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
+
+/** The job's runs' /etc/hosts (ContainerRunSpec.hostsFile), LOOPBACK_HOSTS, written at staging. */
+export const hostsFile = (dir: string) => path.join(dir, 'hosts');
+
 /** The fixed folders inside a workspace. */
 export const workspacePaths = (dir: string) => ({
   task: path.join(dir, 'task'),

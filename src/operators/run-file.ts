@@ -12,7 +12,7 @@ import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { CollectedEntry, ContainerEngine } from '../ports/container-engine.js';
 import { sandboxLimits } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
+import { type BuiltWorkspace, hostsFile, workspacePaths } from '../domain/workspace.js';
 import { fetchObject } from '../streams/fetch-object.js';
 import type { Turn } from './run-within-memory.js';
 import type { JobEgress } from './with-egress.js';
@@ -134,6 +134,7 @@ async function runFileOnce(
         holders: deps.holders,
       },
       network: deps.egress?.network,
+      hostsFile: deps.egress === undefined ? hostsFile(ws.dir) : undefined,
       ...sandboxLimits(deps.limits),
       timeoutMs: deps.limits.fileTimeLimitMs,
       labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
@@ -9,7 +9,7 @@ import { s3Keys } from '../domain/s3-keys.js';
 import { openFileListSpool } from '../adapters/file-list-spool.js';
 import { parseTaskConfigText } from '../domain/task-config.js';
 import type { JobEvent } from '../domain/job-event.js';
-import { type Workspace, workspacePaths } from '../domain/workspace.js';
+import { hostsFile, LOOPBACK_HOSTS, type Workspace, workspacePaths } from '../domain/workspace.js';
 import type { FileFormats } from '../ports/file-formats.js';
 import type { HubApi } from '../ports/hub-api.js';
 import type { ObjectStore } from '../ports/object-store.js';
@@ -44,6 +44,9 @@ async function stage(job: Job, { dir, log }: JobScope, ports: StagePorts, signal
   });
   const paths = workspacePaths(dir);
   await Promise.all(Object.values(paths).map((folder) => mkdir(folder, { recursive: true })));
+  await writeFile(hostsFile(dir), LOOPBACK_HOSTS);
+  // Read by the runs' unprivileged uid, whatever the worker's umask.
+  await chmod(hostsFile(dir), 0o644);
 
   const prefix = s3Keys.taskScriptsPrefix(job.analysisId);
   const keys = await ports.store.list(prefix).catch((error: unknown) => {

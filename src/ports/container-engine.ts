@@ -87,6 +87,12 @@ export interface ContainerRunSpec {
   readonly tmp?: { readonly sizeBytes: number; readonly exec: boolean };
   /** Joins the job's internal network instead of none; its only way out is the proxy (operators/with-egress.ts). */
   readonly network?: RunNetwork;
+  /**
+   * For a run with no network: a file on the engine's host that the run sees as its /etc/hosts. The engine then
+   * gives the run no network sandbox of its own at all (its network namespace is still the run's own, with a
+   * loopback only), which spares a start the engine's network hook, and with it the hosts file the hook writes.
+   */
+  readonly hostsFile?: string;
   /** Started ahead of its turn; without one, the command starts its run at once and stdin is closed. */
   readonly turn?: RunTurn;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InfrastructureFault } from '../../domain/infrastructure-fault.js';
@@ -55,6 +56,8 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   /** Every network ever made; each run's network, in the order they started (undefined: no network). */
   readonly madeNetworks: string[] = [];
   readonly runNetworks: Array<string | undefined> = [];
+  /** The /etc/hosts each run was given, in the order they started (undefined: the engine's own, on a network). */
+  readonly runHosts: Array<string | undefined> = [];
   /** Groups of results holders opened and not closed yet; a run that names another is refused. */
   readonly openHolders = new Set<string>();
   holderGroupsOpened = 0;
@@ -188,6 +191,8 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
       throw new InfrastructureFault('engine-unavailable', 'connect ECONNREFUSED /var/run/docker.sock');
     if (behaviour.kind === 'engine-hangs') return new Promise<never>(() => undefined);
     this.runNetworks.push(spec.network?.name);
+    // Read at once, as the engine mounts it at the start: the workspace is gone once the job ends.
+    this.runHosts.push(spec.hostsFile === undefined ? undefined : readFileSync(spec.hostsFile, 'utf8'));
     this.running.set(name, { id: name, labels: spec.labels, createdAt: Date.now() });
     const removed = new AbortController();
     this.removal.set(name, removed);
