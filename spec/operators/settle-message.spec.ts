@@ -3,7 +3,7 @@ import { lastValueFrom, NEVER } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rm } from 'node:fs/promises';
-import { HubApiError } from '../../src/adapters/http-hub-api.js';
+import { HubApiError } from '../../src/adapters/hub-session.js';
 import { asWorkerError, errorTypeOf, WorkerError } from '../../src/domain/errors.js';
 import type { Job } from '../../src/domain/job.js';
 import type { JobOutcome } from '../../src/domain/job-event.js';
