@@ -30,7 +30,7 @@ import type { JobEvent } from '../src/domain/job-event.js';
 import type { ResourceLimits } from '../src/domain/limits.js';
 import { memoryBudget } from '../src/domain/memory-budget.js';
 import { sandboxLimits } from '../src/domain/sandbox.js';
-import type { BuiltWorkspace } from '../src/domain/workspace.js';
+import { type BuiltWorkspace, hostsFile } from '../src/domain/workspace.js';
 import type { JobScope } from '../src/operators/job-scope.js';
 import { OUTPUT_FILE, turnWaitLimitMs, wrapperCommand } from '../src/operators/run-file.js';
 import { runFiles } from '../src/operators/run-files.js';
@@ -46,6 +46,8 @@ const FILES = positiveInt(process.env['BENCH_CONTAINER_FILES'], 100);
 const REPEATS = positiveInt(process.env['BENCH_CONTAINER_REPEATS'], 2);
 /** The issue's figures are at parallel 2. */
 const ISSUE_PARALLEL = 2;
+/** USER_HZ, the unit of /proc/stat's times on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 const PARALLEL = positiveInt(process.env['BENCH_CONTAINER_PARALLEL'], ISSUE_PARALLEL);
 /** Figures at another parallel have names and a key of their own, so they never pass for the issue's. */
 const SUFFIX = PARALLEL === ISSUE_PARALLEL ? '' : `_parallel_${PARALLEL}`;
@@ -73,6 +75,16 @@ interface RunTiming {
   readonly startedAt: number;
   readonly doneAt: number[];
   readonly spans: Span[];
+  /** CPU per file, in ms: of this process (the worker's own work), and of the whole machine (engine, runtime, Python). */
+  processCpuMs?: number;
+  machineCpuMs?: number;
+}
+
+/** CPU time the whole machine has spent busy so far, in ms (/proc/stat: every state but idle and iowait). */
+async function machineBusyMs(): Promise<number> {
+  const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const busy = fields.reduce((sum, value, index) => (index === 3 || index === 4 ? sum : sum + value), 0);
+  return (busy * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** The task folder of the example, with FILES trivial data files and their references. */
@@ -196,7 +208,14 @@ async function timeWorker(world: World, index: number, tag: string): Promise<Run
 }
 
 /** The same container as run-file makes for a file, its data in place before it starts, and its go at once. */
-async function plainRun(world: World, tag: string, task: FileTask, dir: string, labels: Record<string, string>) {
+async function plainRun(
+  world: World,
+  tag: string,
+  task: FileTask,
+  dir: string,
+  labels: Record<string, string>,
+  hosts: string,
+) {
   const data = path.join(dir, 'data');
   const results = path.join(dir, 'results');
   await mkdir(data, { recursive: true });
@@ -213,6 +232,7 @@ async function plainRun(world: World, tag: string, task: FileTask, dir: string, 
         collect: [OUTPUT_FILE, 'status.json'],
         hostDir: results,
       },
+      hostsFile: hosts,
       ...sandboxLimits(world.limits),
       timeoutMs: world.limits.fileTimeLimitMs,
       labels: { ...labels, 'pvhub.file': task.metadata.file_name },
@@ -232,7 +252,8 @@ async function timePlainLoop(world: World, index: number, tag: string): Promise<
   const startedAt = performance.now();
   const lane = async () => {
     for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-      await plainRun(world, tag, task, path.join(scope.dir, 'plain', String(task.index)), scope.labels);
+      const dir = path.join(scope.dir, 'plain', String(task.index));
+      await plainRun(world, tag, task, dir, scope.labels, hostsFile(ws.dir));
       doneAt.push(performance.now());
     }
   };
@@ -279,11 +300,20 @@ function occupancy(spans: readonly Span[]): number {
  */
 async function timedOnce(variant: Variant, world: World, index: number, tag: string): Promise<RunTiming> {
   const time = variant === 'worker' ? timeWorker : timePlainLoop;
+  const measured = async (attempt: number) => {
+    const processAtStart = process.cpuUsage();
+    const machineAtStart = await machineBusyMs();
+    const timing = await time(world, attempt, tag);
+    const { user, system } = process.cpuUsage(processAtStart);
+    timing.processCpuMs = round((user + system) / 1000 / FILES, 1);
+    timing.machineCpuMs = round(((await machineBusyMs()) - machineAtStart) / FILES, 1);
+    return timing;
+  };
   try {
-    return await time(world, index, tag);
+    return await measured(index);
   } catch (error) {
     process.stderr.write(`[bench] containers ${variant}: run again after ${(error as Error).message}\n`);
-    return time(world, index + 1000, tag);
+    return measured(index + 1000);
   }
 }
 
@@ -326,7 +356,8 @@ export async function measureContainers(): Promise<BenchSection> {
       const timing = await timedOnce(variant, world, index + 1, tag);
       timings[variant].push(timing);
       process.stderr.write(
-        `[bench] containers ${variant}: ${round(marginalSeconds(timing))} s per file` +
+        `[bench] containers ${variant}: ${round(marginalSeconds(timing))} s per file, CPU per file ${timing.machineCpuMs} ms ` +
+          `(this process ${timing.processCpuMs} ms)` +
           (variant === 'worker' ? `, occupancy ${round(occupancy(timing.spans) * 100, 1)} %\n` : '\n'),
       );
     }
@@ -336,6 +367,8 @@ export async function measureContainers(): Promise<BenchSection> {
         round(((timing.doneAt.at(-1) as number) - timing.startedAt) / 1000 / timing.doneAt.length),
       ),
       medianMarginalSecondsPerFile: round(median(list.map(marginalSeconds))),
+      processCpuMsPerFile: list.map((timing) => timing.processCpuMs),
+      machineCpuMsPerFile: list.map((timing) => timing.machineCpuMs),
     });
     const worker = {
       ...summary(timings.worker),
@@ -352,7 +385,8 @@ export async function measureContainers(): Promise<BenchSection> {
         ', the same wrapper, hardening, ' +
         'mounts and results volume, its go at once. Marginal cost: seconds per file from the first file done to the ' +
         'last. Occupancy: the share of the time from the first go to the last during which every slot had a ' +
-        'container between its go and its end.',
+        'container between its go and its end. CPU per file: of the whole machine (/proc/stat) and of this process, ' +
+        "over each variant's run.",
       command: `${SUFFIX === '' ? '' : `BENCH_CONTAINER_PARALLEL=${PARALLEL} `}npm run bench:containers`,
       figures: {
         [`per_file_overhead_ratio${SUFFIX}`]: {
