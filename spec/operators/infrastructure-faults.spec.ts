@@ -57,6 +57,15 @@ test('a container removed under a running file: the file runs again in a fresh o
   assert.is(w.engine.running.size, 0);
 });
 
+test('an engine that refuses a container started ahead, then answers: the next try has its turn and its file', async () => {
+  // The files before it run longer than the pause before the next try: its turn comes while that try warms up.
+  const { w, events } = await run({ behaviour: victimFirst({ kind: 'engine-down' }), delayMs: 700 });
+  assert.is(events.at(-1)?.type, 'finished', JSON.stringify(events.at(-1)));
+  assert.is(startsOf(w, VICTIM), 2);
+  assert.equal(fileErrors(w), [], 'nothing put down to the submission');
+  assert.is(w.hub.progress.filter((seconds) => seconds !== null).length, FILES);
+});
+
 test('a file whose container keeps vanishing: the job fails as ours (wr_500, retryable), never as the file', async () => {
   const { w, events } = await run({ behaviour: victimFirst({ kind: 'vanishes' }, FILE_TRIES) });
   const failed = events.at(-1);

@@ -117,31 +117,39 @@ async function runFileOnce(
   const incomingFile = path.join(incomingDir, task.metadata.file_name);
   await fetchObject(deps.store, s3Keys.dataFile(task.metadata.file_name), incomingFile, 'wr_10', signal);
   await chmod(incomingFile, 0o644);
-  // One rename on one file system: the file appears in the container whole, just before the go.
-  const placed = turn.go.then(() => rename(incomingFile, path.join(dataDir, task.metadata.file_name)));
+  // One rename on one file system: the file appears in the container whole, just before the go. A run tried again
+  // after a fault of ours keeps its turn: a try that ended before the go leaves the file to the next one.
+  let tryEnded = false;
+  const placed = turn.go.then(async () => {
+    if (!tryEnded) await rename(incomingFile, path.join(dataDir, task.metadata.file_name));
+  });
   const log = ws.log.child({ file: task.metadata.file_name });
   log.debug('container starting');
-  const outcome = await deps.engine.runContainer(
-    {
-      image: ws.image,
-      command: wrapperCommand(ws.config.functionName, task, deps.limits),
-      mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }, ...(deps.egress?.mounts ?? [])],
-      results: {
-        containerPath: '/results',
-        capBytes: deps.limits.resultsCapBytes,
-        collect: [OUTPUT_FILE, STATUS_FILE],
-        hostDir: resultsDir,
-        holders: deps.holders,
+  const outcome = await deps.engine
+    .runContainer(
+      {
+        image: ws.image,
+        command: wrapperCommand(ws.config.functionName, task, deps.limits),
+        mounts: [{ hostPath: dataDir, containerPath: '/data', readOnly: true }, ...(deps.egress?.mounts ?? [])],
+        results: {
+          containerPath: '/results',
+          capBytes: deps.limits.resultsCapBytes,
+          collect: [OUTPUT_FILE, STATUS_FILE],
+          hostDir: resultsDir,
+          holders: deps.holders,
+        },
+        network: deps.egress?.network,
+        hostsFile: deps.egress === undefined ? hostsFile(ws.dir) : undefined,
+        ...sandboxLimits(deps.limits),
+        timeoutMs: deps.limits.fileTimeLimitMs,
+        labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
+        turn: { go: placed, waitLimitMs: turnWaitLimitMs(deps.limits), ended: turn.done },
       },
-      network: deps.egress?.network,
-      hostsFile: deps.egress === undefined ? hostsFile(ws.dir) : undefined,
-      ...sandboxLimits(deps.limits),
-      timeoutMs: deps.limits.fileTimeLimitMs,
-      labels: { ...deps.labels, 'pvhub.file': task.metadata.file_name },
-      turn: { go: placed, waitLimitMs: turnWaitLimitMs(deps.limits), ended: turn.done },
-    },
-    signal,
-  );
+      signal,
+    )
+    .finally(() => {
+      tryEnded = true;
+    });
   await rm(dataDir, { recursive: true, force: true });
   await rm(incomingDir, { recursive: true, force: true });
   const { containerMemoryBytes, memoryReserveBytes } = deps.limits;

@@ -175,6 +175,8 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
   }
 
   async runContainer(spec: ContainerRunSpec, signal: AbortSignal): Promise<ContainerOutcome> {
+    // As on Docker: the go's rejection is the run's, and a run that fails before its go leaves it handled.
+    spec.turn?.go.catch(() => undefined);
     if (spec.labels['pvhub.report'] !== undefined) return this.runReport(spec, signal);
     const dataMount = spec.mounts.find((mount) => mount.containerPath === '/data');
     const results = spec.results;
