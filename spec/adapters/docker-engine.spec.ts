@@ -326,6 +326,25 @@ test('a holder removed from under its group fails the run it held as an engine f
   assert.is(await volumesOf(name), 0);
 });
 
+test('a writable mount that holds more than the results cap stops the run: resultsExceeded', async () => {
+  const out = path.join(scratch, 'watched');
+  await mkdir(out);
+  await chmod(out, 0o777);
+  // Files of 1 MiB, each under the cap alone (RLIMIT_FSIZE), until the watch stops the run.
+  const flood =
+    'import time\nfor i in range(200):\n    open("/out/%d" % i, "wb").write(b"x" * (1 << 20))\n    time.sleep(0.02)\nprint("wrote them all")';
+  const outcome = await engine.runContainer(
+    spec('watched', flood, {
+      mounts: [{ hostPath: out, containerPath: '/out', readOnly: false }],
+      resultsCapBytes: 8 * MIB,
+    }),
+    new AbortController().signal,
+  );
+  assert.ok(outcome.resultsExceeded, outcome.output);
+  assert.not.match(outcome.output, 'wrote them all');
+  assert.ok((await readdir(out)).length < 200, 'stopped long before its end');
+});
+
 test('a results volume left behind is removed with the containers of its labels', async () => {
   const labels = { ...LABELS, 'pvhub.case': 'stale-volume' };
   await docker.createVolume({ Name: `pvhub-spec-stale-${process.pid}`, Labels: labels });

@@ -1,7 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { InfrastructureFault } from '../domain/infrastructure-fault.js';
@@ -23,49 +19,18 @@ import { abortError, forceRemove, labelFilter } from './docker-common.js';
 import { commitContainer, DockerImages } from './docker-images.js';
 import { runNetworkEnv } from './docker-networking.js';
 import { unlessAborted } from '../streams/unless-aborted.js';
-import { collectResults, removeResultsVolumes, RESULTS_MAX_ENTRIES, volumeMount } from './results-volume.js';
-import { type HolderSource, holderPerRun, SharedHolders } from './results-holder.js';
+import { collectResults, removeResultsVolumes, volumeMount } from './results-volume.js';
+import { type ResultsWatch, watchWrittenBytes } from './written-bytes-watch.js';
+import { HolderGroups } from './holder-groups.js';
 
 const GIB = 1024 ** 3;
 /** Largest file a submission may write (RLIMIT_FSIZE), so it cannot fill the worker's disk through /results. */
 const FILE_SIZE_LIMIT = GIB;
-/** How often the writable mounts are measured against the results cap. */
-const RESULTS_POLL_MS = 200;
 /** How long output may still arrive after the container has exited. */
 const OUTPUT_DRAIN_MS = 2_000;
 const DEFAULT_TMP_BYTES = 256 * 1024 ** 2;
 /** What a turn's go writes to the command's stdin (container/pvhub_wrapper.py reads it). */
 const GO_LINE = 'go\n';
-
-/**
- * Bytes and entries under the writable mounts, stopping early once over the limits. The single-file limit
- * (RLIMIT_FSIZE = the cap) bounds each file between two measurements; this bounds them all together.
- */
-async function writtenBytes(dirs: readonly string[], limitBytes: number): Promise<{ bytes: number; entries: number }> {
-  let bytes = 0;
-  let entries = 0;
-  const pending = [...dirs];
-  while (pending.length > 0 && bytes <= limitBytes && entries <= RESULTS_MAX_ENTRIES) {
-    const dir = pending.pop() as string;
-    let names: Dirent[];
-    try {
-      names = await readdir(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of names) {
-      entries += 1;
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) pending.push(file);
-      else
-        bytes += await lstat(file).then(
-          (info) => info.blocks * 512,
-          () => 0,
-        );
-    }
-  }
-  return { bytes, entries };
-}
 
 const networkDisabled = (spec: ContainerRunSpec) => spec.network === undefined && spec.hostsFile !== undefined;
 
@@ -120,12 +85,6 @@ function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): 
 type StopReason = 'time' | 'abort' | 'results';
 type Ending = { readonly statusCode: number; readonly stoppedBy: StopReason | undefined; readonly durationMs: number };
 
-/** Writable mounts of a run and the most they may hold together. */
-interface ResultsWatch {
-  readonly dirs: readonly string[];
-  readonly capBytes: number;
-}
-
 /** A turn and the way to hand its go to the command. */
 interface Turn {
   readonly turn: RunTurn;
@@ -153,24 +112,12 @@ async function runToEnd(
   let stoppedBy: Ending['stoppedBy'];
   const stop = (reason: StopReason) => {
     stoppedBy ??= reason;
+    unwatch?.();
     container.kill().catch(() => undefined);
   };
   const onAbort = () => stop('abort');
   const timer = setTimeout(() => stop('time'), timeoutMs);
-  let measuring = false;
-  const poller =
-    watch === undefined
-      ? undefined
-      : setInterval(() => {
-          if (measuring || stoppedBy !== undefined) return;
-          measuring = true;
-          writtenBytes(watch.dirs, watch.capBytes)
-            .then(({ bytes, entries }) => {
-              if (bytes > watch.capBytes || entries > RESULTS_MAX_ENTRIES) stop('results');
-            })
-            .catch(() => undefined)
-            .finally(() => (measuring = false));
-        }, RESULTS_POLL_MS);
+  const unwatch = watch === undefined ? undefined : watchWrittenBytes(watch, () => stop('results'));
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
   try {
@@ -180,7 +127,7 @@ async function runToEnd(
     return { statusCode: StatusCode, stoppedBy, durationMs };
   } finally {
     clearTimeout(timer);
-    if (poller !== undefined) clearInterval(poller);
+    unwatch?.();
     signal.removeEventListener('abort', onAbort);
   }
 }
@@ -200,26 +147,16 @@ async function waitAtMost(settled: Promise<void>, ms: number): Promise<void> {
  * the images DockerImages'.
  */
 export class DockerEngine extends DockerImages implements ContainerEngine, ContainerSweep {
-  private readonly ownHolders: HolderSource;
-  private readonly holderGroups = new Map<string, SharedHolders>();
+  private readonly holders: HolderGroups;
 
   /** Without options: DOCKER_HOST when set, else /var/run/docker.sock. */
   constructor(options?: Dockerode.DockerOptions) {
     super(new Dockerode(options));
-    this.ownHolders = holderPerRun(this.docker);
+    this.holders = new HolderGroups(this.docker);
   }
 
   openResultsHolders(labels: Readonly<Record<string, string>>): ResultsHolders {
-    const id = randomUUID();
-    const group = new SharedHolders(this.docker, labels);
-    this.holderGroups.set(id, group);
-    return {
-      id,
-      close: async () => {
-        this.holderGroups.delete(id);
-        await group.close();
-      },
-    };
+    return this.holders.open(labels);
   }
 
   async buildImage(spec: ImageBuildSpec, onLog: (line: string) => void): Promise<void> {
@@ -233,8 +170,7 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
     signal.throwIfAborted();
     const { results } = spec;
     if (results === undefined) return this.runAndRemove(spec, signal, []);
-    const holders = results.holders === undefined ? this.ownHolders : this.holderGroups.get(results.holders);
-    if (holders === undefined) throw new Error(`no open group of results holders ${results.holders}`);
+    const holders = this.holders.sourceOf(results);
     const held = await holders.take(spec, results);
     try {
       const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
