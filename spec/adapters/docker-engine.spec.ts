@@ -213,6 +213,36 @@ test("a results volume starts empty and the run's own, even where the image has 
   assert.equal(outcome.collected, { 'output.csv': 'file', '.bashrc': 'missing' });
 });
 
+test('results a run shut away from itself are still collected, byte for byte, and nothing else of the volume is read', async () => {
+  const shut = `
+import os
+data = bytes(range(256)) * 12289 + b"\\nF 0 1 1\\nE 0 81a4 1 x\\n"
+open("/results/output.csv", "wb").write(data)
+open("/results/status.json", "wb").write(b"")
+os.mkdir("/results/folder")
+open("/results/folder/inner", "w").write("never read")
+os.chmod("/results/folder", 0)
+os.chmod("/results/output.csv", 0)
+os.chmod("/results/status.json", 0)
+os.chmod("/results", 0)
+print(len(data))
+`;
+  const { outcome, hostDir } = await withResults('shut', shut, ['output.csv', 'status.json', 'folder']);
+  assert.is(outcome.exitCode, 0, outcome.output);
+  assert.equal(outcome.collected, { 'output.csv': 'file', 'status.json': 'file', folder: 'folder' });
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, value) => value));
+  const expected = Buffer.concat([
+    ...Array.from({ length: 12289 }, () => bytes),
+    Buffer.from('\nF 0 1 1\nE 0 81a4 1 x\n'),
+  ]);
+  const copy = await readFile(path.join(hostDir, 'output.csv'));
+  assert.is(copy.length, Number(outcome.output.trim()));
+  assert.ok(copy.equals(expected), 'the copy is the bytes written');
+  assert.is((await readFile(path.join(hostDir, 'status.json'))).length, 0);
+  assert.equal((await readdir(hostDir)).sort(), ['output.csv', 'status.json']);
+  assert.is(await volumesOf('shut'), 0);
+});
+
 test('a results volume holds its cap in bytes and in entries whatever the depth; a run that fills it is resultsExceeded', async () => {
   const deep = `
 import os

@@ -19,7 +19,7 @@ import { abortError, forceRemove, labelFilter } from './docker-common.js';
 import { commitContainer, DockerImages } from './docker-images.js';
 import { runNetworkEnv } from './docker-networking.js';
 import { unlessAborted } from '../streams/unless-aborted.js';
-import { collectResults, removeResultsVolumes, volumeMount } from './results-volume.js';
+import { removeResultsVolumes, volumeMount } from './results-volume.js';
 import { type ResultsWatch, watchWrittenBytes } from './written-bytes-watch.js';
 import { HolderGroups } from './holder-groups.js';
 
@@ -174,8 +174,7 @@ export class DockerEngine extends DockerImages implements ContainerEngine, Conta
     const held = await holders.take(spec, results);
     try {
       const outcome = await this.runAndRemove(spec, signal, [volumeMount(held, results)]);
-      const collected = await collectResults(held, results);
-      const full = await held.holder.full(held);
+      const { collected, full } = await held.holder.collect(held, results.collect, results.hostDir);
       return { ...outcome, resultsExceeded: outcome.resultsExceeded === true || full, collected };
     } finally {
       await holders.give(held);

@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ContainerRunSpec, ResultsVolume } from '../ports/container-engine.js';
 import { forceRemove, removeVolume } from './docker-common.js';
+import { HolderAnswers, type VolumeAnswer } from './holder-answers.js';
 import { NO_COPY, tmpfsOptions } from './results-volume.js';
 
 /** Runs' volumes one holder of a group keeps: its start, the largest cost of a run's results, is shared by as many. */
@@ -14,24 +15,38 @@ const HOLDER_MEMORY_BYTES = 32 * 1024 ** 2;
 const heldPath = (index: number) => `/held/${index}`;
 
 /**
- * For each index read from stdin: says how many blocks and inodes of that volume are free, then empties it, so that
- * what a collected run wrote stops taking the host's memory. stdin closes when the worker's attach ends, so a holder
- * whose worker is gone ends at once. Its own processes, not execs: an exec would start the engine's runtime once
- * more, for as much CPU as the holder's start. Absolute paths: a wheel may put programs of its own earlier on the
- * image's PATH. The chmod: a run may have left folders that even their owner cannot enter.
+ * For each question read from stdin (a volume's index, then the names to collect): says what each name is, followed,
+ * for a regular file, by its bytes; then how many blocks and inodes of the volume are free; then empties it, so that
+ * what a collected run wrote stops taking the host's memory. Reading them itself spares the engine's archive API, a
+ * run of its own binary for each archive, about as much CPU as a container's start. stdin closes when the worker's
+ * attach ends, so a holder whose worker is gone ends at once. Its own processes, not execs: an exec would start the
+ * engine's runtime once more. Absolute paths: a wheel may put programs of its own earlier on the image's PATH. The
+ * chmod, first: a run may have left files and folders that even their owner cannot read or enter. stat does not
+ * follow a symbolic link, and the test picks what stat calls a regular file; nothing but this holder can change the
+ * volume by then (its run is gone), so the size said is the size sent. A copy that fails ends the holder: what it
+ * says next could not be read in step.
  */
 const HOLDER_COMMAND = [
   '/bin/sh',
   '-c',
   [
-    'while read -r i; do',
+    'while read -r i names; do',
     'd=/held/$i;',
-    '/usr/bin/stat --file-system --format "$i %f %d" "$d" 2>/dev/null || echo "$i unmeasured";',
     '/bin/chmod -R u+rwX "$d" 2>/dev/null;',
+    'for n in $names; do',
+    'f=$d/$n;',
+    '/usr/bin/stat --format "E $i %f %s $n" -- "$f" 2>/dev/null || echo "E $i missing 0 $n";',
+    'if [ ! -L "$f" ] && [ -f "$f" ]; then /bin/cat -- "$f" || exit 1; fi;',
+    'done;',
+    '/usr/bin/stat --file-system --format "F $i %f %d" "$d" 2>/dev/null || echo "F $i unmeasured";',
     '/usr/bin/find "$d" -mindepth 1 -delete 2>/dev/null;',
     'done',
   ].join(' '),
 ];
+
+/** A name the holder can be asked to collect: one word of the shell's, at the volume's top level, no pattern. */
+const COLLECTABLE = /^[A-Za-z0-9._-]+$/;
+const collectable = (name: string) => COLLECTABLE.test(name) && name !== '.' && name !== '..';
 
 const destroy = (stream: NodeJS.ReadWriteStream) =>
   (stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
@@ -58,7 +73,7 @@ export class ResultsHolder {
   private inUse = 0;
   private ended = false;
   private readonly finished = new Set<number>();
-  private readonly replies = new Map<number, (line: string | undefined) => void>();
+  private readonly answers = new HolderAnswers();
 
   private constructor(
     private readonly container: Dockerode.Container,
@@ -66,20 +81,21 @@ export class ResultsHolder {
     private readonly volumes: readonly string[],
     private readonly docker: Dockerode,
   ) {
-    let pending = '';
     const sink = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
-        const lines = (pending + chunk.toString('utf8')).split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) this.answer(line);
-        done();
+        this.answers.read(chunk).then(() => {
+          // Out of step: nothing more it says can be read, so it takes no more questions.
+          if (this.answers.failed) destroy(stream);
+          done();
+        }, done);
       },
     });
-    container.modem.demuxStream(stream, sink, sink);
+    // What its commands say on stderr is theirs: each is checked by what it says on stdout.
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    container.modem.demuxStream(stream, sink, discard);
     const end = () => {
       this.ended = true;
-      for (const reply of this.replies.values()) reply(undefined);
-      this.replies.clear();
+      this.answers.fail(new InfrastructureFault('engine-unavailable', 'the results holder ended'));
     };
     stream.on('end', end);
     stream.on('close', end);
@@ -166,7 +182,7 @@ export class ResultsHolder {
 
   /** No volume is left to take: all were taken, or the holder has ended. */
   get spent(): boolean {
-    return this.ended || this.taken === this.volumes.length;
+    return this.ended || this.answers.failed || this.taken === this.volumes.length;
   }
 
   /** No run has a volume of it that was not given back. */
@@ -183,30 +199,26 @@ export class ResultsHolder {
     return { holder: this, index, name: this.volumes[index] as string, path: heldPath(index) };
   }
 
-  /** The volume's archive, as the engine makes it of the folder where the holder has it. */
-  archive(held: HeldVolume): Promise<NodeJS.ReadableStream> {
-    return this.container.getArchive({ path: held.path });
-  }
-
   /**
-   * Whether the run used up its volume's bytes or inodes: it then wanted more than the cap allows. Asked once the
-   * results are collected: the holder empties the volume after its answer.
+   * Copies the regular files among `names` from the run's volume into `hostDir`; says what each name was, and whether
+   * the run used up the volume's bytes or inodes (it then wanted more than the cap allows). The holder empties the
+   * volume after its answer.
    */
-  async full(held: HeldVolume): Promise<boolean> {
-    const line = await this.ask(held.index);
-    const counts = /^\d+ (\d+) (\d+)$/.exec(line ?? '');
+  async collect(held: HeldVolume, names: readonly string[], hostDir: string): Promise<VolumeAnswer> {
+    const refused = names.find((name) => !collectable(name));
+    if (refused !== undefined)
+      throw new Error(`a collected name is a plain one at the volume's top level, not ${refused}`);
+    if (new Set(names).size !== names.length) throw new Error(`a collected name is named once: ${names.join(', ')}`);
+    const answer = await this.ask(held.index, names, hostDir);
     // The holder runs our own stat on our own tmpfs: when that fails, the engine did (it ended the holder early).
-    if (counts === null)
-      throw new InfrastructureFault(
-        'engine-unavailable',
-        `the results volume could not be measured: ${line === undefined ? 'its holder ended' : line}`,
-      );
-    return counts[1] === '0' || counts[2] === '0';
+    if (answer.full === undefined)
+      throw new InfrastructureFault('engine-unavailable', 'the results volume could not be measured');
+    return answer;
   }
 
   /** The run is done with its volume; one not yet measured is emptied all the same. */
   give(held: HeldVolume): void {
-    if (!this.finished.has(held.index)) void this.ask(held.index);
+    if (!this.finished.has(held.index)) this.ask(held.index, [], '').catch(() => undefined);
     this.inUse -= 1;
   }
 
@@ -218,19 +230,11 @@ export class ResultsHolder {
     await Promise.all(this.volumes.map((name) => removeVolume(this.docker, name)));
   }
 
-  private ask(index: number): Promise<string | undefined> {
+  private ask(index: number, names: readonly string[], hostDir: string): Promise<VolumeAnswer> {
     this.finished.add(index);
-    if (this.ended) return Promise.resolve(undefined);
-    const reply = new Promise<string | undefined>((resolve) => this.replies.set(index, resolve));
-    this.stream.write(`${index}\n`);
-    return reply;
-  }
-
-  private answer(line: string): void {
-    const index = Number(/^(\d+) /.exec(line)?.[1]);
-    const reply = this.replies.get(index);
-    if (reply === undefined) return;
-    this.replies.delete(index);
-    reply(line.trim());
+    if (this.ended) return Promise.reject(new InfrastructureFault('engine-unavailable', 'the results holder ended'));
+    const answer = this.answers.expect(index, names, hostDir);
+    this.stream.write(`${[index, ...names].join(' ')}\n`);
+    return answer;
   }
 }

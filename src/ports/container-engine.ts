@@ -50,7 +50,7 @@ export interface ResultsHolders {
 }
 
 /** What a collected name was in the results volume; only a `file` was copied out. */
-export type CollectedEntry = 'file' | 'missing' | 'folder' | 'symbolic link' | 'hard link' | 'FIFO' | 'device';
+export type CollectedEntry = 'file' | 'missing' | 'folder' | 'symbolic link' | 'FIFO' | 'device';
 
 /**
  * A run started ahead of its turn. Its container starts at once, and its command warms up until it reads a line from
