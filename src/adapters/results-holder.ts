@@ -8,7 +8,7 @@ import { HolderAnswers, type VolumeAnswer } from './holder-answers.js';
 import { NO_COPY, tmpfsOptions } from './results-volume.js';
 
 /** Runs' volumes one holder of a group keeps: its start, the largest cost of a run's results, is shared by as many. */
-export const VOLUMES_PER_HOLDER = 8;
+export const VOLUMES_PER_HOLDER = 32;
 const HOLDER_MEMORY_BYTES = 32 * 1024 ** 2;
 
 /** Where the holder mounts its volumes: none of them is where any run of the image looks. */
