@@ -287,9 +287,14 @@ export async function containersOf(submissionId: number): Promise<string[]> {
   return stdout.split('\n').filter((line) => line.trim() !== '');
 }
 
-/** The containers (ids) of this worker, running or not. */
-export async function containersOwnedBy(owner: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', '--filter', `label=pvhub.worker=${owner}`]);
+/** The containers (ids) of this worker, running or not: all, or only those of files (its results holders left out). */
+export async function containersOwnedBy(owner: string, only: 'all' | 'files' = 'all'): Promise<string[]> {
+  const filters = [
+    '--filter',
+    `label=pvhub.worker=${owner}`,
+    ...(only === 'files' ? ['--filter', 'label=pvhub.file'] : []),
+  ];
+  const { stdout } = await promisify(execFile)('docker', ['ps', '-aq', ...filters]);
   return stdout.split('\n').filter((line) => line.trim() !== '');
 }
 

@@ -48,8 +48,8 @@ class Worker {
     const line = this.stdout.split('\n').find((text) => text.includes('"worker starting"')) ?? '';
     return String((JSON.parse(line) as { worker: unknown }).worker);
   }
-  async containers(): Promise<string[]> {
-    return containersOwnedBy(await this.id());
+  async containers(only: 'all' | 'files' = 'all'): Promise<string[]> {
+    return containersOwnedBy(await this.id(), only);
   }
   /** Its exit status, within `ms`; past it the spec fails with what the worker printed. */
   exit(ms = WORKER_TIME_LIMIT_MS): Promise<number | null> {
@@ -63,11 +63,11 @@ class Worker {
     });
     return Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
   }
-  /** Waits until it runs a container of its job; a worker that ends first, or never gets there, fails with its log. */
+  /** Waits until it runs a file's container; a worker that ends first, or never gets there, fails with its log. */
   async running(what: string): Promise<void> {
     let ended = false;
     void this.exited.then(() => (ended = true));
-    await until(async () => ended || (await this.containers()).length > 0, WORKER_TIME_LIMIT_MS, what).catch(
+    await until(async () => ended || (await this.containers('files')).length > 0, WORKER_TIME_LIMIT_MS, what).catch(
       (error: Error) => {
         throw new Error(`${error.message}; the worker printed: ${this.stdout.slice(-3000)}`);
       },
@@ -122,7 +122,8 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     const finisher = launch(w);
     workers.push(finisher);
     await finisher.running('a container of the job that must finish');
-    // A container removed from under the running job (as the sweep of an older version did): its file runs again.
+    // Its containers removed from under the running job (as the sweep of an older version did), a file's and the results
+    // holder: the file runs again.
     await promisify(execFile)('docker', ['rm', '-f', ...(await finisher.containers())]);
     assert.ok((await killed.containers()).length > 0, "the later workers' start left the first one's containers");
     assert.ok((await stopped.containers()).length > 0);
@@ -184,6 +185,7 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
     assert.match(
       finisher.stdout,
       /was removed from outside while it ran[^\n]*; the file runs again in a fresh container/,
+      finisher.stdout.slice(-6000),
     );
     const sid = finishing.submissionId;
     assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
