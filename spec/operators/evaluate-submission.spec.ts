@@ -247,8 +247,11 @@ test('a time limit: a job past it fails with op_500 and its running containers a
 test('cancellation: an abort mid-run ends with cancelled, after every container, the workspace and the log are released', async () => {
   const w = await world({ behaviour: () => ({ kind: 'hangs' }) });
   const stop = new AbortController();
-  setTimeout(() => stop.abort('SIGTERM'), 100);
-  const events = await run(w, { signal: stop.signal });
+  // Once files run, however long the staging took on a busy machine.
+  const abortWhenRunning = setInterval(() => {
+    if (w.engine.started.length > 0) stop.abort('SIGTERM');
+  }, 10);
+  const events = await run(w, { signal: stop.signal }).finally(() => clearInterval(abortWhenRunning));
   assert.equal(events.at(-1), { type: 'cancelled', reason: 'SIGTERM' });
   assert.ok(w.engine.started.length > 0, 'files were running when the abort came');
   assert.equal(w.hub.statuses, ['running'], 'the Hub is not told: the message goes back to the queue');
