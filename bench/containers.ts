@@ -387,7 +387,9 @@ export async function measureContainers(): Promise<BenchSection> {
         'last. Occupancy: the share of the time from the first go to the last during which every slot had a ' +
         'container between its go and its end. CPU per file: of the whole machine (/proc/stat) and of this process, ' +
         "over each variant's run.",
-      command: `${SUFFIX === '' ? '' : `BENCH_CONTAINER_PARALLEL=${PARALLEL} `}npm run bench:containers`,
+      command:
+        `BENCH_CONTAINER_FILES=${FILES} BENCH_CONTAINER_REPEATS=${REPEATS} ` +
+        `${SUFFIX === '' ? '' : `BENCH_CONTAINER_PARALLEL=${PARALLEL} `}npm run bench:containers`,
       figures: {
         [`per_file_overhead_ratio${SUFFIX}`]: {
           value: ratio,
