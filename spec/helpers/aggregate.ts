@@ -1,10 +1,5 @@
-import {
-  aggregate as aggregateFiles,
-  type Aggregation,
-  fullResultsHeader,
-  fullResultsLine,
-  type ResultsTable,
-} from '../../src/domain/aggregate.js';
+import { aggregate as aggregateFiles, type Aggregation, type ResultsTable } from '../../src/domain/aggregate.js';
+import { fullResultsHeader, fullResultsLine } from '../../src/domain/results-csv.js';
 import type { FileMetadata } from '../../src/domain/metadata.js';
 import type { Tally } from '../../src/domain/tally.js';
 import type { TaskConfig } from '../../src/domain/task-config.js';

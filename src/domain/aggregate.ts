@@ -1,66 +1,15 @@
 import type { FileMetadata } from './metadata.js';
 import type { ResultsObject } from './results.js';
-import { dataRequirements, PreciseSum } from './scoring.js';
+import { mean, median, OPERATIONS } from './pandas-reductions.js';
+import type { Cell, ResultsColumns } from './results-csv.js';
+import { dataRequirements } from './scoring.js';
 import type { ScoredRows, Tally } from './tally.js';
 import type { TaskConfig } from './task-config.js';
-
-/** A value of the joined per-file table, as pandas would hold it; null is NaN. */
-export type Cell = string | number | boolean | null | readonly string[];
-
-function mean(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const sum = new PreciseSum();
-  for (const value of values) sum.add(value);
-  return sum.value / values.length;
-}
-
-function variance(values: readonly number[]): number {
-  if (values.length < 2) return NaN;
-  const centre = mean(values);
-  const squares = new PreciseSum();
-  for (const value of values) squares.add((value - centre) ** 2);
-  return squares.value / (values.length - 1);
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-/**
- * The operations metrics_operations may name, with the semantics of the pandas Series method of the same name
- * (NaN skipped; std and var with ddof=1; sum of nothing is 0, other operations of nothing NaN): beside mean and
- * median, the pandas reductions a task author would reach for.
- */
-export const OPERATIONS: Readonly<Record<string, (values: readonly number[]) => number>> = {
-  mean,
-  median,
-  min: (values) => (values.length === 0 ? NaN : values.reduce((a, b) => Math.min(a, b))),
-  max: (values) => (values.length === 0 ? NaN : values.reduce((a, b) => Math.max(a, b))),
-  std: (values) => Math.sqrt(variance(values)),
-  var: variance,
-  sum: (values) => {
-    const sum = new PreciseSum();
-    for (const value of values) sum.add(value);
-    return sum.value;
-  },
-  count: (values) => values.length,
-};
 
 /** One scored file joined with its file metadata on file_name (inner join, as the original): its row of the tally. */
 interface JoinedFile {
   readonly metadata: FileMetadata;
   readonly row: number;
-}
-
-/** submission_full_results.csv's columns; `floatColumns` are those pandas would hold as float64. */
-export interface ResultsColumns {
-  readonly columns: readonly string[];
-  readonly floatColumns: ReadonlySet<string>;
 }
 
 /** submission_full_results.csv before formatting. */
@@ -253,52 +202,4 @@ export async function aggregate(
       yield aggregation.columns.map((column) => cellOf(tally.rows, file, column) ?? null);
   }
   return { aggregation, rows };
-}
-
-/** A float as Python's repr writes it (pandas to_csv does the same): 1.0, 0.0001, 1e-05, 1e+16. */
-export function pythonFloat(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
-  const [digits = '', exponentText = '0'] = value.toExponential().split('e');
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16)
-    return `${digits}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  const text = String(value);
-  return text.includes('.') ? text : `${text}.0`;
-}
-
-function pythonString(text: string): string {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  return `${quote}${text.replaceAll('\\', '\\\\').replaceAll(quote, `\\${quote}`)}${quote}`;
-}
-
-function csvField(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-function csvCell(value: Cell, float: boolean): string {
-  if (value === null) return '';
-  if (typeof value === 'number') return float ? pythonFloat(value) : String(value);
-  if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (typeof value === 'string') return csvField(value);
-  return csvField(`[${value.map(pythonString).join(', ')}]`);
-}
-
-/** submission_full_results.csv's header line as pandas' to_csv writes it: an unnamed index column first. */
-export const fullResultsHeader = (columns: ResultsColumns): string =>
-  `${['', ...columns.columns.map(csvField)].join(',')}\n`;
-
-/** One line of submission_full_results.csv as pandas' to_csv writes it: its index first, NaN as empty. */
-export const fullResultsLine = (columns: ResultsColumns, index: number, cells: readonly Cell[]): string =>
-  `${[
-    String(index),
-    ...cells.map((value, column) => csvCell(value, columns.floatColumns.has(columns.columns[column] ?? ''))),
-  ].join(',')}\n`;
-
-/** execution_time.csv as the original wrapper wrote it: file_name,execution_time, one line per file that ran, a part each. */
-export function* executionTimeCsv(rows: ScoredRows): Generator<string> {
-  yield 'file_name,execution_time\n';
-  for (let row = 0; row < rows.length; row += 1)
-    yield `${csvField(rows.fileName(row))},${pythonFloat(rows.executionTime(row))}\n`;
 }

@@ -1,4 +1,4 @@
-import { OPERATIONS } from './aggregate.js';
+import { OPERATIONS } from './pandas-reductions.js';
 import { type HostPort, parseHostPort } from './egress-policy.js';
 import { WorkerError } from './errors.js';
 import { METRICS } from './scoring.js';

@@ -4,19 +4,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
-import {
-  aggregate,
-  type Aggregation,
-  type Cell,
-  executionTimeCsv,
-  fullResultsHeader,
-  fullResultsLine,
-  type ResultsTable,
-} from '../domain/aggregate.js';
+import { aggregate, type Aggregation, type ResultsTable } from '../domain/aggregate.js';
 import { asWorkerError, WorkerError } from '../domain/errors.js';
 import { faultBehind } from '../domain/infrastructure-fault.js';
 import type { JobEvent } from '../domain/job-event.js';
 import type { FileList } from '../domain/file-list.js';
+import { type Cell, executionTimeCsv, fullResultsHeader, fullResultsLine } from '../domain/results-csv.js';
 import type { Tally } from '../domain/tally.js';
 import { type BuiltWorkspace, workspacePaths } from '../domain/workspace.js';
 import type { HubApi } from '../ports/hub-api.js';
