@@ -17,7 +17,7 @@ const SPEC_DIR = path.join(ROOT, 'spec');
 /**
  * Batches per lane: each batch pays a process's start and its own loading of the modules its specs import (several
  * seconds of CPU for a batch of the fast lane), and more of them even out the lanes' ends. On 2 cores, 3 lanes of 2
- * batches took the fast lane from 73 s (one process) to 36 to 39 s; 2 lanes 53 s; batches of 6 files, 42 s.
+ * batches took the fast lane from 73 s (one process) to 36 to 48 s; 2 lanes 53 s; batches of 6 files, 42 s.
  */
 const BATCHES_PER_LANE = 2;
 /** Lanes by default: the fast lane waits on clocks and child processes for half its time. */
