@@ -81,12 +81,18 @@ async function wrap(
   const { turn } = options;
   const dataDir = path.join(dir, 'data');
   await mkdir(dataDir);
+  // A wrapper that ends before its go (it gave up waiting) is given none: the go is cleared with the run, or it would
+  // come after the spec's files are gone, in another spec.
+  let go: NodeJS.Timeout | undefined;
+  let goFailure: unknown;
   const give = (stdin: NodeJS.WritableStream) => {
     if (turn === undefined) return stdin.end();
-    setTimeout(() => {
+    // Writing to a wrapper that has just ended is no failure of the go's.
+    stdin.on('error', () => undefined);
+    go = setTimeout(() => {
       rename(path.join(dir, 'data.csv'), path.join(dataDir, 'data.csv'))
         .then(() => stdin.end(turn.line ?? 'go\n'))
-        .catch((error: unknown) => stdin.emit('error', error));
+        .catch((error: unknown) => (goFailure = error));
     }, turn.afterMs);
   };
   const args = [
@@ -111,7 +117,8 @@ async function wrap(
     HOST_PYTHON,
   ];
   if (turn !== undefined) args.push('--go-on-stdin', '--wait-limit', String(turn.waitLimit ?? 30));
-  const result = await run(HOST_PYTHON, args, {}, give);
+  const result = await run(HOST_PYTHON, args, {}, give).finally(() => clearTimeout(go));
+  if (goFailure !== undefined) throw goFailure;
   const report = JSON.parse(await readFile(path.join(results, 'status.json'), 'utf8'));
   const output = await readFile(path.join(results, 'output.csv'), 'utf8').catch(() => undefined);
   return { status: result.status, stderr: result.stderr, report, output, results };
