@@ -5,6 +5,7 @@ import Dockerode from 'dockerode';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
+import { removeVolume, removeVolumeWhenFree } from '../../src/adapters/docker-common.js';
 import { asEngineFault } from '../../src/adapters/engine-faults.js';
 import { VOLUMES_PER_HOLDER } from '../../src/adapters/results-holder.js';
 import { WorkerError } from '../../src/domain/errors.js';
@@ -271,6 +272,35 @@ except OSError as error:
   assert.not.ok(small.outcome.resultsExceeded);
   assert.is(await readFile(path.join(small.hostDir, 'output.csv'), 'utf8'), '1,2\n');
   for (const name of ['deep', 'entries', 'small']) assert.is(await volumesOf(name), 0);
+});
+
+test('a volume still held by a container on its way out is removed once that is gone; past the wait it is left, and that is no error', async () => {
+  const held = async (name: string) => {
+    await docker.createVolume({ Name: name, Labels: { ...LABELS } });
+    return docker.createContainer({
+      Image: IMAGE,
+      Cmd: ['true'],
+      Labels: { ...LABELS, 'pvhub.case': 'in-use' },
+      HostConfig: { Mounts: [{ Type: 'volume', Source: name, Target: '/held' }] },
+    });
+  };
+  const exists = async (name: string) =>
+    ((await docker.listVolumes({ filters: { name: [name] } })).Volumes ?? []).some((volume) => volume.Name === name);
+  const freed = `pvhub-spec-freed-${process.pid}`;
+  const user = await held(freed);
+  const removal = removeVolumeWhenFree(docker, freed, 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.ok(await exists(freed), 'not removed while in use');
+  await user.remove({ force: true });
+  await removal;
+  assert.not.ok(await exists(freed), 'removed once its container was gone');
+
+  const kept = `pvhub-spec-kept-${process.pid}`;
+  const keeper = await held(kept);
+  await removeVolumeWhenFree(docker, kept, 300);
+  assert.ok(await exists(kept), 'left in place past the wait');
+  await keeper.remove({ force: true });
+  await removeVolume(docker, kept);
 });
 
 /** A run of the group `holders` whose results go to a fresh host folder. */

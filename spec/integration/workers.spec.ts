@@ -188,7 +188,7 @@ test('three workers on one engine: a kill -9, a stop, and a job that finishes wi
       finisher.stdout.slice(-6000),
     );
     const sid = finishing.submissionId;
-    assert.equal(w.hub.statuses.get(sid), ['running', 'finished']);
+    assert.equal(w.hub.statuses.get(sid), ['running', 'finished'], finisher.stdout.slice(-6000));
     assert.is(
       appliedBodies(w.hub.requests, 'POST', `submissions/submission/${sid}/progress_increment`).length,
       w.files.length,

@@ -35,6 +35,28 @@ export async function removeVolume(docker: Dockerode, name: string): Promise<voi
   }
 }
 
+const VOLUME_FREE_POLL_MS = 200;
+
+/**
+ * Removal of a volume once no container uses it. A container removed by someone else (the engine answers 409 to our
+ * own removal then) holds its volumes until that removal is done: a volume in use is tried again for up to `waitMs`,
+ * and past that left in place, for the removal by the job's labels at its end; the run whose holder it was has its
+ * outcome already.
+ */
+export async function removeVolumeWhenFree(docker: Dockerode, name: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await removeVolume(docker, name);
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+      if (Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, VOLUME_FREE_POLL_MS));
+    }
+  }
+}
+
 /** What a run or a build stopped by its signal rejects with: the signal's reason when it is an error. */
 export function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error

@@ -3,13 +3,15 @@ import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { InfrastructureFault } from '../domain/infrastructure-fault.js';
 import type { ContainerRunSpec, ResultsVolume } from '../ports/container-engine.js';
-import { forceRemove, removeVolume } from './docker-common.js';
+import { forceRemove, removeVolume, removeVolumeWhenFree } from './docker-common.js';
 import { HolderAnswers, type VolumeAnswer } from './holder-answers.js';
 import { NO_COPY, tmpfsOptions } from './results-volume.js';
 
 /** Runs' volumes one holder of a group keeps: its start, the largest cost of a run's results, is shared by as many. */
 export const VOLUMES_PER_HOLDER = 32;
 const HOLDER_MEMORY_BYTES = 32 * 1024 ** 2;
+/** How long a removal waits for a volume's last container, removed by someone else, to be gone. */
+const VOLUME_FREE_WAIT_MS = 10_000;
 
 /** Where the holder mounts its volumes: none of them is where any run of the image looks. */
 const heldPath = (index: number) => `/held/${index}`;
@@ -227,7 +229,7 @@ export class ResultsHolder {
     this.ended = true;
     destroy(this.stream);
     await forceRemove(this.container);
-    await Promise.all(this.volumes.map((name) => removeVolume(this.docker, name)));
+    await Promise.all(this.volumes.map((name) => removeVolumeWhenFree(this.docker, name, VOLUME_FREE_WAIT_MS)));
   }
 
   private ask(index: number, names: readonly string[], hostDir: string): Promise<VolumeAnswer> {
