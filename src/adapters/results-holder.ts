@@ -59,8 +59,6 @@ export interface HeldVolume {
   readonly index: number;
   /** The volume's name, which the run mounts. */
   readonly name: string;
-  /** Where the holder has it mounted, which the results are collected from. */
-  readonly path: string;
 }
 
 /**
@@ -198,7 +196,7 @@ export class ResultsHolder {
     const index = this.taken;
     this.taken += 1;
     this.inUse += 1;
-    return { holder: this, index, name: this.volumes[index] as string, path: heldPath(index) };
+    return { holder: this, index, name: this.volumes[index] as string };
   }
 
   /**
