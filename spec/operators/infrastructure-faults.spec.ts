@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { FileBehaviour } from '../../src/adapters/simulated/engine.js';
+import type { FileBehaviour } from '../../src/adapters/simulated/file-outcomes.js';
 import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { evaluateSubmission } from '../../src/operators/evaluate-submission.js';

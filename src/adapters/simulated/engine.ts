@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InfrastructureFault } from '../../domain/infrastructure-fault.js';
 import type { ManagedContainer } from '../../domain/ownership.js';
 import type {
-  CollectedEntry,
   ContainerEngine,
   ContainerOutcome,
   ContainerRunSpec,
@@ -16,27 +15,11 @@ import type {
   ServiceSpec,
 } from '../../ports/container-engine.js';
 import { unlessAborted } from '../../streams/unless-aborted.js';
+import { type FileBehaviour, fileOutcome } from './file-outcomes.js';
 import { EXAMPLE_TASK } from './hub.js';
 
 /** The proxy image a simulated job's egress starts (the simulated engine has every image). */
 export const SIMULATED_PROXY_IMAGE = 'pvhub-egress-proxy:simulated';
-
-/** What the simulated submission does on one data file. */
-export type FileBehaviour =
-  | { readonly kind: 'correct'; readonly seconds?: number }
-  | { readonly kind: 'raises'; readonly message: string }
-  /** Runs until its time limit or until it is stopped. */
-  | { readonly kind: 'hangs' }
-  /** Returns, the wrapper reports success, and something other than a file is left where the output belongs. */
-  | { readonly kind: 'leaves'; readonly output: Exclude<CollectedEntry, 'file'> }
-  /** Its container is removed from outside while it runs (by a worker that took it for a dead one's). */
-  | { readonly kind: 'vanishes' }
-  /** The engine does not answer: the run never starts. */
-  | { readonly kind: 'engine-down' }
-  /** The engine stops answering: the run never ends, not even when it is stopped. */
-  | { readonly kind: 'engine-hangs' }
-  /** Killed for memory (the kernel's OOM killer, the container's cgroup or the host's). */
-  | { readonly kind: 'out-of-memory' };
 
 /**
  * A simulated engine with instant containers: a run plays the wrapper (status.json and output.csv, as the engine
@@ -208,53 +191,12 @@ export class SimulatedEngine implements ContainerEngine, ContainerSweep {
       if (behaviour.kind === 'vanishes') await this.removeContainer(name);
       await this.wait(behaviour.kind === 'hangs' ? spec.timeoutMs : this.delayMs, signal, removed.signal);
       spec.turn?.ended();
-      if (behaviour.kind === 'hangs')
-        return {
-          exitCode: null,
-          timedOut: true,
-          oomKilled: false,
-          output: '',
-          outputTruncated: false,
-          durationMs: spec.timeoutMs,
-        };
-      if (behaviour.kind === 'out-of-memory')
-        return {
-          exitCode: 137,
-          timedOut: false,
-          oomKilled: true,
-          output: 'Killed\n',
-          outputTruncated: false,
-          durationMs: this.delayMs,
-        };
-      const status = (report: object) => writeFile(path.join(results.hostDir, 'status.json'), JSON.stringify(report));
-      if (behaviour.kind === 'raises') {
-        await status({ ok: false, code: 'sb_500', message: behaviour.message });
-        const collected = { 'output.csv': 'missing', 'status.json': 'file' } as const;
-        return {
-          exitCode: 1,
-          timedOut: false,
-          oomKilled: false,
-          output: `ValueError: ${behaviour.message}\n`,
-          outputTruncated: false,
-          durationMs: this.delayMs,
-          collected,
-        };
-      }
-      const seconds = behaviour.kind === 'correct' ? (behaviour.seconds ?? 0.5) : 0.5;
-      await status({ ok: true, execution_time: seconds, function_parameters: ['time_series', 'latitude'] });
-      // The engine's clock: a container runs at least as long as the call the wrapper timed inside it.
-      const ran = {
-        exitCode: 0,
-        timedOut: false,
-        oomKilled: false,
-        output: '',
-        outputTruncated: false,
-        durationMs: Math.max(this.delayMs, seconds * 1000),
-      };
-      if (behaviour.kind === 'leaves')
-        return { ...ran, collected: { 'output.csv': behaviour.output, 'status.json': 'file' } };
-      await copyFile(path.join(this.referenceDir, fileName), path.join(results.hostDir, 'output.csv'));
-      return { ...ran, collected: { 'output.csv': 'file', 'status.json': 'file' } };
+      return await fileOutcome(behaviour, {
+        timeoutMs: spec.timeoutMs,
+        delayMs: this.delayMs,
+        hostDir: results.hostDir,
+        reference: path.join(this.referenceDir, fileName),
+      });
     } finally {
       this.running.delete(name);
       this.removal.delete(name);
