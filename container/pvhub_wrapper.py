@@ -11,10 +11,12 @@ limit, and alone writes <out>/output.csv (the return value, in the original Hub 
 <out>/status.json, which the worker reads instead of guessing from the exit status. It writes them once the child and
 every process the child started are gone, so nothing the submission does can change them afterwards.
 
-The child says what happened over a pipe, in frames "<kind> <length>\\n<payload>": `ready` (the function's parameter
-names, as JSON), then, after the supervisor's go, `result` (the output CSV); or `missing` (no such function) or
-`error` (a message) at any point. Frames choose no Hub code: the supervisor does, and whatever the child claims,
-its failure is the submission's. Runs on Python 3.9+ on Linux; the call needs pandas 1.x or 2.x.
+The child is pvhub_call.py, beside this file: a script of its own, so that neither process imports the other's
+modules (each file's fresh container starts both interpreters). It says what happened over a pipe, in frames
+"<kind> <length>\\n<payload>": `ready` (the function's parameter names, as JSON), then, after the supervisor's go,
+`result` (the output CSV); or `missing` (no such function) or `error` (a message) at any point. Frames choose no Hub
+code: the supervisor does, and whatever the child claims, its failure is the submission's. Runs on Python 3.9+ on
+Linux; the call needs pandas 1.x or 2.x.
 
 With --go-on-stdin the container is started ahead of its turn, before its data file is in place: the call warms up
 (the interpreter, the submission's imports, pandas) to its `ready`, and then the supervisor waits for a line `go` on
@@ -28,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import importlib
-import inspect
 import json
 import os
 import select
@@ -39,11 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-POSITIONAL_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-CALL = "call"
+CALL_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pvhub_call.py")
 OUTPUT_FILE = "output.csv"
 STATUS_FILE = "status.json"
 GO = b"g"
@@ -68,140 +65,6 @@ def parse_kwargs(text):
     if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
         raise ValueError("expected a list of [name, value] pairs")
     return [(name, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for name, v in pairs]
-
-
-# --- The call: runs in the child, on the image's python, among the submission's code ------------------------------
-
-
-class CallFailure(Exception):
-    """Ends the call; `kind` is the frame that reports it (missing or error)."""
-
-    def __init__(self, kind, message=""):
-        super().__init__(message)
-        self.kind = kind
-
-
-def send(fd, kind, payload=b""):
-    os.write(fd, b"%s %d\n" % (kind.encode("ascii"), len(payload)))
-    view = memoryview(payload)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def load_function(code_dir, module_name, function_name):
-    sys.path.insert(0, code_dir)
-    os.chdir(code_dir)
-    try:
-        module = importlib.import_module(module_name)
-    except (Exception, SystemExit) as error:
-        traceback.print_exc()
-        raise CallFailure("error", described(error))
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise CallFailure("missing")
-    return function
-
-
-def signature_of(function):
-    """The function's parameters by name, or None when Python cannot tell (some builtins)."""
-    try:
-        return inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return None
-
-
-def read_series(pd, data_path):
-    """One Series per value column: the Hub's main branch squeezes its single column, develop passes each."""
-    try:
-        frame = pd.read_csv(data_path, index_col=0, parse_dates=True)
-    except Exception as error:
-        raise CallFailure("error", "the data file cannot be read with the submission's pandas: %s" % described(error))
-    return [frame[column] for column in frame.columns]
-
-
-def names_agree(parameters, series_count, names):
-    """
-    Whether the kwargs can go by name. The original passed them by position only, so a function whose parameters are
-    in another order, or that takes only some of them, silently got the wrong values. Names are used when every kwarg
-    names a parameter, or every parameter that would receive a kwarg by position is named after one.
-    """
-    after_series = list(parameters.values())[series_count:]
-    by_name = [p.name for p in after_series if p.kind in KEYWORD_KINDS]
-    receivers = [p for p in after_series if p.kind in POSITIONAL_KINDS][: len(names)]
-    every_kwarg_named = all(name in by_name for name in names)
-    every_receiver_named = bool(receivers) and all(p.name in names and p.name in by_name for p in receivers)
-    return bool(names) and (every_kwarg_named or every_receiver_named)
-
-
-def call_arguments(parameters, series, kwargs):
-    """Positional and keyword arguments for the call: the series first, then the task's kwargs in order."""
-    names = [name for name, _ in kwargs]
-    if parameters is None:
-        return series + [value for _, value in kwargs], {}
-    if not names_agree(parameters, len(series), names):
-        # As the original: cut to the parameter count, a missing value is None.
-        return (series + [value for _, value in kwargs])[: len(parameters)], {}
-    keywords = {}
-    for name, value in kwargs:
-        parameter = parameters.get(name)
-        if parameter is None or (value is None and parameter.default is not inspect.Parameter.empty):
-            continue
-        keywords[name] = value
-    return series, keywords
-
-
-def called(function, args, keywords):
-    try:
-        return function(*args, **keywords)
-    except (Exception, SystemExit) as error:
-        traceback.print_exc()
-        raise CallFailure("error", described(error))
-
-
-def output_csv(pd, result):
-    """Tuples and scalars become one row with columns 0..k-1; anything else a frame of the value (contract §6)."""
-    try:
-        if isinstance(result, tuple):
-            frame = pd.DataFrame([result])
-        elif pd.api.types.is_scalar(result):
-            frame = pd.DataFrame([(result,)])
-        else:
-            frame = pd.DataFrame(result)
-        return frame.to_csv(header=True).encode("utf-8")
-    except Exception as error:
-        raise CallFailure("error", "the function's return value cannot be written as a table: %s" % described(error))
-
-
-def call(argv):
-    parser = argparse.ArgumentParser()
-    for name in ("--module", "--function", "--data", "--kwargs", "--code-dir"):
-        parser.add_argument(name, required=True)
-    for name in ("--go-fd", "--frames-fd"):
-        parser.add_argument(name, required=True, type=int)
-    args = parser.parse_args(argv)
-    try:
-        function = load_function(args.code_dir, args.module, args.function)
-        try:
-            import pandas as pd
-        except Exception as error:
-            raise CallFailure("error", described(error))
-        parameters = signature_of(function)
-        send(args.frames_fd, "ready", json.dumps(list(parameters or [])).encode("utf-8"))
-        # The data is read after the go, inside the timed span: a call cannot be prepared before it is timed.
-        if os.read(args.go_fd, 1) != GO:
-            return 1
-        positional, keywords = call_arguments(parameters, read_series(pd, args.data), parse_kwargs(args.kwargs))
-        output = output_csv(pd, called(function, positional, keywords))
-    except CallFailure as failure:
-        send(args.frames_fd, failure.kind, str(failure).encode("utf-8", "replace"))
-        return 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    send(args.frames_fd, "result", output)
-    return 0
-
-
-# --- The supervisor: PID 1, on the untouched interpreter, never importing the submission's code -------------------
 
 
 class Verdict(Exception):
@@ -417,11 +280,11 @@ def converse(args, frames, go_fd, result_file):
     return {"ok": True, "execution_time": time.monotonic() - started, "function_parameters": parameters}
 
 
-def supervise(args, deadline, result_file):
+def supervise(args, kwargs, deadline, result_file):
     go_read, go_write = os.pipe()
     frames_read, frames_write = os.pipe()
-    command = [args.python, os.path.abspath(__file__), CALL, "--module", args.module, "--function", args.function,
-               "--data", args.data, "--kwargs", args.kwargs, "--code-dir", args.code_dir,
+    command = [args.python, CALL_SCRIPT, "--module", args.module, "--function", args.function, "--data", args.data,
+               "--kwargs", json.dumps(kwargs), "--code-dir", args.code_dir,
                "--go-fd", str(go_read), "--frames-fd", str(frames_write)]
     # Only what the call needs: the two pipe ends, the image's environment, no file of this process.
     child = subprocess.Popen(command, pass_fds=(go_read, frames_write), stdin=subprocess.DEVNULL, cwd=args.code_dir)
@@ -457,13 +320,13 @@ def main(argv):
     with tempfile.TemporaryFile(dir=args.out) as result_file:
         try:
             try:
-                parse_kwargs(args.kwargs)
+                kwargs = parse_kwargs(args.kwargs)
             except (TypeError, ValueError) as error:
                 raise Verdict("wr_500", "the worker passed malformed --kwargs (%s)" % described(error))
             if not args.go_on_stdin:
                 check_data(args.data)
             protect_self()
-            report = supervise(args, deadline, result_file)
+            report = supervise(args, kwargs, deadline, result_file)
         except Verdict as verdict:
             report = {"ok": False, "code": verdict.code, "message": str(verdict)}
             print("pvhub: %s: %s" % (verdict.code, verdict), file=sys.stderr, flush=True)
@@ -479,4 +342,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(call(sys.argv[2:]) if sys.argv[1:2] == [CALL] else main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

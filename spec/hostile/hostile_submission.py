@@ -122,6 +122,7 @@ def write_outside(series):
         "/app/submission/submission_wrapper.py",
         "/app/submission/new.py",
         "/opt/pvhub/pvhub_wrapper.py",
+        "/opt/pvhub/pvhub_call.py",
         "/data/new.csv",
         "/data/" + os.listdir("/data")[0],
         "/etc/passwd",

@@ -77,7 +77,7 @@ test('the context holds the recipe on the dependencies image, the wrapper and th
   const dir = await submission('context', 'pandas==2.2.3\n');
   const { contextDir, tag } = await prepare(dir);
   assert.is(tag, await submissionImageTag({ submissionDir: dir, ...BASE }));
-  assert.equal((await readdir(contextDir)).sort(), ['Dockerfile', 'pvhub_wrapper.py', 'submission']);
+  assert.equal((await readdir(contextDir)).sort(), ['Dockerfile', 'pvhub_call.py', 'pvhub_wrapper.py', 'submission']);
   assert.equal((await readdir(path.join(contextDir, 'submission'), { recursive: true })).sort(), [
     'helpers',
     'helpers/scale.py',

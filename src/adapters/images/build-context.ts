@@ -11,7 +11,8 @@ import { RUNTIME_RECIPE } from './runtime-image.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DOCKERFILE = path.join(ROOT, 'container/Dockerfile');
-const WRAPPER = path.join(ROOT, 'container/pvhub_wrapper.py');
+/** The wrapper's supervisor and the call it starts (container/pvhub_wrapper.py), copied beside each other. */
+const WRAPPER_FILES = ['pvhub_wrapper.py', 'pvhub_call.py'];
 /** Where submission images are tagged: `pvhub-submission:<content hash>`. */
 export const SUBMISSION_IMAGE_REPOSITORY = 'pvhub-submission';
 
@@ -78,7 +79,7 @@ async function tagOf(inputs: TagInputs): Promise<string> {
   hashField(hash, 'runtime', await readFile(RUNTIME_RECIPE));
   hashField(hash, 'install', JSON.stringify(installCommand([])));
   hashField(hash, 'dockerfile', await readFile(DOCKERFILE));
-  hashField(hash, 'wrapper', await readFile(WRAPPER));
+  for (const name of WRAPPER_FILES) hashField(hash, name, await readFile(path.join(ROOT, 'container', name)));
   hashField(hash, 'requirements', [...inputs.requirements].sort().join('\n'));
   for (const file of inputs.files) {
     hashField(hash, 'file', file);
@@ -117,7 +118,7 @@ async function copySubmission(from: string, to: string, files: readonly string[]
 
 /**
  * Makes the build context of a submission's image in <workDir>/context: Dockerfile (on the dependencies image),
- * pvhub_wrapper.py and submission/ (the code as uploaded); nothing to install. The tag is content-addressed (see
+ * the wrapper's files and submission/ (the code as uploaded); nothing to install. The tag is content-addressed (see
  * submissionImageTag).
  */
 export async function prepareBuildContext(options: BuildContextOptions): Promise<BuildContext> {
@@ -132,7 +133,7 @@ export async function prepareBuildContext(options: BuildContextOptions): Promise
     path.join(contextDir, 'Dockerfile'),
     dockerfileFor(await readFile(DOCKERFILE, 'utf8'), options.dependenciesImage, 'DEPENDENCIES_IMAGE'),
   );
-  await copyFile(WRAPPER, path.join(contextDir, 'pvhub_wrapper.py'));
+  for (const name of WRAPPER_FILES) await copyFile(path.join(ROOT, 'container', name), path.join(contextDir, name));
   await copySubmission(options.submissionDir, path.join(contextDir, 'submission'), files);
   return { contextDir, tag };
 }

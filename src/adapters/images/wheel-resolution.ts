@@ -20,7 +20,7 @@ import { builtWheel } from './wheel-checks.js';
 const FETCH_SDIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../container/fetch_sdist.py');
 /** fetch_sdist.py's exit status when the index does not answer: the worker's problem, not the submission's. */
 const FETCH_UNREACHABLE = 4;
-/** What pvhub_wrapper.py imports. Unpinned, so a version the submission pins is the one installed. */
+/** What the wrapper's call (container/pvhub_call.py) imports. Unpinned, so a version the submission pins is the one installed. */
 export const WRAPPER_REQUIREMENTS = ['pandas', 'numpy'];
 /** Requirements of one submission that may be built from source; past that the set is not closing. */
 const MAX_SOURCE_BUILDS = 10;
