@@ -211,7 +211,7 @@ async function resolveWith(tool: 'uv' | 'pip', dir: string): Promise<{ ms: numbe
 async function measureResolution(scratch: string) {
   const timings: Record<'uv' | 'pip', number[]> = { uv: [], pip: [] };
   const pins: Record<'uv' | 'pip', string[]> = { uv: [], pip: [] };
-  for (const tool of alternating<'uv' | 'pip'>('uv', 'pip', RESOLVE_REPEATS)) {
+  for (const tool of alternating<'uv' | 'pip'>(['uv', 'pip'], RESOLVE_REPEATS)) {
     const dir = await mkdtemp(path.join(scratch, `resolve-${tool}-`));
     const result = await resolveWith(tool, dir);
     timings[tool].push(result.ms);
@@ -242,7 +242,7 @@ export async function measureBuilds(): Promise<BenchSection> {
   const pip: number[] = [];
   try {
     const resolution = await measureResolution(scratch);
-    for (const [index, variant] of alternating<'build' | 'pip'>('build', 'pip', REPEATS).entries()) {
+    for (const [index, variant] of alternating<'build' | 'pip'>(['build', 'pip'], REPEATS).entries()) {
       if (variant === 'pip') {
         const ms = await pipInstall(reference, scratch);
         pip.push(ms);

@@ -25,10 +25,13 @@ export function median(values: readonly number[]): number {
 export const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 export const seconds = (ms: number) => round(ms / 1000);
 
-/** A B B A A B …: each variant runs first as often as the other, so a drift of the machine does not favour one. */
-export function alternating<T>(a: T, b: T, repeats: number): T[] {
+/**
+ * A B B A A B … (or A B C C B A …): the order is reversed every other repeat, so each variant's mean place is the same
+ * and a steady drift of the machine favours none.
+ */
+export function alternating<T>(variants: readonly T[], repeats: number): T[] {
   const order: T[] = [];
-  for (let i = 0; i < repeats; i += 1) order.push(...(i % 2 === 0 ? [a, b] : [b, a]));
+  for (let i = 0; i < repeats; i += 1) order.push(...(i % 2 === 0 ? variants : [...variants].reverse()));
   return order;
 }
 

@@ -66,7 +66,7 @@ export async function benchContainers(tmp: string) {
     progress('containers: warm-up');
     await runOne(await prepare());
     const perContainer: Record<1 | 2, number[]> = { 1: [], 2: [] };
-    for (const lanes of alternating<1 | 2>(1, 2, REPEATS)) {
+    for (const lanes of alternating<1 | 2>([1, 2], REPEATS)) {
       const value = await batch(lanes);
       progress(`containers: ${lanes === 1 ? 'sequential' : 'two at once'} ${round(value)} s per container`);
       perContainer[lanes].push(round(value));

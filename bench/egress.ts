@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   await ports.egressProxyImage();
   const log = pino({ level: 'silent' });
   const timings: Record<'with' | 'without', Timing[]> = { with: [], without: [] };
-  for (const [index, variant] of alternating<'with' | 'without'>('with', 'without', REPEATS).entries()) {
+  for (const [index, variant] of alternating<'with' | 'without'>(['with', 'without'], REPEATS).entries()) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pvhub-bench-egress-'));
     const scope = { dir, log, labels: { 'pvhub.bench': String(process.pid), 'pvhub.submission': `bench${index}` } };
     try {

@@ -60,7 +60,7 @@ export async function benchEvaluate(tmp: string) {
   progress('evaluate: warm-up (builds or reuses the submission image)');
   await evaluateOnce(2, tmp, 'warm-up');
   const runs: Record<1 | 2, EvaluateRun[]> = { 1: [], 2: [] };
-  for (const [index, parallel] of alternating<1 | 2>(1, 2, EVALUATE_REPEATS).entries()) {
+  for (const [index, parallel] of alternating<1 | 2>([1, 2], EVALUATE_REPEATS).entries()) {
     const result = await evaluateOnce(parallel, tmp, String(index));
     progress(
       `evaluate: PVHUB_MAX_PARALLEL=${parallel} ${seconds(result.wallMs)} s (files phase ${seconds(result.filesPhaseMs ?? NaN)} s)`,
@@ -85,7 +85,7 @@ export async function benchEvaluate(tmp: string) {
     command: `PVHUB_MAX_PARALLEL={1,2} PVHUB_CONTAINER_MEMORY=1g node bin/pvhub-worker.js evaluate --task ${TASK_DIR} --submission ${SUBMISSION} --out <tmp>`,
     files: 13,
     repeats: EVALUATE_REPEATS,
-    order: alternating(1, 2, EVALUATE_REPEATS),
+    order: alternating([1, 2], EVALUATE_REPEATS),
     values: { maxParallel1: one, maxParallel2: two },
     ratios: {
       wallSpeedup: round(one.medianWallSeconds / two.medianWallSeconds),

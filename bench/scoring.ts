@@ -60,7 +60,7 @@ export async function measureScoring(): Promise<BenchSection> {
     const files = await writeSeries(tmp, LARGE_ROWS);
     const seconds: Record<'ours' | 'pandas', number[]> = { ours: [], pandas: [] };
     let versions = { pandas: '', numpy: '' };
-    for (const variant of alternating<'ours' | 'pandas'>('ours', 'pandas', REPEATS)) {
+    for (const variant of alternating<'ours' | 'pandas'>(['ours', 'pandas'], REPEATS)) {
       if (variant === 'ours') seconds.ours.push((await scoreInChild(files, LARGE_ROWS, [])).scoreMs / 1000);
       else {
         const report = await pandasScoring(files);
@@ -91,7 +91,7 @@ export async function measureScoring(): Promise<BenchSection> {
       values: {
         rows: LARGE_ROWS,
         repeats: REPEATS,
-        order: alternating('ours', 'pandas', REPEATS),
+        order: alternating(['ours', 'pandas'], REPEATS),
         oursSeconds: seconds.ours.map((value) => round(value)),
         pandasSeconds: seconds.pandas.map((value) => round(value)),
         oursRowsPerSecond: Math.round(oursRate),

@@ -34,7 +34,11 @@ const GO_LINE = 'go\n';
 
 const networkDisabled = (spec: ContainerRunSpec) => spec.network === undefined && spec.hostsFile !== undefined;
 
-function createOptions(spec: ContainerRunSpec, volumes: Dockerode.MountConfig): Dockerode.ContainerCreateOptions {
+/** The engine's create request for a run: the hardening of every container the worker starts. */
+export function createOptions(
+  spec: ContainerRunSpec,
+  volumes: Dockerode.MountConfig,
+): Dockerode.ContainerCreateOptions {
   const fileSizeLimit = Math.min(FILE_SIZE_LIMIT, spec.resultsCapBytes ?? FILE_SIZE_LIMIT);
   return {
     Image: spec.image,
