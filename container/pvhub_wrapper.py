@@ -277,18 +277,26 @@ def converse(args, frames, go_fd, result_file):
     return {"ok": True, "execution_time": time.monotonic() - started, "function_parameters": parameters}
 
 
+def inherited_by_exec_only(kept):
+    """Makes every fd of this process close-on-exec but stdio and `kept`: Python's own are, and so now is any it was given."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            os.set_inheritable(fd, fd <= 2 or fd in kept)
+        except OSError:
+            pass  # the listing's own, closed by now
+
+
 def start_call(args, kwargs, go_read, frames_write):
     """
     The call's process, on the image's python, in the submission's folder. Only what the call needs crosses: the two
-    pipe ends (every other fd of this process is close-on-exec), the image's environment, stdin from /dev/null; the
-    signals Python ignores are back to their defaults, as the subprocess module leaves them. That module is not used:
-    its import is about a third of this process's.
+    pipe ends, the image's environment, stdin from /dev/null; the signals Python ignores are back to their defaults,
+    as the subprocess module leaves them. That module is not used: its import is about a third of this process's.
     """
     command = [args.python, CALL_SCRIPT, "--module", args.module, "--function", args.function, "--data", args.data,
                "--kwargs", json.dumps(kwargs), "--code-dir", args.code_dir,
                "--go-fd", str(go_read), "--frames-fd", str(frames_write)]
-    for fd in (go_read, frames_write):
-        os.set_inheritable(fd, True)
+    inherited_by_exec_only((go_read, frames_write))
     # Every path this process uses is absolute (parse_args), so its own folder may be the call's.
     os.chdir(args.code_dir)
     stdin = (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)

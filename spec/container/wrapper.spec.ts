@@ -293,6 +293,28 @@ test('a worker code from the submission never becomes the verdict: printed, writ
   });
 });
 
+test("the call holds its stdio and the two pipe ends, no fd of the supervisor's; stdin is /dev/null, its folder the code's", async () => {
+  const code = [
+    'import os, sys',
+    'ARGS = dict(zip(sys.argv[1::2], sys.argv[2::2]))',
+    'PIPES = {int(ARGS["--go-fd"]), int(ARGS["--frames-fd"])}',
+    'def is_open(fd):',
+    '    try:',
+    '        os.fstat(fd)',
+    '        return True',
+    '    except OSError:',
+    '        return False',
+    'OTHERS = [fd for fd in range(256) if is_open(fd) and fd not in PIPES | {0, 1, 2}]',
+    'STDIN = os.readlink("/proc/self/fd/0")',
+    'def f(ts):',
+    '    others = " ".join("%d:%s" % (fd, os.readlink("/proc/self/fd/%d" % fd)) for fd in OTHERS)',
+    '    return (STDIN, others or "-", os.getcwd() == os.path.dirname(__file__))',
+  ].join('\n');
+  const result = await wrap(code);
+  assert.is(result.status, 0, result.stderr);
+  assert.is(result.output, ',0,1,2\n0,/dev/null,-,True\n');
+});
+
 test('the time limit ends the call and every process it started, a detached one that ignores SIGTERM too', async () => {
   const marker = path.join(scratch, 'detached-survived');
   const code = [
