@@ -2,11 +2,15 @@
 
 import { PreciseSum } from './scoring.js';
 
-export function mean(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
+/** The sum, compensated (PreciseSum): many values add up without drift. */
+function total(values: readonly number[]): number {
   const sum = new PreciseSum();
   for (const value of values) sum.add(value);
-  return sum.value / values.length;
+  return sum.value;
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? NaN : total(values) / values.length;
 }
 
 function variance(values: readonly number[]): number {
@@ -38,10 +42,6 @@ export const OPERATIONS: Readonly<Record<string, (values: readonly number[]) => 
   max: (values) => (values.length === 0 ? NaN : values.reduce((a, b) => Math.max(a, b))),
   std: (values) => Math.sqrt(variance(values)),
   var: variance,
-  sum: (values) => {
-    const sum = new PreciseSum();
-    for (const value of values) sum.add(value);
-    return sum.value;
-  },
+  sum: total,
   count: (values) => values.length,
 };
