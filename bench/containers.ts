@@ -260,7 +260,7 @@ const plainRun: LoopRun = async (world, tag, task, dir, labels, hosts) => {
 
 /** `docker run`'s flags for the same create request as the engine's, the network sandbox as `--network none` makes it. */
 function dockerRunArguments(spec: ContainerRunSpec): string[] {
-  const { Image, Cmd = [], User, Labels = {}, HostConfig: host = {} } = createOptions(spec, []);
+  const { Image, Cmd = [], User, Env = [], Labels = {}, HostConfig: host = {} } = createOptions(spec, []);
   const each = (flag: string, values: readonly string[]) => values.flatMap((value) => [flag, value]);
   return [
     'run',
@@ -282,6 +282,7 @@ function dockerRunArguments(spec: ContainerRunSpec): string[] {
     ),
     ...['--log-driver', host.LogConfig?.Type ?? 'none'],
     ...each('--volume', host.Binds ?? []),
+    ...each('--env', Env),
     ...each(
       '--label',
       Object.entries(Labels).map(([name, value]) => `${name}=${value}`),

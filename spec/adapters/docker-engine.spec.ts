@@ -132,6 +132,7 @@ open("/results/out.txt", "w").write("written")
   assert.is(seen.caps, '0000000000000000');
   assert.is(seen.no_new_privs, '1');
   assert.not.ok(seen.env.includes('PVHUB_SPEC_SECRET'));
+  assert.ok(seen.env.includes('OPENBLAS_THREAD_TIMEOUT'), "OpenBLAS's threads do not spin for 0.1 s after their work");
   assert.is(await readFile(path.join(results, 'out.txt'), 'utf8'), 'written');
   assert.ok(outcome.durationMs > 0);
   assert.is(await containersOf('hardened'), 0);
