@@ -5,8 +5,8 @@ container/pvhub_wrapper.py (the supervisor), on the image's own python, among th
 
 KWARGS is the task's kwargs as the supervisor checked them: a JSON list of [name, value] pairs, numbers as floats.
 A file of its own, apart from the supervisor's, because every file's fresh container starts this interpreter: it
-imports only what the call needs (not even argparse: its one caller is the supervisor), and the submission's imports
-(pandas) come on top of them.
+imports only what the call needs (not even argparse: its one caller is the supervisor), and pandas and the
+submission's imports come on top of them.
 
 It says what happened over the frames fd, in frames "<kind> <length>\\n<payload>": `ready` (the function's parameter
 names, as JSON), then, after the supervisor's go (one byte on the go fd), `result` (the output CSV); or `missing` (no
@@ -14,6 +14,7 @@ such function) or `error` (a message) at any point. The data is read after the g
 supervisor does.
 """
 
+import gc
 import importlib
 import inspect
 import json
@@ -57,6 +58,24 @@ def load_function(code_dir, module_name, function_name):
     if not callable(function):
         raise CallFailure("missing")
     return function
+
+
+def import_pandas():
+    """
+    pandas, before the submission's module, as the original wrapper imports it. Python's cyclic collector is paused
+    meanwhile: it would walk the growing heap of pandas' modules over and over, about a tenth of the import's CPU. What
+    the import made is then frozen, so that no collection in the submission's call walks it again. The submission's
+    own import runs with the collector as Python leaves it.
+    """
+    gc.disable()
+    try:
+        import pandas
+    except Exception as error:
+        raise CallFailure("error", described(error))
+    finally:
+        gc.freeze()
+        gc.enable()
+    return pandas
 
 
 def signature_of(function):
@@ -131,11 +150,8 @@ def output_csv(pd, result):
 
 def call(module_name, function_name, data_path, kwargs_text, code_dir, go_fd, frames_fd):
     try:
+        pd = import_pandas()
         function = load_function(code_dir, module_name, function_name)
-        try:
-            import pandas as pd
-        except Exception as error:
-            raise CallFailure("error", described(error))
         parameters = signature_of(function)
         send(frames_fd, "ready", json.dumps(list(parameters or [])).encode("utf-8"))
         # The data is read after the go, inside the timed span: a call cannot be prepared before it is timed.

@@ -19,7 +19,7 @@ code: the supervisor does, and whatever the child claims, its failure is the sub
 Linux; the call needs pandas 1.x or 2.x.
 
 With --go-on-stdin the container is started ahead of its turn, before its data file is in place: the call warms up
-(the interpreter, the submission's imports, pandas) to its `ready`, and then the supervisor waits for a line `go` on
+(the interpreter, pandas, the submission's imports) to its `ready`, and then the supervisor waits for a line `go` on
 its own stdin, which the worker writes once the file is there. Only then is the data file checked and read. The
 wait is not the submission's time: the time limit covers its warm-up and its call, and the deadline moves by the
 wait. A go that does not come within --wait-limit seconds, or a stdin that closes first (the worker is gone), ends

@@ -214,6 +214,18 @@ test('a missing function is op_6; a module that cannot be imported is sb_500 wit
   });
 });
 
+test("pandas is imported before the submission's module, as by the original wrapper; the call runs with the collector on", async () => {
+  const result = await wrap(
+    "import gc, sys\nPANDAS_FIRST = 'pandas' in sys.modules\n\n\ndef f(time_series):\n    return (PANDAS_FIRST, gc.isenabled(), gc.get_freeze_count() > 0)\n",
+  );
+  assert.is(result.status, 0, result.stderr);
+  assert.is(
+    result.output,
+    ',0,1,2\n0,True,True,True\n',
+    'imported first, the collector back on, what pandas made frozen',
+  );
+});
+
 test('a return value that is no table is sb_500', async () => {
   const result = await wrap('def f(ts):\n    return {"a": 1, "b": 2}\n');
   assert.is(result.report.code, 'sb_500');
