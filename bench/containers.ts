@@ -467,7 +467,8 @@ export async function measureContainers(): Promise<BenchSection> {
         `told to a Hub stand-in. plainLoop: ${PARALLEL} lane(s) of DockerEngine.runContainer` +
         ', the same wrapper, hardening, mounts and results volume, its go at once. dockerRunLoop: the same lanes of ' +
         '`docker run` (the CLI), the same hardening and wrapper, data and results folders bind-mounted, the network ' +
-        'sandbox of --network none. The figure is against plainLoop, the stricter reference. Marginal cost: seconds per file from the first file done to the ' +
+        'sandbox of --network none. The figure is against plainLoop, the same containers as the worker' +
+        "'s (a results volume and its holder). Marginal cost: seconds per file from the first file done to the " +
         'last. Occupancy: the share of the time from the first go to the last during which every slot had a ' +
         'container between its go and its end. CPU per file: of the whole machine (/proc/stat) and of this process, ' +
         "over each variant's run.",
