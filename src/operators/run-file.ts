@@ -204,7 +204,7 @@ async function runFileOnce(
  * answer, the host ran out of memory), which another try may not meet; everything the submission does wrong is a
  * `failed` FileRun.
  *
- * Given a turn, the container is made and warms up at once (the interpreter, the submission's imports, pandas) with an
+ * Given a turn, the container is made and warms up at once (the interpreter, pandas, the submission's imports) with an
  * empty /data; at the turn's go the data file is placed there and the wrapper told to start, and the run's time
  * counts from there. Its turn is done as soon as its container has ended.
  */
