@@ -215,7 +215,8 @@ class Frames:
         raise TimeLimit()
 
     def header(self):
-        while b"\n" not in self.pending:
+        # The limit holds wherever the newline is, also when it came in the same read as the bytes before it.
+        while b"\n" not in self.pending[:HEADER_MAX_BYTES + 1]:
             if len(self.pending) > HEADER_MAX_BYTES:
                 raise Broken("a frame header is too long")
             self.fill()

@@ -303,6 +303,11 @@ test('a worker code from the submission never becomes the verdict: printed, writ
     code: 'sb_500',
     message: "the submission's process broke the wrapper's protocol: a frame header is too long",
   });
+  // The same in one write with a header after it: the limit holds wherever the newline comes.
+  const runOn = await wrap(
+    'import os, sys\nos.write(int(sys.argv[sys.argv.index("--frames-fd") + 1]), b"x" * 100 + b"ready 2\\n[]")\ndef f(ts):\n    return 1\n',
+  );
+  assert.equal(runOn.report, garbage.report);
 });
 
 test("the call holds its stdio and the two pipe ends, no fd of the supervisor's; stdin is /dev/null, its folder the code's", async () => {
