@@ -11,6 +11,8 @@
  *   command, hardening, mounts and results volume, and its go at once: nothing started ahead.
  * - `dockerRunLoop`: the same lanes of `docker run` (the CLI), as a person would run the files by hand: the same
  *   hardening and wrapper, the data and a results folder bind-mounted, the network sandbox `--network none` makes.
+ * - `bareDockerRunLoop`: the same lanes of `docker run` with the same flags and no mounts, of `/bin/true`: the container
+ *   floor the issue names, a container that runs nothing.
  * Writes its key into bench/results.json and leaves every other key as it was.
  */
 import { execFile } from 'node:child_process';
@@ -68,7 +70,7 @@ const SUBMISSION =
   '    return pd.Series(0.0, index=time_series.index)\n';
 const REQUIREMENTS = 'pandas==2.2.3\nnumpy==2.1.3\n';
 
-const VARIANTS = ['worker', 'plainLoop', 'dockerRunLoop'] as const;
+const VARIANTS = ['worker', 'plainLoop', 'dockerRunLoop', 'bareDockerRunLoop'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /** When each container of a run had its go and when it ended, in ms of performance.now(). */
@@ -318,6 +320,19 @@ async function dockerRun(world: World, tag: string, task: FileTask, dir: string,
   if (!status.ok) throw new Error(`a docker run failed: ${JSON.stringify(status)}`);
 }
 
+/** The same `docker run` for each file, of a command that does nothing: what any container costs through the CLI. */
+const bareDockerRun: LoopRun = async (world, tag, task, _dir, labels) => {
+  const spec: ContainerRunSpec = {
+    image: tag,
+    command: ['/bin/true'],
+    mounts: [],
+    ...sandboxLimits(world.limits),
+    timeoutMs: world.limits.fileTimeLimitMs,
+    labels: { ...labels, 'pvhub.file': task.metadata.file_name },
+  };
+  await execFileAsync('docker', dockerRunArguments(spec));
+};
+
 /** PARALLEL lanes, each running one file after the other with `run`. */
 async function timeLoop(run: LoopRun, world: World, index: number, tag: string): Promise<RunTiming> {
   const { ws, scope } = await stagedWorkspace(world, index, tag);
@@ -346,6 +361,7 @@ const TIMED: Record<Variant, (world: World, index: number, tag: string) => Promi
   worker: timeWorker,
   plainLoop: (world, index, tag) => timeLoop(plainRun, world, index, tag),
   dockerRunLoop: (world, index, tag) => timeLoop(dockerRun, world, index, tag),
+  bareDockerRunLoop: (world, index, tag) => timeLoop(bareDockerRun, world, index, tag),
 };
 
 /** Seconds per file from the first file done to the last: the marginal cost, without the fill of the first. */
@@ -433,7 +449,7 @@ export async function measureContainers(): Promise<BenchSection> {
       log,
       signal: new AbortController().signal,
     });
-    const timings: Record<Variant, RunTiming[]> = { worker: [], plainLoop: [], dockerRunLoop: [] };
+    const timings: Record<Variant, RunTiming[]> = { worker: [], plainLoop: [], dockerRunLoop: [], bareDockerRunLoop: [] };
     for (const [index, variant] of alternating(VARIANTS, REPEATS).entries()) {
       const timing = await timedOnce(variant, world, index + 1, tag);
       timings[variant].push(timing);
@@ -458,8 +474,12 @@ export async function measureContainers(): Promise<BenchSection> {
     };
     const plainLoop = summary(timings.plainLoop);
     const dockerRunLoop = summary(timings.dockerRunLoop);
+    const bareDockerRunLoop = summary(timings.bareDockerRunLoop);
     const ratio = round(worker.medianMarginalSecondsPerFile / plainLoop.medianMarginalSecondsPerFile);
     const ratioOverDockerRun = round(worker.medianMarginalSecondsPerFile / dockerRunLoop.medianMarginalSecondsPerFile);
+    const ratioOverBareDockerRun = round(
+      worker.medianMarginalSecondsPerFile / bareDockerRunLoop.medianMarginalSecondsPerFile,
+    );
     const slotOccupancy = round(median(worker.occupancyPercent), 1);
     return {
       description:
@@ -468,7 +488,8 @@ export async function measureContainers(): Promise<BenchSection> {
         `told to a Hub stand-in. plainLoop: ${PARALLEL} lane(s) of DockerEngine.runContainer` +
         ', the same wrapper, hardening, mounts and results volume, its go at once. dockerRunLoop: the same lanes of ' +
         '`docker run` (the CLI), the same hardening and wrapper, data and results folders bind-mounted, the network ' +
-        'sandbox of --network none. The figure is against plainLoop, the same containers as the worker' +
+        'sandbox of --network none. bareDockerRunLoop: the same docker run flags, no mounts, of /bin/true (a container ' +
+        'that runs nothing). The figure is against plainLoop, the same containers as the worker' +
         "'s (a results volume and its holder). Marginal cost: seconds per file from the first file done to the " +
         'last. Occupancy: the share of the time from the first go to the last during which every slot had a ' +
         'container between its go and its end. CPU per file: of the whole machine (/proc/stat) and of this process, ' +
@@ -484,7 +505,8 @@ export async function measureContainers(): Promise<BenchSection> {
           met: ratio <= 0.7,
           reference:
             `the same containers, nothing started ahead: ${plainLoop.medianMarginalSecondsPerFile} s per file ` +
-            `(docker run: ${dockerRunLoop.medianMarginalSecondsPerFile} s, ratio ${ratioOverDockerRun})`,
+            `(docker run: ${dockerRunLoop.medianMarginalSecondsPerFile} s, ratio ${ratioOverDockerRun}; ` +
+            `docker run of /bin/true: ${bareDockerRunLoop.medianMarginalSecondsPerFile} s, ratio ${ratioOverBareDockerRun})`,
         },
         [`slot_occupancy${SUFFIX}`]: { value: slotOccupancy, unit: '%', target: '≥ 90', met: slotOccupancy >= 90 },
       },
@@ -497,7 +519,9 @@ export async function measureContainers(): Promise<BenchSection> {
         worker,
         plainLoop,
         dockerRunLoop,
+        bareDockerRunLoop,
         ratioOverDockerRun,
+        ratioOverBareDockerRun,
       },
     };
   } finally {
