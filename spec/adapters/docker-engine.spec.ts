@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,10 +12,12 @@ import { asEngineFault } from '../../src/adapters/engine-faults.js';
 import { VOLUMES_PER_HOLDER } from '../../src/adapters/results-holder.js';
 import { WorkerError } from '../../src/domain/errors.js';
 import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
+import { WRAPPER_PYTHON } from '../../src/domain/sandbox.js';
 import { LOOPBACK_HOSTS } from '../../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
 
 const LABELS = { 'pvhub.spec': 'docker-engine' };
+const execFileAsync = promisify(execFile);
 const IMAGE = 'pvhub-spec-engine:latest';
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
@@ -60,7 +64,12 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 test.before(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'pvhub-engine-'));
-  const context = await contextWith('ok', 'FROM python:3.11-slim\nCOPY greeting.txt /greeting.txt\n');
+  // The supervisor's interpreter where every submission image has it: the results holders run their program on it.
+  const context = await contextWith(
+    'ok',
+    'FROM python:3.11-slim\nCOPY greeting.txt /greeting.txt\n' +
+      `RUN mkdir -p ${path.dirname(WRAPPER_PYTHON)} && ln -s "$(command -v python)" ${WRAPPER_PYTHON}\n`,
+  );
   await writeFile(path.join(context, 'greeting.txt'), 'hello from the context\n');
   await chmod(path.join(context, 'greeting.txt'), 0o600);
   await engine.buildImage(
@@ -360,6 +369,47 @@ test("a run of a group that fills its volume is resultsExceeded; the holder's ne
   assert.not.ok(next.outcome.resultsExceeded);
   await group.close();
   assert.is(await containersOf(name), 0);
+  assert.is(await volumesOf(name), 0);
+});
+
+/** What is left in volume `index` of the group's one holder: its entries, as `find` lists them. */
+async function leftInHeldVolume(name: string, index: number): Promise<string[]> {
+  const [holder] = await docker.listContainers({ filters: { label: [`pvhub.case=${name}`, 'pvhub.role=results-holder'] } });
+  if (holder === undefined) throw new Error('no holder');
+  const { stdout } = await execFileAsync('docker', ['exec', holder.Id, 'find', `/held/${index}`, '-mindepth', '1']);
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+test('a collected volume of a group is emptied, however deep and however shut away the run left it', async () => {
+  const name = 'group-emptied';
+  const group = engine.openResultsHolders({ ...LABELS, 'pvhub.case': name });
+  // Deeper than a path may be long, a folder its owner cannot enter, and a link out of the volume.
+  const tree = `
+import os
+os.chdir("/results")
+open("output.csv", "w").write("1,2\\n")
+os.symlink("/opt/pvhub", "link")
+os.mkdir("shut")
+open("shut/inner", "w").write("x")
+os.chmod("shut", 0)
+for _ in range(2100):
+    os.mkdir("d")
+    open("d/f", "w").write("x")
+    os.chdir("d")
+`;
+  const { outcome, hostDir } = await groupRun(name, tree, group.id, 0);
+  assert.is(outcome.exitCode, 0, outcome.output);
+  assert.is(await readFile(path.join(hostDir, 'output.csv'), 'utf8'), '1,2\n');
+  // The holder empties a volume right after its answer: wait for it.
+  let left = await leftInHeldVolume(name, 0);
+  for (let tries = 0; left.length > 0 && tries < 50; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    left = await leftInHeldVolume(name, 0);
+  }
+  assert.equal(left, []);
+  const next = await groupRun(name, 'import os\nprint(os.listdir("/opt/pvhub"))', group.id, 1);
+  assert.is(next.outcome.exitCode, 0, 'the link was removed, not what it named');
+  await group.close();
   assert.is(await volumesOf(name), 0);
 });
 

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { DockerEngine } from '../../src/adapters/docker-engine.js';
 import type { FileTask } from '../../src/domain/file-run.js';
 import type { KwargValue } from '../../src/domain/metadata.js';
-import { WRAPPER_PYTHON } from '../../src/operators/run-file.js';
+import { WRAPPER_PYTHON } from '../../src/domain/sandbox.js';
 import { HOST_PYTHON, ROOT, run } from '../helpers/cli.js';
 import { buildSubmissionImage, runWrapper } from '../helpers/submission-image.js';
 

@@ -22,7 +22,7 @@ export const holderPerRun = (docker: Dockerode): HolderSource => ({
 /**
  * What a holder's volumes are made for: runs of another image, uid or cap need a holder of their own. So the runs
  * whose volumes one holder keeps are all of one image, one submission's: what the holder could be made to do with
- * them (it runs the image's shell) is that submission's doing to its own results.
+ * them (it runs on the image's interpreter) is that submission's doing to its own results.
  */
 const holderKind = (spec: ContainerRunSpec, results: ResultsVolume) =>
   JSON.stringify([spec.image, spec.user, results.capBytes]);

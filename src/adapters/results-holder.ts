@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import { InfrastructureFault } from '../domain/infrastructure-fault.js';
+import { WRAPPER_PYTHON } from '../domain/sandbox.js';
 import type { ContainerRunSpec, ResultsVolume } from '../ports/container-engine.js';
 import { forceRemove, removeVolume, removeVolumeWhenFree } from './docker-common.js';
 import { HolderAnswers, type VolumeAnswer } from './holder-answers.js';
@@ -17,36 +20,17 @@ const VOLUME_FREE_WAIT_MS = 10_000;
 const heldPath = (index: number) => `/held/${index}`;
 
 /**
- * For each question read from stdin (a volume's index, then the names to collect): says what each name is, followed,
- * for a regular file, by its bytes; then how many blocks and inodes of the volume are free; then empties it, so that
- * what a collected run wrote stops taking the host's memory. Reading them itself spares the engine's archive API, a
- * run of its own binary for each archive, about as much CPU as a container's start. stdin closes when the worker's
- * attach ends, so a holder whose worker is gone ends at once. Its own processes, not execs: an exec would start the
- * engine's runtime once more. Absolute paths: a wheel may put programs of its own earlier on the image's PATH. The
- * chmod, first: a run may have left files and folders that even their owner cannot read or enter. stat does not
- * follow a symbolic link, and the test picks what stat calls a regular file; nothing but this holder can change the
- * volume by then (its run is gone), so the size said is the size sent. A copy that fails ends the holder: what it
- * says next could not be read in step.
+ * The holder's program (container/pvhub_holder.py): for each question read from stdin (a volume's index, then the
+ * names to collect), it says what each name is, followed, for a regular file, by its bytes; then how many blocks and
+ * inodes of the volume are free; then empties it, so that what a collected run wrote stops taking the host's memory.
+ * Reading them itself spares the engine's archive API (a run of its own binary for each archive) and an exec (the
+ * runtime started once more); one process for the holder's life spares the seven of a shell's `stat`, `cat`, `chmod`
+ * and `find` per file. It runs on the supervisor's interpreter, isolated from site hooks, so nothing a wheel of the
+ * submission installed runs in it.
  */
-const HOLDER_COMMAND = [
-  '/bin/sh',
-  '-c',
-  [
-    'while read -r i names; do',
-    'd=/held/$i;',
-    '/bin/chmod -R u+rwX "$d" 2>/dev/null;',
-    'for n in $names; do',
-    'f=$d/$n;',
-    '/usr/bin/stat --format "E $i %f %s $n" -- "$f" 2>/dev/null || echo "E $i missing 0 $n";',
-    'if [ ! -L "$f" ] && [ -f "$f" ]; then /bin/cat -- "$f" || exit 1; fi;',
-    'done;',
-    '/usr/bin/stat --file-system --format "F $i %f %d" "$d" 2>/dev/null || echo "F $i unmeasured";',
-    '/usr/bin/find "$d" -mindepth 1 -delete 2>/dev/null;',
-    'done',
-  ].join(' '),
-];
+const HOLDER_PROGRAM = readFile(fileURLToPath(new URL('../../container/pvhub_holder.py', import.meta.url)), 'utf8');
 
-/** A name the holder can be asked to collect: one word of the shell's, at the volume's top level, no pattern. */
+/** A name the holder can be asked to collect: one word of a question's line, at the volume's top level. */
 const COLLECTABLE = /^[A-Za-z0-9._-]+$/;
 const collectable = (name: string) => COLLECTABLE.test(name) && name !== '.' && name !== '..';
 
@@ -90,7 +74,7 @@ export class ResultsHolder {
         }, done);
       },
     });
-    // What its commands say on stderr is theirs: each is checked by what it says on stdout.
+    // What its program says on stderr (a traceback as it ends) is not read: it is checked by what it says on stdout.
     const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
     container.modem.demuxStream(stream, sink, discard);
     const end = () => {
@@ -123,7 +107,7 @@ export class ResultsHolder {
       if (refused !== undefined) throw refused.reason;
       container = await docker.createContainer({
         Image: spec.image,
-        Entrypoint: HOLDER_COMMAND,
+        Entrypoint: [WRAPPER_PYTHON, '-I', '-S', '-c', await HOLDER_PROGRAM],
         Cmd: [],
         User: spec.user,
         Labels: { ...labels, 'pvhub.role': 'results-holder' },
@@ -210,7 +194,7 @@ export class ResultsHolder {
       throw new Error(`a collected name is a plain one at the volume's top level, not ${refused}`);
     if (new Set(names).size !== names.length) throw new Error(`a collected name is named once: ${names.join(', ')}`);
     const answer = await this.ask(held.index, names, hostDir);
-    // The holder runs our own stat on our own tmpfs: when that fails, the engine did (it ended the holder early).
+    // The holder measures our own tmpfs: when that fails, the engine did (it ended the holder early).
     if (answer.full === undefined)
       throw new InfrastructureFault('engine-unavailable', 'the results volume could not be measured');
     return answer;

@@ -10,7 +10,7 @@ import { plainText } from '../domain/plain-text.js';
 import { hostRanOutOfMemory, InfrastructureFault } from '../domain/infrastructure-fault.js';
 import { judgeRun } from '../domain/wrapper-outcome.js';
 import type { CollectedEntry, ContainerEngine } from '../ports/container-engine.js';
-import { sandboxLimits } from '../domain/sandbox.js';
+import { sandboxLimits, WRAPPER_PYTHON } from '../domain/sandbox.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { type BuiltWorkspace, hostsFile, workspacePaths } from '../domain/workspace.js';
 import { fetchObject } from '../streams/fetch-object.js';
@@ -64,9 +64,6 @@ export const turnWaitLimitMs = (limits: ResourceLimits) => 2 * limits.fileTimeLi
 
 /** A run that goes at once, with no turn to wait for. */
 const NOW: Turn = { go: Promise.resolve(), done: () => undefined };
-
-/** The supervisor's interpreter: the base image's, copied before the submission's dependencies are installed. */
-export const WRAPPER_PYTHON = '/opt/pvhub/python/bin/python';
 
 /**
  * The wrapper's command line for one file (container/pvhub_wrapper.py). It runs isolated from site hooks (-I -S),
