@@ -449,7 +449,12 @@ export async function measureContainers(): Promise<BenchSection> {
       log,
       signal: new AbortController().signal,
     });
-    const timings: Record<Variant, RunTiming[]> = { worker: [], plainLoop: [], dockerRunLoop: [], bareDockerRunLoop: [] };
+    const timings: Record<Variant, RunTiming[]> = {
+      worker: [],
+      plainLoop: [],
+      dockerRunLoop: [],
+      bareDockerRunLoop: [],
+    };
     for (const [index, variant] of alternating(VARIANTS, REPEATS).entries()) {
       const timing = await timedOnce(variant, world, index + 1, tag);
       timings[variant].push(timing);

@@ -374,7 +374,9 @@ test("a run of a group that fills its volume is resultsExceeded; the holder's ne
 
 /** What is left in volume `index` of the group's one holder: its entries, as `find` lists them. */
 async function leftInHeldVolume(name: string, index: number): Promise<string[]> {
-  const [holder] = await docker.listContainers({ filters: { label: [`pvhub.case=${name}`, 'pvhub.role=results-holder'] } });
+  const [holder] = await docker.listContainers({
+    filters: { label: [`pvhub.case=${name}`, 'pvhub.role=results-holder'] },
+  });
   if (holder === undefined) throw new Error('no holder');
   const { stdout } = await execFileAsync('docker', ['exec', holder.Id, 'find', `/held/${index}`, '-mindepth', '1']);
   return stdout.split('\n').filter((line) => line !== '');
