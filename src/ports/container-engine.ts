@@ -26,7 +26,8 @@ export interface Mount {
  * to `capBytes` and a fixed number of entries, whatever the depth of the folders written there, mounted nosuid,nodev,
  * noexec and owned by the run's user. When the run has ended, the regular files named in `collect` are copied out as
  * plain bytes into new files of the worker's in `hostDir` (mode 0644); nothing else of it leaves the engine: no other
- * file, no mode, owner or link.
+ * file, no mode, owner or link. The run's image has the supervisor's interpreter at WRAPPER_PYTHON (domain/sandbox.ts),
+ * as every image the worker builds does: what keeps the volume until then runs on it.
  */
 export interface ResultsVolume {
   readonly containerPath: string;
