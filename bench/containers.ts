@@ -300,38 +300,41 @@ function dockerRunArguments(spec: ContainerRunSpec): string[] {
 const startingAtOnce = (command: readonly string[]) =>
   command.filter((arg, i) => arg !== '--go-on-stdin' && arg !== '--wait-limit' && command[i - 1] !== '--wait-limit');
 
-/** One file by `docker run`, its data and a results folder (writable by the run's user) bind-mounted. */
-async function dockerRun(world: World, tag: string, task: FileTask, dir: string, labels: Record<string, string>) {
-  const { data, results } = await fileFolders(dir, task);
-  await chmod(results, 0o777);
+/** `docker run` of `command` for one file, with `mounts`: the job's limits and labels, as the engine's runs have them. */
+async function runByCli(
+  world: World,
+  tag: string,
+  task: FileTask,
+  labels: Record<string, string>,
+  command: readonly string[],
+  mounts: ContainerRunSpec['mounts'],
+) {
   const spec: ContainerRunSpec = {
     image: tag,
-    command: startingAtOnce(wrapperCommand('detect_time_shifts', task, world.limits)),
-    mounts: [
-      { hostPath: data, containerPath: '/data', readOnly: true },
-      { hostPath: results, containerPath: '/results', readOnly: false },
-    ],
+    command,
+    mounts,
     ...sandboxLimits(world.limits),
     timeoutMs: world.limits.fileTimeLimitMs,
     labels: { ...labels, 'pvhub.file': task.metadata.file_name },
   };
   await execFileAsync('docker', dockerRunArguments(spec), { maxBuffer: world.limits.outputCapBytes });
+}
+
+/** One file by `docker run`, its data and a results folder (writable by the run's user) bind-mounted. */
+async function dockerRun(world: World, tag: string, task: FileTask, dir: string, labels: Record<string, string>) {
+  const { data, results } = await fileFolders(dir, task);
+  await chmod(results, 0o777);
+  await runByCli(world, tag, task, labels, startingAtOnce(wrapperCommand('detect_time_shifts', task, world.limits)), [
+    { hostPath: data, containerPath: '/data', readOnly: true },
+    { hostPath: results, containerPath: '/results', readOnly: false },
+  ]);
   const status = JSON.parse(await readFile(path.join(results, 'status.json'), 'utf8')) as { ok: boolean };
   if (!status.ok) throw new Error(`a docker run failed: ${JSON.stringify(status)}`);
 }
 
 /** The same `docker run` for each file, of a command that does nothing: what any container costs through the CLI. */
-const bareDockerRun: LoopRun = async (world, tag, task, _dir, labels) => {
-  const spec: ContainerRunSpec = {
-    image: tag,
-    command: ['/bin/true'],
-    mounts: [],
-    ...sandboxLimits(world.limits),
-    timeoutMs: world.limits.fileTimeLimitMs,
-    labels: { ...labels, 'pvhub.file': task.metadata.file_name },
-  };
-  await execFileAsync('docker', dockerRunArguments(spec));
-};
+const bareDockerRun: LoopRun = (world, tag, task, _dir, labels) =>
+  runByCli(world, tag, task, labels, ['/bin/true'], []);
 
 /** PARALLEL lanes, each running one file after the other with `run`. */
 async function timeLoop(run: LoopRun, world: World, index: number, tag: string): Promise<RunTiming> {
