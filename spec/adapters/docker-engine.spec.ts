@@ -15,6 +15,7 @@ import { InfrastructureFault } from '../../src/domain/infrastructure-fault.js';
 import { WRAPPER_PYTHON } from '../../src/domain/sandbox.js';
 import { LOOPBACK_HOSTS } from '../../src/domain/workspace.js';
 import type { ContainerRunSpec } from '../../src/ports/container-engine.js';
+import { until } from '../helpers/until.js';
 
 const LABELS = { 'pvhub.spec': 'docker-engine' };
 const execFileAsync = promisify(execFile);
@@ -403,12 +404,7 @@ for _ in range(2100):
   assert.is(outcome.exitCode, 0, outcome.output);
   assert.is(await readFile(path.join(hostDir, 'output.csv'), 'utf8'), '1,2\n');
   // The holder empties a volume right after its answer: wait for it.
-  let left = await leftInHeldVolume(name, 0);
-  for (let tries = 0; left.length > 0 && tries < 50; tries += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    left = await leftInHeldVolume(name, 0);
-  }
-  assert.equal(left, []);
+  await until(async () => (await leftInHeldVolume(name, 0)).length === 0, 10_000, 'the holder to empty the volume');
   const next = await groupRun(name, 'import os\nprint(os.listdir("/opt/pvhub"))', group.id, 1);
   assert.is(next.outcome.exitCode, 0, 'the link was removed, not what it named');
   await group.close();

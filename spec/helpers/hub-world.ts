@@ -262,18 +262,6 @@ export const appliedBodies = (requests: readonly RecordedRequest[], method: stri
     route,
   );
 
-export async function until(
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** The worker's containers of a submission, running or not (their ids). */
 export async function containersOf(submissionId: number): Promise<string[]> {
   const { stdout } = await promisify(execFile)('docker', [

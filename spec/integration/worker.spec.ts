@@ -29,12 +29,12 @@ import {
   storeTask,
   submit,
   type Submission,
-  until,
   visibleMessages,
   type World,
   world,
   WORKER_TIME_LIMIT_MS,
 } from '../helpers/hub-world.js';
+import { until } from '../helpers/until.js';
 
 /**
  * The worker as the Hub runs it: `pvhub-worker worker --max-jobs N` in its own process, against ElasticMQ, an

@@ -18,11 +18,11 @@ import {
   storeTask,
   submit,
   SUBMISSIONS,
-  until,
   type World,
   world,
   WORKER_TIME_LIMIT_MS,
 } from '../helpers/hub-world.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Several workers on one Docker engine and one work folder, as ECS places tasks on one instance: each removes only
